@@ -1,0 +1,101 @@
+# shellcheck shell=bash
+# Shared helpers for the scripts/ensure-*.sh test-infrastructure scripts.
+# Source it after `set -euo pipefail`; it expects SCRIPT_NAME to be set
+# (defaults to the calling script's basename).
+
+: "${SCRIPT_NAME:=$(basename "${BASH_SOURCE[1]:-$0}")}"
+
+log() { printf '%s: %s\n' "$SCRIPT_NAME" "$*" >&2; }
+die() { printf '%s: ERROR: %s\n' "$SCRIPT_NAME" "$*" >&2; exit 1; }
+
+# Seconds since the epoch with sub-second precision, for timing messages.
+now() { date +%s.%N; }
+elapsed_since() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.1f", e - s }'; }
+
+require_root() {
+  [ "$(id -u)" -eq 0 ] || die "must run as root (needs apt-get / dockerd); re-run with sudo"
+}
+
+# True when the Debian package is installed (not merely known).
+pkg_installed() {
+  [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = "installed" ]
+}
+
+# True when apt knows an installation candidate for the package.
+pkg_has_candidate() {
+  local cand
+  cand=$(apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ { print $2; exit }')
+  [ -n "$cand" ] && [ "$cand" != "(none)" ]
+}
+
+# apt_ensure PKG... : install the missing packages. Runs `apt-get update` only
+# when some package has no candidate in the current lists (or the first install
+# attempt fails, e.g. because the lists are stale). Never starts services:
+# a temporary policy-rc.d stops maintainer scripts from launching daemons.
+apt_ensure() {
+  local missing=() p
+  for p in "$@"; do pkg_installed "$p" || missing+=("$p"); done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  require_root
+  local need_update=0
+  for p in "${missing[@]}"; do pkg_has_candidate "$p" || need_update=1; done
+  if [ "$need_update" -eq 1 ]; then
+    _apt_update
+  else
+    log "apt lists already know ${missing[*]}; skipping apt-get update"
+  fi
+  log "installing Debian package(s): ${missing[*]}"
+  if ! _apt_install "${missing[@]}"; then
+    if [ "$need_update" -eq 0 ]; then
+      log "install failed with the current apt lists; running apt-get update and retrying"
+      _apt_update
+      _apt_install "${missing[@]}" || die "apt-get install ${missing[*]} failed"
+    else
+      die "apt-get install ${missing[*]} failed"
+    fi
+  fi
+}
+
+_apt_update() {
+  log "running apt-get update"
+  # Some configured third-party repositories are unreachable from this network;
+  # apt-get update then warns or fails for them while the Debian lists update
+  # fine, so a non-zero exit here is only a warning. The install decides.
+  if ! apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=2 update -q >&2; then
+    log "WARNING: apt-get update reported errors (unreachable extra repositories?); continuing"
+  fi
+}
+
+_apt_install() {
+  local policy=/usr/sbin/policy-rc.d created=0 rc=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# temporary, written by snailtrail scripts/lib/common.sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    created=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q \
+    --no-install-recommends "$@" >&2 || rc=$?
+  [ "$created" -eq 1 ] && rm -f "$policy"
+  return "$rc"
+}
+
+# wait_until TIMEOUT_SECONDS DESCRIPTION CMD... : poll CMD every 0.5 s.
+wait_until() {
+  local timeout=$1 what=$2; shift 2
+  local deadline=$(( $(date +%s) + timeout ))
+  until "$@" >/dev/null 2>&1; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      return 1
+    fi
+    sleep 0.5
+  done
+  log "$what is ready"
+}
+
+# pid_alive PIDFILE : true when the pidfile names a running process.
+pid_alive() {
+  local pid
+  [ -s "$1" ] || return 1
+  pid=$(cat "$1" 2>/dev/null) || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}

@@ -9,7 +9,8 @@
 # this machine's apt uses, imports it with `docker import` and checks that a
 # venv with pip can be made inside it. Prints only the image name on stdout.
 #
-# Env: SNAILTRAIL_DEBIAN_MIRROR overrides the mirror found in /etc/apt/sources*.
+# Env: SNAILTRAIL_VERIFY_IMAGE=1 also runs the full venv+pip check on reuse.
+#      SNAILTRAIL_DEBIAN_MIRROR overrides the mirror found in /etc/apt/sources*.
 set -euo pipefail
 SCRIPT_NAME=ensure-base-image
 # shellcheck source=lib/common.sh
@@ -42,9 +43,15 @@ verify_image() {
   fi
 }
 
+# Cheap check for a reused image (the full venv+pip check takes ~4 s).
+quick_check() {
+  docker run --rm --network none "$IMAGE" python3 -c 'import ensurepip, venv, ssl' >/dev/null 2>&1 \
+    || die "image $IMAGE exists but lacks python3/venv/ensurepip; remove it (docker rmi $IMAGE) and re-run"
+}
+
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then
   log "reusing existing image $IMAGE"
-  verify_image
+  if [ "${SNAILTRAIL_VERIFY_IMAGE:-0}" = 1 ]; then verify_image; else quick_check; fi
   printf '%s\n' "$IMAGE"
   exit 0
 fi

@@ -1,0 +1,3 @@
+from snailtrail.cli import main
+
+main()

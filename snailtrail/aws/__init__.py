@@ -1,0 +1,1 @@
+"""One thin layer per AWS service; a run shares one ``AwsClients``."""

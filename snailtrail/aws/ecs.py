@@ -1,0 +1,83 @@
+"""The ECS calls snailtrail makes; nothing here decides, it only asks and tells."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from snailtrail.aws.session import AwsClients
+
+TAG_PHASE = "snailtrail:phase"
+TAG_DIGEST = "snailtrail:image-digest"
+TAG_REVISION = "snailtrail:git-revision"
+TAG_FINGERPRINT = "snailtrail:fingerprint"
+TAG_VERIFIED = "snailtrail:verified-at"
+
+
+def tags_to_dict(tags: list[dict[str, str]] | None) -> dict[str, str]:
+    return {t["key"]: t["value"] for t in tags or []}
+
+
+def dict_to_tags(values: dict[str, str]) -> list[dict[str, str]]:
+    return [{"key": k, "value": v} for k, v in values.items()]
+
+
+class EcsApi:
+    def __init__(self, clients: AwsClients, cluster: str) -> None:
+        self._ecs = clients.client("ecs")
+        self.cluster = cluster
+
+    def describe_cluster(self) -> dict[str, Any] | None:
+        found = self._ecs.describe_clusters(clusters=[self.cluster])["clusters"]
+        return found[0] if found else None
+
+    def describe_service(self, service: str) -> dict[str, Any] | None:
+        """The service, or None when it does not exist or is INACTIVE (deleted)."""
+        answer = self._ecs.describe_services(cluster=self.cluster, services=[service])
+        for found in answer["services"]:
+            if found.get("status") != "INACTIVE":
+                return found
+        return None
+
+    def describe_task_definition(self, arn: str) -> tuple[dict[str, Any], dict[str, str]]:
+        answer = self._ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
+        return answer["taskDefinition"], tags_to_dict(answer.get("tags"))
+
+    def list_task_definitions(self, family: str) -> list[str]:
+        arns: list[str] = []
+        for page in self._ecs.get_paginator("list_task_definitions").paginate(familyPrefix=family, sort="DESC"):
+            arns.extend(a for a in page["taskDefinitionArns"] if a.rsplit("/", 1)[-1].rsplit(":", 1)[0] == family)
+        return arns
+
+    def register_task_definition(self, definition: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
+        return self._ecs.register_task_definition(**definition, tags=dict_to_tags(tags))["taskDefinition"]
+
+    def tag(self, arn: str, tags: dict[str, str]) -> None:
+        self._ecs.tag_resource(resourceArn=arn, tags=dict_to_tags(tags))
+
+    def update_service(self, service: str, task_definition: str, desired_count: int,
+                       grace_period_s: int | None = None) -> dict[str, Any]:
+        extra = {} if grace_period_s is None else {"healthCheckGracePeriodSeconds": grace_period_s}
+        return self._ecs.update_service(cluster=self.cluster, service=service, taskDefinition=task_definition,
+                                        desiredCount=desired_count, **extra)["service"]
+
+    def create_service(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self._ecs.create_service(cluster=self.cluster, **request)["service"]
+
+    def service_tasks(self, service: str) -> list[dict[str, Any]]:
+        """Running and recently stopped tasks of the service.
+
+        Filtered by ``group`` as well as the request's serviceName: a control plane that ignores
+        serviceName (moto) must not make another service's tasks look like ours.
+        """
+        arns: list[str] = []
+        for status in ("RUNNING", "STOPPED"):
+            for page in self._ecs.get_paginator("list_tasks").paginate(
+                cluster=self.cluster, serviceName=service, desiredStatus=status
+            ):
+                arns.extend(page["taskArns"])
+        tasks: list[dict[str, Any]] = []
+        unique = list(dict.fromkeys(arns))
+        for start in range(0, len(unique), 100):
+            answer = self._ecs.describe_tasks(cluster=self.cluster, tasks=unique[start:start + 100])
+            tasks.extend(t for t in answer["tasks"] if t.get("group") == f"service:{service}")
+        return tasks

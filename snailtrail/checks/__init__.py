@@ -1,0 +1,1 @@
+"""Checks: every one has the same shape (see ``CheckResult``)."""

@@ -1,0 +1,42 @@
+"""The one shape every check has: name, status, one-line summary, fix, resources."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Status(str, Enum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    status: Status
+    summary: str
+    fix: str | None = None
+    resources: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return self.status is Status.FAIL
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self) | {"status": self.status.value}
+
+
+def passed(name: str, summary: str, resources: list[str] | None = None) -> CheckResult:
+    return CheckResult(name, Status.PASS, summary, None, resources or [])
+
+
+def failed(name: str, summary: str, fix: str, resources: list[str] | None = None) -> CheckResult:
+    return CheckResult(name, Status.FAIL, summary, fix, resources or [])
+
+
+def skipped(name: str, summary: str) -> CheckResult:
+    return CheckResult(name, Status.SKIP, summary)

@@ -1,0 +1,142 @@
+"""A phase's success criteria, judged through the public endpoint and the target group.
+
+A phase is complete only when these pass against what users reach (lessons.md row 12); awsvpc
+tasks are judged by probes and target health, never by ``networkBindings`` (row 3).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from tenacity import RetryError, retry, retry_if_result, stop_after_attempt, wait_fixed
+
+from snailtrail.aws.elbv2 import Elbv2Api
+from snailtrail.checks.base import CheckResult, failed, passed
+from snailtrail.phases import HttpProbe, Phase
+
+PROBE_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int | None
+    body: Any = None
+    error: str | None = None
+
+
+def fetch(url: str, method: str = "GET", timeout: float = PROBE_TIMEOUT_S) -> HttpAnswer:
+    request = urllib.request.Request(url, method=method, headers={"User-Agent": "snailtrail-probe"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - operator-configured URL
+            raw = response.read(1_000_000)
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        raw, status = exc.read(1_000_000), exc.code
+    except (urllib.error.URLError, OSError) as exc:
+        return HttpAnswer(None, error=str(getattr(exc, "reason", exc)))
+    try:
+        body: Any = json.loads(raw) if raw else None
+    except ValueError:
+        body = raw[:200].decode("utf-8", "replace")
+    return HttpAnswer(status, body)
+
+
+def _mismatch(probe: HttpProbe, answer: HttpAnswer) -> str | None:
+    """Why the answer does not meet the probe, or None when it does."""
+    if answer.status is None:
+        return f"no answer ({answer.error})"
+    if answer.status != probe.status:
+        return f"status {answer.status}, expected {probe.status}"
+    for field_name, expected in probe.json_fields.items():
+        actual = answer.body.get(field_name) if isinstance(answer.body, dict) else None
+        if actual != expected:
+            return f"JSON field {field_name!r} is {actual!r}, expected {expected!r}"
+    return None
+
+
+def probe_until(url: str, probe: HttpProbe, attempts: int, interval_s: float) -> tuple[HttpAnswer, str | None]:
+    """Retry a probe until it meets expectations or the attempts run out (bounded)."""
+    last: list[tuple[HttpAnswer, str | None]] = []
+
+    @retry(stop=stop_after_attempt(attempts), wait=wait_fixed(interval_s),
+           retry=retry_if_result(lambda outcome: outcome[1] is not None))
+    def attempt() -> tuple[HttpAnswer, str | None]:
+        answer = fetch(url, probe.method)
+        last.append((answer, _mismatch(probe, answer)))
+        return last[-1]
+
+    try:
+        return attempt()
+    except RetryError:
+        return last[-1]
+
+
+def http_criteria(phase: Phase, base_url: str) -> list[CheckResult]:
+    criteria = phase.manifest.success
+    results = []
+    for probe in criteria.http:
+        url = base_url.rstrip("/") + probe.path
+        answer, problem = probe_until(url, probe, criteria.attempts, criteria.interval_s)
+        name = f"http {probe.method} {probe.path}"
+        if problem is None:
+            results.append(passed(name, f"{url} answered {answer.status}", [url]))
+        else:
+            results.append(failed(name, f"{url}: {problem} after {criteria.attempts} attempts",
+                                  "read the new tasks' logs and stopped reasons; the app must answer this path on "
+                                  f"port {phase.container.port} with the expected body", [url]))
+    if criteria.ml_mode is not None:
+        results.append(ml_mode_criterion(phase, base_url))
+    return results
+
+
+def ml_mode_criterion(phase: Phase, base_url: str) -> CheckResult:
+    criteria = phase.manifest.success
+    url = base_url.rstrip("/") + "/ml/status"
+    answer = fetch(url)
+    body = answer.body if isinstance(answer.body, dict) else {}
+    mode, degraded = body.get("mode"), bool(body.get("degraded"))
+    accepted = criteria.ml_mode or []
+    if answer.status != 200:
+        return failed("ml mode", f"{url} answered {answer.status or answer.error}", "the phase's image must serve /ml/status",
+                      [url])
+    if mode not in accepted:
+        return failed("ml mode", f"ML mode is {mode!r}, the phase accepts {accepted}",
+                      "check /ml/status reasons: model bucket, cache and ML dependencies", [url])
+    if degraded and not criteria.allow_degraded:
+        return failed("ml mode", f"ML is degraded ({'; '.join(body.get('reasons', []))})",
+                      "this phase does not allow degraded mode: fix the reasons /ml/status gives", [url])
+    return passed("ml mode", f"ML mode {mode!r}" + (" (degraded, allowed)" if degraded else ""), [url])
+
+
+def task_ips(task: dict[str, Any]) -> list[str]:
+    ips = []
+    for attachment in task.get("attachments", []):
+        for detail in attachment.get("details", []):
+            if detail.get("name") == "privateIPv4Address":
+                ips.append(detail["value"])
+    return ips
+
+
+def target_health_criterion(elbv2: Elbv2Api, target_group_arn: str, tasks: list[dict[str, Any]],
+                            wanted: int) -> CheckResult:
+    """The new tasks must be healthy targets: by task IP, which is how awsvpc tasks register."""
+    health = {d["Target"]["Id"]: d["TargetHealth"] for d in elbv2.target_health(target_group_arn)}
+    healthy, problems = 0, []
+    for task in tasks:
+        for ip in task_ips(task):
+            state = health.get(ip, {"State": "unregistered"})
+            if state.get("State") == "healthy":
+                healthy += 1
+            else:
+                problems.append(f"{ip} {state.get('State')} {state.get('Reason', '')}".strip())
+    resources = [target_group_arn] + [t["taskArn"] for t in tasks]
+    if healthy >= wanted:
+        return passed("healthy targets", f"{healthy} of the new tasks healthy in the target group (wanted {wanted})",
+                      resources)
+    return failed("healthy targets", f"{healthy} healthy new targets, wanted {wanted}: {'; '.join(problems) or 'none registered'}",
+                  "the target group's health check must reach the container port and path; check security groups "
+                  "and the app's port", resources)

@@ -1,0 +1,148 @@
+"""The service configuration (snailtrail.yaml) and the selected environment."""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from snailtrail.errors import ConfigError
+from snailtrail.validation import validate_model
+from snailtrail.yamlio import load_yaml_mapping
+
+Name = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EnvironmentKind(str, Enum):
+    sandbox = "sandbox"
+    aws = "aws"
+
+
+class NetworkConfig(Strict):
+    """awsvpc settings; subnets and groups are ids (subnet-..., sg-...) or Name tags."""
+
+    subnets: list[Name] = Field(min_length=1)
+    security_groups: list[Name] = Field(min_length=1)
+    assign_public_ip: bool = True
+
+
+class LoadBalancerConfig(Strict):
+    name: Name
+    target_group: Name
+    listener_port: int = Field(default=80, ge=1, le=65535)
+    security_group: Name | None = None
+
+
+class DomainConfig(Strict):
+    name: str = Field(min_length=1, max_length=253)
+    hosted_zone: str = Field(min_length=1, max_length=253)
+
+
+class ServiceConfig(Strict):
+    name: Name
+    cluster: Name
+    container_name: Name = "app"
+    family: Name | None = None
+    image_repository: Name
+    launch_type: str = Field(default="FARGATE", pattern="^(FARGATE|EC2)$")
+    create_if_missing: bool = False
+    execution_role_arn: str | None = None
+    task_role_arn: str | None = None
+    log_group: str | None = None
+    network: NetworkConfig
+    load_balancer: LoadBalancerConfig
+    domain: DomainConfig | None = None
+
+    @property
+    def task_family(self) -> str:
+        return self.family or self.name
+
+
+class EnvironmentConfig(Strict):
+    kind: EnvironmentKind = EnvironmentKind.aws
+    region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    profile: str | None = None
+    endpoint_url: str | None = None
+    registry: str = Field(default="ecr", description="'ecr' or a registry host[:port]")
+    public_url: str | None = None
+    state_table: Name = "snailtrail-state"
+    production: bool = False
+
+    @field_validator("endpoint_url", "public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+
+class ProjectConfig(Strict):
+    service: ServiceConfig
+    phases_dir: str = "phases"
+    default_environment: Name
+    environments: dict[Name, EnvironmentConfig] = Field(min_length=1)
+    git_revision: str | None = None
+
+    @model_validator(mode="after")
+    def _default_exists(self) -> ProjectConfig:
+        if self.default_environment not in self.environments:
+            known = ", ".join(sorted(self.environments))
+            raise ValueError(f"default_environment '{self.default_environment}' is not one of the environments ({known})")
+        return self
+
+
+class Settings(BaseModel):
+    """The loaded configuration plus where it came from and which environment is selected."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: Path
+    project: ProjectConfig
+    environment_name: str
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def service(self) -> ServiceConfig:
+        return self.project.service
+
+    @property
+    def environment(self) -> EnvironmentConfig:
+        return self.project.environments[self.environment_name]
+
+    @property
+    def phases_path(self) -> Path:
+        return self.root / self.project.phases_dir
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / ".snailtrail"
+
+
+def config_path(explicit: str | None) -> Path:
+    """--config, else SNAILTRAIL_CONFIG, else ./snailtrail.yaml."""
+    chosen = explicit or os.environ.get("SNAILTRAIL_CONFIG") or "snailtrail.yaml"
+    return Path(chosen).resolve()
+
+
+def load_settings(config: str | None = None, env: str | None = None) -> Settings:
+    path = config_path(config)
+    if not path.exists():
+        raise ConfigError(f"{path}: configuration not found",
+                          fix="run snailtrail from the directory holding snailtrail.yaml, or pass --config PATH")
+    project = validate_model(ProjectConfig, load_yaml_mapping(path), path)
+    name = env or os.environ.get("SNAILTRAIL_ENV") or project.default_environment
+    if name not in project.environments:
+        known = ", ".join(sorted(project.environments))
+        raise ConfigError(f"environment '{name}' is not defined in {path} (known: {known})",
+                          fix="pass --env with one of the known environments")
+    return Settings(path=path, project=project, environment_name=name)

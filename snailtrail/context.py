@@ -1,0 +1,93 @@
+"""Everything one command run shares: settings, AWS clients and APIs, the trail, the reporter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from snailtrail.config import EnvironmentKind, Settings
+from snailtrail.errors import ConfigError
+from snailtrail.phases import Phase, load_phases, select_phase
+from snailtrail.ui import Reporter
+
+if TYPE_CHECKING:
+    from snailtrail.aws.ec2 import Ec2Api
+    from snailtrail.aws.ecs import EcsApi
+    from snailtrail.aws.elbv2 import Elbv2Api
+    from snailtrail.aws.session import AwsClients
+    from snailtrail.taskdef import RevisionHistory
+    from snailtrail.trail import Trail
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where the environment answers: AWS API, public URL, image registry."""
+
+    aws: str | None
+    public_url: str | None
+    registry: str | None
+
+
+class Context:
+    def __init__(self, settings: Settings, reporter: Reporter, endpoints: Endpoints | None = None) -> None:
+        self.settings = settings
+        self.reporter = reporter
+        env = settings.environment
+        self.endpoints = endpoints or Endpoints(env.endpoint_url, env.public_url, None)
+
+    @cached_property
+    def phases(self) -> list[Phase]:
+        return load_phases(self.settings.phases_path)
+
+    def phase(self, wanted: str) -> Phase:
+        return select_phase(self.phases, wanted)
+
+    def phase_or_none(self, name: str | None) -> Phase | None:
+        return next((p for p in self.phases if p.name == name), None)
+
+    @cached_property
+    def clients(self) -> AwsClients:
+        from snailtrail.aws.session import AwsClients
+
+        return AwsClients(self.settings.environment, endpoint_url=self.endpoints.aws)
+
+    @cached_property
+    def ecs(self) -> EcsApi:
+        from snailtrail.aws.ecs import EcsApi
+
+        return EcsApi(self.clients, self.settings.service.cluster)
+
+    @cached_property
+    def elbv2(self) -> Elbv2Api:
+        from snailtrail.aws.elbv2 import Elbv2Api
+
+        return Elbv2Api(self.clients)
+
+    @cached_property
+    def ec2(self) -> Ec2Api:
+        from snailtrail.aws.ec2 import Ec2Api
+
+        return Ec2Api(self.clients)
+
+    @cached_property
+    def history(self) -> RevisionHistory:
+        from snailtrail.taskdef import RevisionHistory
+
+        return RevisionHistory(self.ecs, self.settings.service.task_family)
+
+    @cached_property
+    def trail(self) -> Trail:
+        from snailtrail.trail import Trail
+
+        return Trail(self.clients, self.settings.environment.state_table, self.settings.environment_name,
+                     self.settings.service.name, self.settings.state_dir)
+
+    def public_url(self) -> str:
+        if self.endpoints.public_url:
+            return self.endpoints.public_url
+        domain = self.settings.service.domain
+        if domain is not None and self.settings.environment.kind is EnvironmentKind.aws:
+            return f"https://{domain.name}"
+        raise ConfigError(f"environment {self.settings.environment_name} has no public_url",
+                          fix="set environments.<name>.public_url (or service.domain) in snailtrail.yaml")

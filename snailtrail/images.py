@@ -1,0 +1,202 @@
+"""Build, push and smoke-test a phase's image with the docker SDK.
+
+docker is imported lazily: ``snailtrail --help`` and every command that does not build must not
+pay for it (or need it installed).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from snailtrail.config import Settings
+from snailtrail.errors import ConfigError, DeployFailed
+from snailtrail.phases import Phase
+
+Progress = Callable[[str], None]
+BASE_IMAGE_ENV = "SNAILTRAIL_BASE_IMAGE"
+EXTRA_CA_ENV = "SNAILTRAIL_EXTRA_CA_CERT"
+
+
+def docker_client() -> Any:
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = docker.from_env(timeout=300)
+        client.ping()
+    except DockerException as exc:
+        raise DeployFailed(f"no Docker engine reachable ({exc})",
+                           fix="start one (scripts/ensure-docker-engine.sh), or pass --image URI to skip the build") from None
+    return client
+
+
+def git_revision(root: Path) -> str:
+    try:
+        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                             text=True, check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "norev"
+    return f"{rev}-dirty" if dirty else rev
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    local_tag: str
+    image_id: str
+
+
+@dataclass(frozen=True)
+class PushedImage:
+    reference: str  # repository@sha256:..., what the task definition names
+    digest: str
+
+
+def build_args(phase: Phase) -> dict[str, str]:
+    args = dict(phase.manifest.image.build_args)
+    if os.environ.get(BASE_IMAGE_ENV):
+        args["BASE_IMAGE"] = os.environ[BASE_IMAGE_ENV]
+    ca_path = os.environ.get(EXTRA_CA_ENV)
+    if ca_path:
+        try:
+            args["EXTRA_CA_CERT"] = Path(ca_path).read_text(encoding="ascii")
+        except OSError as exc:
+            raise ConfigError(f"{EXTRA_CA_ENV}={ca_path}: cannot read it ({exc})", fix="point it at a PEM file") from None
+    return args
+
+
+def build(settings: Settings, phase: Phase, progress: Progress) -> BuiltImage:
+    spec = phase.manifest.image
+    context = (settings.root / spec.context).resolve()
+    dockerfile = (settings.root / spec.dockerfile).resolve()
+    for path, what in ((context, "image.context"), (dockerfile, "image.dockerfile")):
+        if not path.exists():
+            raise ConfigError(f"{phase.path}: {what} {path} does not exist", fix=f"fix {what} (paths are relative to "
+                              f"{settings.root})")
+    tag = f"{settings.service.image_repository}:{phase.name}-{git_revision(settings.root)}"
+    client = docker_client()
+    tail: list[str] = []
+    image_id = None
+    for chunk in client.api.build(path=str(context), dockerfile=str(dockerfile), tag=tag, buildargs=build_args(phase),
+                                  network_mode="host", rm=True, forcerm=True, decode=True):
+        if "error" in chunk:
+            raise DeployFailed(f"build of {phase.name} failed: {chunk['error'].strip()}\n" + "\n".join(tail[-15:]),
+                               fix=f"fix {spec.dockerfile}; `snailtrail build {phase.name} --verbose` shows the whole log")
+        line = chunk.get("stream", "").rstrip()
+        if line:
+            tail.append(line)
+            if line.startswith("Step "):
+                progress(line)
+        if "aux" in chunk and "ID" in chunk["aux"]:
+            image_id = chunk["aux"]["ID"]
+    if image_id is None:
+        image_id = client.images.get(tag).id
+    return BuiltImage(tag, image_id)
+
+
+def registry_host(settings: Settings, clients: Any, sandbox_registry: str | None) -> tuple[str | None, dict[str, str] | None]:
+    """Where images go, and the credentials: ECR's token, a named registry, or None (local engine only)."""
+    registry = settings.environment.registry
+    if registry == "ecr":
+        data = clients.client("ecr").get_authorization_token()["authorizationData"][0]
+        user, password = base64.b64decode(data["authorizationToken"]).decode().split(":", 1)
+        host = data["proxyEndpoint"].removeprefix("https://").removeprefix("http://")
+        return host, {"username": user, "password": password}
+    if registry == "sandbox":
+        return sandbox_registry, None
+    return registry, None
+
+
+def push(built: BuiltImage, host: str, auth: dict[str, str] | None, repository: str,
+         on_layer: Callable[[str, str, int | None, int | None], None]) -> PushedImage:
+    client = docker_client()
+    tag = built.local_tag.rsplit(":", 1)[1]
+    remote = f"{host}/{repository}"
+    client.images.get(built.local_tag).tag(remote, tag)
+    digest = None
+    for chunk in client.api.push(remote, tag=tag, stream=True, decode=True, auth_config=auth):
+        if "error" in chunk:
+            raise DeployFailed(f"push to {remote}:{tag} failed: {chunk['error']}",
+                               fix=f"check that the registry {host} is reachable and the credentials allow pushes")
+        if "id" in chunk:
+            detail = chunk.get("progressDetail") or {}
+            on_layer(chunk["id"], chunk.get("status", ""), detail.get("current"), detail.get("total"))
+        if "aux" in chunk and chunk["aux"].get("Digest"):
+            digest = chunk["aux"]["Digest"]
+    if digest is None:
+        raise DeployFailed(f"push to {remote}:{tag} reported no digest", fix="retry the push; check the registry's logs")
+    return PushedImage(f"{remote}@{digest}", digest)
+
+
+def local_reference(built: BuiltImage) -> PushedImage:
+    """Without a registry the local engine's image id stands in for the digest (the sandbox says so)."""
+    return PushedImage(built.local_tag, built.image_id)
+
+
+@dataclass(frozen=True)
+class SmokeResult:
+    ok: bool
+    summary: str
+    seconds_to_healthy: float | None = None
+    listening_ports: tuple[int, ...] = ()
+
+
+def _listening_ports(container: Any) -> tuple[int, ...]:
+    """TCP ports the container listens on, read from /proc/net inside it (no tools needed in the image)."""
+    try:
+        result = container.exec_run(["cat", "/proc/net/tcp", "/proc/net/tcp6"])
+    except Exception:  # noqa: BLE001 - best effort: the container may already be gone
+        return ()
+    ports = set()
+    for line in result.output.decode(errors="replace").splitlines()[1:]:
+        fields = line.split()
+        if len(fields) > 3 and fields[3] == "0A":  # TCP_LISTEN
+            ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return tuple(sorted(ports))
+
+
+def smoke(image: str, environment: dict[str, str], port: int, health_path: str, timeout_s: float,
+          progress: Progress) -> SmokeResult:
+    """Run the image once with the task definition's environment and probe the declared port."""
+    from snailtrail.checks.criteria import fetch
+
+    client = docker_client()
+    container = client.containers.run(image, detach=True, environment=environment,
+                                      ports={f"{port}/tcp": ("127.0.0.1", None)}, labels={"snailtrail.smoke": "1"})
+    started = time.monotonic()
+    try:
+        last = "not probed yet"
+        while time.monotonic() - started < timeout_s:
+            container.reload()
+            if container.status == "exited":
+                code = container.attrs["State"]["ExitCode"]
+                logs = container.logs(tail=10).decode(errors="replace").strip()
+                return SmokeResult(False, f"container exited with code {code} before answering: {logs}")
+            bindings = (container.ports or {}).get(f"{port}/tcp") or []
+            if bindings:
+                answer = fetch(f"http://127.0.0.1:{bindings[0]['HostPort']}{health_path}", timeout=2)
+                if answer.status == 200:
+                    elapsed = time.monotonic() - started
+                    return SmokeResult(True, f"{health_path} answered 200 on container port {port} after {elapsed:.1f} s",
+                                       elapsed, _listening_ports(container))
+                last = f"status {answer.status}" if answer.status else (answer.error or "no answer")
+            time.sleep(0.25)
+        ports = _listening_ports(container)
+        elsewhere = [p for p in ports if p != port]
+        if elsewhere and port not in ports:
+            return SmokeResult(False, f"the app listens on {', '.join(map(str, elsewhere))} but the task definition "
+                               f"declares container port {port} (PORT={environment.get('PORT', 'unset')}): the image "
+                               "ignores $PORT", None, ports)
+        progress(f"smoke: last probe {last}")
+        return SmokeResult(False, f"{health_path} on container port {port} did not answer 200 within {timeout_s:.0f} s "
+                           f"(last: {last})", None, ports)
+    finally:
+        container.remove(force=True)

@@ -1,0 +1,139 @@
+"""What a deploy will do, decided before anything changes: steps, API calls, diffs.
+
+``plan`` and ``deploy --dry-run`` print this and stop; ``deploy`` hands it to the executor. Building
+it makes read-only calls only.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from snailtrail.context import Context
+from snailtrail.phases import Phase
+from snailtrail.taskdef import Revision, normalize, render
+
+IMAGE_PLACEHOLDER = "<built and pushed by this deploy>"
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    summary: str
+    api_calls: tuple[str, ...] = ()
+    mutating: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "summary": self.summary, "api_calls": list(self.api_calls), "mutating": self.mutating}
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    image: str | None = None
+    build: bool = True
+    smoke: bool = True
+    timeout_s: float = 600.0
+    rollback: bool = True
+    create: bool = False  # --yes: the operator agreed to create a missing service
+    poll_interval_s: float = 5.0
+
+
+@dataclass
+class DeployPlan:
+    phase: Phase
+    environment: str
+    options: DeployOptions
+    rendered: dict[str, Any]
+    service: dict[str, Any] | None
+    live_definition: dict[str, Any] | None
+    identical: Revision | None
+    rollback_target: Revision | None
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def creates_service(self) -> bool:
+        return self.service is None
+
+    def desired_service(self) -> dict[str, Any]:
+        spec = self.phase.container
+        return {"taskDefinition": self.identical.arn if self.identical else "<new revision>",
+                "desiredCount": spec.desired_count,
+                "healthCheckGracePeriodSeconds": spec.health_check.grace_period_s}
+
+    def live_service(self) -> dict[str, Any]:
+        if self.service is None:
+            return {}
+        return {"taskDefinition": self.service.get("taskDefinition"),
+                "desiredCount": self.service.get("desiredCount"),
+                "healthCheckGracePeriodSeconds": self.service.get("healthCheckGracePeriodSeconds")}
+
+    def task_definition_diff(self) -> str:
+        live = normalize(self.live_definition) if self.live_definition else {}
+        return _diff(live, normalize(self.rendered), "live task definition", "rendered task definition")
+
+    def service_diff(self) -> str:
+        return _diff(self.live_service(), self.desired_service(), "live service", "after deploy")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"phase": self.phase.name, "environment": self.environment, "creates_service": self.creates_service,
+                "reuses_task_definition": self.identical.arn if self.identical else None,
+                "rollback_target": self.rollback_target.arn if self.rollback_target else None,
+                "steps": [s.to_json() for s in self.steps], "task_definition_diff": self.task_definition_diff(),
+                "service_diff": self.service_diff()}
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any], before_name: str, after_name: str) -> str:
+    lines = difflib.unified_diff(json.dumps(before, indent=2, sort_keys=True).splitlines(),
+                                 json.dumps(after, indent=2, sort_keys=True).splitlines(),
+                                 fromfile=before_name, tofile=after_name, lineterm="")
+    return "\n".join(lines)
+
+
+def build_plan(ctx: Context, phase: Phase, options: DeployOptions) -> DeployPlan:
+    settings = ctx.settings
+    service = ctx.ecs.describe_service(settings.service.name)
+    live_definition = None
+    if service is not None and service.get("taskDefinition"):
+        live_definition = ctx.history.get(service["taskDefinition"]).definition
+    image = options.image or IMAGE_PLACEHOLDER
+    rendered = render(settings, phase, image)
+    identical = ctx.history.find_identical(rendered) if options.image else None
+    plan = DeployPlan(phase, settings.environment_name, options, rendered, service, live_definition, identical,
+                      ctx.history.last_verified())
+    plan.steps = _steps(ctx, plan)
+    return plan
+
+
+def _steps(ctx: Context, plan: DeployPlan) -> list[Step]:
+    options, phase, settings = plan.options, plan.phase, ctx.settings
+    steps: list[Step] = []
+    if options.image is None and options.build:
+        steps.append(Step("build", f"docker build {phase.manifest.image.dockerfile} (context {phase.manifest.image.context})"))
+    if options.smoke:
+        steps.append(Step("smoke", f"run the image locally with the task definition's environment; probe port "
+                                   f"{phase.container.port}{phase.container.health_check.path}"))
+    if options.image is None and options.build:
+        registry = settings.environment.registry
+        calls = ("ecr.GetAuthorizationToken",) if registry == "ecr" else ()
+        steps.append(Step("push", f"push to {registry}/{settings.service.image_repository}, record the digest", calls))
+    if plan.identical:
+        steps.append(Step("register", f"reuse identical {plan.identical.arn}"))
+    else:
+        steps.append(Step("register", f"register a new revision of {settings.service.task_family}",
+                          ("ecs.RegisterTaskDefinition",), mutating=True))
+    if plan.creates_service:
+        steps.append(Step("create", f"create service {settings.service.name} in cluster {settings.service.cluster} "
+                                    f"(it does not exist)", ("ec2.DescribeSubnets", "ec2.DescribeSecurityGroups",
+                                                             "elbv2.DescribeTargetGroups", "ecs.CreateService"),
+                          mutating=True))
+    else:
+        steps.append(Step("update", f"update service {settings.service.name} to the new revision, desired count "
+                                    f"{phase.container.desired_count}", ("ecs.UpdateService",), mutating=True))
+    steps.append(Step("wait", f"watch the rollout (timeout {options.timeout_s:.0f} s)",
+                      ("ecs.DescribeServices", "ecs.ListTasks", "ecs.DescribeTasks")))
+    steps.append(Step("verify", "success criteria through the public endpoint and target health",
+                      ("elbv2.DescribeTargetGroups", "elbv2.DescribeTargetHealth")))
+    steps.append(Step("mark", "tag the revision verified", ("ecs.TagResource",), mutating=True))
+    return steps

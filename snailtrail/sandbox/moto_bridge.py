@@ -1,0 +1,165 @@
+"""The only module that reaches into moto's in-process models.
+
+moto has no ECS agent: deployments never progress, no service task starts, every target is
+healthy. The reconciler plays the agent and writes what it observes here, so that every public
+API answer (describe_services, describe_tasks, describe_target_health) looks as it would on AWS and
+snailtrail's own code needs no sandbox special case.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from typing import Any
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ecs.models import Service, Task, ecs_backends
+from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup, elbv2_backends
+from moto.moto_api import state_manager
+
+# moto's backends are plain dicts and lists shared with the request threads of the server.
+LOCK = threading.RLock()
+_HEALTH_KEY = "snailtrail_health"
+_patched = False
+
+
+def enable_agent_mode() -> None:
+    """Tasks keep the status the reconciler gives them; targets report the health it measured."""
+    global _patched
+    state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 10**12})
+    if _patched:
+        return
+    original = FakeTargetGroup.health_for
+
+    def health_for(self: FakeTargetGroup, target: dict[str, Any], ec2_backend: Any) -> FakeHealthStatus:
+        registered = self.targets.get(target["Id"])
+        if registered is not None and _HEALTH_KEY in registered:
+            state, reason, description = registered[_HEALTH_KEY]
+            return FakeHealthStatus(registered["Id"], registered["Port"], self.health_check_port, state, reason,
+                                    description)
+        return original(self, target, ec2_backend)
+
+    FakeTargetGroup.health_for = health_for  # type: ignore[method-assign]
+    _patched = True
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def ecs(region: str, account: str = DEFAULT_ACCOUNT_ID) -> Any:
+    return ecs_backends[account][region]
+
+
+def elbv2(region: str, account: str = DEFAULT_ACCOUNT_ID) -> Any:
+    return elbv2_backends[account][region]
+
+
+def services(region: str) -> list[Service]:
+    return list(ecs(region).services.values())
+
+
+def new_task(region: str, service: Service, task_definition_arn: str, deployment_id: str) -> Task:
+    backend = ecs(region)
+    cluster = backend.clusters[service.cluster_name]
+    definition = backend.describe_task_definition(task_definition_arn)
+    network = service.network_configuration or None
+    task = Task(cluster, definition, None, None, backend=backend, group=f"service:{service.name}",
+                launch_type=service.launch_type or "FARGATE", started_by=deployment_id,
+                networking_configuration=network)
+    task.last_status = "PROVISIONING"
+    task.desired_status = "RUNNING"
+    task.health_status = "UNKNOWN"
+    task.containers[0].last_status = "PENDING"
+    task.containers[0].health_status = "UNKNOWN"
+    task.created_at = now()
+    backend.tasks.setdefault(cluster.name, {})[task.task_arn] = task
+    return task
+
+
+def task_ip(task: Task) -> str:
+    for attachment in task.attachments:
+        for detail in attachment["details"]:
+            if detail["name"] == "privateIPv4Address":
+                return detail["value"]
+    raise ValueError(f"task {task.task_arn} has no ENI address")
+
+
+def mark_running(task: Task) -> None:
+    task.last_status = "RUNNING"
+    task.started_at = now()
+    task.containers[0].last_status = "RUNNING"
+
+
+def mark_stopped(task: Task, reason: str, exit_code: int | None, container_reason: str | None = None) -> None:
+    task.last_status = "STOPPED"
+    task.desired_status = "STOPPED"
+    task.stopped_reason = reason
+    task.stopped_at = now()
+    container = task.containers[0]
+    container.last_status = "STOPPED"
+    container.exitCode = exit_code
+    if container_reason:
+        container.reason = container_reason
+
+
+def add_event(service: Service, message: str) -> None:
+    import uuid
+
+    service.events.insert(0, {"id": str(uuid.uuid4()), "createdAt": now(), "message": f"(service {service.name}) {message}"})
+    del service.events[100:]
+
+
+def register_target(region: str, target_group_arn: str, target_id: str, port: int) -> None:
+    group = elbv2(region).target_groups.get(target_group_arn)
+    if group is not None:
+        group.register([{"Id": target_id, "Port": port}])
+        group.targets[target_id][_HEALTH_KEY] = ("initial", "Elb.RegistrationInProgress",
+                                                 "Target registration is in progress")
+
+
+def set_target_health(region: str, target_group_arn: str, target_id: str, state: str, reason: str | None = None,
+                      description: str | None = None) -> None:
+    group = elbv2(region).target_groups.get(target_group_arn)
+    if group is not None and target_id in group.targets:
+        group.targets[target_id][_HEALTH_KEY] = (state, reason, description)
+
+
+def deregister_target(region: str, target_group_arn: str, target_id: str) -> None:
+    group = elbv2(region).target_groups.get(target_group_arn)
+    if group is not None and target_id in group.targets:
+        group.deregister([{"Id": target_id}])
+
+
+def target_group(region: str, arn: str) -> FakeTargetGroup | None:
+    return elbv2(region).target_groups.get(arn)
+
+
+def healthy_targets(region: str, target_group_arn: str) -> list[str]:
+    group = target_group(region, target_group_arn)
+    if group is None:
+        return []
+    return [tid for tid, t in group.targets.items() if t.get(_HEALTH_KEY, ("healthy",))[0] == "healthy"]
+
+
+def listener_forwards(region: str, load_balancer_name: str, port: int) -> list[tuple[str, int]]:
+    """(target group arn, weight) pairs of the listener's default forward action."""
+    backend = elbv2(region)
+    for balancer in backend.load_balancers.values():
+        if balancer.name != load_balancer_name:
+            continue
+        for listener in balancer.listeners.values():
+            if int(listener.port) != port:
+                continue
+            pairs: list[tuple[str, int]] = []
+            for action in listener.default_actions:
+                data = action.data
+                if data.get("Type") != "forward":
+                    continue
+                groups = (data.get("ForwardConfig") or {}).get("TargetGroups") or []
+                if groups:
+                    pairs.extend((g["TargetGroupArn"], int(g.get("Weight", 1))) for g in groups)
+                elif data.get("TargetGroupArn"):
+                    pairs.append((data["TargetGroupArn"], 1))
+            return pairs
+    return []

@@ -1,0 +1,108 @@
+"""Where the reconciler runs a task's container: the Docker engine, or in memory for fast tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    running: bool
+    exit_code: int | None = None
+    reason: str | None = None
+    address: tuple[str, int] | None = None  # where the container port is reachable from this host
+
+
+class TaskRuntime(Protocol):
+    def start(self, task_id: str, container: dict[str, Any]) -> str:
+        """Start the task's container from its task-definition container entry; returns a handle."""
+
+    def state(self, handle: str) -> ContainerState: ...
+
+    def stop(self, handle: str) -> None: ...
+
+
+class _FakeApp(BaseHTTPRequestHandler):
+    """A stand-in for the service: /health and /ml/status answering as the image's behaviour says."""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        env = self.server.environment  # type: ignore[attr-defined]
+        if self.path == "/health":
+            status = 500 if "unhealthy" in self.server.image else 200  # type: ignore[attr-defined]
+            body = {"status": "ok" if status == 200 else "failing", "phase": env.get("SHINE_PHASE"),
+                    "image": self.server.image}  # type: ignore[attr-defined]
+        elif self.path == "/ml/status":
+            status, body = 200, {"mode": env.get("FAKE_ML_MODE", "basic"), "degraded": False, "reasons": []}
+        else:
+            status, body = 404, {"error": "not found"}
+        raw = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature fixed by http.server
+        pass
+
+
+class InMemoryRuntime:
+    """Tasks as loopback HTTP servers, behaving as their image reference says.
+
+    An image whose reference contains ``crash`` exits with code 1 shortly after starting,
+    ``wrong-port`` listens on a port other than the declared one, ``unhealthy`` answers /health
+    with 500; any other image is a healthy app. Used by the unit tests, where Docker is absent.
+    """
+
+    crash_after_s = 0.2
+
+    def __init__(self) -> None:
+        self._servers: dict[str, tuple[ThreadingHTTPServer | None, float, str]] = {}
+        self._lock = threading.Lock()
+        self.started: list[str] = []
+
+    def start(self, task_id: str, container: dict[str, Any]) -> str:
+        image = container["image"]
+        environment = {e["name"]: e["value"] for e in container.get("environment", [])}
+        server: ThreadingHTTPServer | None = None
+        if "crash" not in image:
+            server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeApp)
+            server.image = image  # type: ignore[attr-defined]
+            server.environment = environment  # type: ignore[attr-defined]
+            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        with self._lock:
+            self._servers[task_id] = (server, time.monotonic(), image)
+            self.started.append(image)
+        return task_id
+
+    def state(self, handle: str) -> ContainerState:
+        with self._lock:
+            server, started, image = self._servers[handle]
+        if server is None:
+            if time.monotonic() - started >= self.crash_after_s:
+                return ContainerState(False, 1, "Essential container exited: app crashed on start-up")
+            return ContainerState(True)
+        if "wrong-port" in image:
+            return ContainerState(True, address=("127.0.0.1", _closed_port()))
+        return ContainerState(True, address=server.server_address[:2])  # type: ignore[arg-type]
+
+    def stop(self, handle: str) -> None:
+        with self._lock:
+            server, _, _ = self._servers.pop(handle, (None, 0.0, ""))
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on: what the declared port looks like when the app binds elsewhere."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -1,0 +1,132 @@
+"""Render a phase's task definition, fingerprint it, and find revisions by their tags."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from snailtrail.aws.ecs import TAG_FINGERPRINT, TAG_PHASE, TAG_VERIFIED, EcsApi
+from snailtrail.config import Settings
+from snailtrail.phases import Phase
+
+# The keys snailtrail renders: comparing a live definition on these alone ignores what ECS adds
+# (revision, status, registeredAt ...), so a diff shows only what a deploy would change.
+RENDERED_KEYS = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory", "executionRoleArn",
+                 "taskRoleArn", "containerDefinitions")
+CONTAINER_KEYS = ("name", "image", "essential", "portMappings", "environment", "secrets", "command", "memory",
+                  "logConfiguration")
+HISTORY_DEPTH = 50
+
+
+def render(settings: Settings, phase: Phase, image: str) -> dict[str, Any]:
+    service = settings.service
+    spec = phase.container
+    container: dict[str, Any] = {
+        "name": service.container_name,
+        "image": image,
+        "essential": True,
+        "portMappings": [{"containerPort": spec.port, "hostPort": spec.port, "protocol": "tcp"}],
+        "environment": [{"name": k, "value": v} for k, v in sorted(spec.environment.items())],
+        "memory": spec.memory,
+    }
+    if spec.secrets:
+        container["secrets"] = [{"name": k, "valueFrom": v} for k, v in sorted(spec.secrets.items())]
+    if spec.command:
+        container["command"] = list(spec.command)
+    if service.log_group:
+        container["logConfiguration"] = {"logDriver": "awslogs", "options": {
+            "awslogs-group": service.log_group, "awslogs-region": settings.environment.region,
+            "awslogs-stream-prefix": service.name}}
+    definition: dict[str, Any] = {
+        "family": service.task_family,
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": [service.launch_type],
+        "cpu": str(spec.cpu),
+        "memory": str(spec.memory),
+        "containerDefinitions": [container],
+    }
+    if service.execution_role_arn:
+        definition["executionRoleArn"] = service.execution_role_arn
+    if service.task_role_arn:
+        definition["taskRoleArn"] = service.task_role_arn
+    return definition
+
+
+def normalize(definition: dict[str, Any]) -> dict[str, Any]:
+    """The comparable part of a rendered or a live definition."""
+    result = {k: definition[k] for k in RENDERED_KEYS if definition.get(k) not in (None, [], {})}
+    containers = []
+    for container in definition.get("containerDefinitions", []):
+        kept = {k: container[k] for k in CONTAINER_KEYS if container.get(k) not in (None, [], {})}
+        if "environment" in kept:
+            kept["environment"] = sorted(kept["environment"], key=lambda e: e["name"])
+        containers.append(kept)
+    result["containerDefinitions"] = containers
+    return result
+
+
+def fingerprint(definition: dict[str, Any]) -> str:
+    canonical = json.dumps(normalize(definition), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Revision:
+    arn: str
+    definition: dict[str, Any]
+    tags: dict[str, str]
+
+    @property
+    def number(self) -> int:
+        return int(self.arn.rsplit(":", 1)[1])
+
+    @property
+    def phase(self) -> str | None:
+        return self.tags.get(TAG_PHASE)
+
+    @property
+    def verified_at(self) -> str | None:
+        return self.tags.get(TAG_VERIFIED)
+
+    @property
+    def image(self) -> str:
+        return self.definition["containerDefinitions"][0]["image"]
+
+
+class RevisionHistory:
+    """The family's newest revisions with their tags, each described at most once per run."""
+
+    def __init__(self, ecs: EcsApi, family: str) -> None:
+        self._ecs = ecs
+        self._family = family
+        self._arns: list[str] | None = None
+        self._described: dict[str, Revision] = {}
+
+    def get(self, arn: str) -> Revision:
+        if arn not in self._described:
+            definition, tags = self._ecs.describe_task_definition(arn)
+            self._described[arn] = Revision(definition["taskDefinitionArn"], definition, tags)
+        return self._described[arn]
+
+    def forget(self, arn: str) -> None:
+        """Drop a cached revision whose tags this run changed."""
+        self._described.pop(arn, None)
+
+    def newest_first(self) -> list[Revision]:
+        if self._arns is None:
+            self._arns = self._ecs.list_task_definitions(self._family)[:HISTORY_DEPTH]
+        return [self.get(arn) for arn in self._arns]
+
+    def find_identical(self, rendered: dict[str, Any]) -> Revision | None:
+        wanted = fingerprint(rendered)
+        for revision in self.newest_first():
+            if revision.tags.get(TAG_FINGERPRINT, fingerprint(revision.definition)) == wanted:
+                return revision
+        return None
+
+    def last_verified(self, exclude: frozenset[str] = frozenset()) -> Revision | None:
+        """The most recently verified revision (by verification time), the rollback target."""
+        verified = [r for r in self.newest_first() if r.verified_at and r.arn not in exclude]
+        return max(verified, key=lambda r: (r.verified_at or "", r.number), default=None)

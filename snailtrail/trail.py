@@ -1,0 +1,122 @@
+"""The durable rollout trail: events written as they happen, rendered on demand.
+
+DynamoDB is the source of truth, so CI and two operators see the same trail; the local
+``.snailtrail/trail-ENV.jsonl`` is a cache that also keeps events when the table is unreachable.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import threading
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from snailtrail.aws.session import AwsClients
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def current_actor() -> str:
+    if os.environ.get("SNAILTRAIL_ACTOR"):
+        return os.environ["SNAILTRAIL_ACTOR"]
+    if os.environ.get("CI"):
+        return f"ci@{socket.gethostname()}"
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+@dataclass
+class Event:
+    kind: str
+    run_id: str
+    phase: str | None = None
+    detail: str = ""
+    at: str = field(default_factory=now_iso)
+    actor: str = field(default_factory=current_actor)
+    environment: str = ""
+    task_definition: str | None = None
+    duration_s: float | None = None
+    ok: bool | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, {}, "")} | {"at": self.at, "kind": self.kind}
+
+
+class Trail:
+    """Appends events to DynamoDB and the local cache; reads them back in order."""
+
+    def __init__(self, clients: AwsClients | None, table: str, environment: str, service: str, cache_dir: Path) -> None:
+        self._clients = clients
+        self._table = table
+        self._environment = environment
+        self._key = f"trail#{environment}#{service}"
+        self._cache = cache_dir / f"trail-{environment}.jsonl"
+        self._lock = threading.Lock()
+        self._seq = 0
+        self.remote_error: str | None = None
+
+    def new_run_id(self) -> str:
+        return uuid.uuid4().hex[:12]
+
+    def emit(self, event: Event) -> Event:
+        event.environment = self._environment
+        record = event.to_json()
+        with self._lock:
+            self._seq += 1
+            sort_key = f"{event.at}#{event.run_id}#{self._seq:06d}"
+            self._cache.parent.mkdir(parents=True, exist_ok=True)
+            with self._cache.open("a", encoding="utf-8") as out:
+                out.write(json.dumps(record | {"sk": sort_key}, sort_keys=True) + "\n")
+            if self._clients is not None and self.remote_error is None:
+                try:
+                    self._clients.client("dynamodb").put_item(TableName=self._table, Item={
+                        "pk": {"S": self._key}, "sk": {"S": sort_key}, "event": {"S": json.dumps(record, sort_keys=True)}})
+                except (ClientError, BotoCoreError) as exc:
+                    # The deploy must go on; the local cache keeps the event and status says so.
+                    self.remote_error = f"trail table {self._table} not written: {exc}"
+        return event
+
+    def events(self) -> list[dict[str, Any]]:
+        """Remote events when the table answers, else the local cache."""
+        if self._clients is not None:
+            try:
+                return self._remote_events()
+            except (ClientError, BotoCoreError) as exc:
+                self.remote_error = f"trail table {self._table} not read: {exc}"
+        return self._cached_events()
+
+    def _remote_events(self) -> list[dict[str, Any]]:
+        client = self._clients.client("dynamodb")  # type: ignore[union-attr]
+        items: list[dict[str, Any]] = []
+        for page in client.get_paginator("query").paginate(
+            TableName=self._table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": self._key}}
+        ):
+            items.extend(json.loads(item["event"]["S"]) for item in page["Items"])
+        return items
+
+    def _cached_events(self) -> list[dict[str, Any]]:
+        if not self._cache.exists():
+            return []
+        events = []
+        for line in self._cache.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut by a crash mid-write; the rest of the cache still reads
+            record.pop("sk", None)
+            events.append(record)
+        return events

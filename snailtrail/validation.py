@@ -1,0 +1,45 @@
+"""Turn pydantic validation errors into one ConfigError naming the file, field path and fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from snailtrail.errors import ConfigError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(top level)"
+
+
+def _fix_for(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "remove it, or check its spelling against the documented keys"
+    if kind == "missing":
+        return "add it"
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        return f"give a value of the right type ({error['msg'].lower()})"
+    return "correct the value"
+
+
+def validate_model(model: type[ModelT], data: dict[str, Any], source: Path) -> ModelT:
+    """Validate ``data`` against ``model``; every problem is listed with its field path."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors()[:10]:
+            lines.append(f"{source}: {_field_path(error['loc'])}: {error['msg']} (fix: {_fix_for(error)})")
+        first = exc.errors()[0]
+        raise ConfigError("\n".join(lines), fix=f"edit {source}: {_fix_for(first)}") from None

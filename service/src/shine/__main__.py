@@ -1,0 +1,81 @@
+"""``python -m shine``: serve with gunicorn on $PORT with the phase's features."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from shine import __version__
+from shine.config import ConfigError, Settings
+from shine.logs import configure
+
+log = logging.getLogger("shine.server")
+
+
+class _Server(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        # Built inside each worker (no preload) so the ML loader thread runs
+        # in the process that serves requests.
+        from shine.app import create_app
+
+        configure(self.settings.log_format, self.settings.log_level)
+        return create_app(self.settings)
+
+
+def main() -> int:
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"shine: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure(settings.log_format, settings.log_level)
+    port = settings.port
+    if settings.drill_wrong_port:
+        # Rollback drill only (see docs/service.md): deliberately ignore $PORT.
+        log.warning(
+            "DRILL: SHINE_DRILL_WRONG_PORT set, ignoring PORT=%s and listening on %s",
+            settings.port,
+            settings.drill_wrong_port,
+        )
+        port = settings.drill_wrong_port
+    options = {
+        "bind": f"0.0.0.0:{port}",
+        "workers": settings.workers,
+        "threads": settings.threads,
+        "worker_class": "gthread",
+        "timeout": settings.timeout,
+        "graceful_timeout": 10,
+        "accesslog": None,  # the app logs each request with its request id
+        "errorlog": "-",
+        "loglevel": settings.log_level.lower(),
+        # Heartbeat files on tmpfs: a slow overlay disk must not look like a hung worker.
+        "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,
+        "limit_request_line": 4094,
+        "limit_request_fields": 50,
+    }
+    log.info(
+        "shine %s phase=%s features=%s port=%s",
+        __version__,
+        settings.phase,
+        ",".join(sorted(settings.features)) or "-",
+        port,
+    )
+    _Server(settings, options).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

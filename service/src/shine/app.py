@@ -102,8 +102,9 @@ def create_app(settings: Settings | None = None, start_ml: bool = True) -> Flask
     if settings.cors_origins:
         from flask_cors import CORS
 
-        origins: Any = "*" if "*" in settings.cors_origins else list(settings.cors_origins)
-        CORS(app, origins=origins, expose_headers=["X-Request-ID"])
+        wildcard = "*" in settings.cors_origins
+        origins: Any = "*" if wildcard else list(settings.cors_origins)
+        CORS(app, origins=origins, send_wildcard=wildcard, expose_headers=["X-Request-ID"])
 
     @app.before_request
     def _start() -> None:

@@ -13,7 +13,7 @@
 #      SNAILTRAIL_DEBIAN_MIRROR overrides the mirror found in /etc/apt/sources*.
 set -euo pipefail
 SCRIPT_NAME=ensure-base-image
-# shellcheck source=lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 

@@ -16,7 +16,7 @@
 # tells the caller what to export.
 set -euo pipefail
 SCRIPT_NAME=ensure-docker-engine
-# shellcheck source=lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 LOG_FILE=${SNAILTRAIL_DOCKERD_LOG:-/var/log/snailtrail-dockerd.log}
@@ -94,19 +94,18 @@ else
   rm -f "$PID_FILE"
   log "starting dockerd in the background (log: $LOG_FILE)"
   mkdir -p "$(dirname "$LOG_FILE")" "$(dirname "$PID_FILE")"
-  printf '\n===== %s: dockerd started by %s =====\n' "$(date -Is)" "$SCRIPT_NAME" >>"$LOG_FILE"
+  start_marker "$LOG_FILE" "$SCRIPT_NAME"
   # setsid + nohup + closed stdin: the daemon leaves our session and process
   # group, so it outlives this script and its caller's terminal.
-  setsid nohup dockerd >>"$LOG_FILE" 2>&1 </dev/null &
+  # 9>&- : the daemon must not inherit (and so keep holding) our flock.
+  setsid nohup dockerd >>"$LOG_FILE" 2>&1 </dev/null 9>&- &
   echo $! >"$PID_FILE"
 fi
 
 t0=$(now)
-if ! wait_until "$START_TIMEOUT" "engine" engine_pings; then
-  log "dockerd did not answer within ${START_TIMEOUT} s; last lines of $LOG_FILE:"
-  tail -n 30 "$LOG_FILE" >&2 || true
-  pid_alive "$PID_FILE" || log "dockerd (pid $(cat "$PID_FILE" 2>/dev/null || echo '?')) has exited"
-  die "could not start the Docker engine"
+if ! wait_for_daemon "$START_TIMEOUT" "engine" "$PID_FILE" engine_pings; then
+  show_log_since_marker "$LOG_FILE" 30
+  die "could not start the Docker engine (full log: $LOG_FILE)"
 fi
 log "engine started in $(elapsed_since "$t0") s (pid $(cat "$PID_FILE"))"
 check_client

@@ -15,7 +15,7 @@
 # Prints only `127.0.0.1:PORT` on stdout.
 set -euo pipefail
 SCRIPT_NAME=ensure-registry
-# shellcheck source=lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -23,7 +23,7 @@ PORT=${1:-5000}
 case "$PORT" in
   ''|*[!0-9]*) die "PORT must be a number, got '$PORT'" ;;
 esac
-[ "$PORT" -ge 1 ] && [ "$PORT" -le 65535 ] || die "PORT out of range: $PORT"
+if [ "$PORT" -lt 1 ] || [ "$PORT" -gt 65535 ]; then die "PORT out of range: $PORT"; fi
 ADDR=127.0.0.1:$PORT
 BASE_IMAGE=${SNAILTRAIL_BASE_IMAGE:-snailtrail/python:3.11-bookworm}
 STATE_DIR=/var/lib/snailtrail-registry
@@ -116,17 +116,19 @@ YAML
   mv "$CONFIG.tmp" "$CONFIG"
   rm -f "$PID_FILE"
   log "starting docker-registry on $ADDR (config: $CONFIG, log: $LOG_FILE)"
-  printf '\n===== %s: docker-registry started by %s =====\n' "$(date -Is)" "$SCRIPT_NAME" >>"$LOG_FILE"
-  setsid nohup docker-registry serve "$CONFIG" >>"$LOG_FILE" 2>&1 </dev/null &
+  start_marker "$LOG_FILE" "$SCRIPT_NAME"
+  # 9>&- : the daemon must not inherit (and so keep holding) our flock.
+  setsid nohup docker-registry serve "$CONFIG" >>"$LOG_FILE" 2>&1 </dev/null 9>&- &
   echo $! >"$PID_FILE"
 fi
 
 t0=$(now)
-if ! wait_until "$START_TIMEOUT" "registry on $ADDR" v2_ok; then
-  log "registry did not answer http://$ADDR/v2/ within ${START_TIMEOUT} s; last lines of $LOG_FILE:"
-  tail -n 20 "$LOG_FILE" >&2 || true
-  die "could not start the registry on $ADDR"
+if ! v2_ok; then
+  if ! wait_for_daemon "$START_TIMEOUT" "registry on $ADDR" "$PID_FILE" v2_ok; then
+    show_log_since_marker "$LOG_FILE" 20
+    die "could not start the registry on $ADDR (full log: $LOG_FILE)"
+  fi
+  log "registry answered after $(elapsed_since "$t0") s (pid $(cat "$PID_FILE" 2>/dev/null || echo unknown))"
 fi
-log "registry answered after $(elapsed_since "$t0") s (pid $(cat "$PID_FILE" 2>/dev/null || echo unknown))"
 verify_push
 printf '%s\n' "$ADDR"

@@ -12,7 +12,7 @@
 # Called by CI and `make test`.
 set -euo pipefail
 SCRIPT_NAME=ensure-test-infra
-# shellcheck source=lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -34,10 +34,11 @@ step() {  # step NAME CMD... : run, time, and fail loudly.
 TIMES=()
 T0=$(now)
 step engine "$HERE/ensure-docker-engine.sh"
-image=""
-step image eval 'image=$("$HERE/ensure-base-image.sh" "$BASE_IMAGE")'
-registry=""
-step registry eval 'registry=$("$HERE/ensure-registry.sh" "$PORT")'
+image="" registry=""
+get_image() { image=$("$HERE/ensure-base-image.sh" "$BASE_IMAGE"); }
+get_registry() { registry=$("$HERE/ensure-registry.sh" "$PORT"); }
+step image get_image
+step registry get_registry
 
 engine=$(docker version --format 'engine {{.Server.Version}} (API {{.Server.APIVersion}})' 2>/dev/null || echo 'engine ?')
 printf 'test infra ready: %s; base image %s; registry %s [%s; total %ss]\n' \

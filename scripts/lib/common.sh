@@ -79,12 +79,27 @@ _apt_install() {
   return "$rc"
 }
 
-# wait_until TIMEOUT_SECONDS DESCRIPTION CMD... : poll CMD every 0.5 s.
-wait_until() {
-  local timeout=$1 what=$2; shift 2
+# pid_alive PIDFILE : true when the pidfile names a running process.
+pid_alive() {
+  local pid
+  [ -s "$1" ] || return 1
+  pid=$(cat "$1" 2>/dev/null) || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# wait_for_daemon TIMEOUT DESCRIPTION PIDFILE CMD... : poll CMD every 0.5 s
+# until it succeeds; give up early when the daemon in PIDFILE has exited.
+wait_for_daemon() {
+  local timeout=$1 what=$2 pidfile=$3; shift 3
   local deadline=$(( $(date +%s) + timeout ))
   until "$@" >/dev/null 2>&1; do
+    if ! pid_alive "$pidfile"; then
+      "$@" >/dev/null 2>&1 && break   # it may have answered just before exiting
+      log "$what: process $(cat "$pidfile" 2>/dev/null || echo '?') has exited"
+      return 1
+    fi
     if [ "$(date +%s)" -ge "$deadline" ]; then
+      log "$what: no answer within ${timeout} s"
       return 1
     fi
     sleep 0.5
@@ -92,10 +107,17 @@ wait_until() {
   log "$what is ready"
 }
 
-# pid_alive PIDFILE : true when the pidfile names a running process.
-pid_alive() {
-  local pid
-  [ -s "$1" ] || return 1
-  pid=$(cat "$1" 2>/dev/null) || return 1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+# start_marker FILE WHO : append a marker line that show_log_since_marker finds.
+start_marker() {
+  printf '\n===== %s: started by %s =====\n' "$(date -Is)" "$2" >>"$1"
+}
+
+# show_log_since_marker FILE [N] : the last N (30) lines written since the
+# most recent start_marker, on stderr.
+show_log_since_marker() {
+  local file=$1 n=${2:-30}
+  [ -r "$file" ] || { log "(no log file $file)"; return 0; }
+  log "last lines of $file since this start:"
+  awk '/^===== .*: started by / { buf = ""; next } { buf = buf $0 "\n" } END { printf "%s", buf }' "$file" \
+    | tail -n "$n" >&2
 }

@@ -11,9 +11,10 @@
 # Client/engine versions: the docker CLI in /usr/local/bin (28.x, API 1.50) is
 # newer than Debian's engine (20.10, API 1.41). The CLI negotiates the API
 # version down by itself, so no DOCKER_API_VERSION is needed; this script still
-# verifies `docker version` and, should negotiation ever fail, falls back to
-# Debian's matching client /usr/bin/docker or pins DOCKER_API_VERSION, and
-# tells the caller what to export.
+# verifies `docker version`; should it fail (e.g. DOCKER_API_VERSION=1.50 set
+# by hand: "client version 1.50 is too new. Maximum supported API version is
+# 1.41"), it exits non-zero naming the fix: the DOCKER_API_VERSION to export,
+# or Debian's matching client /usr/bin/docker.
 set -euo pipefail
 SCRIPT_NAME=ensure-docker-engine
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
@@ -45,13 +46,12 @@ check_client() {
   local api
   api=$(curl -fsS --max-time 3 --unix-socket "$SOCK" http://localhost/version 2>/dev/null \
         | sed -n 's/.*"ApiVersion":"\([0-9.]*\)".*/\1/p')
+  # This script cannot change its caller's environment, so it fails with the fix.
   if [ -n "$api" ] && DOCKER_API_VERSION=$api docker version >/dev/null 2>&1; then
-    log "the client works with DOCKER_API_VERSION=$api; callers must: export DOCKER_API_VERSION=$api"
-    return 0
+    die "the engine runs, but the client needs the API pinned: export DOCKER_API_VERSION=$api${DOCKER_API_VERSION:+ (now DOCKER_API_VERSION=$DOCKER_API_VERSION; or unset it to let the client negotiate)}"
   fi
   if [ -x /usr/bin/docker ] && /usr/bin/docker version >/dev/null 2>&1; then
-    log "Debian's client /usr/bin/docker works; callers must put /usr/bin before /usr/local/bin in PATH"
-    return 0
+    die "the engine runs, but only Debian's client /usr/bin/docker can talk to it: put /usr/bin before $(dirname "$(command -v docker)") in PATH"
   fi
   die "no docker client can talk to the engine (engine API ${api:-unknown})"
 }

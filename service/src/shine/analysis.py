@@ -27,9 +27,9 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "crop_side": 256,
     "skin": {"cr_min": 133, "cr_max": 173, "cb_min": 77, "cb_max": 127, "y_min": 40},
     "redness": {"basic_lo": 0.05, "basic_hi": 0.35, "lab_lo": 5.0, "lab_hi": 35.0},
-    "tone": {"smooth_frac": 0.06, "std_max": 20.0},
+    "tone": {"smooth_frac": 0.06, "coarse_frac": 0.3, "std_max": 60.0},
     "texture": {"mean_max": 12.0},
-    "shine": {"delta": 30.0, "chroma_max": 0.25, "frac_max": 0.2},
+    "shine": {"delta": 30.0, "chroma_max": 0.25, "frac_max": 0.1, "fill_frac": 0.12},
     "spots": {"background_frac": 0.12, "delta": 14.0, "min_area": 3, "max_side_frac": 0.05},
 }
 
@@ -206,14 +206,21 @@ def compute_metrics(
     lum = ops.luminance(rgb)
     small = ops.blur(lum, 3)
     smooth = ops.blur(lum, max(3, int(params["tone"]["smooth_frac"] * max(h, w))))
+    coarse = ops.blur(lum, max(5, int(params["tone"]["coarse_frac"] * max(h, w))))
     background = ops.blur(lum, max(5, int(params["spots"]["background_frac"] * max(h, w))))
     # "Interior" skin: mostly surrounded by skin, so dark features bordered by
-    # non-skin (eyes, nostrils, eyebrows) are not counted as spots.
-    interior = ops.blur(mask.astype(np.float32), 9) > 0.9
+    # non-skin (eyes, nostrils, eyebrows) are not counted as spots. "Filled"
+    # skin also takes in small enclosed holes: specular highlights are near
+    # white, outside the skin colour range, yet they are what shine measures.
+    interior = ops.blur(mask.astype(np.float32), 15) > 0.8
+    fill_size = max(5, int(params["shine"]["fill_frac"] * max(h, w)))
+    filled = mask | (ops.blur(mask.astype(np.float32), fill_size) > 0.5)
+    if region_mask is not None:
+        filled &= region_mask
 
     # Band-pass (medium minus coarse blur): blotches count, the face's 3D
     # shading and lighting gradients do not.
-    tone_std = float(np.std((smooth - background)[mask]))
+    tone_std = float(np.std((smooth - coarse)[mask]))
     texture_mean = float(np.mean(np.abs(lum - small)[mask]))
 
     f = rgb.astype(np.float32)
@@ -221,7 +228,7 @@ def compute_metrics(
     chroma = (mx - mn) / (mx + 1.0)
     sp = params["shine"]
     highlight = (lum > smooth + sp["delta"]) | ((lum > 235) & (chroma < sp["chroma_max"]))
-    shine_frac = float(np.mean(highlight[mask]))
+    shine_frac = float(np.mean(highlight[filled]))
 
     s = params["spots"]
     dark = (lum < background - s["delta"]) & interior
@@ -230,7 +237,11 @@ def compute_metrics(
 
     return {
         "redness": ops.redness(rgb, mask, params),
-        "tone_evenness": round(100.0 * (1.0 - min(tone_std / params["tone"]["std_max"], 1.0)), 1),
+        # Log scale: the spread runs from ~0 (flat) to tens of grey levels on
+        # real faces, and differences among small spreads matter most.
+        "tone_evenness": round(
+            100.0 * (1.0 - min(float(np.log1p(tone_std) / np.log1p(params["tone"]["std_max"])), 1.0)), 1
+        ),
         "texture": round(100.0 * min(texture_mean / params["texture"]["mean_max"], 1.0), 1),
         "shine": round(100.0 * min(shine_frac / sp["frac_max"], 1.0), 1),
         "spot_count": int(spots),

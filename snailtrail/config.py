@@ -52,7 +52,6 @@ class ServiceConfig(Strict):
     family: Name | None = None
     image_repository: Name
     launch_type: str = Field(default="FARGATE", pattern="^(FARGATE|EC2)$")
-    create_if_missing: bool = False
     execution_role_arn: str | None = None
     task_role_arn: str | None = None
     log_group: str | None = None
@@ -73,6 +72,8 @@ class EnvironmentConfig(Strict):
     registry: str = Field(default="ecr", description="'ecr' or a registry host[:port]")
     public_url: str | None = None
     state_table: Name = "snailtrail-state"
+    model_bucket: Name | None = None
+    create_service_if_missing: bool = False
     production: bool = False
 
     @field_validator("endpoint_url", "public_url")

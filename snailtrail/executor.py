@@ -11,7 +11,7 @@ from snailtrail.aws.ecs import TAG_DIGEST, TAG_FINGERPRINT, TAG_PHASE, TAG_REVIS
 from snailtrail.checks.base import CheckResult
 from snailtrail.checks.criteria import http_criteria, target_health_criterion
 from snailtrail.context import Context
-from snailtrail.errors import ConfigError, SnailtrailError
+from snailtrail.errors import SnailtrailError
 from snailtrail.phases import Phase
 from snailtrail.plan import DeployOptions, DeployPlan
 from snailtrail.rollout import watch_rollout
@@ -239,6 +239,9 @@ class Executor:
     def _push(self, phase: Phase, image_state: dict[str, str]) -> str:
         from snailtrail import images
 
+        if "local" not in image_state:  # --no-build: the image built earlier for this phase and revision
+            earlier = images.existing(self.ctx.settings, phase)
+            image_state.update(local=earlier.local_tag, image_id=earlier.image_id)
         host, auth = images.registry_host(self.ctx.settings, self.ctx.clients, self.ctx.endpoints.registry)
         built = images.BuiltImage(image_state["local"], image_state["image_id"])
         if host is None:
@@ -280,9 +283,6 @@ class Executor:
 
     def _create_service(self, arn: str, phase: Phase) -> str:
         settings = self.ctx.settings
-        if not (self.options.create or settings.service.create_if_missing):
-            raise ConfigError(f"service {settings.service.name} does not exist in cluster {settings.service.cluster}",
-                              fix="pass --yes to create it from the manifest, or set service.create_if_missing: true")
         lb = settings.service.load_balancer
         target_group = self.ctx.elbv2.target_group(lb.target_group)
         if target_group is None:

@@ -73,6 +73,22 @@ def build_args(phase: Phase) -> dict[str, str]:
     return args
 
 
+def local_tag(settings: Settings, phase: Phase) -> str:
+    return f"{settings.service.image_repository}:{phase.name}-{git_revision(settings.root)}"
+
+
+def existing(settings: Settings, phase: Phase) -> BuiltImage:
+    """The image built earlier for this phase and revision (``deploy --no-build``)."""
+    from docker.errors import ImageNotFound
+
+    tag = local_tag(settings, phase)
+    try:
+        return BuiltImage(tag, docker_client().images.get(tag).id)
+    except ImageNotFound:
+        raise ConfigError(f"no local image {tag} (--no-build needs one)", fix=f"run `snailtrail build {phase.name}` "
+                          "first, or drop --no-build") from None
+
+
 def build(settings: Settings, phase: Phase, progress: Progress) -> BuiltImage:
     spec = phase.manifest.image
     context = (settings.root / spec.context).resolve()
@@ -81,7 +97,7 @@ def build(settings: Settings, phase: Phase, progress: Progress) -> BuiltImage:
         if not path.exists():
             raise ConfigError(f"{phase.path}: {what} {path} does not exist", fix=f"fix {what} (paths are relative to "
                               f"{settings.root})")
-    tag = f"{settings.service.image_repository}:{phase.name}-{git_revision(settings.root)}"
+    tag = local_tag(settings, phase)
     client = docker_client()
     tail: list[str] = []
     image_id = None

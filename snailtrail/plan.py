@@ -11,7 +11,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from snailtrail.config import Settings
 from snailtrail.context import Context
+from snailtrail.errors import ConfigError
 from snailtrail.phases import Phase
 from snailtrail.taskdef import Revision, normalize, render
 
@@ -55,6 +57,13 @@ class DeployPlan:
     @property
     def creates_service(self) -> bool:
         return self.service is None
+
+    def require_consent(self, settings: Settings) -> None:
+        """Creating a service is never a surprise: --yes or the environment's opt-in."""
+        if self.creates_service and not (self.options.create or settings.environment.create_service_if_missing):
+            raise ConfigError(f"service {settings.service.name} does not exist in cluster {settings.service.cluster}",
+                              fix="pass --yes to create it from the manifest, or set create_service_if_missing: true "
+                                  f"on environment {settings.environment_name}")
 
     def desired_service(self) -> dict[str, Any]:
         spec = self.phase.container
@@ -114,7 +123,7 @@ def _steps(ctx: Context, plan: DeployPlan) -> list[Step]:
     if options.smoke:
         steps.append(Step("smoke", f"run the image locally with the task definition's environment; probe port "
                                    f"{phase.container.port}{phase.container.health_check.path}"))
-    if options.image is None and options.build:
+    if options.image is None:
         registry = settings.environment.registry
         calls = ("ecr.GetAuthorizationToken",) if registry == "ecr" else ()
         steps.append(Step("push", f"push to {registry}/{settings.service.image_repository}, record the digest", calls))

@@ -48,6 +48,7 @@ def watch_rollout(ecs: EcsApi, service_name: str, task_definition_arn: str, time
     outcome_events: list[str] = []
     deadline = time.monotonic() + timeout_s
     last_state = "no deployment seen"
+    ours: str | None = None  # our deployment's id, once ECS shows it as PRIMARY
     while True:
         service = ecs.describe_service(service_name)
         if service is None:
@@ -58,17 +59,19 @@ def watch_rollout(ecs: EcsApi, service_name: str, task_definition_arn: str, time
                 outcome_events.append(event["message"])
                 report(f"ECS: {event['message']}")
         primary = _primary(service)
-        if primary is not None and primary.get("taskDefinition") != task_definition_arn:
+        if primary is not None and primary.get("taskDefinition") == task_definition_arn:
+            ours = primary["id"]
+        elif primary is not None and ours is not None:
             return RolloutOutcome(False, f"ECS rolled the service back to {primary.get('taskDefinition')} by itself "
                                   "(deployment circuit breaker)", events=outcome_events)
-        if primary is not None and primary.get("rolloutState") == "FAILED":
-            return RolloutOutcome(False, f"deployment {primary['id']} FAILED: {primary.get('rolloutStateReason', '')}",
-                                  events=outcome_events)
         tasks = ecs.service_tasks(service_name)
         deployment_id = primary["id"] if primary else None
         new_tasks = [t for t in tasks if t.get("taskDefinitionArn") == task_definition_arn
                      and (t.get("startedBy") in (None, "", deployment_id))]
         stopped = [describe_stop(t) for t in new_tasks if t.get("lastStatus") == "STOPPED"]
+        if primary is not None and primary.get("rolloutState") == "FAILED":
+            return RolloutOutcome(False, f"deployment {primary['id']} FAILED: {primary.get('rolloutStateReason', '')}",
+                                  new_tasks, stopped, outcome_events)
         if stopped:
             return RolloutOutcome(False, f"{len(stopped)} task(s) of the new revision stopped", new_tasks, stopped,
                                   outcome_events)

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.ecs.models import Service, Task, ecs_backends
+from moto.ecs.models import EC2ContainerServiceBackend, Service, Task, ecs_backends
 from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup, elbv2_backends
 from moto.moto_api import state_manager
 
@@ -40,7 +40,38 @@ def enable_agent_mode() -> None:
         return original(self, target, ec2_backend)
 
     FakeTargetGroup.health_for = health_for  # type: ignore[method-assign]
+
+    original_update = EC2ContainerServiceBackend.update_service
+
+    def update_service(self: EC2ContainerServiceBackend, properties: dict[str, Any]) -> Service:
+        # ECS answers update_service with the new PRIMARY deployment already in place.
+        service = original_update(self, properties)
+        with LOCK:
+            primary_deployment(service)
+        return service
+
+    EC2ContainerServiceBackend.update_service = update_service  # type: ignore[method-assign]
     _patched = True
+
+
+def primary_deployment(service: Service) -> dict[str, Any]:
+    """The PRIMARY deployment, opening a new one when the service's task definition changed."""
+    import uuid
+
+    primary = next((d for d in service.deployments if d["status"] == "PRIMARY"), None)
+    if primary is not None and primary["taskDefinition"] == service.task_definition:
+        primary["desiredCount"] = service.desired_count
+        return primary
+    if primary is not None:
+        primary["status"] = "ACTIVE"
+    deployment = {"id": f"ecs-svc/{uuid.uuid4().int % 10**19:019d}", "status": "PRIMARY",
+                  "taskDefinition": service.task_definition, "desiredCount": service.desired_count,
+                  "pendingCount": 0, "runningCount": 0, "failedTasks": 0, "createdAt": now(), "updatedAt": now(),
+                  "launchType": service.launch_type, "rolloutState": "IN_PROGRESS",
+                  "rolloutStateReason": "ECS deployment in progress.",
+                  "networkConfiguration": service.network_configuration or None}
+    service.deployments.insert(0, deployment)
+    return deployment
 
 
 def now() -> datetime:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,7 +84,7 @@ class Reconciler:
             for tracked in mine:
                 self._stop_task(service, tracked, "Service deleted", exit_code=0)
             return
-        primary = self._primary(service)
+        primary = bridge.primary_deployment(service)
         self._observe(service, primary, mine)
         live = [t for t in mine if t.task.last_status != "STOPPED"]
         wanted = [t for t in live if t.deployment_id == primary["id"]]
@@ -94,23 +93,6 @@ class Reconciler:
                 live.append(self._start_task(service, primary))
         self._finish_rollout(service, primary, live)
         self._count(service, live)
-
-    def _primary(self, service: Service) -> dict[str, Any]:
-        """The PRIMARY deployment, opening a new one when the service's task definition changed."""
-        primary = next((d for d in service.deployments if d["status"] == "PRIMARY"), None)
-        if primary is not None and primary["taskDefinition"] == service.task_definition:
-            primary["desiredCount"] = service.desired_count
-            return primary
-        if primary is not None:
-            primary["status"] = "ACTIVE"
-        deployment = {"id": f"ecs-svc/{uuid.uuid4().int % 10**19:019d}", "status": "PRIMARY",
-                      "taskDefinition": service.task_definition, "desiredCount": service.desired_count,
-                      "pendingCount": 0, "runningCount": 0, "failedTasks": 0, "createdAt": bridge.now(),
-                      "updatedAt": bridge.now(), "launchType": service.launch_type, "rolloutState": "IN_PROGRESS",
-                      "rolloutStateReason": "ECS deployment in progress.",
-                      "networkConfiguration": service.network_configuration or None}
-        service.deployments.insert(0, deployment)
-        return deployment
 
     def _start_task(self, service: Service, deployment: dict[str, Any]) -> TrackedTask:
         task = bridge.new_task(self.region, service, deployment["taskDefinition"], deployment["id"])

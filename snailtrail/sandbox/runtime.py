@@ -59,7 +59,7 @@ class InMemoryRuntime:
     with 500; any other image is a healthy app. Used by the unit tests, where Docker is absent.
     """
 
-    crash_after_s = 0.2
+    crash_after_s = 0.0
 
     def __init__(self) -> None:
         self._servers: dict[str, tuple[ThreadingHTTPServer | None, float, str]] = {}

@@ -1,0 +1,62 @@
+"""snailtrail build PHASE, push PHASE, smoke PHASE: the first steps of deploy on their own."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from snailtrail.state import CliState
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(help="Build the phase's image with the docker SDK (build args from the manifest; BASE_IMAGE from "
+                      "$SNAILTRAIL_BASE_IMAGE; an extra CA from $SNAILTRAIL_EXTRA_CA_CERT).")
+    def build(ctx: typer.Context, phase: str = typer.Argument(..., help="The phase to build.")) -> None:
+        from snailtrail.images import build as build_image
+
+        state: CliState = ctx.obj
+        context = state.context()
+        built = build_image(context.settings, context.phase(phase), context.reporter.detail)
+        state.output({"ok": True, "image": built.local_tag, "image_id": built.image_id},
+                     f"built {built.local_tag} ({built.image_id})")
+
+    @app.command(help="Build and push the phase's image to the environment's registry; prints the digest "
+                      "reference the task definition will use.")
+    def push(ctx: typer.Context, phase: str = typer.Argument(..., help="The phase to push.")) -> None:
+        from snailtrail import images
+
+        state: CliState = ctx.obj
+        context = state.context()
+        selected = context.phase(phase)
+        built = images.build(context.settings, selected, context.reporter.detail)
+        host, auth = images.registry_host(context.settings, context.clients, context.endpoints.registry)
+        if host is None:
+            pushed = images.local_reference(built)
+        else:
+            with context.reporter.layers("push") as on_layer:
+                pushed = images.push(built, host, auth, context.settings.service.image_repository, on_layer)
+        state.output({"ok": True, "image": pushed.reference, "digest": pushed.digest}, pushed.reference)
+
+    @app.command(help="Run the phase's image locally with the task definition's environment and probe the "
+                      "declared container port and health path; reports time-to-healthy, or which port the app "
+                      "really listens on.")
+    def smoke(
+        ctx: typer.Context,
+        phase: str = typer.Argument(..., help="The phase to smoke-test."),
+        image: Optional[str] = typer.Option(None, "--image", help="Test this image instead of building it."),
+        timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds to wait for the health path."),
+    ) -> None:
+        from snailtrail import images
+
+        state: CliState = ctx.obj
+        context = state.context()
+        selected = context.phase(phase)
+        reference = image or images.build(context.settings, selected, context.reporter.detail).local_tag
+        spec = selected.container
+        result = images.smoke(reference, dict(spec.environment), spec.port, spec.health_check.path, timeout,
+                              context.reporter.detail)
+        state.output({"ok": result.ok, "summary": result.summary, "seconds_to_healthy": result.seconds_to_healthy,
+                      "listening_ports": list(result.listening_ports)}, ("✓ " if result.ok else "✗ ") + result.summary)
+        if not result.ok:
+            raise typer.Exit(1)

@@ -1,0 +1,43 @@
+"""snailtrail plan PHASE"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+import typer
+
+from snailtrail.state import CliState
+
+if TYPE_CHECKING:
+    from snailtrail.plan import DeployPlan
+
+
+def render_plan(plan: DeployPlan) -> str:
+    lines = [f"Plan: deploy {plan.phase.name} ({plan.phase.short_name}) to {plan.environment}", ""]
+    for number, step in enumerate(plan.steps, 1):
+        calls = f"  [{', '.join(step.api_calls)}]" if step.api_calls else ""
+        lines.append(f"{number}. {step.name:<9}{' (changes AWS)' if step.mutating else ''} {step.summary}{calls}")
+    if plan.creates_service:
+        lines += ["", "The service does not exist: deploy creates it (needs --yes or create_service_if_missing)."]
+    target = plan.rollback_target
+    lines += ["", f"On failure: roll back to {target.arn} ({target.phase}, verified {target.verified_at})" if target
+              else "On failure: no verified deployment exists to roll back to (exit 3)."]
+    lines += ["", "Task definition diff:", plan.task_definition_diff() or "  (no change)", "",
+              "Service diff:", plan.service_diff() or "  (no change)"]
+    return "\n".join(lines)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(help="Show what `deploy PHASE` would do: its steps, the API calls that change things, and the "
+                      "task-definition and service diffs against what is live. Read-only; same as deploy --dry-run.")
+    def plan(
+        ctx: typer.Context,
+        phase: str = typer.Argument(..., help="phase-N, a unique prefix, or its short name."),
+        image: Optional[str] = typer.Option(None, "--image", help="Plan a deploy of this image URI."),
+    ) -> None:
+        from snailtrail.plan import DeployOptions, build_plan
+
+        state: CliState = ctx.obj
+        context = state.context()
+        deploy_plan = build_plan(context, context.phase(phase), DeployOptions(image=image))
+        state.output(deploy_plan.to_json(), render_plan(deploy_plan))

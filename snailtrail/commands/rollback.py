@@ -1,0 +1,33 @@
+"""snailtrail rollback"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from snailtrail.state import CliState
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(help="Return the service to the last verified deployment before the current one (or --to a "
+                      "phase's last verified revision, or a task-definition ARN), wait and verify it. Exit 0 when "
+                      "the restored deployment verifies, 3 when it does not.")
+    def rollback(
+        ctx: typer.Context,
+        to: Optional[str] = typer.Option(None, "--to", help="PHASE (its last verified revision) or TASKDEF_ARN."),
+        timeout: float = typer.Option(600.0, "--timeout", min=1, help="Seconds to wait for the rollout."),
+        poll_interval: float = typer.Option(5.0, "--poll-interval", min=0.01, hidden=True),
+    ) -> None:
+        from snailtrail.executor import Executor
+        from snailtrail.plan import DeployOptions
+        from snailtrail.rollback import choose_target
+
+        state: CliState = ctx.obj
+        context = state.context()
+        target = choose_target(context, to)
+        executor = Executor(context, DeployOptions(timeout_s=timeout, poll_interval_s=poll_interval))
+        result = executor.rollback_to(target, reason=f"requested by {'--to ' + to if to else 'operator'}")
+        state.output(result.to_json(), ("✓ " if result.ok else "✗ ") + result.message)
+        if result.exit_code:
+            raise typer.Exit(result.exit_code)

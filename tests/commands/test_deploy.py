@@ -1,0 +1,134 @@
+"""deploy against the in-process sandbox: the behaviours issue 2 promises, each observable by a user."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+from tests.conftest import Sandbox
+
+GOOD_1 = "fake.local/shine:phase-1-good"
+GOOD_2 = "fake.local/shine:phase-2-good"
+
+
+def served_phase(sandbox: Sandbox) -> str:
+    with urllib.request.urlopen(sandbox.front_door_url + "/health", timeout=5) as answer:
+        return json.loads(answer.read())["phase"]
+
+
+def test_phase_1_then_phase_2_deploy_and_verify(sandbox: Sandbox) -> None:
+    first = sandbox.deploy("phase-1", GOOD_1, "--json")
+    assert first.exit_code == 0, first.stderr
+    body = first.json()
+    assert body["ok"] and body["phase"] == "phase-1" and not body["rolled_back"]
+    assert [s["name"] for s in body["steps"]] == ["register", "create", "wait", "verify", "mark"]
+    assert served_phase(sandbox) == "simple"
+
+    second = sandbox.deploy("hybrid", GOOD_2, "--json")
+    assert second.exit_code == 0, second.stderr
+    body = second.json()
+    assert body["task_definition"].endswith(":2")
+    assert body["previous_task_definition"].endswith(":1")
+    assert {c["name"]: c["status"] for c in body["checks"]}["healthy targets"] == "pass"
+    assert served_phase(sandbox) == "hybrid"
+
+    status = sandbox.run("status", "--json").json()
+    assert status["phase"] == "phase-2" and status["running"] == 2 and status["desired"] == 2
+    assert [p["state"] for p in status["phases"]] == ["verified", "verified", "not started"]
+
+
+def test_missing_service_is_created_and_said_so(sandbox: Sandbox) -> None:
+    result = sandbox.deploy("phase-1", GOOD_1)
+    assert result.exit_code == 0, result.stderr
+    assert "did not exist: created it" in result.stderr
+
+
+def test_missing_service_without_consent_exits_2_and_changes_nothing(sandbox: Sandbox) -> None:
+    result = sandbox.run("deploy", "phase-1", "--image", GOOD_1, "--skip-smoke", "--timeout", "5")
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr and "--yes" in result.stderr
+    assert sandbox.mutating_calls() == []
+
+
+def test_crashing_tasks_roll_back_to_verified_phase_1(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    result = sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash", "--json")
+    assert result.exit_code == 1, result.stderr
+    body = result.json()
+    assert body["rolled_back"] is True
+    assert body["rolled_back_to"].endswith(":1")
+    assert "exit code 1" in body["message"]
+    assert "Essential container in task exited" in body["message"]
+    assert served_phase(sandbox) == "simple"
+    status = sandbox.run("status", "--json").json()
+    assert status["task_definition"].endswith(":1") and status["phase"] == "phase-1"
+
+
+def test_failing_success_criterion_rolls_back(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    # The fake app reports ML mode "basic"; phase 3 accepts only "enhanced".
+    result = sandbox.deploy("phase-3", "fake.local/shine:phase-3-good", "--json")
+    assert result.exit_code == 1
+    body = result.json()
+    failed = [c for c in body["checks"] if c["status"] == "fail"]
+    assert failed and failed[0]["name"] == "ml mode" and "'basic'" in failed[0]["summary"]
+    assert body["rolled_back_to"].endswith(":1")
+    assert served_phase(sandbox) == "simple"
+
+
+def test_rollback_target_skips_unverified_newer_revision(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    # Revision 2 goes live but never verifies (--no-rollback leaves it running).
+    unverified = sandbox.deploy("phase-3", "fake.local/shine:phase-3-good", "--no-rollback", "--json")
+    assert unverified.exit_code == 1 and unverified.json()["task_definition"].endswith(":2")
+    # Revision 3 crashes: the rollback must skip revision 2, the previous one, for verified revision 1.
+    crash = sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash", "--json")
+    assert crash.exit_code == 1
+    assert crash.json()["previous_task_definition"].endswith(":2")
+    assert crash.json()["rolled_back_to"].endswith(":1")
+
+
+def test_operator_rollback_returns_to_last_verified(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    assert sandbox.deploy("phase-2", GOOD_2).exit_code == 0
+    result = sandbox.run("rollback", "--timeout", "20", "--poll-interval", "0.05", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["rolled_back_to"].endswith(":1")
+    assert served_phase(sandbox) == "simple"
+
+
+def test_no_verified_deployment_means_exit_3(sandbox: Sandbox) -> None:
+    result = sandbox.deploy("phase-1", "fake.local/shine:phase-1-crash", "--json")
+    assert result.exit_code == 3
+    assert "no verified deployment" in result.json()["message"]
+
+
+def test_identical_task_definition_is_not_registered_twice(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    again = sandbox.deploy("phase-1", GOOD_1, "--json")
+    assert again.exit_code == 0
+    assert again.json()["task_definition"].endswith(":1")
+    assert sandbox.api_calls["ecs.RegisterTaskDefinition"] == 1
+    assert "reusing" in again.json()["steps"][0]["detail"]
+
+
+def test_dry_run_makes_no_mutating_call(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    sandbox.api_calls.clear()
+    result = sandbox.run("deploy", "phase-2", "--image", GOOD_2, "--dry-run", "--json")
+    assert result.exit_code == 0, result.stderr
+    plan = result.json()
+    assert plan["dry_run"] is True
+    added = [line for line in plan["task_definition_diff"].splitlines() if line.startswith("+")]
+    assert any('"image": "fake.local/shine:phase-2-good"' in line for line in added)
+    assert plan["rollback_target"].endswith(":1")
+    assert sandbox.api_calls, "the plan must read the live state"
+    assert sandbox.mutating_calls() == []
+
+
+def test_wrong_port_image_is_caught_by_target_health_and_rolled_back(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    result = sandbox.deploy("phase-2", "fake.local/shine:phase-2-wrong-port", "--json")
+    assert result.exit_code == 1
+    assert "failed ELB health checks" in result.json()["message"]
+    assert served_phase(sandbox) == "simple"

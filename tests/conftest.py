@@ -1,0 +1,125 @@
+"""Shared fixtures: an in-process sandbox (moto + reconciler + front door) and the CLI run in-process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+@dataclass
+class Sandbox:
+    """One isolated environment: a config file, moto state, a reconciler and a front door."""
+
+    root: Path
+    config: Path
+    front_door_url: str
+    runtime: Any
+    reconciler: Any
+    front_door: Any
+    capsys: Any
+    api_calls: Counter[str] = field(default_factory=Counter)
+
+    def run(self, *args: str) -> CliResult:
+        from snailtrail.cli import run
+
+        self.capsys.readouterr()
+        code = run(["--config", str(self.config), *args])
+        out, err = self.capsys.readouterr()
+        return CliResult(code, out, err)
+
+    def deploy(self, phase: str, image: str, *extra: str) -> CliResult:
+        return self.run("deploy", phase, "--image", image, "--skip-smoke", "--yes", "--timeout", "20",
+                        "--poll-interval", "0.05", *extra)
+
+    def mutating_calls(self) -> list[str]:
+        from snailtrail.aws.session import is_mutating
+
+        return sorted(c for c in self.api_calls if is_mutating(c.split(".", 1)[1]))
+
+
+def write_config(root: Path, public_url: str, **environment: Any) -> Path:
+    shutil.copytree(FIXTURES / "phases", root / "phases", dirs_exist_ok=True)
+    document = yaml.safe_load((REPO / "snailtrail.yaml").read_text())
+    document["default_environment"] = "unit"
+    document["environments"] = {"unit": {"kind": "aws", "region": "us-east-1", "public_url": public_url,
+                                         "registry": "ecr", "state_table": "snailtrail-state", **environment}}
+    path = root / "snailtrail.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "SNAILTRAIL_CONFIG", "SNAILTRAIL_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture
+def record_api_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Every AWS call snailtrail makes, seen through botocore's before-call event hook."""
+    from snailtrail.aws import session
+
+    calls: Counter[str] = Counter()
+    original = session.AwsClients.__post_init__
+
+    def hooked(self: Any) -> None:
+        original(self)
+        self._session.events.register(
+            "before-call", lambda model, **_: calls.update([f"{model.service_model.service_name}.{model.name}"]))
+
+    monkeypatch.setattr(session.AwsClients, "__post_init__", hooked)
+    return calls
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsys: Any) -> Iterator[Sandbox]:
+    from moto import mock_aws
+
+    from snailtrail.aws.session import AwsClients
+    from snailtrail.config import load_settings
+    from snailtrail.sandbox.front_door import FrontDoor
+    from snailtrail.sandbox.provision import provision
+    from snailtrail.sandbox.reconciler import Reconciler
+    from snailtrail.sandbox.runtime import InMemoryRuntime
+
+    with mock_aws():
+        runtime = InMemoryRuntime()
+        reconciler = Reconciler("us-east-1", runtime, health_interval_s=0.05)
+        settings_path = write_config(tmp_path, "http://placeholder")
+        settings = load_settings(str(settings_path))
+        provision(AwsClients(settings.environment), settings, container_port=8000, health_path="/health")
+        lb = settings.service.load_balancer
+        front_door = FrontDoor("us-east-1", lb.name, lb.listener_port, reconciler.addresses)
+        front_door.start()
+        config = write_config(tmp_path, front_door.url)
+        record_api_calls.clear()
+        reconciler.start(interval_s=0.02)
+        try:
+            yield Sandbox(tmp_path, config, front_door.url, runtime, reconciler, front_door, capsys, record_api_calls)
+        finally:
+            reconciler.stop()
+            front_door.stop()

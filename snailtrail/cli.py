@@ -13,7 +13,7 @@ import click
 import typer
 
 from snailtrail import __version__
-from snailtrail.commands import build, deploy, plan, rollback, status, trail
+from snailtrail.commands import build, deploy, plan, rollback, sandbox, status, trail
 from snailtrail.errors import ConfigError, SnailtrailError
 from snailtrail.state import CliState
 
@@ -53,7 +53,7 @@ def global_options(
     ctx.obj = CliState(config=config, env=env, json_output=json_output, verbose=verbose)
 
 
-for module in (deploy, plan, rollback, status, trail, build):
+for module in (deploy, plan, rollback, status, trail, build, sandbox):
     module.register(app)
 
 

@@ -36,6 +36,11 @@ class Context:
         env = settings.environment
         self.endpoints = endpoints or Endpoints(env.endpoint_url, env.public_url, None)
 
+    @property
+    def default_poll_interval_s(self) -> float:
+        """How often to ask ECS during a rollout: the sandbox answers in milliseconds."""
+        return 1.0 if self.settings.environment.kind is EnvironmentKind.sandbox else 5.0
+
     @cached_property
     def phases(self) -> list[Phase]:
         return load_phases(self.settings.phases_path)
@@ -46,10 +51,18 @@ class Context:
     def phase_or_none(self, name: str | None) -> Phase | None:
         return next((p for p in self.phases if p.name == name), None)
 
+    @property
+    def aws_reachable(self) -> bool:
+        """False for a sandbox environment whose sandbox is not running: never fall through to AWS."""
+        return self.settings.environment.kind is EnvironmentKind.aws or self.endpoints.aws is not None
+
     @cached_property
     def clients(self) -> AwsClients:
         from snailtrail.aws.session import AwsClients
 
+        if not self.aws_reachable:
+            raise ConfigError(f"the sandbox of environment {self.settings.environment_name} is not running",
+                              fix="start it: snailtrail sandbox up")
         return AwsClients(self.settings.environment, endpoint_url=self.endpoints.aws)
 
     @cached_property
@@ -80,7 +93,7 @@ class Context:
     def trail(self) -> Trail:
         from snailtrail.trail import Trail
 
-        return Trail(self.clients, self.settings.environment.state_table, self.settings.environment_name,
+        return Trail(self.clients if self.aws_reachable else None, self.settings.environment.state_table, self.settings.environment_name,
                      self.settings.service.name, self.settings.state_dir)
 
     def public_url(self) -> str:

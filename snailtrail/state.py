@@ -18,15 +18,27 @@ class CliState:
     verbose: bool = False
     _context: Any = field(default=None, repr=False)
 
-    def context(self) -> Any:
-        """Settings, AWS clients and the reporter for this run (loaded once)."""
+    def context(self, start_sandbox: bool = True) -> Any:
+        """Settings, AWS clients and the reporter for this run (loaded once).
+
+        Against a sandbox environment the sandbox is started when it is not running (unless
+        ``start_sandbox`` is False, for commands that can answer from the local cache).
+        """
         if self._context is None:
-            from snailtrail.config import load_settings
-            from snailtrail.context import Context
+            from snailtrail.config import EnvironmentKind, load_settings
+            from snailtrail.context import Context, Endpoints
             from snailtrail.ui import Reporter
 
             settings = load_settings(self.config, self.env)
-            self._context = Context(settings, Reporter(verbose=self.verbose))
+            reporter = Reporter(verbose=self.verbose)
+            endpoints = None
+            if settings.environment.kind is EnvironmentKind.sandbox:
+                from snailtrail.sandbox import control
+
+                running = control.up(settings, reporter)[0] if start_sandbox else control.current(settings)
+                endpoints = Endpoints(running.aws_endpoint_url, running.front_door_url, running.registry) \
+                    if running else Endpoints(None, None, None)
+            self._context = Context(settings, reporter, endpoints)
         return self._context
 
     def output(self, document: dict[str, Any], human: str | None = None) -> None:

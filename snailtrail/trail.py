@@ -91,32 +91,36 @@ class Trail:
         return event
 
     def events(self) -> list[dict[str, Any]]:
-        """Remote events when the table answers, else the local cache."""
+        """The table's events merged with the local cache, in order.
+
+        The cache fills what the table lacks: events written while it was unreachable, and a
+        sandbox's history after its in-memory control plane was restarted.
+        """
+        by_key = self._cached_events()
         if self._clients is not None:
             try:
-                return self._remote_events()
+                by_key.update(self._remote_events())
             except (ClientError, BotoCoreError) as exc:
                 self.remote_error = f"trail table {self._table} not read: {exc}"
-        return self._cached_events()
+        return [by_key[key] for key in sorted(by_key)]
 
-    def _remote_events(self) -> list[dict[str, Any]]:
+    def _remote_events(self) -> dict[str, dict[str, Any]]:
         client = self._clients.client("dynamodb")  # type: ignore[union-attr]
-        items: list[dict[str, Any]] = []
+        items: dict[str, dict[str, Any]] = {}
         for page in client.get_paginator("query").paginate(
             TableName=self._table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": self._key}}
         ):
-            items.extend(json.loads(item["event"]["S"]) for item in page["Items"])
+            items.update((item["sk"]["S"], json.loads(item["event"]["S"])) for item in page["Items"])
         return items
 
-    def _cached_events(self) -> list[dict[str, Any]]:
+    def _cached_events(self) -> dict[str, dict[str, Any]]:
         if not self._cache.exists():
-            return []
-        events = []
+            return {}
+        events = {}
         for line in self._cache.read_text(encoding="utf-8").splitlines():
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a line cut by a crash mid-write; the rest of the cache still reads
-            record.pop("sk", None)
-            events.append(record)
+            events[record.pop("sk", record.get("at", ""))] = record
         return events

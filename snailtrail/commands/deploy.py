@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and diffs; change nothing."),
         yes: bool = typer.Option(False, "--yes", "-y", help="Agree to destructive or creating actions (creating a "
                                  "missing service)."),
-        poll_interval: float = typer.Option(5.0, "--poll-interval", min=0.01, hidden=True),
+        poll_interval: Optional[float] = typer.Option(None, "--poll-interval", min=0.01, hidden=True),
     ) -> None:
         from snailtrail.commands.plan import render_plan
         from snailtrail.executor import Executor
@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         context = state.context()
         selected = context.phase(phase)
         options = DeployOptions(image=image, build=not no_build, smoke=not skip_smoke, timeout_s=timeout,
-                                rollback=not no_rollback, create=yes, poll_interval_s=poll_interval)
+                                rollback=not no_rollback, create=yes, poll_interval_s=poll_interval or context.default_poll_interval_s)
         deploy_plan = build_plan(context, selected, options)
         if dry_run:
             state.output(deploy_plan.to_json() | {"dry_run": True}, render_plan(deploy_plan))

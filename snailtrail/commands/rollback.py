@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         to: Optional[str] = typer.Option(None, "--to", help="PHASE (its last verified revision) or TASKDEF_ARN."),
         timeout: float = typer.Option(600.0, "--timeout", min=1, help="Seconds to wait for the rollout."),
-        poll_interval: float = typer.Option(5.0, "--poll-interval", min=0.01, hidden=True),
+        poll_interval: Optional[float] = typer.Option(None, "--poll-interval", min=0.01, hidden=True),
     ) -> None:
         from snailtrail.executor import Executor
         from snailtrail.plan import DeployOptions
@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
         state: CliState = ctx.obj
         context = state.context()
         target = choose_target(context, to)
-        executor = Executor(context, DeployOptions(timeout_s=timeout, poll_interval_s=poll_interval))
+        executor = Executor(context, DeployOptions(timeout_s=timeout, poll_interval_s=poll_interval or context.default_poll_interval_s))
         result = executor.rollback_to(target, reason=f"requested by {'--to ' + to if to else 'operator'}")
         state.output(result.to_json(), ("✓ " if result.ok else "✗ ") + result.message)
         if result.exit_code:

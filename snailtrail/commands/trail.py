@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
         from snailtrail.report import render_markdown
 
         state: CliState = ctx.obj
-        context = state.context()
+        context = state.context(start_sandbox=False)
         events = context.trail.events()
         if context.trail.remote_error:
             context.reporter.warn(f"{context.trail.remote_error}; showing the local cache")

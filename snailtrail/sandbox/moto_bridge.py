@@ -194,3 +194,23 @@ def listener_forwards(region: str, load_balancer_name: str, port: int) -> list[t
                     pairs.append((data["TargetGroupArn"], 1))
             return pairs
     return []
+
+
+def dns_records(front_door_ip: str, account: str = DEFAULT_ACCOUNT_ID) -> dict[str, tuple[str, list[str]]]:
+    """Route 53's records (CNAMEs and aliases as CNAMEs), plus each ALB name pointing at the front door."""
+    from moto.route53.models import route53_backends
+
+    records: dict[str, tuple[str, list[str]]] = {}
+    with LOCK:
+        for region_backends in elbv2_backends[account].values():
+            for balancer in region_backends.load_balancers.values():
+                records[balancer.dns_name.lower()] = ("A", [front_door_ip])
+        for zone in route53_backends[account]["global"].zones.values():
+            for record in zone.rrsets:
+                name = record.name.lower().rstrip(".")
+                if record.alias_target:
+                    records[name] = ("CNAME", [record.alias_target["DNSName"].rstrip(".")])
+                elif record.type in ("A", "CNAME", "TXT", "AAAA"):
+                    values = [r["Value"] if isinstance(r, dict) else str(r) for r in record.records]
+                    records[name] = (record.type, values)
+    return records

@@ -106,3 +106,73 @@ def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+class DockerRuntime:
+    """Tasks as real containers on the local engine, published on 127.0.0.1 ephemeral ports."""
+
+    LABEL = "snailtrail.sandbox"
+
+    def __init__(self, sandbox_id: str) -> None:
+        import docker
+
+        self._docker = docker.from_env(timeout=120)
+        self.sandbox_id = sandbox_id
+        self._failed: dict[str, ContainerState] = {}
+
+    def start(self, task_id: str, container: dict[str, Any]) -> str:
+        from docker.errors import DockerException
+
+        environment = {e["name"]: e["value"] for e in container.get("environment", [])}
+        port = container["portMappings"][0]["containerPort"]
+        try:
+            created = self._docker.containers.run(
+                container["image"], command=container.get("command"), environment=environment, detach=True,
+                name=f"snailtrail-task-{task_id[:12]}", ports={f"{port}/tcp": ("127.0.0.1", None)},
+                mem_limit=f"{int(container.get('memory') or 512)}m",
+                labels={self.LABEL: self.sandbox_id, "snailtrail.task": task_id})
+        except DockerException as exc:
+            # As ECS does, a task whose image cannot start is a stopped task with the reason.
+            reason = "CannotPullContainerError" if "pull" in str(exc).lower() or "not found" in str(exc).lower() \
+                else "CannotStartContainerError"
+            self._failed[task_id] = ContainerState(False, None, f"{reason}: {exc}")
+            return task_id
+        return created.id
+
+    def state(self, handle: str) -> ContainerState:
+        from docker.errors import NotFound
+
+        if handle in self._failed:
+            return self._failed[handle]
+        try:
+            container = self._docker.containers.get(handle)
+        except NotFound:
+            return ContainerState(False, None, "container removed")
+        if container.status in ("exited", "dead"):
+            state = container.attrs["State"]
+            logs = container.logs(tail=3).decode(errors="replace").strip().replace("\n", " | ")
+            return ContainerState(False, state.get("ExitCode"), f"Essential container exited: {logs}"[:500])
+        for binding in (container.ports or {}).values():
+            if binding:
+                return ContainerState(True, address=(binding[0]["HostIp"], int(binding[0]["HostPort"])))
+        return ContainerState(True)
+
+    def stop(self, handle: str) -> None:
+        from docker.errors import DockerException
+
+        if self._failed.pop(handle, None) is not None:
+            return
+        try:
+            container = self._docker.containers.get(handle)
+            container.stop(timeout=5)
+            container.remove(force=True)
+        except DockerException:
+            pass  # already gone: nothing to stop
+
+    def remove_all(self) -> int:
+        """Every container this sandbox started, including ones left by a crash of the daemon."""
+        removed = 0
+        for container in self._docker.containers.list(all=True, filters={"label": f"{self.LABEL}={self.sandbox_id}"}):
+            container.remove(force=True)
+            removed += 1
+        return removed

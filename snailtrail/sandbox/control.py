@@ -1,0 +1,175 @@
+"""Start, find and stop the sandbox daemon of a project; used by ``sandbox`` and auto-start."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from snailtrail.config import Settings
+from snailtrail.errors import ConfigError, SnailtrailError
+from snailtrail.ui import Reporter
+
+START_TIMEOUT_S = 90.0
+DEFAULT_REGISTRY_PORT = 5000
+
+
+@dataclass(frozen=True)
+class SandboxState:
+    data: dict[str, Any]
+
+    @property
+    def pid(self) -> int:
+        return int(self.data["pid"])
+
+    @property
+    def aws_endpoint_url(self) -> str:
+        return self.data["aws_endpoint_url"]
+
+    @property
+    def front_door_url(self) -> str:
+        return self.data["front_door_url"]
+
+    @property
+    def registry(self) -> str | None:
+        return self.data.get("registry")
+
+
+def state_file(settings: Settings) -> Path:
+    return settings.state_dir / f"sandbox-{settings.environment_name}.json"
+
+
+def log_file(settings: Settings) -> Path:
+    return settings.state_dir / f"sandbox-{settings.environment_name}.log"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback URL we wrote
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+def current(settings: Settings) -> SandboxState | None:
+    """The running sandbox, or None (a state file left by a dead daemon is removed)."""
+    path = state_file(settings)
+    try:
+        state = SandboxState(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError):
+        return None
+    if _alive(state.pid) and _answers(state.aws_endpoint_url + "/moto-api/"):
+        return state
+    path.unlink(missing_ok=True)
+    return None
+
+
+def docker_reachable() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=5).ping()
+    except Exception:  # noqa: BLE001 - any failure means: no engine to use
+        return False
+    return True
+
+
+def find_registry(reporter: Reporter) -> str | None:
+    """A registry on 127.0.0.1: one already answering, else Debian's docker-registry if installed."""
+    wanted = os.environ.get("SNAILTRAIL_SANDBOX_REGISTRY", f"127.0.0.1:{DEFAULT_REGISTRY_PORT}")
+    if _answers(f"http://{wanted}/v2/"):
+        return wanted
+    script = Path(__file__).resolve().parents[2] / "scripts" / "ensure-registry.sh"
+    if shutil.which("docker-registry") and script.exists():
+        result = subprocess.run(["bash", str(script), wanted.rsplit(":", 1)[1]], capture_output=True, text=True,
+                                timeout=120, check=False)
+        if result.returncode == 0:
+            return result.stdout.strip()
+    reporter.warn("no OCI registry on 127.0.0.1: images are used from the local Docker engine "
+                  "(run scripts/ensure-registry.sh for a real registry)")
+    return None
+
+
+def up(settings: Settings, reporter: Reporter) -> tuple[SandboxState, bool]:
+    """The running sandbox, starting it when needed; True when this call started it."""
+    running = current(settings)
+    if running is not None:
+        return running, False
+    if not docker_reachable():
+        raise ConfigError("the sandbox runs tasks as containers, and no Docker engine is reachable",
+                          fix="start one: scripts/ensure-docker-engine.sh (installs Debian's docker.io when missing)")
+    registry = find_registry(reporter)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_file(settings)
+    reporter.note(f"starting the sandbox for {settings.path} (log: {log_file(settings)})")
+    with log_file(settings).open("ab") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+            [sys.executable, "-m", "snailtrail.sandbox.daemon", "--config", str(settings.path), "--env",
+             settings.environment_name, "--state-file", str(path)] + (["--registry", registry] if registry else []),
+            stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log_file(settings).read_text(errors="replace").splitlines()[-15:]
+            raise SnailtrailError("the sandbox daemon exited while starting:\n" + "\n".join(tail),
+                                  fix=f"read {log_file(settings)}")
+        state = current(settings)
+        if state is not None:
+            return state, True
+        time.sleep(0.2)
+    process.terminate()
+    raise SnailtrailError(f"the sandbox did not start within {START_TIMEOUT_S:.0f} s", fix=f"read {log_file(settings)}")
+
+
+def down(settings: Settings) -> dict[str, Any]:
+    """Stop exactly what ``up`` started, by pid, and remove its containers."""
+    path = state_file(settings)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {"stopped": False, "reason": "not running"}
+    pid = int(data["pid"])
+    if _alive(pid):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    removed = 0
+    if docker_reachable():
+        from snailtrail.sandbox.runtime import DockerRuntime
+
+        removed = DockerRuntime(data["sandbox_id"]).remove_all()  # what a killed daemon could not remove
+    path.unlink(missing_ok=True)
+    return {"stopped": True, "pid": pid, "containers_removed": removed}
+
+
+def describe(settings: Settings) -> dict[str, Any]:
+    state = current(settings)
+    data = state.data if state else {}
+    return {"running": state is not None, "aws_endpoint_url": data.get("aws_endpoint_url"),
+            "front_door_url": data.get("front_door_url"), "dns_server": data.get("dns_server"),
+            "registry": data.get("registry"), "docker": docker_reachable(),
+            "pids": {"daemon": data["pid"]} if state else {}, "state_file": str(state_file(settings)),
+            "load_balancer_dns": data.get("load_balancer_dns")}

@@ -1,0 +1,103 @@
+"""The sandbox's long-running process: moto's server, the reconciler, the front door and DNS.
+
+Started detached by ``snailtrail sandbox up``; it writes the state file when everything answers
+and removes it, with every container it started, on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from snailtrail.aws.session import AwsClients
+from snailtrail.config import load_settings
+from snailtrail.phases import load_phases
+from snailtrail.sandbox import moto_bridge as bridge
+from snailtrail.sandbox.dns import DnsResponder
+from snailtrail.sandbox.front_door import FrontDoor
+from snailtrail.sandbox.provision import provision
+from snailtrail.sandbox.reconciler import Reconciler
+from snailtrail.sandbox.runtime import DockerRuntime
+
+log = logging.getLogger("snailtrail.sandbox")
+HEALTH_INTERVAL_S = 5
+
+
+def free_port(preferred: int | None = None) -> int:
+    """The preferred port when it can be bound (the listener's own, for a realistic URL), else any."""
+    for candidate in ([preferred] if preferred else []) + [0]:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise OSError("no free loopback port")
+
+
+def serve(config: str, env: str, state_file: Path, registry: str | None) -> None:
+    from moto.server import ThreadedMotoServer
+
+    settings = load_settings(config, env)
+    phases = load_phases(settings.phases_path)
+    sandbox_id = uuid.uuid4().hex[:12]
+    aws_port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
+    moto.start()
+    endpoint = f"http://127.0.0.1:{aws_port}"
+    first = phases[0].container
+    provisioned = provision(AwsClients(settings.environment, endpoint_url=endpoint), settings, first.port,
+                            first.health_check.path, health_interval_s=HEALTH_INTERVAL_S)
+    runtime = DockerRuntime(sandbox_id)
+    reconciler = Reconciler(settings.environment.region, runtime)
+    reconciler.start(interval_s=0.5)
+    lb = settings.service.load_balancer
+    front_door = FrontDoor(settings.environment.region, lb.name, lb.listener_port, reconciler.addresses,
+                           port=free_port(lb.listener_port))
+    front_door.start()
+    dns = DnsResponder(lambda: bridge.dns_records("127.0.0.1"))
+    dns.start()
+    state = {"pid": os.getpid(), "sandbox_id": sandbox_id, "aws_endpoint_url": endpoint,
+             "front_door_url": front_door.url, "dns_server": "{}:{}".format(*dns.address), "registry": registry,
+             "load_balancer_dns": provisioned.load_balancer_dns, "started_at": time.time(), "config": config,
+             "environment": settings.environment_name}
+    temporary = state_file.with_suffix(".tmp")
+    temporary.write_text(json.dumps(state, indent=2))
+    temporary.replace(state_file)
+    log.info("sandbox ready: %s", state)
+
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    stopping.wait()
+    log.info("stopping sandbox %s", sandbox_id)
+    reconciler.stop()
+    removed = runtime.remove_all()
+    front_door.stop()
+    dns.stop()
+    moto.stop()
+    state_file.unlink(missing_ok=True)
+    log.info("stopped; removed %d container(s)", removed)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="snailtrail sandbox daemon (started by `snailtrail sandbox up`)")
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--env", required=True)
+    parser.add_argument("--state-file", required=True, type=Path)
+    parser.add_argument("--registry")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    serve(args.config, args.env, args.state_file, args.registry)
+
+
+if __name__ == "__main__":
+    main()

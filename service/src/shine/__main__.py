@@ -8,12 +8,21 @@ import sys
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from shine import __version__
 from shine.config import ConfigError, Settings
-from shine.logs import configure
+from shine.logs import configure, make_handler
 
 log = logging.getLogger("shine.server")
+
+
+class _GunicornLogger(Logger):
+    """gunicorn's own messages in the service's format (JSON in full)."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        self.error_log.handlers[:] = [make_handler(Settings.from_env().log_format)]
 
 
 class _Server(BaseApplication):  # type: ignore[misc]
@@ -24,7 +33,10 @@ class _Server(BaseApplication):  # type: ignore[misc]
 
     def load_config(self) -> None:
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            # Skip settings this gunicorn version does not know (e.g. the
+            # control socket, new in 24) rather than failing to start.
+            if key in self.cfg.settings:
+                self.cfg.set(key, value)
 
     def load(self) -> Any:
         # Built inside each worker (no preload) so the ML loader thread runs
@@ -60,6 +72,10 @@ def main() -> int:
         "graceful_timeout": 10,
         "accesslog": None,  # the app logs each request with its request id
         "errorlog": "-",
+        "logger_class": _GunicornLogger,
+        # No control socket: it wants a writable home, which the non-root
+        # user of the full image does not have, and nothing here uses it.
+        "control_socket_disable": True,
         "loglevel": settings.log_level.lower(),
         # Heartbeat files on tmpfs: a slow overlay disk must not look like a hung worker.
         "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,

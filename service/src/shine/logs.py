@@ -62,10 +62,8 @@ def make_handler(fmt: str) -> logging.Handler:
 
 
 def configure(fmt: str, level: str) -> None:
-    """Route the ``shine`` and ``gunicorn`` loggers through one handler."""
-    handler = make_handler(fmt)
-    for name in ("shine", "gunicorn.error"):
-        logger = logging.getLogger(name)
-        logger.handlers[:] = [handler]
-        logger.setLevel(level)
-        logger.propagate = False
+    """Route the service's loggers through one handler in the chosen format."""
+    logger = logging.getLogger("shine")
+    logger.handlers[:] = [make_handler(fmt)]
+    logger.setLevel(level)
+    logger.propagate = False

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from typing import Optional
 
-import click
 import typer
 
 from snailtrail import __version__
@@ -99,12 +98,13 @@ def run(argv: list[str]) -> int:
         return 130
     except typer.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         return 130
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
     except Exception as exc:
+        # Usage errors: typer may vendor its own click, so recognise them by their interface.
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()
+            return exc.exit_code
         converted = aws_error(exc)
         if converted is None:
             raise

@@ -84,7 +84,9 @@ def watch_rollout(ecs: EcsApi, service_name: str, task_definition_arn: str, time
         if state != last_state:
             report(state)
             last_state = state
-        completed = primary is not None and (primary.get("rolloutState") == "COMPLETED" or not others)
+        # rolloutState is authoritative when ECS reports it; only without it do counts decide.
+        rollout_state = primary.get("rolloutState") if primary else None
+        completed = primary is not None and (rollout_state == "COMPLETED" or (rollout_state is None and not others))
         if completed and len(running) >= desired and not unhealthy:
             return RolloutOutcome(True, f"stable: {len(running)}/{desired} tasks of the new revision running",
                                   running, [], outcome_events)

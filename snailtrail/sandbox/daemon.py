@@ -96,6 +96,7 @@ def main() -> None:
     parser.add_argument("--registry")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request otherwise
     serve(args.config, args.env, args.state_file, args.registry)
 
 

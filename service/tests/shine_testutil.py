@@ -10,8 +10,6 @@ from PIL import Image
 
 from shine.config import Settings
 
-SERVICE_DIR = Path(__file__).resolve().parent.parent
-
 
 def settings_for(tmp_path: Path, **env: str) -> Settings:
     """Settings as the service would read them, isolated to ``tmp_path``."""

@@ -215,7 +215,7 @@ class Executor:
     def _build(self, phase: Phase, image_state: dict[str, str]) -> str:
         from snailtrail import images
 
-        built = images.build(self.ctx.settings, phase, self.ctx.reporter.detail)
+        built = images.build(self.ctx.settings, phase, self.ctx.reporter.detail, self.options.build_args)
         image_state.update(local=built.local_tag, image_id=built.image_id)
         return f"built {built.local_tag} ({built.image_id[:19]})"
 

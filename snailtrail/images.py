@@ -21,6 +21,8 @@ from snailtrail.phases import Phase
 
 Progress = Callable[[str], None]
 BASE_IMAGE_ENV = "SNAILTRAIL_BASE_IMAGE"
+# A listening app that still does not answer on the declared port after this long has bound elsewhere.
+WRONG_PORT_AFTER_S = 3.0
 EXTRA_CA_ENV = "SNAILTRAIL_EXTRA_CA_CERT"
 
 
@@ -60,8 +62,19 @@ class PushedImage:
     digest: str
 
 
-def build_args(phase: Phase) -> dict[str, str]:
-    args = dict(phase.manifest.image.build_args)
+def parse_build_args(pairs: list[str]) -> dict[str, str]:
+    """``KEY=VALUE`` options, as ``docker build --build-arg`` takes them."""
+    parsed = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--build-arg {pair!r} is not KEY=VALUE", fix="write it as --build-arg NAME=value")
+        parsed[key] = value
+    return parsed
+
+
+def build_args(phase: Phase, extra: dict[str, str] | None = None) -> dict[str, str]:
+    args = dict(phase.manifest.image.build_args) | (extra or {})
     if os.environ.get(BASE_IMAGE_ENV):
         args["BASE_IMAGE"] = os.environ[BASE_IMAGE_ENV]
     ca_path = os.environ.get(EXTRA_CA_ENV)
@@ -73,8 +86,14 @@ def build_args(phase: Phase) -> dict[str, str]:
     return args
 
 
-def local_tag(settings: Settings, phase: Phase) -> str:
-    return f"{settings.service.image_repository}:{phase.name}-{git_revision(settings.root)}"
+def local_tag(settings: Settings, phase: Phase, extra_args: dict[str, str] | None = None) -> str:
+    """repository:PHASE-GITREV, plus a digest of extra build args so a drill build never replaces the real one."""
+    tag = f"{settings.service.image_repository}:{phase.name}-{git_revision(settings.root)}"
+    if extra_args:
+        import hashlib
+
+        tag += "-args" + hashlib.sha256(repr(sorted(extra_args.items())).encode()).hexdigest()[:8]
+    return tag
 
 
 def existing(settings: Settings, phase: Phase) -> BuiltImage:
@@ -89,7 +108,7 @@ def existing(settings: Settings, phase: Phase) -> BuiltImage:
                           "first, or drop --no-build") from None
 
 
-def build(settings: Settings, phase: Phase, progress: Progress) -> BuiltImage:
+def build(settings: Settings, phase: Phase, progress: Progress, extra_args: dict[str, str] | None = None) -> BuiltImage:
     spec = phase.manifest.image
     context = (settings.root / spec.context).resolve()
     dockerfile = (settings.root / spec.dockerfile).resolve()
@@ -97,11 +116,11 @@ def build(settings: Settings, phase: Phase, progress: Progress) -> BuiltImage:
         if not path.exists():
             raise ConfigError(f"{phase.path}: {what} {path} does not exist", fix=f"fix {what} (paths are relative to "
                               f"{settings.root})")
-    tag = local_tag(settings, phase)
+    tag = local_tag(settings, phase, extra_args)
     client = docker_client()
     tail: list[str] = []
     image_id = None
-    for chunk in client.api.build(path=str(context), dockerfile=str(dockerfile), tag=tag, buildargs=build_args(phase),
+    for chunk in client.api.build(path=str(context), dockerfile=str(dockerfile), tag=tag, buildargs=build_args(phase, extra_args),
                                   network_mode="host", rm=True, forcerm=True, decode=True):
         if "error" in chunk:
             raise DeployFailed(f"build of {phase.name} failed: {chunk['error'].strip()}\n" + "\n".join(tail[-15:]),
@@ -179,6 +198,17 @@ def _listening_ports(container: Any) -> tuple[int, ...]:
     return tuple(sorted(ports))
 
 
+def _wrong_port(container: Any, port: int, environment: dict[str, str]) -> SmokeResult | None:
+    """The app is up but listening elsewhere: lessons.md rows 2 and 6, said with both values."""
+    ports = _listening_ports(container)
+    elsewhere = [p for p in ports if p != port]
+    if not elsewhere or port in ports:
+        return None
+    return SmokeResult(False, f"the app listens on {', '.join(map(str, elsewhere))} but the task definition declares "
+                       f"container port {port} (PORT={environment.get('PORT', 'unset')}): the image ignores $PORT",
+                       None, ports)
+
+
 def smoke(image: str, environment: dict[str, str], port: int, health_path: str, timeout_s: float,
           progress: Progress) -> SmokeResult:
     """Run the image once with the task definition's environment and probe the declared port."""
@@ -204,13 +234,14 @@ def smoke(image: str, environment: dict[str, str], port: int, health_path: str, 
                     return SmokeResult(True, f"{health_path} answered 200 on container port {port} after {elapsed:.1f} s",
                                        elapsed, _listening_ports(container))
                 last = f"status {answer.status}" if answer.status else (answer.error or "no answer")
+            if time.monotonic() - started > WRONG_PORT_AFTER_S:
+                wrong = _wrong_port(container, port, environment)
+                if wrong is not None:
+                    return wrong
             time.sleep(0.25)
-        ports = _listening_ports(container)
-        elsewhere = [p for p in ports if p != port]
-        if elsewhere and port not in ports:
-            return SmokeResult(False, f"the app listens on {', '.join(map(str, elsewhere))} but the task definition "
-                               f"declares container port {port} (PORT={environment.get('PORT', 'unset')}): the image "
-                               "ignores $PORT", None, ports)
+        wrong = _wrong_port(container, port, environment)
+        if wrong is not None:
+            return wrong
         progress(f"smoke: last probe {last}")
         return SmokeResult(False, f"{health_path} on container port {port} did not answer 200 within {timeout_s:.0f} s "
                            f"(last: {last})", None, ports)

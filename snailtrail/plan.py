@@ -35,6 +35,7 @@ class Step:
 class DeployOptions:
     image: str | None = None
     build: bool = True
+    build_args: dict[str, str] = field(default_factory=dict)
     smoke: bool = True
     timeout_s: float = 600.0
     rollback: bool = True

@@ -19,6 +19,8 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         phase: str = typer.Argument(..., help="phase-N, a unique prefix, or its short name (simple, hybrid ...)."),
         image: Optional[str] = typer.Option(None, "--image", help="Deploy this image URI; skips build and push."),
+        build_arg: list[str] = typer.Option([], "--build-arg", help="KEY=VALUE added to the manifest's build "
+                                            "args (repeatable), as docker build takes it."),
         no_build: bool = typer.Option(False, "--no-build", help="Push the image built earlier for this phase and "
                                       "revision instead of building it."),
         skip_smoke: bool = typer.Option(False, "--skip-smoke", help="Do not run the image locally before deploying "
@@ -32,12 +34,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from snailtrail.commands.plan import render_plan
         from snailtrail.executor import Executor
+        from snailtrail.images import parse_build_args
         from snailtrail.plan import DeployOptions, build_plan
 
         state: CliState = ctx.obj
         context = state.context()
         selected = context.phase(phase)
-        options = DeployOptions(image=image, build=not no_build, smoke=not skip_smoke, timeout_s=timeout,
+        options = DeployOptions(image=image, build=not no_build, build_args=parse_build_args(build_arg), smoke=not skip_smoke, timeout_s=timeout,
                                 rollback=not no_rollback, create=yes, poll_interval_s=poll_interval or context.default_poll_interval_s)
         deploy_plan = build_plan(context, selected, options)
         if dry_run:

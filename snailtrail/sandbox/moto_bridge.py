@@ -44,9 +44,10 @@ def enable_agent_mode() -> None:
     original_update = EC2ContainerServiceBackend.update_service
 
     def update_service(self: EC2ContainerServiceBackend, properties: dict[str, Any]) -> Service:
-        # ECS answers update_service with the new PRIMARY deployment already in place.
-        service = original_update(self, properties)
+        # ECS answers update_service with the new PRIMARY deployment already in place, and the
+        # reconciler must never see the new count with the old task definition.
         with LOCK:
+            service = original_update(self, properties)
             primary_deployment(service)
         return service
 

@@ -1,0 +1,71 @@
+"""The reconciler plays the ECS agent: what describe_services/describe_tasks/target health then show."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import boto3
+
+from tests.conftest import Sandbox
+
+
+def wait_for(predicate: Any, timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not reached")
+
+
+def _service(sandbox: Sandbox) -> dict[str, Any]:
+    return boto3.client("ecs", region_name="us-east-1").describe_services(cluster="shine", services=["shine"])[
+        "services"][0]
+
+
+def test_rollout_completes_with_healthy_targets_and_steady_state_event(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", "fake.local/shine:one").exit_code == 0
+    service = _service(sandbox)
+    assert [d["rolloutState"] for d in service["deployments"]] == ["COMPLETED"]
+    assert service["runningCount"] == 1
+    messages = [e["message"] for e in service["events"]]
+    assert any("has reached a steady state" in m for m in messages)
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    group = elbv2.describe_target_groups(Names=["shine-tg"])["TargetGroups"][0]
+    health = elbv2.describe_target_health(TargetGroupArn=group["TargetGroupArn"])["TargetHealthDescriptions"]
+    assert [h["TargetHealth"]["State"] for h in health] == ["healthy"]
+
+
+def test_old_tasks_stop_with_scaling_reason_after_replacement(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", "fake.local/shine:one").exit_code == 0
+    assert sandbox.deploy("phase-2", "fake.local/shine:two").exit_code == 0
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    arns = ecs.list_tasks(cluster="shine")["taskArns"]
+    tasks = ecs.describe_tasks(cluster="shine", tasks=arns)["tasks"]
+    stopped = [t for t in tasks if t["lastStatus"] == "STOPPED"]
+    running = [t for t in tasks if t["lastStatus"] == "RUNNING"]
+    assert len(stopped) == 1 and stopped[0]["taskDefinitionArn"].endswith(":1")
+    assert stopped[0]["stoppedReason"].startswith("Scaling activity initiated by (deployment ecs-svc/")
+    assert len(running) == 2 and all(t["taskDefinitionArn"].endswith(":2") for t in running)
+
+
+def test_crashing_revision_trips_the_circuit_breaker(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", "fake.local/shine:one").exit_code == 0
+    assert sandbox.deploy("phase-2", "fake.local/shine:crash", "--no-rollback").exit_code == 1
+
+    def failed() -> Any:
+        deployments = _service(sandbox)["deployments"]
+        return next((d for d in deployments if d["status"] == "PRIMARY" and d["rolloutState"] == "FAILED"), None)
+
+    primary = wait_for(failed)
+    assert primary["failedTasks"] >= 3
+    assert "circuit breaker" in primary["rolloutStateReason"]
+    # The old deployment keeps serving while the new one fails.
+    deployments = _service(sandbox)["deployments"]
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    tasks = ecs.describe_tasks(cluster="shine", tasks=ecs.list_tasks(cluster="shine")["taskArns"])["tasks"]
+    assert [(d["status"], d["runningCount"]) for d in deployments] == [("PRIMARY", 0), ("ACTIVE", 1)], (
+        [(d["status"], d["runningCount"], d["taskDefinition"][-2:]) for d in deployments],
+        [(t["taskDefinitionArn"][-2:], t["lastStatus"], t.get("stoppedReason")) for t in tasks])

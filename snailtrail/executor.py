@@ -161,7 +161,7 @@ class Executor:
             result.fix = "fix the cause above and deploy again, or scale the service to 0"
             self.emit("rollback.impossible", phase, result.message, ok=False, task_definition=result.task_definition)
             return
-        rollback = self.rollback_to(target, result_for=result, reason=result.message)
+        rollback = self.rollback_to(target, result_for=result, reason=f"the deploy of {phase} failed")
         result.rolled_back, result.rolled_back_to = True, target.arn
         result.checks.extend(rollback.checks)
         result.exit_code = 1 if rollback.ok else 3
@@ -181,7 +181,7 @@ class Executor:
         result = RunResult(False, phase_name, self.ctx.settings.environment_name, task_definition=target.arn,
                            previous_task_definition=service.get("taskDefinition") if service else None,
                            rolled_back=True, rolled_back_to=target.arn)
-        self.emit("rollback.started", phase_name, f"rolling back to {target.arn}: {reason}".rstrip(": "),
+        self.emit("rollback.started", phase_name, f"rolling back to {target.arn}: {reason}",
                   task_definition=target.arn)
         self.ctx.reporter.heading(f"Rolling back to verified {target.arn} ({phase_name})")
         steps_before = len(result_for.steps) if result_for else 0

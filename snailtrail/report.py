@@ -73,7 +73,8 @@ def render_markdown(events: list[dict[str, Any]], phases: list[Phase], service: 
                      f"— {outcome}{duration}, by {first.get('actor', '?')}")
         lines.append("")
         for event in run_events:
-            lines.append(_event_line(event))
+            if event["kind"] != "phase.verified":  # the mark step and the phase table say it already
+                lines.append(_event_line(event))
         lines.append("")
     problems = [e for e in events if e["kind"] in ("deploy.failed", "rollback.started", "rollback.finished",
                                                    "rollback.impossible")]

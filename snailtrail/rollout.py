@@ -27,13 +27,21 @@ class RolloutOutcome:
 
 def describe_stop(task: dict[str, Any]) -> str:
     """Why a task stopped, with each container's exit code: what an operator needs first."""
-    parts = [f"task {task['taskArn'].rsplit('/', 1)[-1]} stopped: {task.get('stoppedReason') or 'no reason given'}"]
+    parts = [task.get("stoppedReason") or "no reason given"]
     for container in task.get("containers", []):
         code = container.get("exitCode")
         reason = container.get("reason")
         if code is not None or reason:
             parts.append(f"container {container.get('name')} exit code {code}" + (f" ({reason})" if reason else ""))
     return "; ".join(parts)
+
+
+def group_stops(tasks: list[dict[str, Any]]) -> list[str]:
+    """One line per distinct reason, naming the tasks that stopped for it."""
+    by_reason: dict[str, list[str]] = {}
+    for task in tasks:
+        by_reason.setdefault(describe_stop(task), []).append(task["taskArn"].rsplit("/", 1)[-1][:8])
+    return [f"{reason} (task{'s' if len(ids) > 1 else ''} {', '.join(ids)})" for reason, ids in by_reason.items()]
 
 
 def _primary(service: dict[str, Any]) -> dict[str, Any] | None:
@@ -68,12 +76,13 @@ def watch_rollout(ecs: EcsApi, service_name: str, task_definition_arn: str, time
         deployment_id = primary["id"] if primary else None
         new_tasks = [t for t in tasks if t.get("taskDefinitionArn") == task_definition_arn
                      and (t.get("startedBy") in (None, "", deployment_id))]
-        stopped = [describe_stop(t) for t in new_tasks if t.get("lastStatus") == "STOPPED"]
+        stopped = group_stops([t for t in new_tasks if t.get("lastStatus") == "STOPPED"])
         if primary is not None and primary.get("rolloutState") == "FAILED":
             return RolloutOutcome(False, f"deployment {primary['id']} FAILED: {primary.get('rolloutStateReason', '')}",
                                   new_tasks, stopped, outcome_events)
         if stopped:
-            return RolloutOutcome(False, f"{len(stopped)} task(s) of the new revision stopped", new_tasks, stopped,
+            count = sum(1 for t in new_tasks if t.get("lastStatus") == "STOPPED")
+            return RolloutOutcome(False, f"{count} task(s) of the new revision stopped", new_tasks, stopped,
                                   outcome_events)
         running = [t for t in new_tasks if t.get("lastStatus") == "RUNNING"]
         unhealthy = [t for t in running if t.get("healthStatus") == "UNHEALTHY"]

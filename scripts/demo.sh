@@ -17,12 +17,7 @@ python=$(scripts/ensure-venv.sh)
 snailtrail="$(dirname "$python")/snailtrail"
 scripts/ensure-test-infra.sh >&2
 export SNAILTRAIL_BASE_IMAGE=${SNAILTRAIL_BASE_IMAGE:-snailtrail/python:3.11-bookworm}
-# CAs this machine added locally (a TLS-intercepting proxy's, say) must be trusted by pip inside builds.
-if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
-  mkdir -p .snailtrail
-  cat /usr/local/share/ca-certificates/*.crt > .snailtrail/extra-ca.pem
-  export SNAILTRAIL_EXTRA_CA_CERT=$ROOT/.snailtrail/extra-ca.pem
-fi
+export_extra_ca "$ROOT"
 
 banner() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 

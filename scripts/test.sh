@@ -19,4 +19,5 @@ else
   log "no Docker test infrastructure: container tests will be skipped (run scripts/ensure-test-infra.sh to see why)"
 fi
 export SNAILTRAIL_BASE_IMAGE=${SNAILTRAIL_BASE_IMAGE:-snailtrail/python:3.11-bookworm}
+export_extra_ca "$ROOT"
 exec "$python" -m pytest tests service/tests "$@"

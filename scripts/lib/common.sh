@@ -121,3 +121,14 @@ show_log_since_marker() {
   awk '/^===== .*: started by / { buf = ""; next } { buf = buf $0 "\n" } END { printf "%s", buf }' "$file" \
     | tail -n "$n" >&2
 }
+
+# export_extra_ca ROOT: CAs this machine added locally (a TLS-intercepting proxy's, a corporate
+# one) must be trusted by pip inside image builds; snailtrail passes $SNAILTRAIL_EXTRA_CA_CERT on.
+export_extra_ca() {
+  local root=$1
+  if [ -z "${SNAILTRAIL_EXTRA_CA_CERT:-}" ] && compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    mkdir -p "$root/.snailtrail"
+    cat /usr/local/share/ca-certificates/*.crt > "$root/.snailtrail/extra-ca.pem"
+    export SNAILTRAIL_EXTRA_CA_CERT=$root/.snailtrail/extra-ca.pem
+  fi
+}

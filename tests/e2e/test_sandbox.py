@@ -1,0 +1,137 @@
+"""End to end with real containers: the sandbox daemon, real images, the front door.
+
+Skipped, with the reason, when no Docker engine or no base image is available (scripts/test.sh
+provides both, and requires them under CI).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.docker
+BASE_IMAGE = os.environ.get("SNAILTRAIL_BASE_IMAGE", "snailtrail/python:3.11-bookworm")
+
+
+def _docker_problem() -> str | None:
+    try:
+        import docker
+
+        client = docker.from_env(timeout=10)
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means no engine
+        return f"no Docker engine reachable ({exc}); scripts/ensure-docker-engine.sh starts one"
+    try:
+        client.images.get(BASE_IMAGE)
+    except Exception:  # noqa: BLE001
+        return f"base image {BASE_IMAGE} missing; scripts/ensure-base-image.sh makes it"
+    return None
+
+
+class Project:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "snailtrail", "--config", str(self.root / "snailtrail.yaml"),
+                               *args], capture_output=True, text=True, timeout=timeout, check=False,
+                              env=os.environ | {"SNAILTRAIL_BASE_IMAGE": BASE_IMAGE})
+
+    def json(self, *args: str) -> tuple[int, dict]:
+        result = self.run(*args, "--json")
+        try:
+            return result.returncode, json.loads(result.stdout)
+        except ValueError:
+            raise AssertionError(f"no JSON (exit {result.returncode}):\n{result.stdout}\n{result.stderr}") from None
+
+    def served(self, path: str = "/health") -> dict:
+        _, status = self.json("sandbox", "status")
+        with urllib.request.urlopen(status["front_door_url"] + path, timeout=10) as answer:
+            return json.loads(answer.read())
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    problem = _docker_problem()
+    if problem:
+        pytest.skip(problem)
+    root = tmp_path_factory.mktemp("project")
+    for name in ("service", "images"):
+        (root / name).symlink_to(REPO / name)
+    shutil.copytree(REPO / "phases", root / "phases")
+    document = yaml.safe_load((REPO / "snailtrail.yaml").read_text())
+    (root / "snailtrail.yaml").write_text(yaml.safe_dump(document))
+    project = Project(root)
+    up = project.run("sandbox", "up", timeout=120)
+    assert up.returncode == 0, up.stderr
+    try:
+        yield project
+    finally:
+        project.run("sandbox", "down", timeout=120)
+
+
+def test_phase_1_then_phase_2_and_the_front_door_serves_the_new_version(project: Project) -> None:
+    code, first = project.json("deploy", "phase-1")
+    assert code == 0, first
+    assert project.served()["phase"] == "simple"
+    code, second = project.json("deploy", "phase-2")
+    assert code == 0, second
+    assert [s["name"] for s in second["steps"]] == ["build", "smoke", "push", "register", "update", "wait", "verify",
+                                                     "mark"]
+    assert "@sha256:" in next(s["detail"] for s in second["steps"] if s["name"] == "push")
+    assert project.served()["phase"] == "hybrid"
+    assert project.served("/ml/status")["mode"] in ("basic", "enhanced")
+
+
+def test_broken_image_is_caught_by_smoke_before_the_service_changes(project: Project) -> None:
+    _, before = project.json("status")
+    code, result = project.json("deploy", "phase-2", "--build-arg", "SHINE_DRILL_WRONG_PORT=8080")
+    assert code == 1
+    assert not result["rolled_back"]
+    smoke = next(s for s in result["steps"] if s["name"] == "smoke")
+    assert not smoke["ok"] and "listens on 8080" in smoke["detail"] and "container port 8000" in smoke["detail"]
+    assert "register" not in [s["name"] for s in result["steps"]]
+    _, after = project.json("status")
+    assert after["task_definition"] == before["task_definition"]
+
+
+def test_broken_image_without_smoke_is_rolled_back_and_the_previous_phase_served(project: Project) -> None:
+    _, before = project.json("status")
+    assert before["phase"] == "phase-2"
+    code, result = project.json("deploy", "phase-3", "--build-arg", "SHINE_DRILL_WRONG_PORT=8080", "--skip-smoke")
+    assert code == 1, result
+    assert result["rolled_back"] and result["rolled_back_to"] == before["task_definition"]
+    assert "failed ELB health checks" in result["message"]
+    assert project.served()["phase"] == "hybrid"
+    _, trail = project.json("trail")
+    kinds = [e["kind"] for e in trail["events"]]
+    assert "rollback.finished" in kinds and kinds[-1] == "deploy.finished"
+
+
+def test_sandbox_status_and_down_remove_exactly_its_containers(project: Project) -> None:
+    import docker
+
+    _, status = project.json("sandbox", "status")
+    for key in ("running", "aws_endpoint_url", "front_door_url", "dns_server", "registry", "docker", "pids"):
+        assert key in status
+    assert status["running"] and status["docker"] and status["pids"]["daemon"] > 0
+    state = json.loads((project.root / ".snailtrail" / "sandbox-sandbox.json").read_text())
+    label = f"snailtrail.sandbox={state['sandbox_id']}"
+    client = docker.from_env()
+    assert client.containers.list(filters={"label": label})
+    down = project.run("sandbox", "down", timeout=120)
+    assert down.returncode == 0
+    assert not client.containers.list(all=True, filters={"label": label})
+    _, status = project.json("sandbox", "status")
+    assert status["running"] is False

@@ -19,8 +19,8 @@ from snailtrail.state import CliState
 app = typer.Typer(
     name="snailtrail",
     help="Deploy container services to Amazon ECS in verified phases; roll back to the last deployment "
-         "that was proven good.\n\nWithout an AWS account everything runs against the embedded sandbox "
-         "(the default environment of the repository's snailtrail.yaml).",
+    "that was proven good.\n\nWithout an AWS account everything runs against the embedded sandbox "
+    "(the default environment of the repository's snailtrail.yaml).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -40,12 +40,21 @@ def _version(value: bool) -> None:
 @app.callback()
 def global_options(
     ctx: typer.Context,
-    config: Optional[str] = typer.Option(None, "--config", help="Path to snailtrail.yaml (else $SNAILTRAIL_CONFIG, "
-                                         "else ./snailtrail.yaml).", show_default=False),
-    env: Optional[str] = typer.Option(None, "--env", help="Environment to act on (else $SNAILTRAIL_ENV, else the "
-                                      "config's default_environment).", show_default=False),
-    json_output: bool = typer.Option(False, "--json", help="Print exactly one JSON document on stdout; progress "
-                                     "goes to stderr."),
+    config: Optional[str] = typer.Option(
+        None,
+        "--config",
+        help="Path to snailtrail.yaml (else $SNAILTRAIL_CONFIG, else ./snailtrail.yaml).",
+        show_default=False,
+    ),
+    env: Optional[str] = typer.Option(
+        None,
+        "--env",
+        help="Environment to act on (else $SNAILTRAIL_ENV, else the config's default_environment).",
+        show_default=False,
+    ),
+    json_output: bool = typer.Option(
+        False, "--json", help="Print exactly one JSON document on stdout; progress goes to stderr."
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every detail of long steps."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
@@ -73,7 +82,7 @@ def hoist_global_options(argv: list[str]) -> list[str]:
             if "=" in arg:
                 hoisted.append(arg)
             elif index + 1 < len(argv):
-                hoisted.extend(argv[index:index + 2])
+                hoisted.extend(argv[index : index + 2])
                 index += 1
             else:
                 rest.append(arg)
@@ -120,20 +129,34 @@ def aws_error(exc: Exception) -> SnailtrailError | None:
         return None
     name = type(exc).__name__
     if name in ("NoCredentialsError", "PartialCredentialsError", "ProfileNotFound", "NoRegionError"):
-        return ConfigError(f"AWS credentials or profile problem: {exc}",
-                           fix="set AWS_PROFILE or the environment's profile, or use --env sandbox")
+        return ConfigError(
+            f"AWS credentials or profile problem: {exc}",
+            fix="set AWS_PROFILE or the environment's profile, or use --env sandbox",
+        )
     if name in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
-        return SnailtrailError(f"AWS endpoint unreachable: {exc}", fix="check the network and the environment's "
-                               "endpoint_url; for the sandbox run `snailtrail sandbox status`")
+        return SnailtrailError(
+            f"AWS endpoint unreachable: {exc}",
+            fix="check the network and the environment's endpoint_url; for the sandbox run `snailtrail sandbox status`",
+        )
     if name == "ClientError":
         error = exc.response.get("Error", {})  # type: ignore[attr-defined]
         code = error.get("Code", "")
-        if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "ExpiredToken",
-                    "UnrecognizedClientException", "InvalidClientTokenId"):
-            return ConfigError(f"AWS refused: {code}: {error.get('Message', '')}",
-                               fix="use credentials allowed by the policy `snailtrail iam-policy` prints")
-        return SnailtrailError(f"AWS answered {code}: {error.get('Message', '')}",
-                               fix="see the message; `snailtrail status` shows the service's state")
+        if code in (
+            "AccessDenied",
+            "AccessDeniedException",
+            "UnauthorizedOperation",
+            "ExpiredToken",
+            "UnrecognizedClientException",
+            "InvalidClientTokenId",
+        ):
+            return ConfigError(
+                f"AWS refused: {code}: {error.get('Message', '')}",
+                fix="use credentials allowed by the policy `snailtrail iam-policy` prints",
+            )
+        return SnailtrailError(
+            f"AWS answered {code}: {error.get('Message', '')}",
+            fix="see the message; `snailtrail status` shows the service's state",
+        )
     return SnailtrailError(f"{name}: {exc}")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +20,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class EnvironmentKind(str, Enum):
+class EnvironmentKind(StrEnum):
     sandbox = "sandbox"
     aws = "aws"
 
@@ -95,7 +95,9 @@ class ProjectConfig(Strict):
     def _default_exists(self) -> ProjectConfig:
         if self.default_environment not in self.environments:
             known = ", ".join(sorted(self.environments))
-            raise ValueError(f"default_environment '{self.default_environment}' is not one of the environments ({known})")
+            raise ValueError(
+                f"default_environment '{self.default_environment}' is not one of the environments ({known})"
+            )
         return self
 
 
@@ -138,12 +140,16 @@ def config_path(explicit: str | None) -> Path:
 def load_settings(config: str | None = None, env: str | None = None) -> Settings:
     path = config_path(config)
     if not path.exists():
-        raise ConfigError(f"{path}: configuration not found",
-                          fix="run snailtrail from the directory holding snailtrail.yaml, or pass --config PATH")
+        raise ConfigError(
+            f"{path}: configuration not found",
+            fix="run snailtrail from the directory holding snailtrail.yaml, or pass --config PATH",
+        )
     project = validate_model(ProjectConfig, load_yaml_mapping(path), path)
     name = env or os.environ.get("SNAILTRAIL_ENV") or project.default_environment
     if name not in project.environments:
         known = ", ".join(sorted(project.environments))
-        raise ConfigError(f"environment '{name}' is not defined in {path} (known: {known})",
-                          fix="pass --env with one of the known environments")
+        raise ConfigError(
+            f"environment '{name}' is not defined in {path} (known: {known})",
+            fix="pass --env with one of the known environments",
+        )
     return Settings(path=path, project=project, environment_name=name)

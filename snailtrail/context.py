@@ -61,8 +61,10 @@ class Context:
         from snailtrail.aws.session import AwsClients
 
         if not self.aws_reachable:
-            raise ConfigError(f"the sandbox of environment {self.settings.environment_name} is not running",
-                              fix="start it: snailtrail sandbox up")
+            raise ConfigError(
+                f"the sandbox of environment {self.settings.environment_name} is not running",
+                fix="start it: snailtrail sandbox up",
+            )
         return AwsClients(self.settings.environment, endpoint_url=self.endpoints.aws)
 
     @cached_property
@@ -93,8 +95,13 @@ class Context:
     def trail(self) -> Trail:
         from snailtrail.trail import Trail
 
-        return Trail(self.clients if self.aws_reachable else None, self.settings.environment.state_table, self.settings.environment_name,
-                     self.settings.service.name, self.settings.state_dir)
+        return Trail(
+            self.clients if self.aws_reachable else None,
+            self.settings.environment.state_table,
+            self.settings.environment_name,
+            self.settings.service.name,
+            self.settings.state_dir,
+        )
 
     def public_url(self) -> str:
         if self.endpoints.public_url:
@@ -102,5 +109,7 @@ class Context:
         domain = self.settings.service.domain
         if domain is not None and self.settings.environment.kind is EnvironmentKind.aws:
             return f"https://{domain.name}"
-        raise ConfigError(f"environment {self.settings.environment_name} has no public_url",
-                          fix="set environments.<name>.public_url (or service.domain) in snailtrail.yaml")
+        raise ConfigError(
+            f"environment {self.settings.environment_name} has no public_url",
+            fix="set environments.<name>.public_url (or service.domain) in snailtrail.yaml",
+        )

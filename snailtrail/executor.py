@@ -53,11 +53,20 @@ class RunResult:
     fix: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "phase": self.phase, "environment": self.environment,
-                "task_definition": self.task_definition, "previous_task_definition": self.previous_task_definition,
-                "rolled_back": self.rolled_back, "rolled_back_to": self.rolled_back_to,
-                "duration_s": round(self.duration_s, 3), "steps": [s.to_json() for s in self.steps],
-                "checks": [c.to_json() for c in self.checks], "message": self.message, "fix": self.fix}
+        return {
+            "ok": self.ok,
+            "phase": self.phase,
+            "environment": self.environment,
+            "task_definition": self.task_definition,
+            "previous_task_definition": self.previous_task_definition,
+            "rolled_back": self.rolled_back,
+            "rolled_back_to": self.rolled_back_to,
+            "duration_s": round(self.duration_s, 3),
+            "steps": [s.to_json() for s in self.steps],
+            "checks": [c.to_json() for c in self.checks],
+            "message": self.message,
+            "fix": self.fix,
+        }
 
 
 class Executor:
@@ -72,8 +81,7 @@ class Executor:
     def emit(self, kind: str, phase: str | None, detail: str = "", **extra: Any) -> None:
         self.ctx.trail.emit(Event(kind=kind, run_id=self.run_id, phase=phase, detail=detail, **extra))
 
-    def run_step(self, result: RunResult, phase: str | None, name: str, summary: str,
-                 action: Callable[[], str]) -> str:
+    def run_step(self, result: RunResult, phase: str | None, name: str, summary: str, action: Callable[[], str]) -> str:
         """Run one step: spinner, timing, a trail event and a StepRecord whatever the outcome."""
         started = time.monotonic()
         task_definition = result.task_definition
@@ -84,24 +92,46 @@ class Executor:
             duration = time.monotonic() - started
             result.steps.append(StepRecord(name, False, duration, exc.message))
             self.ctx.reporter.step_done(name, False, duration, exc.message)
-            self.emit("step", phase, exc.message, ok=False, duration_s=round(duration, 3),
-                      task_definition=task_definition, data={"step": name, "fix": exc.fix})
+            self.emit(
+                "step",
+                phase,
+                exc.message,
+                ok=False,
+                duration_s=round(duration, 3),
+                task_definition=task_definition,
+                data={"step": name, "fix": exc.fix},
+            )
             raise
         duration = time.monotonic() - started
         result.steps.append(StepRecord(name, True, duration, detail))
         self.ctx.reporter.step_done(name, True, duration, detail)
-        self.emit("step", phase, detail, ok=True, duration_s=round(duration, 3),
-                  task_definition=result.task_definition, data={"step": name})
+        self.emit(
+            "step",
+            phase,
+            detail,
+            ok=True,
+            duration_s=round(duration, 3),
+            task_definition=result.task_definition,
+            data={"step": name},
+        )
         return detail
 
     # -- deploy ---------------------------------------------------------------------------------
     def deploy(self, plan: DeployPlan) -> RunResult:
         phase = plan.phase
         started = time.monotonic()
-        result = RunResult(False, phase.name, plan.environment,
-                           previous_task_definition=plan.service.get("taskDefinition") if plan.service else None)
-        self.emit("deploy.started", phase.name, f"deploy {phase.name} to {plan.environment}",
-                  data={"steps": [s.name for s in plan.steps]})
+        result = RunResult(
+            False,
+            phase.name,
+            plan.environment,
+            previous_task_definition=plan.service.get("taskDefinition") if plan.service else None,
+        )
+        self.emit(
+            "deploy.started",
+            phase.name,
+            f"deploy {phase.name} to {plan.environment}",
+            data={"steps": [s.name for s in plan.steps]},
+        )
         image_state: dict[str, str] = {"image": plan.options.image or "", "digest": ""}
         service_touched = False
         try:
@@ -113,17 +143,28 @@ class Executor:
                 elif step.name == "push":
                     self.run_step(result, phase.name, "push", step.summary, lambda: self._push(phase, image_state))
                 elif step.name == "register":
-                    self.run_step(result, phase.name, "register", step.summary,
-                                  lambda: self._register(phase, image_state, result))
+                    self.run_step(
+                        result, phase.name, "register", step.summary, lambda: self._register(phase, image_state, result)
+                    )
                 elif step.name in ("update", "create"):
                     service_touched = True
-                    self.run_step(result, phase.name, step.name, step.summary,
-                                  lambda name=step.name: self._update_or_create(name, phase, result))
+                    self.run_step(
+                        result,
+                        phase.name,
+                        step.name,
+                        step.summary,
+                        lambda name=step.name: self._update_or_create(name, phase, result),
+                    )
                 elif step.name == "wait":
                     self.run_step(result, phase.name, "wait", step.summary, lambda: self._wait(result))
                 elif step.name == "verify":
-                    self.run_step(result, phase.name, "verify", step.summary,
-                                  lambda: self._verify(phase, result.task_definition or "", result))
+                    self.run_step(
+                        result,
+                        phase.name,
+                        "verify",
+                        step.summary,
+                        lambda: self._verify(phase, result.task_definition or "", result),
+                    )
                 elif step.name == "mark":
                     self.run_step(result, phase.name, "mark", step.summary, lambda: self._mark_verified(result))
         except SnailtrailError as failure:
@@ -134,15 +175,27 @@ class Executor:
             result.message = f"{phase.name} deployed and verified: {result.task_definition}"
             self.emit("phase.verified", phase.name, result.message, ok=True, task_definition=result.task_definition)
         result.duration_s = time.monotonic() - started
-        self.emit("deploy.finished", phase.name, result.message, ok=result.ok, duration_s=round(result.duration_s, 3),
-                  task_definition=result.task_definition,
-                  data={"exit_code": result.exit_code, "rolled_back_to": result.rolled_back_to})
+        self.emit(
+            "deploy.finished",
+            phase.name,
+            result.message,
+            ok=result.ok,
+            duration_s=round(result.duration_s, 3),
+            task_definition=result.task_definition,
+            data={"exit_code": result.exit_code, "rolled_back_to": result.rolled_back_to},
+        )
         return result
 
     def _after_failure(self, plan: DeployPlan, result: RunResult, service_touched: bool) -> None:
         phase = plan.phase.name
-        self.emit("deploy.failed", phase, result.message, ok=False, task_definition=result.task_definition,
-                  data={"fix": result.fix})
+        self.emit(
+            "deploy.failed",
+            phase,
+            result.message,
+            ok=False,
+            task_definition=result.task_definition,
+            data={"fix": result.fix},
+        )
         if not service_touched:
             result.exit_code = 1
             result.message += " (the service was not changed)"
@@ -156,8 +209,9 @@ class Executor:
         target = self.ctx.history.last_verified(exclude=exclude)
         if target is None:
             result.exit_code = 3
-            result.message += (f"; no verified deployment exists to roll back to: the service runs unverified "
-                               f"{result.task_definition}")
+            result.message += (
+                f"; no verified deployment exists to roll back to: the service runs unverified {result.task_definition}"
+            )
             result.fix = "fix the cause above and deploy again, or scale the service to 0"
             self.emit("rollback.impossible", phase, result.message, ok=False, task_definition=result.task_definition)
             return
@@ -178,37 +232,63 @@ class Executor:
         phase = self.ctx.phase_or_none(target.phase)
         phase_name = target.phase
         service = self.ctx.ecs.describe_service(self.ctx.settings.service.name)
-        result = RunResult(False, phase_name, self.ctx.settings.environment_name, task_definition=target.arn,
-                           previous_task_definition=service.get("taskDefinition") if service else None,
-                           rolled_back=True, rolled_back_to=target.arn)
-        self.emit("rollback.started", phase_name, f"rolling back to {target.arn}: {reason}",
-                  task_definition=target.arn)
+        result = RunResult(
+            False,
+            phase_name,
+            self.ctx.settings.environment_name,
+            task_definition=target.arn,
+            previous_task_definition=service.get("taskDefinition") if service else None,
+            rolled_back=True,
+            rolled_back_to=target.arn,
+        )
+        self.emit("rollback.started", phase_name, f"rolling back to {target.arn}: {reason}", task_definition=target.arn)
         self.ctx.reporter.heading(f"Rolling back to verified {target.arn} ({phase_name})")
         steps_before = len(result_for.steps) if result_for else 0
         desired = phase.container.desired_count if phase else (service or {}).get("desiredCount", 1)
         try:
             if service is None:
-                raise StepFailed(f"service {self.ctx.settings.service.name} does not exist; nothing to roll back",
-                                 fix="deploy a phase to create it")
-            self.run_step(result, phase_name, "update", f"update the service to {target.arn}",
-                          lambda: self._update_service(target.arn, desired, phase))
+                raise StepFailed(
+                    f"service {self.ctx.settings.service.name} does not exist; nothing to roll back",
+                    fix="deploy a phase to create it",
+                )
+            self.run_step(
+                result,
+                phase_name,
+                "update",
+                f"update the service to {target.arn}",
+                lambda: self._update_service(target.arn, desired, phase),
+            )
             self.run_step(result, phase_name, "wait", "watch the rollback", lambda: self._wait(result))
             if phase is None:
-                raise StepFailed(f"the manifest of {phase_name} is gone; the rollback cannot be verified",
-                                 fix=f"restore phases/{phase_name}-*.yaml")
-            self.run_step(result, phase_name, "verify", "success criteria of the restored phase",
-                          lambda: self._verify(phase, target.arn, result))
+                raise StepFailed(
+                    f"the manifest of {phase_name} is gone; the rollback cannot be verified",
+                    fix=f"restore phases/{phase_name}-*.yaml",
+                )
+            self.run_step(
+                result,
+                phase_name,
+                "verify",
+                "success criteria of the restored phase",
+                lambda: self._verify(phase, target.arn, result),
+            )
         except SnailtrailError as failure:
             result.message, result.fix, result.exit_code = failure.message, failure.fix, 3
         else:
             result.ok, result.exit_code = True, 0
             result.message = f"rolled back to {target.arn} ({phase_name}) and verified"
         result.duration_s = time.monotonic() - started
-        self.emit("rollback.finished", phase_name, result.message, ok=result.ok, task_definition=target.arn,
-                  duration_s=round(result.duration_s, 3))
+        self.emit(
+            "rollback.finished",
+            phase_name,
+            result.message,
+            ok=result.ok,
+            task_definition=target.arn,
+            duration_s=round(result.duration_s, 3),
+        )
         if result_for is not None:
-            result_for.steps.extend(StepRecord(f"rollback-{s.name}", s.ok, s.duration_s, s.detail)
-                                    for s in result.steps[steps_before:])
+            result_for.steps.extend(
+                StepRecord(f"rollback-{s.name}", s.ok, s.duration_s, s.detail) for s in result.steps[steps_before:]
+            )
         return result
 
     # -- the steps ------------------------------------------------------------------------------
@@ -225,15 +305,20 @@ class Executor:
         image = image_state.get("local") or image_state["image"]
         spec = phase.container
         timeout = max(30.0, float(spec.health_check.grace_period_s))
-        smoke = images.smoke(image, dict(spec.environment), spec.port, spec.health_check.path, timeout,
-                             self.ctx.reporter.detail)
+        smoke = images.smoke(
+            image, dict(spec.environment), spec.port, spec.health_check.path, timeout, self.ctx.reporter.detail
+        )
         if not smoke.ok:
-            raise StepFailed(f"smoke test failed: {smoke.summary}",
-                             fix="the image must listen on $PORT (the task definition's container port) and answer "
-                                 f"{spec.health_check.path} with 200")
+            raise StepFailed(
+                f"smoke test failed: {smoke.summary}",
+                fix="the image must listen on $PORT (the task definition's container port) and answer "
+                f"{spec.health_check.path} with 200",
+            )
         if smoke.seconds_to_healthy is not None and smoke.seconds_to_healthy > spec.health_check.grace_period_s:
-            self.ctx.reporter.warn(f"the image took {smoke.seconds_to_healthy:.1f} s to become healthy, longer than "
-                                   f"the health-check grace period ({spec.health_check.grace_period_s} s)")
+            self.ctx.reporter.warn(
+                f"the image took {smoke.seconds_to_healthy:.1f} s to become healthy, longer than "
+                f"the health-check grace period ({spec.health_check.grace_period_s} s)"
+            )
         return smoke.summary
 
     def _push(self, phase: Phase, image_state: dict[str, str]) -> str:
@@ -262,8 +347,12 @@ class Executor:
             result.task_definition = identical.arn
             return f"identical definition exists: reusing {identical.arn}"
         digest = image_state["digest"] or image_state["image"].rpartition("@")[2] or "unknown"
-        tags = {TAG_PHASE: phase.name, TAG_DIGEST: digest, TAG_REVISION: git_revision(self.ctx.settings.root),
-                TAG_FINGERPRINT: fingerprint(rendered)}
+        tags = {
+            TAG_PHASE: phase.name,
+            TAG_DIGEST: digest,
+            TAG_REVISION: git_revision(self.ctx.settings.root),
+            TAG_FINGERPRINT: fingerprint(rendered),
+        }
         registered = self.ctx.ecs.register_task_definition(rendered, tags)
         result.task_definition = registered["taskDefinitionArn"]
         return f"registered {result.task_definition}"
@@ -275,8 +364,9 @@ class Executor:
         return self._create_service(arn, phase)
 
     def _update_service(self, arn: str, desired: int, phase: Phase | None) -> str:
-        self._seen_events.update(e["id"] for e in (self.ctx.ecs.describe_service(
-            self.ctx.settings.service.name) or {}).get("events", []))
+        self._seen_events.update(
+            e["id"] for e in (self.ctx.ecs.describe_service(self.ctx.settings.service.name) or {}).get("events", [])
+        )
         grace = phase.container.health_check.grace_period_s if phase else None
         self.ctx.ecs.update_service(self.ctx.settings.service.name, arn, desired, grace)
         return f"service now wants {desired} task(s) of {arn}"
@@ -286,24 +376,38 @@ class Executor:
         lb = settings.service.load_balancer
         target_group = self.ctx.elbv2.target_group(lb.target_group)
         if target_group is None:
-            raise StepFailed(f"target group {lb.target_group} does not exist", fix="create it, or fix "
-                             "service.load_balancer.target_group in snailtrail.yaml")
+            raise StepFailed(
+                f"target group {lb.target_group} does not exist",
+                fix="create it, or fix service.load_balancer.target_group in snailtrail.yaml",
+            )
         network = settings.service.network
         request = {
-            "serviceName": settings.service.name, "taskDefinition": arn, "desiredCount": phase.container.desired_count,
+            "serviceName": settings.service.name,
+            "taskDefinition": arn,
+            "desiredCount": phase.container.desired_count,
             "launchType": settings.service.launch_type,
-            "networkConfiguration": {"awsvpcConfiguration": {
-                "subnets": self.ctx.ec2.subnet_ids(network.subnets),
-                "securityGroups": self.ctx.ec2.security_group_ids(network.security_groups),
-                "assignPublicIp": "ENABLED" if network.assign_public_ip else "DISABLED"}},
-            "loadBalancers": [{"targetGroupArn": target_group["TargetGroupArn"],
-                               "containerName": settings.service.container_name,
-                               "containerPort": phase.container.port}],
+            "networkConfiguration": {
+                "awsvpcConfiguration": {
+                    "subnets": self.ctx.ec2.subnet_ids(network.subnets),
+                    "securityGroups": self.ctx.ec2.security_group_ids(network.security_groups),
+                    "assignPublicIp": "ENABLED" if network.assign_public_ip else "DISABLED",
+                }
+            },
+            "loadBalancers": [
+                {
+                    "targetGroupArn": target_group["TargetGroupArn"],
+                    "containerName": settings.service.container_name,
+                    "containerPort": phase.container.port,
+                }
+            ],
             "healthCheckGracePeriodSeconds": phase.container.health_check.grace_period_s,
             # ECS's own rollback returns to the last COMPLETED deployment, which may never have been
             # verified; snailtrail detects the failure and rolls back to the last verified one.
-            "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": True, "rollback": False},
-                                        "maximumPercent": 200, "minimumHealthyPercent": 100},
+            "deploymentConfiguration": {
+                "deploymentCircuitBreaker": {"enable": True, "rollback": False},
+                "maximumPercent": 200,
+                "minimumHealthyPercent": 100,
+            },
             "tags": [{"key": "snailtrail:managed", "value": "true"}],
         }
         self.ctx.ecs.create_service(request)
@@ -311,14 +415,22 @@ class Executor:
         return f"created service {settings.service.name} with {phase.container.desired_count} task(s) of {arn}"
 
     def _wait(self, result: RunResult) -> str:
-        outcome = watch_rollout(self.ctx.ecs, self.ctx.settings.service.name, result.task_definition or "",
-                                self.options.timeout_s, self.options.poll_interval_s, self.ctx.reporter.detail,
-                                self._seen_events)
+        outcome = watch_rollout(
+            self.ctx.ecs,
+            self.ctx.settings.service.name,
+            result.task_definition or "",
+            self.options.timeout_s,
+            self.options.poll_interval_s,
+            self.ctx.reporter.detail,
+            self._seen_events,
+        )
         if not outcome.ok:
             reasons = "; ".join(outcome.stopped) if outcome.stopped else ""
-            raise StepFailed(f"rollout failed: {outcome.summary}" + (f": {reasons}" if reasons else ""),
-                             fix="read the stopped reasons and exit codes above; `snailtrail smoke PHASE` reproduces "
-                                 "most start-up failures locally")
+            raise StepFailed(
+                f"rollout failed: {outcome.summary}" + (f": {reasons}" if reasons else ""),
+                fix="read the stopped reasons and exit codes above; `snailtrail smoke PHASE` reproduces "
+                "most start-up failures locally",
+            )
         self._new_tasks = outcome.new_tasks
         return outcome.summary
 
@@ -336,8 +448,9 @@ class Executor:
         result.checks.extend(checks)
         broken = [c for c in checks if c.failed]
         if broken:
-            raise StepFailed(f"{len(broken)} success criteria failed: " + "; ".join(c.summary for c in broken),
-                             fix=broken[0].fix)
+            raise StepFailed(
+                f"{len(broken)} success criteria failed: " + "; ".join(c.summary for c in broken), fix=broken[0].fix
+            )
         return f"{len(checks)} success criteria passed"
 
     def _mark_verified(self, result: RunResult) -> str:

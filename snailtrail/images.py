@@ -34,17 +34,29 @@ def docker_client() -> Any:
         client = docker.from_env(timeout=300)
         client.ping()
     except DockerException as exc:
-        raise DeployFailed(f"no Docker engine reachable ({exc})",
-                           fix="start one (scripts/ensure-docker-engine.sh), or pass --image URI to skip the build") from None
+        raise DeployFailed(
+            f"no Docker engine reachable ({exc})",
+            fix="start one (scripts/ensure-docker-engine.sh), or pass --image URI to skip the build",
+        ) from None
     return client
 
 
 def git_revision(root: Path) -> str:
     try:
-        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True,
-                             text=True, check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+        rev = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "norev"
     return f"{rev}-dirty" if dirty else rev
@@ -82,7 +94,9 @@ def build_args(phase: Phase, extra: dict[str, str] | None = None) -> dict[str, s
         try:
             args["EXTRA_CA_CERT"] = Path(ca_path).read_text(encoding="ascii")
         except OSError as exc:
-            raise ConfigError(f"{EXTRA_CA_ENV}={ca_path}: cannot read it ({exc})", fix="point it at a PEM file") from None
+            raise ConfigError(
+                f"{EXTRA_CA_ENV}={ca_path}: cannot read it ({exc})", fix="point it at a PEM file"
+            ) from None
     return args
 
 
@@ -104,8 +118,10 @@ def existing(settings: Settings, phase: Phase) -> BuiltImage:
     try:
         return BuiltImage(tag, docker_client().images.get(tag).id)
     except ImageNotFound:
-        raise ConfigError(f"no local image {tag} (--no-build needs one)", fix=f"run `snailtrail build {phase.name}` "
-                          "first, or drop --no-build") from None
+        raise ConfigError(
+            f"no local image {tag} (--no-build needs one)",
+            fix=f"run `snailtrail build {phase.name}` first, or drop --no-build",
+        ) from None
 
 
 def build(settings: Settings, phase: Phase, progress: Progress, extra_args: dict[str, str] | None = None) -> BuiltImage:
@@ -114,17 +130,28 @@ def build(settings: Settings, phase: Phase, progress: Progress, extra_args: dict
     dockerfile = (settings.root / spec.dockerfile).resolve()
     for path, what in ((context, "image.context"), (dockerfile, "image.dockerfile")):
         if not path.exists():
-            raise ConfigError(f"{phase.path}: {what} {path} does not exist", fix=f"fix {what} (paths are relative to "
-                              f"{settings.root})")
+            raise ConfigError(
+                f"{phase.path}: {what} {path} does not exist", fix=f"fix {what} (paths are relative to {settings.root})"
+            )
     tag = local_tag(settings, phase, extra_args)
     client = docker_client()
     tail: list[str] = []
     image_id = None
-    for chunk in client.api.build(path=str(context), dockerfile=str(dockerfile), tag=tag, buildargs=build_args(phase, extra_args),
-                                  network_mode="host", rm=True, forcerm=True, decode=True):
+    for chunk in client.api.build(
+        path=str(context),
+        dockerfile=str(dockerfile),
+        tag=tag,
+        buildargs=build_args(phase, extra_args),
+        network_mode="host",
+        rm=True,
+        forcerm=True,
+        decode=True,
+    ):
         if "error" in chunk:
-            raise DeployFailed(f"build of {phase.name} failed: {chunk['error'].strip()}\n" + "\n".join(tail[-15:]),
-                               fix=f"fix {spec.dockerfile}; `snailtrail build {phase.name} --verbose` shows the whole log")
+            raise DeployFailed(
+                f"build of {phase.name} failed: {chunk['error'].strip()}\n" + "\n".join(tail[-15:]),
+                fix=f"fix {spec.dockerfile}; `snailtrail build {phase.name} --verbose` shows the whole log",
+            )
         line = chunk.get("stream", "").rstrip()
         if line:
             tail.append(line)
@@ -137,7 +164,9 @@ def build(settings: Settings, phase: Phase, progress: Progress, extra_args: dict
     return BuiltImage(tag, image_id)
 
 
-def registry_host(settings: Settings, clients: Any, sandbox_registry: str | None) -> tuple[str | None, dict[str, str] | None]:
+def registry_host(
+    settings: Settings, clients: Any, sandbox_registry: str | None
+) -> tuple[str | None, dict[str, str] | None]:
     """Where images go, and the credentials: ECR's token, a named registry, or None (local engine only)."""
     registry = settings.environment.registry
     if registry == "ecr":
@@ -150,8 +179,13 @@ def registry_host(settings: Settings, clients: Any, sandbox_registry: str | None
     return registry, None
 
 
-def push(built: BuiltImage, host: str, auth: dict[str, str] | None, repository: str,
-         on_layer: Callable[[str, str, int | None, int | None], None]) -> PushedImage:
+def push(
+    built: BuiltImage,
+    host: str,
+    auth: dict[str, str] | None,
+    repository: str,
+    on_layer: Callable[[str, str, int | None, int | None], None],
+) -> PushedImage:
     client = docker_client()
     tag = built.local_tag.rsplit(":", 1)[1]
     remote = f"{host}/{repository}"
@@ -159,15 +193,19 @@ def push(built: BuiltImage, host: str, auth: dict[str, str] | None, repository: 
     digest = None
     for chunk in client.api.push(remote, tag=tag, stream=True, decode=True, auth_config=auth):
         if "error" in chunk:
-            raise DeployFailed(f"push to {remote}:{tag} failed: {chunk['error']}",
-                               fix=f"check that the registry {host} is reachable and the credentials allow pushes")
+            raise DeployFailed(
+                f"push to {remote}:{tag} failed: {chunk['error']}",
+                fix=f"check that the registry {host} is reachable and the credentials allow pushes",
+            )
         if "id" in chunk:
             detail = chunk.get("progressDetail") or {}
             on_layer(chunk["id"], chunk.get("status", ""), detail.get("current"), detail.get("total"))
         if "aux" in chunk and chunk["aux"].get("Digest"):
             digest = chunk["aux"]["Digest"]
     if digest is None:
-        raise DeployFailed(f"push to {remote}:{tag} reported no digest", fix="retry the push; check the registry's logs")
+        raise DeployFailed(
+            f"push to {remote}:{tag} reported no digest", fix="retry the push; check the registry's logs"
+        )
     return PushedImage(f"{remote}@{digest}", digest)
 
 
@@ -204,19 +242,29 @@ def _wrong_port(container: Any, port: int, environment: dict[str, str]) -> Smoke
     elsewhere = [p for p in ports if p != port]
     if not elsewhere or port in ports:
         return None
-    return SmokeResult(False, f"the app listens on {', '.join(map(str, elsewhere))} but the task definition declares "
-                       f"container port {port} (PORT={environment.get('PORT', 'unset')}): the image ignores $PORT",
-                       None, ports)
+    return SmokeResult(
+        False,
+        f"the app listens on {', '.join(map(str, elsewhere))} but the task definition declares "
+        f"container port {port} (PORT={environment.get('PORT', 'unset')}): the image ignores $PORT",
+        None,
+        ports,
+    )
 
 
-def smoke(image: str, environment: dict[str, str], port: int, health_path: str, timeout_s: float,
-          progress: Progress) -> SmokeResult:
+def smoke(
+    image: str, environment: dict[str, str], port: int, health_path: str, timeout_s: float, progress: Progress
+) -> SmokeResult:
     """Run the image once with the task definition's environment and probe the declared port."""
     from snailtrail.checks.criteria import fetch
 
     client = docker_client()
-    container = client.containers.run(image, detach=True, environment=environment,
-                                      ports={f"{port}/tcp": ("127.0.0.1", None)}, labels={"snailtrail.smoke": "1"})
+    container = client.containers.run(
+        image,
+        detach=True,
+        environment=environment,
+        ports={f"{port}/tcp": ("127.0.0.1", None)},
+        labels={"snailtrail.smoke": "1"},
+    )
     started = time.monotonic()
     try:
         last = "not probed yet"
@@ -231,8 +279,12 @@ def smoke(image: str, environment: dict[str, str], port: int, health_path: str, 
                 answer = fetch(f"http://127.0.0.1:{bindings[0]['HostPort']}{health_path}", timeout=2)
                 if answer.status == 200:
                     elapsed = time.monotonic() - started
-                    return SmokeResult(True, f"{health_path} answered 200 on container port {port} after {elapsed:.1f} s",
-                                       elapsed, _listening_ports(container))
+                    return SmokeResult(
+                        True,
+                        f"{health_path} answered 200 on container port {port} after {elapsed:.1f} s",
+                        elapsed,
+                        _listening_ports(container),
+                    )
                 last = f"status {answer.status}" if answer.status else (answer.error or "no answer")
             if time.monotonic() - started > WRONG_PORT_AFTER_S:
                 wrong = _wrong_port(container, port, environment)
@@ -243,7 +295,11 @@ def smoke(image: str, environment: dict[str, str], port: int, health_path: str, 
         if wrong is not None:
             return wrong
         progress(f"smoke: last probe {last}")
-        return SmokeResult(False, f"{health_path} on container port {port} did not answer 200 within {timeout_s:.0f} s "
-                           f"(last: {last})", None, ports)
+        return SmokeResult(
+            False,
+            f"{health_path} on container port {port} did not answer 200 within {timeout_s:.0f} s (last: {last})",
+            None,
+            _listening_ports(container),
+        )
     finally:
         container.remove(force=True)

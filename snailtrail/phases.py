@@ -53,7 +53,9 @@ class ContainerSpec(Strict):
     def _no_plain_secrets(cls, value: dict[str, str]) -> dict[str, str]:
         for name in value:
             if any(hint in name.upper() for hint in SECRET_NAME_HINTS):
-                raise ValueError(f"'{name}' looks like a secret; move it to `secrets:` as an SSM or Secrets Manager ARN")
+                raise ValueError(
+                    f"'{name}' looks like a secret; move it to `secrets:` as an SSM or Secrets Manager ARN"
+                )
         return value
 
     @field_validator("secrets")
@@ -68,7 +70,9 @@ class ContainerSpec(Strict):
     def _port_env_agrees(self) -> ContainerSpec:
         declared = self.environment.get("PORT")
         if declared is not None and declared != str(self.port):
-            raise ValueError(f"environment PORT={declared} disagrees with port {self.port}; the app must listen on the mapped port")
+            raise ValueError(
+                f"environment PORT={declared} disagrees with port {self.port}; the app must listen on the mapped port"
+            )
         return self
 
 
@@ -112,8 +116,9 @@ class Phase(Strict):
 def load_phase(path: Path) -> Phase:
     match = MANIFEST_NAME.match(path.name)
     if not match:
-        raise ConfigError(f"{path}: a phase manifest is named phase-N-SHORT.yaml",
-                          fix="rename it, for example phase-2-hybrid.yaml")
+        raise ConfigError(
+            f"{path}: a phase manifest is named phase-N-SHORT.yaml", fix="rename it, for example phase-2-hybrid.yaml"
+        )
     manifest = validate_model(PhaseManifest, load_yaml_mapping(path), path)
     number = int(match["number"])
     return Phase(name=f"phase-{number}", short_name=match["short"], number=number, path=path, manifest=manifest)
@@ -121,7 +126,9 @@ def load_phase(path: Path) -> Phase:
 
 def load_phases(directory: Path) -> list[Phase]:
     if not directory.is_dir():
-        raise ConfigError(f"{directory}: phases directory not found", fix="create it, or set phases_dir in snailtrail.yaml")
+        raise ConfigError(
+            f"{directory}: phases directory not found", fix="create it, or set phases_dir in snailtrail.yaml"
+        )
     phases = [load_phase(p) for p in sorted(directory.iterdir()) if p.suffix in (".yaml", ".yml")]
     if not phases:
         raise ConfigError(f"{directory}: no phase manifests", fix="add phases/phase-1-NAME.yaml")
@@ -129,8 +136,10 @@ def load_phases(directory: Path) -> list[Phase]:
     seen: dict[int, Path] = {}
     for phase in phases:
         if phase.number in seen:
-            raise ConfigError(f"{phase.path}: phase number {phase.number} is also used by {seen[phase.number]}",
-                              fix="give each phase its own number")
+            raise ConfigError(
+                f"{phase.path}: phase number {phase.number} is also used by {seen[phase.number]}",
+                fix="give each phase its own number",
+            )
         seen[phase.number] = phase.path
     return phases
 

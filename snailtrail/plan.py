@@ -28,7 +28,12 @@ class Step:
     mutating: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "summary": self.summary, "api_calls": list(self.api_calls), "mutating": self.mutating}
+        return {
+            "name": self.name,
+            "summary": self.summary,
+            "api_calls": list(self.api_calls),
+            "mutating": self.mutating,
+        }
 
 
 @dataclass(frozen=True)
@@ -62,22 +67,28 @@ class DeployPlan:
     def require_consent(self, settings: Settings) -> None:
         """Creating a service is never a surprise: --yes or the environment's opt-in."""
         if self.creates_service and not (self.options.create or settings.environment.create_service_if_missing):
-            raise ConfigError(f"service {settings.service.name} does not exist in cluster {settings.service.cluster}",
-                              fix="pass --yes to create it from the manifest, or set create_service_if_missing: true "
-                                  f"on environment {settings.environment_name}")
+            raise ConfigError(
+                f"service {settings.service.name} does not exist in cluster {settings.service.cluster}",
+                fix="pass --yes to create it from the manifest, or set create_service_if_missing: true "
+                f"on environment {settings.environment_name}",
+            )
 
     def desired_service(self) -> dict[str, Any]:
         spec = self.phase.container
-        return {"taskDefinition": self.identical.arn if self.identical else "<new revision>",
-                "desiredCount": spec.desired_count,
-                "healthCheckGracePeriodSeconds": spec.health_check.grace_period_s}
+        return {
+            "taskDefinition": self.identical.arn if self.identical else "<new revision>",
+            "desiredCount": spec.desired_count,
+            "healthCheckGracePeriodSeconds": spec.health_check.grace_period_s,
+        }
 
     def live_service(self) -> dict[str, Any]:
         if self.service is None:
             return {}
-        return {"taskDefinition": self.service.get("taskDefinition"),
-                "desiredCount": self.service.get("desiredCount"),
-                "healthCheckGracePeriodSeconds": self.service.get("healthCheckGracePeriodSeconds")}
+        return {
+            "taskDefinition": self.service.get("taskDefinition"),
+            "desiredCount": self.service.get("desiredCount"),
+            "healthCheckGracePeriodSeconds": self.service.get("healthCheckGracePeriodSeconds"),
+        }
 
     def task_definition_diff(self) -> str:
         live = normalize(self.live_definition) if self.live_definition else {}
@@ -87,17 +98,26 @@ class DeployPlan:
         return _diff(self.live_service(), self.desired_service(), "live service", "after deploy")
 
     def to_json(self) -> dict[str, Any]:
-        return {"phase": self.phase.name, "environment": self.environment, "creates_service": self.creates_service,
-                "reuses_task_definition": self.identical.arn if self.identical else None,
-                "rollback_target": self.rollback_target.arn if self.rollback_target else None,
-                "steps": [s.to_json() for s in self.steps], "task_definition_diff": self.task_definition_diff(),
-                "service_diff": self.service_diff()}
+        return {
+            "phase": self.phase.name,
+            "environment": self.environment,
+            "creates_service": self.creates_service,
+            "reuses_task_definition": self.identical.arn if self.identical else None,
+            "rollback_target": self.rollback_target.arn if self.rollback_target else None,
+            "steps": [s.to_json() for s in self.steps],
+            "task_definition_diff": self.task_definition_diff(),
+            "service_diff": self.service_diff(),
+        }
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any], before_name: str, after_name: str) -> str:
-    lines = difflib.unified_diff(json.dumps(before, indent=2, sort_keys=True).splitlines(),
-                                 json.dumps(after, indent=2, sort_keys=True).splitlines(),
-                                 fromfile=before_name, tofile=after_name, lineterm="")
+    lines = difflib.unified_diff(
+        json.dumps(before, indent=2, sort_keys=True).splitlines(),
+        json.dumps(after, indent=2, sort_keys=True).splitlines(),
+        fromfile=before_name,
+        tofile=after_name,
+        lineterm="",
+    )
     return "\n".join(lines)
 
 
@@ -110,8 +130,16 @@ def build_plan(ctx: Context, phase: Phase, options: DeployOptions) -> DeployPlan
     image = options.image or IMAGE_PLACEHOLDER
     rendered = render(settings, phase, image)
     identical = ctx.history.find_identical(rendered) if options.image else None
-    plan = DeployPlan(phase, settings.environment_name, options, rendered, service, live_definition, identical,
-                      ctx.history.last_verified())
+    plan = DeployPlan(
+        phase,
+        settings.environment_name,
+        options,
+        rendered,
+        service,
+        live_definition,
+        identical,
+        ctx.history.last_verified(),
+    )
     plan.steps = _steps(ctx, plan)
     return plan
 
@@ -120,10 +148,17 @@ def _steps(ctx: Context, plan: DeployPlan) -> list[Step]:
     options, phase, settings = plan.options, plan.phase, ctx.settings
     steps: list[Step] = []
     if options.image is None and options.build:
-        steps.append(Step("build", f"docker build {phase.manifest.image.dockerfile} (context {phase.manifest.image.context})"))
+        steps.append(
+            Step("build", f"docker build {phase.manifest.image.dockerfile} (context {phase.manifest.image.context})")
+        )
     if options.smoke:
-        steps.append(Step("smoke", f"run the image locally with the task definition's environment; probe port "
-                                   f"{phase.container.port}{phase.container.health_check.path}"))
+        steps.append(
+            Step(
+                "smoke",
+                f"run the image locally with the task definition's environment; probe port "
+                f"{phase.container.port}{phase.container.health_check.path}",
+            )
+        )
     if options.image is None:
         registry = settings.environment.registry
         calls = ("ecr.GetAuthorizationToken",) if registry == "ecr" else ()
@@ -131,19 +166,51 @@ def _steps(ctx: Context, plan: DeployPlan) -> list[Step]:
     if plan.identical:
         steps.append(Step("register", f"reuse identical {plan.identical.arn}"))
     else:
-        steps.append(Step("register", f"register a new revision of {settings.service.task_family}",
-                          ("ecs.RegisterTaskDefinition",), mutating=True))
+        steps.append(
+            Step(
+                "register",
+                f"register a new revision of {settings.service.task_family}",
+                ("ecs.RegisterTaskDefinition",),
+                mutating=True,
+            )
+        )
     if plan.creates_service:
-        steps.append(Step("create", f"create service {settings.service.name} in cluster {settings.service.cluster} "
-                                    f"(it does not exist)", ("ec2.DescribeSubnets", "ec2.DescribeSecurityGroups",
-                                                             "elbv2.DescribeTargetGroups", "ecs.CreateService"),
-                          mutating=True))
+        steps.append(
+            Step(
+                "create",
+                f"create service {settings.service.name} in cluster {settings.service.cluster} (it does not exist)",
+                (
+                    "ec2.DescribeSubnets",
+                    "ec2.DescribeSecurityGroups",
+                    "elbv2.DescribeTargetGroups",
+                    "ecs.CreateService",
+                ),
+                mutating=True,
+            )
+        )
     else:
-        steps.append(Step("update", f"update service {settings.service.name} to the new revision, desired count "
-                                    f"{phase.container.desired_count}", ("ecs.UpdateService",), mutating=True))
-    steps.append(Step("wait", f"watch the rollout (timeout {options.timeout_s:.0f} s)",
-                      ("ecs.DescribeServices", "ecs.ListTasks", "ecs.DescribeTasks")))
-    steps.append(Step("verify", "success criteria through the public endpoint and target health",
-                      ("elbv2.DescribeTargetGroups", "elbv2.DescribeTargetHealth")))
+        steps.append(
+            Step(
+                "update",
+                f"update service {settings.service.name} to the new revision, desired count "
+                f"{phase.container.desired_count}",
+                ("ecs.UpdateService",),
+                mutating=True,
+            )
+        )
+    steps.append(
+        Step(
+            "wait",
+            f"watch the rollout (timeout {options.timeout_s:.0f} s)",
+            ("ecs.DescribeServices", "ecs.ListTasks", "ecs.DescribeTasks"),
+        )
+    )
+    steps.append(
+        Step(
+            "verify",
+            "success criteria through the public endpoint and target health",
+            ("elbv2.DescribeTargetGroups", "elbv2.DescribeTargetHealth"),
+        )
+    )
     steps.append(Step("mark", "tag the revision verified", ("ecs.TagResource",), mutating=True))
     return steps

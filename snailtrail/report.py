@@ -17,8 +17,13 @@ class PhaseState:
     task_definition: str | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "short_name": self.short_name, "state": self.state,
-                "verified_at": self.verified_at, "task_definition": self.task_definition}
+        return {
+            "name": self.name,
+            "short_name": self.short_name,
+            "state": self.state,
+            "verified_at": self.verified_at,
+            "task_definition": self.task_definition,
+        }
 
 
 def phase_states(events: list[dict[str, Any]], phases: list[Phase]) -> list[PhaseState]:
@@ -39,8 +44,15 @@ def phase_states(events: list[dict[str, Any]], phases: list[Phase]) -> list[Phas
         else:
             state = "not started"
         last = verified[-1] if verified else None
-        states.append(PhaseState(phase.name, phase.short_name, state, last["at"] if last else None,
-                                 last.get("task_definition") if last else None))
+        states.append(
+            PhaseState(
+                phase.name,
+                phase.short_name,
+                state,
+                last["at"] if last else None,
+                last.get("task_definition") if last else None,
+            )
+        )
     return states
 
 
@@ -53,11 +65,19 @@ def _clock(at: str) -> str:
 
 
 def render_markdown(events: list[dict[str, Any]], phases: list[Phase], service: str, environment: str) -> str:
-    lines = [f"# Rollout trail: {service} ({environment})", "", "## Phases", "",
-             "| phase | state | verified at | task definition |", "|---|---|---|---|"]
+    lines = [
+        f"# Rollout trail: {service} ({environment})",
+        "",
+        "## Phases",
+        "",
+        "| phase | state | verified at | task definition |",
+        "|---|---|---|---|",
+    ]
     for state in phase_states(events, phases):
-        lines.append(f"| {state.name} ({state.short_name}) | {state.state} | {state.verified_at or '-'} | "
-                     f"{_short(state.task_definition)} |")
+        lines.append(
+            f"| {state.name} ({state.short_name}) | {state.state} | {state.verified_at or '-'} | "
+            f"{_short(state.task_definition)} |"
+        )
     runs: dict[str, list[dict[str, Any]]] = {}
     for event in events:
         runs.setdefault(event.get("run_id", "?"), []).append(event)
@@ -66,25 +86,36 @@ def render_markdown(events: list[dict[str, Any]], phases: list[Phase], service: 
         lines.append("No deployments yet.")
     for run_events in runs.values():
         first = run_events[0]
-        finished = next((e for e in reversed(run_events) if e["kind"] in ("deploy.finished", "rollback.finished")), None)
-        outcome = "in progress or interrupted" if finished is None else ("succeeded" if finished.get("ok") else "failed")
+        finished = next(
+            (e for e in reversed(run_events) if e["kind"] in ("deploy.finished", "rollback.finished")), None
+        )
+        outcome = (
+            "in progress or interrupted" if finished is None else ("succeeded" if finished.get("ok") else "failed")
+        )
         duration = f", {finished['duration_s']:.1f} s" if finished and finished.get("duration_s") is not None else ""
-        lines.append(f"### {first['at'][:19].replace('T', ' ')} {first.get('detail') or first['kind']} "
-                     f"— {outcome}{duration}, by {first.get('actor', '?')}")
+        lines.append(
+            f"### {first['at'][:19].replace('T', ' ')} {first.get('detail') or first['kind']} "
+            f"— {outcome}{duration}, by {first.get('actor', '?')}"
+        )
         lines.append("")
         for event in run_events:
             if event["kind"] != "phase.verified":  # the mark step and the phase table say it already
                 lines.append(_event_line(event))
         lines.append("")
-    problems = [e for e in events if e["kind"] in ("deploy.failed", "rollback.started", "rollback.finished",
-                                                   "rollback.impossible")]
+    problems = [
+        e
+        for e in events
+        if e["kind"] in ("deploy.failed", "rollback.started", "rollback.finished", "rollback.impossible")
+    ]
     lines += ["## Failures and rollbacks", ""]
     if not problems:
         lines.append("None.")
     for event in problems:
         fix = (event.get("data") or {}).get("fix")
-        lines.append(f"- {event['at'][:19].replace('T', ' ')} **{event['kind']}** ({event.get('phase') or '-'}): "
-                     f"{event.get('detail', '')}" + (f" — fix: {fix}" if fix else ""))
+        lines.append(
+            f"- {event['at'][:19].replace('T', ' ')} **{event['kind']}** ({event.get('phase') or '-'}): "
+            f"{event.get('detail', '')}" + (f" — fix: {fix}" if fix else "")
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -13,24 +13,35 @@ def choose_target(ctx: Context, wanted: str | None) -> Revision:
     if wanted and wanted.startswith("arn:"):
         revision = ctx.history.get(wanted)
         if not revision.verified_at:
-            raise ConfigError(f"{wanted} was never verified", fix="roll back to a verified revision: `snailtrail "
-                              "status` lists them, or use --to PHASE")
+            raise ConfigError(
+                f"{wanted} was never verified",
+                fix="roll back to a verified revision: `snailtrail status` lists them, or use --to PHASE",
+            )
         return revision
     if wanted:
         phase = ctx.phase(wanted)
         candidates = [r for r in ctx.history.newest_first() if r.phase == phase.name and r.verified_at]
         if not candidates:
-            raise RollbackFailed(f"{phase.name} has no verified revision", fix="deploy it first, or choose another phase")
+            raise RollbackFailed(
+                f"{phase.name} has no verified revision", fix="deploy it first, or choose another phase"
+            )
         return max(candidates, key=lambda r: (r.verified_at or "", r.number))
     running = ctx.history.get(current) if current else None
     if running is not None and running.verified_at:
         # Before the current one: a verified revision that was verified earlier than what runs now.
-        earlier = [r for r in ctx.history.newest_first() if r.verified_at and r.arn != running.arn
-                   and (r.verified_at, r.number) < (running.verified_at, running.number)]
+        earlier = [
+            r
+            for r in ctx.history.newest_first()
+            if r.verified_at
+            and r.arn != running.arn
+            and (r.verified_at, r.number) < (running.verified_at, running.number)
+        ]
         target = max(earlier, key=lambda r: (r.verified_at or "", r.number), default=None)
     else:
         target = ctx.history.last_verified(exclude=frozenset({current} if current else set()))
     if target is None:
-        raise RollbackFailed(f"no verified deployment other than the current {current} exists",
-                             fix="deploy a phase and let it verify; `snailtrail status` shows what runs")
+        raise RollbackFailed(
+            f"no verified deployment other than the current {current} exists",
+            fix="deploy a phase and let it verify; `snailtrail status` shows what runs",
+        )
     return target

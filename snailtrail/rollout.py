@@ -48,9 +48,15 @@ def _primary(service: dict[str, Any]) -> dict[str, Any] | None:
     return next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), None)
 
 
-def watch_rollout(ecs: EcsApi, service_name: str, task_definition_arn: str, timeout_s: float,
-                  poll_interval_s: float = 5.0, on_progress: Callable[[str], None] | None = None,
-                  seen_events: set[str] | None = None) -> RolloutOutcome:
+def watch_rollout(
+    ecs: EcsApi,
+    service_name: str,
+    task_definition_arn: str,
+    timeout_s: float,
+    poll_interval_s: float = 5.0,
+    on_progress: Callable[[str], None] | None = None,
+    seen_events: set[str] | None = None,
+) -> RolloutOutcome:
     report = on_progress or (lambda _message: None)
     seen = seen_events if seen_events is not None else set()
     outcome_events: list[str] = []
@@ -70,26 +76,41 @@ def watch_rollout(ecs: EcsApi, service_name: str, task_definition_arn: str, time
         if primary is not None and primary.get("taskDefinition") == task_definition_arn:
             ours = primary["id"]
         elif primary is not None and ours is not None:
-            return RolloutOutcome(False, f"ECS rolled the service back to {primary.get('taskDefinition')} by itself "
-                                  "(deployment circuit breaker)", events=outcome_events)
+            return RolloutOutcome(
+                False,
+                f"ECS rolled the service back to {primary.get('taskDefinition')} by itself "
+                "(deployment circuit breaker)",
+                events=outcome_events,
+            )
         tasks = ecs.service_tasks(service_name)
         deployment_id = primary["id"] if primary else None
-        new_tasks = [t for t in tasks if t.get("taskDefinitionArn") == task_definition_arn
-                     and (t.get("startedBy") in (None, "", deployment_id))]
+        new_tasks = [
+            t
+            for t in tasks
+            if t.get("taskDefinitionArn") == task_definition_arn and (t.get("startedBy") in (None, "", deployment_id))
+        ]
         stopped = group_stops([t for t in new_tasks if t.get("lastStatus") == "STOPPED"])
         if primary is not None and primary.get("rolloutState") == "FAILED":
-            return RolloutOutcome(False, f"deployment {primary['id']} FAILED: {primary.get('rolloutStateReason', '')}",
-                                  new_tasks, stopped, outcome_events)
+            return RolloutOutcome(
+                False,
+                f"deployment {primary['id']} FAILED: {primary.get('rolloutStateReason', '')}",
+                new_tasks,
+                stopped,
+                outcome_events,
+            )
         if stopped:
             count = sum(1 for t in new_tasks if t.get("lastStatus") == "STOPPED")
-            return RolloutOutcome(False, f"{count} task(s) of the new revision stopped", new_tasks, stopped,
-                                  outcome_events)
+            return RolloutOutcome(
+                False, f"{count} task(s) of the new revision stopped", new_tasks, stopped, outcome_events
+            )
         running = [t for t in new_tasks if t.get("lastStatus") == "RUNNING"]
         unhealthy = [t for t in running if t.get("healthStatus") == "UNHEALTHY"]
         desired = service.get("desiredCount", 0)
         others = [d for d in service.get("deployments", []) if d is not primary]
-        state = (f"{len(running)}/{desired} new tasks running, rollout "
-                 f"{primary.get('rolloutState', '?') if primary else 'not started'}, {len(others)} old deployment(s)")
+        state = (
+            f"{len(running)}/{desired} new tasks running, rollout "
+            f"{primary.get('rolloutState', '?') if primary else 'not started'}, {len(others)} old deployment(s)"
+        )
         if state != last_state:
             report(state)
             last_state = state
@@ -97,8 +118,9 @@ def watch_rollout(ecs: EcsApi, service_name: str, task_definition_arn: str, time
         rollout_state = primary.get("rolloutState") if primary else None
         completed = primary is not None and (rollout_state == "COMPLETED" or (rollout_state is None and not others))
         if completed and len(running) >= desired and not unhealthy:
-            return RolloutOutcome(True, f"stable: {len(running)}/{desired} tasks of the new revision running",
-                                  running, [], outcome_events)
+            return RolloutOutcome(
+                True, f"stable: {len(running)}/{desired} tasks of the new revision running", running, [], outcome_events
+            )
         if time.monotonic() >= deadline:
             return RolloutOutcome(False, f"timed out after {timeout_s:.0f} s: {state}", new_tasks, [], outcome_events)
         time.sleep(poll_interval_s)

@@ -36,8 +36,11 @@ class CliState:
                 from snailtrail.sandbox import control
 
                 running = control.up(settings, reporter)[0] if start_sandbox else control.current(settings)
-                endpoints = Endpoints(running.aws_endpoint_url, running.front_door_url, running.registry) \
-                    if running else Endpoints(None, None, None)
+                endpoints = (
+                    Endpoints(running.aws_endpoint_url, running.front_door_url, running.registry)
+                    if running
+                    else Endpoints(None, None, None)
+                )
             self._context = Context(settings, reporter, endpoints)
         return self._context
 
@@ -56,5 +59,6 @@ class CliState:
 
         Reporter().error(error.message, error.fix)
         if json_output:
-            sys.stdout.write(json.dumps({"ok": False, "error": error.message, "fix": error.fix,
-                                         "exit_code": error.exit_code}) + "\n")
+            sys.stdout.write(
+                json.dumps({"ok": False, "error": error.message, "fix": error.fix, "exit_code": error.exit_code}) + "\n"
+            )

@@ -13,10 +13,27 @@ from snailtrail.phases import Phase
 
 # The keys snailtrail renders: comparing a live definition on these alone ignores what ECS adds
 # (revision, status, registeredAt ...), so a diff shows only what a deploy would change.
-RENDERED_KEYS = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory", "executionRoleArn",
-                 "taskRoleArn", "containerDefinitions")
-CONTAINER_KEYS = ("name", "image", "essential", "portMappings", "environment", "secrets", "command", "memory",
-                  "logConfiguration")
+RENDERED_KEYS = (
+    "family",
+    "networkMode",
+    "requiresCompatibilities",
+    "cpu",
+    "memory",
+    "executionRoleArn",
+    "taskRoleArn",
+    "containerDefinitions",
+)
+CONTAINER_KEYS = (
+    "name",
+    "image",
+    "essential",
+    "portMappings",
+    "environment",
+    "secrets",
+    "command",
+    "memory",
+    "logConfiguration",
+)
 HISTORY_DEPTH = 50
 
 
@@ -36,9 +53,14 @@ def render(settings: Settings, phase: Phase, image: str) -> dict[str, Any]:
     if spec.command:
         container["command"] = list(spec.command)
     if service.log_group:
-        container["logConfiguration"] = {"logDriver": "awslogs", "options": {
-            "awslogs-group": service.log_group, "awslogs-region": settings.environment.region,
-            "awslogs-stream-prefix": service.name}}
+        container["logConfiguration"] = {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": service.log_group,
+                "awslogs-region": settings.environment.region,
+                "awslogs-stream-prefix": service.name,
+            },
+        }
     definition: dict[str, Any] = {
         "family": service.task_family,
         "networkMode": "awsvpc",

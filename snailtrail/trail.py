@@ -13,7 +13,7 @@ import socket
 import threading
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from snailtrail.aws.session import AwsClients
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def current_actor() -> str:
@@ -83,8 +83,14 @@ class Trail:
                 out.write(json.dumps(record | {"sk": sort_key}, sort_keys=True) + "\n")
             if self._clients is not None and self.remote_error is None:
                 try:
-                    self._clients.client("dynamodb").put_item(TableName=self._table, Item={
-                        "pk": {"S": self._key}, "sk": {"S": sort_key}, "event": {"S": json.dumps(record, sort_keys=True)}})
+                    self._clients.client("dynamodb").put_item(
+                        TableName=self._table,
+                        Item={
+                            "pk": {"S": self._key},
+                            "sk": {"S": sort_key},
+                            "event": {"S": json.dumps(record, sort_keys=True)},
+                        },
+                    )
                 except (ClientError, BotoCoreError) as exc:
                     # The deploy must go on; the local cache keeps the event and status says so.
                     self.remote_error = f"trail table {self._table} not written: {exc}"
@@ -108,7 +114,9 @@ class Trail:
         client = self._clients.client("dynamodb")  # type: ignore[union-attr]
         items: dict[str, dict[str, Any]] = {}
         for page in client.get_paginator("query").paginate(
-            TableName=self._table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": self._key}}
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": self._key}},
         ):
             items.update((item["sk"]["S"], json.loads(item["event"]["S"])) for item in page["Items"])
         return items

@@ -65,14 +65,17 @@ class Reporter:
 
             yield plain
             return
-        progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=self.console,
-                            transient=True)
+        progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=self.console, transient=True
+        )
         tasks: dict[str, TaskID] = {}
         with progress:
+
             def update(layer: str, status: str, current: int | None, total: int | None) -> None:
                 if layer not in tasks:
                     tasks[layer] = progress.add_task(f"{title} {layer}", total=total)
-                progress.update(tasks[layer], completed=current or 0, total=total,
-                                description=f"{title} {layer} {status}")
+                progress.update(
+                    tasks[layer], completed=current or 0, total=total, description=f"{title} {layer} {status}"
+                )
 
             yield update

@@ -17,7 +17,9 @@ def load_yaml_mapping(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path}: file not found", fix="check the path, or pass --config PATH")
     if path.stat().st_size > MAX_FILE_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_FILE_BYTES} bytes", fix="a configuration file is small; check the path")
+        raise ConfigError(
+            f"{path}: larger than {MAX_FILE_BYTES} bytes", fix="a configuration file is small; check the path"
+        )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
@@ -30,6 +32,8 @@ def load_yaml_mapping(path: Path) -> dict[str, Any]:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{path}: invalid YAML{where}: {problem}", fix="fix the YAML syntax there") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}",
-                          fix="the file must hold `key: value` pairs")
+        raise ConfigError(
+            f"{path}: expected a mapping at the top level, got {type(data).__name__}",
+            fix="the file must hold `key: value` pairs",
+        )
     return data

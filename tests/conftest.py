@@ -49,8 +49,19 @@ class Sandbox:
         return CliResult(code, out, err)
 
     def deploy(self, phase: str, image: str, *extra: str) -> CliResult:
-        return self.run("deploy", phase, "--image", image, "--skip-smoke", "--yes", "--timeout", "20",
-                        "--poll-interval", "0.05", *extra)
+        return self.run(
+            "deploy",
+            phase,
+            "--image",
+            image,
+            "--skip-smoke",
+            "--yes",
+            "--timeout",
+            "20",
+            "--poll-interval",
+            "0.05",
+            *extra,
+        )
 
     def mutating_calls(self) -> list[str]:
         from snailtrail.aws.session import is_mutating
@@ -62,8 +73,16 @@ def write_config(root: Path, public_url: str, **environment: Any) -> Path:
     shutil.copytree(FIXTURES / "phases", root / "phases", dirs_exist_ok=True)
     document = yaml.safe_load((REPO / "snailtrail.yaml").read_text())
     document["default_environment"] = "unit"
-    document["environments"] = {"unit": {"kind": "aws", "region": "us-east-1", "public_url": public_url,
-                                         "registry": "ecr", "state_table": "snailtrail-state", **environment}}
+    document["environments"] = {
+        "unit": {
+            "kind": "aws",
+            "region": "us-east-1",
+            "public_url": public_url,
+            "registry": "ecr",
+            "state_table": "snailtrail-state",
+            **environment,
+        }
+    }
     path = root / "snailtrail.yaml"
     path.write_text(yaml.safe_dump(document))
     return path
@@ -89,7 +108,8 @@ def record_api_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     def hooked(self: Any) -> None:
         original(self)
         self._session.events.register(
-            "before-call", lambda model, **_: calls.update([f"{model.service_model.service_name}.{model.name}"]))
+            "before-call", lambda model, **_: calls.update([f"{model.service_model.service_name}.{model.name}"])
+        )
 
     monkeypatch.setattr(session.AwsClients, "__post_init__", hooked)
     return calls

@@ -9,12 +9,14 @@ from snailtrail.cli import hoist_global_options
 
 
 def test_help_imports_neither_boto3_nor_docker() -> None:
-    code = ("import sys, runpy\n"
-            "sys.argv = ['snailtrail', '--help']\n"
-            "try:\n    runpy.run_module('snailtrail', run_name='__main__')\n"
-            "except SystemExit:\n    pass\n"
-            "heavy = [m for m in ('boto3', 'botocore', 'docker', 'moto') if m in sys.modules]\n"
-            "print('HEAVY=' + ','.join(heavy))\n")
+    code = (
+        "import sys, runpy\n"
+        "sys.argv = ['snailtrail', '--help']\n"
+        "try:\n    runpy.run_module('snailtrail', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = [m for m in ('boto3', 'botocore', 'docker', 'moto') if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy))\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "deploy" in result.stdout
     assert "HEAVY=\n" in result.stdout or result.stdout.rstrip().endswith("HEAVY=")
@@ -22,19 +24,28 @@ def test_help_imports_neither_boto3_nor_docker() -> None:
 
 def test_global_options_after_the_command_name() -> None:
     assert hoist_global_options(["status", "--json", "--env", "prod"]) == ["--json", "--env", "prod", "status"]
-    assert hoist_global_options(["deploy", "phase-1", "--config=x.yaml", "-v"]) == ["--config=x.yaml", "-v",
-                                                                                    "deploy", "phase-1"]
+    assert hoist_global_options(["deploy", "phase-1", "--config=x.yaml", "-v"]) == [
+        "--config=x.yaml",
+        "-v",
+        "deploy",
+        "phase-1",
+    ]
     assert hoist_global_options(["trail", "--", "--json"]) == ["trail", "--", "--json"]
 
 
 def test_version() -> None:
-    result = subprocess.run([sys.executable, "-m", "snailtrail", "--version"], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "snailtrail", "--version"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0 and result.stdout.startswith("snailtrail ")
 
 
 def test_unknown_option_is_a_usage_error() -> None:
-    result = subprocess.run([sys.executable, "-m", "snailtrail", "deploy", "phase-1", "--frobnicate"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "snailtrail", "deploy", "phase-1", "--frobnicate"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "No such option" in result.stderr and "Traceback" not in result.stderr

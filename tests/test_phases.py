@@ -29,19 +29,29 @@ CASES = {
     "wrong type": (_with(["container", "port"], "eighty"), "container.port", "valid integer"),
     "port out of range": (_with(["container", "port"], 70000), "container.port", "less than or equal to 65535"),
     "missing image": ({k: v for k, v in VALID.items() if k != "image"}, "image", "Field required"),
-    "plain secret": (_with(["container", "environment", "DB_PASSWORD"], "hunter2"), "container.environment",
-                     "looks like a secret"),
-    "secret not a reference": (_with(["container", "secrets"], {"API_TOKEN": "abc"}), "container.secrets",
-                               "must be an SSM parameter or Secrets Manager ARN"),
-    "PORT disagrees": (_with(["container", "environment", "PORT"], "8080"), "container",
-                       "PORT=8080 disagrees with port 8000"),
+    "plain secret": (
+        _with(["container", "environment", "DB_PASSWORD"], "hunter2"),
+        "container.environment",
+        "looks like a secret",
+    ),
+    "secret not a reference": (
+        _with(["container", "secrets"], {"API_TOKEN": "abc"}),
+        "container.secrets",
+        "must be an SSM parameter or Secrets Manager ARN",
+    ),
+    "PORT disagrees": (
+        _with(["container", "environment", "PORT"], "8080"),
+        "container",
+        "PORT=8080 disagrees with port 8000",
+    ),
     "probe path": (_with(["success", "http"], [{"path": "health"}]), "success.http[0].path", "should match"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_invalid_manifest_exits_2_naming_the_field(case: str, tmp_path: Path, aws_env: None,
-                                                    record_api_calls: Counter[str], capsys: pytest.CaptureFixture) -> None:
+def test_invalid_manifest_exits_2_naming_the_field(
+    case: str, tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsys: pytest.CaptureFixture
+) -> None:
     document, field, message = CASES[case]
     config = write_config(tmp_path, "http://127.0.0.1:9")
     manifest = tmp_path / "phases" / "phase-1-simple.yaml"
@@ -54,13 +64,22 @@ def test_invalid_manifest_exits_2_naming_the_field(case: str, tmp_path: Path, aw
     assert not record_api_calls
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("container: [unclosed", "invalid YAML at line 1"),
-    ("- a list\n- not a mapping\n", "expected a mapping"),
-    ("image: &x [*x]\n", "image: Input should be a valid dictionary"),
-])
-def test_malformed_yaml_exits_2(text: str, expected: str, tmp_path: Path, aws_env: None,
-                                record_api_calls: Counter[str], capsys: pytest.CaptureFixture) -> None:
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("container: [unclosed", "invalid YAML at line 1"),
+        ("- a list\n- not a mapping\n", "expected a mapping"),
+        ("image: &x [*x]\n", "image: Input should be a valid dictionary"),
+    ],
+)
+def test_malformed_yaml_exits_2(
+    text: str,
+    expected: str,
+    tmp_path: Path,
+    aws_env: None,
+    record_api_calls: Counter[str],
+    capsys: pytest.CaptureFixture,
+) -> None:
     config = write_config(tmp_path, "http://127.0.0.1:9")
     (tmp_path / "phases" / "phase-1-simple.yaml").write_text(text)
     assert run(["--config", str(config), "plan", "phase-1"]) == 2
@@ -79,8 +98,9 @@ def test_config_errors_name_the_field(tmp_path: Path, aws_env: None, capsys: pyt
     assert "service.load_balancer.listener_port" in err
 
 
-def test_unknown_environment_and_missing_config_exit_2(tmp_path: Path, aws_env: None,
-                                                      capsys: pytest.CaptureFixture) -> None:
+def test_unknown_environment_and_missing_config_exit_2(
+    tmp_path: Path, aws_env: None, capsys: pytest.CaptureFixture
+) -> None:
     config = write_config(tmp_path, "http://127.0.0.1:9")
     assert run(["--config", str(config), "--env", "moon", "status"]) == 2
     assert "environment 'moon' is not defined" in capsys.readouterr().err

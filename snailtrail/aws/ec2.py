@@ -22,8 +22,10 @@ class Ec2Api:
                         by_name[tag["Value"]] = item[id_key]
             missing = [n for n in wanted if n not in by_name]
             if missing:
-                raise ConfigError(f"no {key[:-1].lower()} tagged Name={', '.join(missing)} in this account and region",
-                                  fix="use the resource id, or create it (the sandbox provisions these on `sandbox up`)")
+                raise ConfigError(
+                    f"no {key[:-1].lower()} tagged Name={', '.join(missing)} in this account and region",
+                    fix="use the resource id, or create it (the sandbox provisions these on `sandbox up`)",
+                )
             ids.extend(by_name[n] for n in wanted)
         return ids
 

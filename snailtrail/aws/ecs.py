@@ -54,11 +54,13 @@ class EcsApi:
     def tag(self, arn: str, tags: dict[str, str]) -> None:
         self._ecs.tag_resource(resourceArn=arn, tags=dict_to_tags(tags))
 
-    def update_service(self, service: str, task_definition: str, desired_count: int,
-                       grace_period_s: int | None = None) -> dict[str, Any]:
+    def update_service(
+        self, service: str, task_definition: str, desired_count: int, grace_period_s: int | None = None
+    ) -> dict[str, Any]:
         extra = {} if grace_period_s is None else {"healthCheckGracePeriodSeconds": grace_period_s}
-        return self._ecs.update_service(cluster=self.cluster, service=service, taskDefinition=task_definition,
-                                        desiredCount=desired_count, **extra)["service"]
+        return self._ecs.update_service(
+            cluster=self.cluster, service=service, taskDefinition=task_definition, desiredCount=desired_count, **extra
+        )["service"]
 
     def create_service(self, request: dict[str, Any]) -> dict[str, Any]:
         return self._ecs.create_service(cluster=self.cluster, **request)["service"]
@@ -78,6 +80,6 @@ class EcsApi:
         tasks: list[dict[str, Any]] = []
         unique = list(dict.fromkeys(arns))
         for start in range(0, len(unique), 100):
-            answer = self._ecs.describe_tasks(cluster=self.cluster, tasks=unique[start:start + 100])
+            answer = self._ecs.describe_tasks(cluster=self.cluster, tasks=unique[start : start + 100])
             tasks.extend(t for t in answer["tasks"] if t.get("group") == f"service:{service}")
         return tasks

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Status(str, Enum):
-    PASS = "pass"
+class Status(StrEnum):
+    PASS = "pass"  # noqa: S105 - a check status, not a password
     WARN = "warn"
     FAIL = "fail"
     SKIP = "skip"

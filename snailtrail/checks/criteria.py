@@ -29,9 +29,11 @@ class HttpAnswer:
 
 
 def fetch(url: str, method: str = "GET", timeout: float = PROBE_TIMEOUT_S) -> HttpAnswer:
-    request = urllib.request.Request(url, method=method, headers={"User-Agent": "snailtrail-probe"})
+    if not url.startswith(("http://", "https://")):
+        return HttpAnswer(None, error=f"not an HTTP URL: {url}")
+    request = urllib.request.Request(url, method=method, headers={"User-Agent": "snailtrail-probe"})  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - operator-configured URL
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) only, checked above
             raw = response.read(1_000_000)
             status = response.status
     except urllib.error.HTTPError as exc:
@@ -62,8 +64,11 @@ def probe_until(url: str, probe: HttpProbe, attempts: int, interval_s: float) ->
     """Retry a probe until it meets expectations or the attempts run out (bounded)."""
     last: list[tuple[HttpAnswer, str | None]] = []
 
-    @retry(stop=stop_after_attempt(attempts), wait=wait_fixed(interval_s),
-           retry=retry_if_result(lambda outcome: outcome[1] is not None))
+    @retry(
+        stop=stop_after_attempt(attempts),
+        wait=wait_fixed(interval_s),
+        retry=retry_if_result(lambda outcome: outcome[1] is not None),
+    )
     def attempt() -> tuple[HttpAnswer, str | None]:
         answer = fetch(url, probe.method)
         last.append((answer, _mismatch(probe, answer)))
@@ -85,9 +90,15 @@ def http_criteria(phase: Phase, base_url: str) -> list[CheckResult]:
         if problem is None:
             results.append(passed(name, f"{url} answered {answer.status}", [url]))
         else:
-            results.append(failed(name, f"{url}: {problem} after {criteria.attempts} attempts",
-                                  "read the new tasks' logs and stopped reasons; the app must answer this path on "
-                                  f"port {phase.container.port} with the expected body", [url]))
+            results.append(
+                failed(
+                    name,
+                    f"{url}: {problem} after {criteria.attempts} attempts",
+                    "read the new tasks' logs and stopped reasons; the app must answer this path on "
+                    f"port {phase.container.port} with the expected body",
+                    [url],
+                )
+            )
     if criteria.ml_mode is not None:
         results.append(ml_mode_criterion(phase, base_url))
     return results
@@ -101,14 +112,26 @@ def ml_mode_criterion(phase: Phase, base_url: str) -> CheckResult:
     mode, degraded = body.get("mode"), bool(body.get("degraded"))
     accepted = criteria.ml_mode or []
     if answer.status != 200:
-        return failed("ml mode", f"{url} answered {answer.status or answer.error}", "the phase's image must serve /ml/status",
-                      [url])
+        return failed(
+            "ml mode",
+            f"{url} answered {answer.status or answer.error}",
+            "the phase's image must serve /ml/status",
+            [url],
+        )
     if mode not in accepted:
-        return failed("ml mode", f"ML mode is {mode!r}, the phase accepts {accepted}",
-                      "check /ml/status reasons: model bucket, cache and ML dependencies", [url])
+        return failed(
+            "ml mode",
+            f"ML mode is {mode!r}, the phase accepts {accepted}",
+            "check /ml/status reasons: model bucket, cache and ML dependencies",
+            [url],
+        )
     if degraded and not criteria.allow_degraded:
-        return failed("ml mode", f"ML is degraded ({'; '.join(body.get('reasons', []))})",
-                      "this phase does not allow degraded mode: fix the reasons /ml/status gives", [url])
+        return failed(
+            "ml mode",
+            f"ML is degraded ({'; '.join(body.get('reasons', []))})",
+            "this phase does not allow degraded mode: fix the reasons /ml/status gives",
+            [url],
+        )
     return passed("ml mode", f"ML mode {mode!r}" + (" (degraded, allowed)" if degraded else ""), [url])
 
 
@@ -121,8 +144,9 @@ def task_ips(task: dict[str, Any]) -> list[str]:
     return ips
 
 
-def target_health_criterion(elbv2: Elbv2Api, target_group_arn: str, tasks: list[dict[str, Any]],
-                            wanted: int) -> CheckResult:
+def target_health_criterion(
+    elbv2: Elbv2Api, target_group_arn: str, tasks: list[dict[str, Any]], wanted: int
+) -> CheckResult:
     """The new tasks must be healthy targets: by task IP, which is how awsvpc tasks register."""
     health = {d["Target"]["Id"]: d["TargetHealth"] for d in elbv2.target_health(target_group_arn)}
     healthy, problems = 0, []
@@ -135,8 +159,13 @@ def target_health_criterion(elbv2: Elbv2Api, target_group_arn: str, tasks: list[
                 problems.append(f"{ip} {state.get('State')} {state.get('Reason', '')}".strip())
     resources = [target_group_arn] + [t["taskArn"] for t in tasks]
     if healthy >= wanted:
-        return passed("healthy targets", f"{healthy} of the new tasks healthy in the target group (wanted {wanted})",
-                      resources)
-    return failed("healthy targets", f"{healthy} healthy new targets, wanted {wanted}: {'; '.join(problems) or 'none registered'}",
-                  "the target group's health check must reach the container port and path; check security groups "
-                  "and the app's port", resources)
+        return passed(
+            "healthy targets", f"{healthy} of the new tasks healthy in the target group (wanted {wanted})", resources
+        )
+    return failed(
+        "healthy targets",
+        f"{healthy} healthy new targets, wanted {wanted}: {'; '.join(problems) or 'none registered'}",
+        "the target group's health check must reach the container port and path; check security groups "
+        "and the app's port",
+        resources,
+    )

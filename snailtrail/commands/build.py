@@ -10,24 +10,41 @@ from snailtrail.state import CliState
 
 
 def register(app: typer.Typer) -> None:
-    @app.command(help="Build the phase's image with the docker SDK (build args from the manifest; BASE_IMAGE from "
-                      "$SNAILTRAIL_BASE_IMAGE; an extra CA from $SNAILTRAIL_EXTRA_CA_CERT).")
-    def build(ctx: typer.Context, phase: str = typer.Argument(..., help="The phase to build."),
-              build_arg: list[str] = typer.Option([], "--build-arg", help="KEY=VALUE added to the manifest's build args (repeatable).")) -> None:
+    @app.command(
+        help="Build the phase's image with the docker SDK (build args from the manifest; BASE_IMAGE from "
+        "$SNAILTRAIL_BASE_IMAGE; an extra CA from $SNAILTRAIL_EXTRA_CA_CERT)."
+    )
+    def build(
+        ctx: typer.Context,
+        phase: str = typer.Argument(..., help="The phase to build."),
+        build_arg: list[str] = typer.Option(
+            [], "--build-arg", help="KEY=VALUE added to the manifest's build args (repeatable)."
+        ),
+    ) -> None:
         from snailtrail.images import build as build_image
         from snailtrail.images import parse_build_args
 
         state: CliState = ctx.obj
         context = state.context()
-        built = build_image(context.settings, context.phase(phase), context.reporter.detail,
-                            parse_build_args(build_arg))
-        state.output({"ok": True, "image": built.local_tag, "image_id": built.image_id},
-                     f"built {built.local_tag} ({built.image_id})")
+        built = build_image(
+            context.settings, context.phase(phase), context.reporter.detail, parse_build_args(build_arg)
+        )
+        state.output(
+            {"ok": True, "image": built.local_tag, "image_id": built.image_id},
+            f"built {built.local_tag} ({built.image_id})",
+        )
 
-    @app.command(help="Build and push the phase's image to the environment's registry; prints the digest "
-                      "reference the task definition will use.")
-    def push(ctx: typer.Context, phase: str = typer.Argument(..., help="The phase to push."),
-             build_arg: list[str] = typer.Option([], "--build-arg", help="KEY=VALUE added to the manifest's build args (repeatable).")) -> None:
+    @app.command(
+        help="Build and push the phase's image to the environment's registry; prints the digest "
+        "reference the task definition will use."
+    )
+    def push(
+        ctx: typer.Context,
+        phase: str = typer.Argument(..., help="The phase to push."),
+        build_arg: list[str] = typer.Option(
+            [], "--build-arg", help="KEY=VALUE added to the manifest's build args (repeatable)."
+        ),
+    ) -> None:
         from snailtrail import images
 
         state: CliState = ctx.obj
@@ -42,27 +59,43 @@ def register(app: typer.Typer) -> None:
                 pushed = images.push(built, host, auth, context.settings.service.image_repository, on_layer)
         state.output({"ok": True, "image": pushed.reference, "digest": pushed.digest}, pushed.reference)
 
-    @app.command(help="Run the phase's image locally with the task definition's environment and probe the "
-                      "declared container port and health path; reports time-to-healthy, or which port the app "
-                      "really listens on.")
+    @app.command(
+        help="Run the phase's image locally with the task definition's environment and probe the "
+        "declared container port and health path; reports time-to-healthy, or which port the app "
+        "really listens on."
+    )
     def smoke(
         ctx: typer.Context,
         phase: str = typer.Argument(..., help="The phase to smoke-test."),
         image: Optional[str] = typer.Option(None, "--image", help="Test this image instead of building it."),
         timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds to wait for the health path."),
-        build_arg: list[str] = typer.Option([], "--build-arg", help="KEY=VALUE added to the manifest's build args (repeatable)."),
+        build_arg: list[str] = typer.Option(
+            [], "--build-arg", help="KEY=VALUE added to the manifest's build args (repeatable)."
+        ),
     ) -> None:
         from snailtrail import images
 
         state: CliState = ctx.obj
         context = state.context()
         selected = context.phase(phase)
-        reference = image or images.build(context.settings, selected, context.reporter.detail,
-                                          images.parse_build_args(build_arg)).local_tag
+        reference = (
+            image
+            or images.build(
+                context.settings, selected, context.reporter.detail, images.parse_build_args(build_arg)
+            ).local_tag
+        )
         spec = selected.container
-        result = images.smoke(reference, dict(spec.environment), spec.port, spec.health_check.path, timeout,
-                              context.reporter.detail)
-        state.output({"ok": result.ok, "summary": result.summary, "seconds_to_healthy": result.seconds_to_healthy,
-                      "listening_ports": list(result.listening_ports)}, ("✓ " if result.ok else "✗ ") + result.summary)
+        result = images.smoke(
+            reference, dict(spec.environment), spec.port, spec.health_check.path, timeout, context.reporter.detail
+        )
+        state.output(
+            {
+                "ok": result.ok,
+                "summary": result.summary,
+                "seconds_to_healthy": result.seconds_to_healthy,
+                "listening_ports": list(result.listening_ports),
+            },
+            ("✓ " if result.ok else "✗ ") + result.summary,
+        )
         if not result.ok:
             raise typer.Exit(1)

@@ -10,26 +10,37 @@ from snailtrail.state import CliState
 
 
 def register(app: typer.Typer) -> None:
-    @app.command(help="Build, smoke-test, push and deploy a phase, wait for the rollout, verify its success "
-                      "criteria, and mark it verified. On any failure after the service changed, roll back to the "
-                      "last verified deployment and verify that.\n\nExit codes: 0 deployed and verified; 1 failed "
-                      "and rolled back (the previous deployment verifies); 2 configuration error, nothing changed; "
-                      "3 the rollback failed or nothing verified exists; 4 another deploy holds the lock.")
+    @app.command(
+        help="Build, smoke-test, push and deploy a phase, wait for the rollout, verify its success "
+        "criteria, and mark it verified. On any failure after the service changed, roll back to the "
+        "last verified deployment and verify that.\n\nExit codes: 0 deployed and verified; 1 failed "
+        "and rolled back (the previous deployment verifies); 2 configuration error, nothing changed; "
+        "3 the rollback failed or nothing verified exists; 4 another deploy holds the lock."
+    )
     def deploy(
         ctx: typer.Context,
         phase: str = typer.Argument(..., help="phase-N, a unique prefix, or its short name (simple, hybrid ...)."),
         image: Optional[str] = typer.Option(None, "--image", help="Deploy this image URI; skips build and push."),
-        build_arg: list[str] = typer.Option([], "--build-arg", help="KEY=VALUE added to the manifest's build "
-                                            "args (repeatable), as docker build takes it."),
-        no_build: bool = typer.Option(False, "--no-build", help="Push the image built earlier for this phase and "
-                                      "revision instead of building it."),
-        skip_smoke: bool = typer.Option(False, "--skip-smoke", help="Do not run the image locally before deploying "
-                                        "(the rollout and success criteria still guard the service)."),
+        build_arg: list[str] = typer.Option(
+            [],
+            "--build-arg",
+            help="KEY=VALUE added to the manifest's build args (repeatable), as docker build takes it.",
+        ),
+        no_build: bool = typer.Option(
+            False, "--no-build", help="Push the image built earlier for this phase and revision instead of building it."
+        ),
+        skip_smoke: bool = typer.Option(
+            False,
+            "--skip-smoke",
+            help="Do not run the image locally before deploying "
+            "(the rollout and success criteria still guard the service).",
+        ),
         timeout: float = typer.Option(600.0, "--timeout", min=1, help="Seconds to wait for the rollout."),
         no_rollback: bool = typer.Option(False, "--no-rollback", help="On failure leave the service as it is."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and diffs; change nothing."),
-        yes: bool = typer.Option(False, "--yes", "-y", help="Agree to destructive or creating actions (creating a "
-                                 "missing service)."),
+        yes: bool = typer.Option(
+            False, "--yes", "-y", help="Agree to destructive or creating actions (creating a missing service)."
+        ),
         poll_interval: Optional[float] = typer.Option(None, "--poll-interval", min=0.01, hidden=True),
     ) -> None:
         from snailtrail.commands.plan import render_plan
@@ -40,18 +51,30 @@ def register(app: typer.Typer) -> None:
         state: CliState = ctx.obj
         context = state.context()
         selected = context.phase(phase)
-        options = DeployOptions(image=image, build=not no_build, build_args=parse_build_args(build_arg), smoke=not skip_smoke, timeout_s=timeout,
-                                rollback=not no_rollback, create=yes, poll_interval_s=poll_interval or context.default_poll_interval_s)
+        options = DeployOptions(
+            image=image,
+            build=not no_build,
+            build_args=parse_build_args(build_arg),
+            smoke=not skip_smoke,
+            timeout_s=timeout,
+            rollback=not no_rollback,
+            create=yes,
+            poll_interval_s=poll_interval or context.default_poll_interval_s,
+        )
         deploy_plan = build_plan(context, selected, options)
         if dry_run:
             state.output(deploy_plan.to_json() | {"dry_run": True}, render_plan(deploy_plan))
             return
         deploy_plan.require_consent(context.settings)
-        context.reporter.heading(f"Deploying {selected.name} ({selected.short_name}) to "
-                                 f"{context.settings.environment_name}")
+        context.reporter.heading(
+            f"Deploying {selected.name} ({selected.short_name}) to {context.settings.environment_name}"
+        )
         result = Executor(context, options).deploy(deploy_plan)
-        human = ("✓ " if result.ok else "✗ ") + result.message + (f"\nfix: {result.fix}" if result.fix and not result.ok
-                                                                  else "")
+        human = (
+            ("✓ " if result.ok else "✗ ")
+            + result.message
+            + (f"\nfix: {result.fix}" if result.fix and not result.ok else "")
+        )
         state.output(result.to_json(), human)
         if result.exit_code:
             raise typer.Exit(result.exit_code)

@@ -20,16 +20,28 @@ def render_plan(plan: DeployPlan) -> str:
     if plan.creates_service:
         lines += ["", "The service does not exist: deploy creates it (needs --yes or create_service_if_missing)."]
     target = plan.rollback_target
-    lines += ["", f"On failure: roll back to {target.arn} ({target.phase}, verified {target.verified_at})" if target
-              else "On failure: no verified deployment exists to roll back to (exit 3)."]
-    lines += ["", "Task definition diff:", plan.task_definition_diff() or "  (no change)", "",
-              "Service diff:", plan.service_diff() or "  (no change)"]
+    lines += [
+        "",
+        f"On failure: roll back to {target.arn} ({target.phase}, verified {target.verified_at})"
+        if target
+        else "On failure: no verified deployment exists to roll back to (exit 3).",
+    ]
+    lines += [
+        "",
+        "Task definition diff:",
+        plan.task_definition_diff() or "  (no change)",
+        "",
+        "Service diff:",
+        plan.service_diff() or "  (no change)",
+    ]
     return "\n".join(lines)
 
 
 def register(app: typer.Typer) -> None:
-    @app.command(help="Show what `deploy PHASE` would do: its steps, the API calls that change things, and the "
-                      "task-definition and service diffs against what is live. Read-only; same as deploy --dry-run.")
+    @app.command(
+        help="Show what `deploy PHASE` would do: its steps, the API calls that change things, and the "
+        "task-definition and service diffs against what is live. Read-only; same as deploy --dry-run."
+    )
     def plan(
         ctx: typer.Context,
         phase: str = typer.Argument(..., help="phase-N, a unique prefix, or its short name."),

@@ -10,9 +10,11 @@ from snailtrail.state import CliState
 
 
 def register(app: typer.Typer) -> None:
-    @app.command(help="Return the service to the last verified deployment before the current one (or --to a "
-                      "phase's last verified revision, or a task-definition ARN), wait and verify it. Exit 0 when "
-                      "the restored deployment verifies, 3 when it does not.")
+    @app.command(
+        help="Return the service to the last verified deployment before the current one (or --to a "
+        "phase's last verified revision, or a task-definition ARN), wait and verify it. Exit 0 when "
+        "the restored deployment verifies, 3 when it does not."
+    )
     def rollback(
         ctx: typer.Context,
         to: Optional[str] = typer.Option(None, "--to", help="PHASE (its last verified revision) or TASKDEF_ARN."),
@@ -26,7 +28,9 @@ def register(app: typer.Typer) -> None:
         state: CliState = ctx.obj
         context = state.context()
         target = choose_target(context, to)
-        executor = Executor(context, DeployOptions(timeout_s=timeout, poll_interval_s=poll_interval or context.default_poll_interval_s))
+        executor = Executor(
+            context, DeployOptions(timeout_s=timeout, poll_interval_s=poll_interval or context.default_poll_interval_s)
+        )
         result = executor.rollback_to(target, reason=f"requested by {'--to ' + to if to else 'operator'}")
         state.output(result.to_json(), ("✓ " if result.ok else "✗ ") + result.message)
         if result.exit_code:

@@ -6,20 +6,24 @@ import typer
 
 from snailtrail.state import CliState
 
-sandbox_app = typer.Typer(help="The embedded environment: moto's control plane on 127.0.0.1, a reconciler that "
-                               "runs tasks as real containers on the local Docker engine, a front door for the "
-                               "load balancer's listener and a DNS responder for the Route 53 zone.",
-                          no_args_is_help=True)
+sandbox_app = typer.Typer(
+    help="The embedded environment: moto's control plane on 127.0.0.1, a reconciler that "
+    "runs tasks as real containers on the local Docker engine, a front door for the "
+    "load balancer's listener and a DNS responder for the Route 53 zone.",
+    no_args_is_help=True,
+)
 
 
-def _settings(state: CliState):  # noqa: ANN202 - Settings, imported lazily
+def _settings(state: CliState):
     from snailtrail.config import EnvironmentKind, load_settings
     from snailtrail.errors import ConfigError
 
     settings = load_settings(state.config, state.env)
     if settings.environment.kind is not EnvironmentKind.sandbox:
-        raise ConfigError(f"environment {settings.environment_name} is not a sandbox (kind: "
-                          f"{settings.environment.kind.value})", fix="pass --env with a sandbox environment")
+        raise ConfigError(
+            f"environment {settings.environment_name} is not a sandbox (kind: {settings.environment.kind.value})",
+            fix="pass --env with a sandbox environment",
+        )
     return settings
 
 
@@ -30,11 +34,14 @@ def up(ctx: typer.Context) -> None:
 
     state: CliState = ctx.obj
     settings = _settings(state)
-    running, started = control.up(settings, Reporter(verbose=state.verbose))
+    _, started = control.up(settings, Reporter(verbose=state.verbose))
     document = control.describe(settings) | {"started": started}
-    state.output(document, ("started" if started else "already running") +
-                 f": AWS API {document['aws_endpoint_url']}, front door {document['front_door_url']}, "
-                 f"DNS {document['dns_server']}, registry {document['registry'] or 'none (local engine)'}")
+    state.output(
+        document,
+        ("started" if started else "already running")
+        + f": AWS API {document['aws_endpoint_url']}, front door {document['front_door_url']}, "
+        f"DNS {document['dns_server']}, registry {document['registry'] or 'none (local engine)'}",
+    )
 
 
 @sandbox_app.command(help="Stop exactly what `sandbox up` started (by pid) and remove its containers.")
@@ -43,8 +50,12 @@ def down(ctx: typer.Context) -> None:
 
     state: CliState = ctx.obj
     result = control.down(_settings(state))
-    state.output(result, f"stopped sandbox (pid {result['pid']}), removed {result['containers_removed']} "
-                 "container(s)" if result["stopped"] else "the sandbox was not running")
+    state.output(
+        result,
+        f"stopped sandbox (pid {result['pid']}), removed {result['containers_removed']} container(s)"
+        if result["stopped"]
+        else "the sandbox was not running",
+    )
 
 
 @sandbox_app.command(help="Whether the sandbox runs, its endpoints, the registry, the Docker engine and its pids.")
@@ -55,9 +66,13 @@ def status(ctx: typer.Context) -> None:
     document = control.describe(_settings(state))
     lines = [f"running: {document['running']}", f"docker engine reachable: {document['docker']}"]
     if document["running"]:
-        lines += [f"AWS API: {document['aws_endpoint_url']}", f"front door: {document['front_door_url']}",
-                  f"DNS: {document['dns_server']}", f"registry: {document['registry'] or 'none (local engine)'}",
-                  f"pids: {document['pids']}"]
+        lines += [
+            f"AWS API: {document['aws_endpoint_url']}",
+            f"front door: {document['front_door_url']}",
+            f"DNS: {document['dns_server']}",
+            f"registry: {document['registry'] or 'none (local engine)'}",
+            f"pids: {document['pids']}",
+        ]
     state.output(document, "\n".join(lines))
 
 

@@ -19,8 +19,15 @@ def collect(context: Any) -> dict[str, Any]:
     targets: list[dict[str, Any]] = []
     group = context.elbv2.target_group(settings.service.load_balancer.target_group)
     if group is not None:
-        targets = [{"id": d["Target"]["Id"], "port": d["Target"].get("Port"), "state": d["TargetHealth"]["State"],
-                    "reason": d["TargetHealth"].get("Reason")} for d in context.elbv2.target_health(group["TargetGroupArn"])]
+        targets = [
+            {
+                "id": d["Target"]["Id"],
+                "port": d["Target"].get("Port"),
+                "state": d["TargetHealth"]["State"],
+                "reason": d["TargetHealth"].get("Reason"),
+            }
+            for d in context.elbv2.target_health(group["TargetGroupArn"])
+        ]
     verified_by_phase: dict[str, Any] = {}
     for revision in context.history.newest_first():
         if revision.verified_at and revision.phase and revision.phase not in verified_by_phase:
@@ -35,17 +42,33 @@ def collect(context: Any) -> dict[str, Any]:
             document["verified_at"] = document["verified_at"] or tagged.verified_at
             document["task_definition"] = document["task_definition"] or tagged.arn
         phases.append(document)
-    deployments = [{"id": d.get("id"), "status": d.get("status"), "task_definition": d.get("taskDefinition"),
-                    "rollout_state": d.get("rolloutState"), "running": d.get("runningCount"),
-                    "desired": d.get("desiredCount"), "failed_tasks": d.get("failedTasks")}
-                   for d in (service or {}).get("deployments", [])]
-    return {"environment": settings.environment_name, "service": settings.service.name,
-            "exists": service is not None, "phase": current.phase if current else None,
-            "task_definition": current.arn if current else None,
-            "verified_at": current.verified_at if current else None, "deployments": deployments,
-            "running": (service or {}).get("runningCount", 0), "desired": (service or {}).get("desiredCount", 0),
-            "targets": targets, "lock": None, "phases": phases,
-            "trail_warning": context.trail.remote_error}
+    deployments = [
+        {
+            "id": d.get("id"),
+            "status": d.get("status"),
+            "task_definition": d.get("taskDefinition"),
+            "rollout_state": d.get("rolloutState"),
+            "running": d.get("runningCount"),
+            "desired": d.get("desiredCount"),
+            "failed_tasks": d.get("failedTasks"),
+        }
+        for d in (service or {}).get("deployments", [])
+    ]
+    return {
+        "environment": settings.environment_name,
+        "service": settings.service.name,
+        "exists": service is not None,
+        "phase": current.phase if current else None,
+        "task_definition": current.arn if current else None,
+        "verified_at": current.verified_at if current else None,
+        "deployments": deployments,
+        "running": (service or {}).get("runningCount", 0),
+        "desired": (service or {}).get("desiredCount", 0),
+        "targets": targets,
+        "lock": None,
+        "phases": phases,
+        "trail_warning": context.trail.remote_error,
+    }
 
 
 def render(document: dict[str, Any]) -> str:
@@ -53,26 +76,33 @@ def render(document: dict[str, Any]) -> str:
         head = [f"Service {document['service']} ({document['environment']}): does not exist yet"]
     else:
         verified = f"verified {document['verified_at']}" if document["verified_at"] else "NOT verified"
-        head = [f"Service {document['service']} ({document['environment']}): {document['phase'] or 'unknown phase'}, "
-                f"{verified}",
-                f"  task definition {document['task_definition']}",
-                f"  running {document['running']}/{document['desired']}"]
+        head = [
+            f"Service {document['service']} ({document['environment']}): {document['phase'] or 'unknown phase'}, "
+            f"{verified}",
+            f"  task definition {document['task_definition']}",
+            f"  running {document['running']}/{document['desired']}",
+        ]
         for deployment in document["deployments"]:
-            head.append(f"  deployment {deployment['status']} {deployment['rollout_state']} "
-                        f"{deployment['running']}/{deployment['desired']} {deployment['task_definition']}")
+            head.append(
+                f"  deployment {deployment['status']} {deployment['rollout_state']} "
+                f"{deployment['running']}/{deployment['desired']} {deployment['task_definition']}"
+            )
         for target in document["targets"]:
-            head.append(f"  target {target['id']}:{target['port']} {target['state']}"
-                        + (f" ({target['reason']})" if target["reason"] else ""))
+            head.append(
+                f"  target {target['id']}:{target['port']} {target['state']}"
+                + (f" ({target['reason']})" if target["reason"] else "")
+            )
     head += ["", "Phases:"]
     for phase in document["phases"]:
-        head.append(f"  {phase['name']:<8} {phase['short_name']:<9} {phase['state']:<28} "
-                    f"{phase['verified_at'] or ''}")
+        head.append(f"  {phase['name']:<8} {phase['short_name']:<9} {phase['state']:<28} {phase['verified_at'] or ''}")
     return "\n".join(head)
 
 
 def register(app: typer.Typer) -> None:
-    @app.command(help="What runs now: phase, task definition and whether it is verified, deployments, "
-                      "running/desired, target health, and each phase's completion. Read-only.")
+    @app.command(
+        help="What runs now: phase, task definition and whether it is verified, deployments, "
+        "running/desired, target health, and each phase's completion. Read-only."
+    )
     def status(ctx: typer.Context) -> None:
         state: CliState = ctx.obj
         document = collect(state.context())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Optional
 
@@ -12,14 +12,16 @@ import typer
 from snailtrail.state import CliState
 
 
-class TrailFormat(str, Enum):
+class TrailFormat(StrEnum):
     markdown = "markdown"
     json = "json"
 
 
 def register(app: typer.Typer) -> None:
-    @app.command(help="The rollout log: phase completion, a timeline of every run's steps, failures with causes "
-                      "and fixes, and rollbacks; read from the state table (the local cache when it is unreachable).")
+    @app.command(
+        help="The rollout log: phase completion, a timeline of every run's steps, failures with causes "
+        "and fixes, and rollbacks; read from the state table (the local cache when it is unreachable)."
+    )
     def trail(
         ctx: typer.Context,
         format: TrailFormat = typer.Option(TrailFormat.markdown, "--format", help="markdown or json."),  # noqa: A002
@@ -33,9 +35,13 @@ def register(app: typer.Typer) -> None:
         if context.trail.remote_error:
             context.reporter.warn(f"{context.trail.remote_error}; showing the local cache")
         as_json = format is TrailFormat.json or state.json_output
-        text = (json.dumps({"events": events}, indent=2, sort_keys=True) + "\n" if as_json else
-                render_markdown(events, context.phases, context.settings.service.name,
-                                context.settings.environment_name))
+        text = (
+            json.dumps({"events": events}, indent=2, sort_keys=True) + "\n"
+            if as_json
+            else render_markdown(
+                events, context.phases, context.settings.service.name, context.settings.environment_name
+            )
+        )
         if output is not None:
             output.write_text(text, encoding="utf-8")
             context.reporter.note(f"wrote {len(events)} events to {output}")

@@ -101,12 +101,15 @@ def find_registry(reporter: Reporter) -> str | None:
         return wanted
     script = Path(__file__).resolve().parents[2] / "scripts" / "ensure-registry.sh"
     if shutil.which("docker-registry") and script.exists():
-        result = subprocess.run(["bash", str(script), wanted.rsplit(":", 1)[1]], capture_output=True, text=True,
-                                timeout=120, check=False)
+        result = subprocess.run(
+            ["bash", str(script), wanted.rsplit(":", 1)[1]], capture_output=True, text=True, timeout=120, check=False
+        )
         if result.returncode == 0:
             return result.stdout.strip()
-    reporter.warn("no OCI registry on 127.0.0.1: images are used from the local Docker engine "
-                  "(run scripts/ensure-registry.sh for a real registry)")
+    reporter.warn(
+        "no OCI registry on 127.0.0.1: images are used from the local Docker engine "
+        "(run scripts/ensure-registry.sh for a real registry)"
+    )
     return None
 
 
@@ -116,23 +119,40 @@ def up(settings: Settings, reporter: Reporter) -> tuple[SandboxState, bool]:
     if running is not None:
         return running, False
     if not docker_reachable():
-        raise ConfigError("the sandbox runs tasks as containers, and no Docker engine is reachable",
-                          fix="start one: scripts/ensure-docker-engine.sh (installs Debian's docker.io when missing)")
+        raise ConfigError(
+            "the sandbox runs tasks as containers, and no Docker engine is reachable",
+            fix="start one: scripts/ensure-docker-engine.sh (installs Debian's docker.io when missing)",
+        )
     registry = find_registry(reporter)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     path = state_file(settings)
     reporter.note(f"starting the sandbox for {settings.path} (log: {log_file(settings)})")
     with log_file(settings).open("ab") as log:
-        process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-            [sys.executable, "-m", "snailtrail.sandbox.daemon", "--config", str(settings.path), "--env",
-             settings.environment_name, "--state-file", str(path)] + (["--registry", registry] if registry else []),
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "snailtrail.sandbox.daemon",
+                "--config",
+                str(settings.path),
+                "--env",
+                settings.environment_name,
+                "--state-file",
+                str(path),
+            ]
+            + (["--registry", registry] if registry else []),
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             tail = log_file(settings).read_text(errors="replace").splitlines()[-15:]
-            raise SnailtrailError("the sandbox daemon exited while starting:\n" + "\n".join(tail),
-                                  fix=f"read {log_file(settings)}")
+            raise SnailtrailError(
+                "the sandbox daemon exited while starting:\n" + "\n".join(tail), fix=f"read {log_file(settings)}"
+            )
         state = current(settings)
         if state is not None:
             return state, True
@@ -168,8 +188,14 @@ def down(settings: Settings) -> dict[str, Any]:
 def describe(settings: Settings) -> dict[str, Any]:
     state = current(settings)
     data = state.data if state else {}
-    return {"running": state is not None, "aws_endpoint_url": data.get("aws_endpoint_url"),
-            "front_door_url": data.get("front_door_url"), "dns_server": data.get("dns_server"),
-            "registry": data.get("registry"), "docker": docker_reachable(),
-            "pids": {"daemon": data["pid"]} if state else {}, "state_file": str(state_file(settings)),
-            "load_balancer_dns": data.get("load_balancer_dns")}
+    return {
+        "running": state is not None,
+        "aws_endpoint_url": data.get("aws_endpoint_url"),
+        "front_door_url": data.get("front_door_url"),
+        "dns_server": data.get("dns_server"),
+        "registry": data.get("registry"),
+        "docker": docker_reachable(),
+        "pids": {"daemon": data["pid"]} if state else {},
+        "state_file": str(state_file(settings)),
+        "load_balancer_dns": data.get("load_balancer_dns"),
+    }

@@ -54,21 +54,35 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
     moto.start()
     endpoint = f"http://127.0.0.1:{aws_port}"
     first = phases[0].container
-    provisioned = provision(AwsClients(settings.environment, endpoint_url=endpoint), settings, first.port,
-                            first.health_check.path, health_interval_s=HEALTH_INTERVAL_S)
+    provisioned = provision(
+        AwsClients(settings.environment, endpoint_url=endpoint),
+        settings,
+        first.port,
+        first.health_check.path,
+        health_interval_s=HEALTH_INTERVAL_S,
+    )
     runtime = DockerRuntime(sandbox_id)
     reconciler = Reconciler(settings.environment.region, runtime)
     reconciler.start(interval_s=0.5)
     lb = settings.service.load_balancer
-    front_door = FrontDoor(settings.environment.region, lb.name, lb.listener_port, reconciler.addresses,
-                           port=free_port(lb.listener_port))
+    front_door = FrontDoor(
+        settings.environment.region, lb.name, lb.listener_port, reconciler.addresses, port=free_port(lb.listener_port)
+    )
     front_door.start()
     dns = DnsResponder(lambda: bridge.dns_records("127.0.0.1"))
     dns.start()
-    state = {"pid": os.getpid(), "sandbox_id": sandbox_id, "aws_endpoint_url": endpoint,
-             "front_door_url": front_door.url, "dns_server": "{}:{}".format(*dns.address), "registry": registry,
-             "load_balancer_dns": provisioned.load_balancer_dns, "started_at": time.time(), "config": config,
-             "environment": settings.environment_name}
+    state = {
+        "pid": os.getpid(),
+        "sandbox_id": sandbox_id,
+        "aws_endpoint_url": endpoint,
+        "front_door_url": front_door.url,
+        "dns_server": "{}:{}".format(*dns.address),
+        "registry": registry,
+        "load_balancer_dns": provisioned.load_balancer_dns,
+        "started_at": time.time(),
+        "config": config,
+        "environment": settings.environment_name,
+    }
     temporary = state_file.with_suffix(".tmp")
     temporary.write_text(json.dumps(state, indent=2))
     temporary.replace(state_file)

@@ -71,8 +71,7 @@ class DnsResponder:
                 break
             kind, values = records[name]
             if kind == "CNAME" and question.rdtype != dns.rdatatype.CNAME:
-                response.answer.append(dns.rrset.from_text(name + ".", 60, "IN", "CNAME",
-                                                           values[0].rstrip(".") + "."))
+                response.answer.append(dns.rrset.from_text(name + ".", 60, "IN", "CNAME", values[0].rstrip(".") + "."))
                 name = values[0].lower().rstrip(".")
                 found = True
                 continue

@@ -9,7 +9,7 @@ snailtrail's own code needs no sandbox special case.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -35,8 +35,9 @@ def enable_agent_mode() -> None:
         registered = self.targets.get(target["Id"])
         if registered is not None and _HEALTH_KEY in registered:
             state, reason, description = registered[_HEALTH_KEY]
-            return FakeHealthStatus(registered["Id"], registered["Port"], self.health_check_port, state, reason,
-                                    description)
+            return FakeHealthStatus(
+                registered["Id"], registered["Port"], self.health_check_port, state, reason, description
+            )
         return original(self, target, ec2_backend)
 
     FakeTargetGroup.health_for = health_for  # type: ignore[method-assign]
@@ -65,18 +66,27 @@ def primary_deployment(service: Service) -> dict[str, Any]:
         return primary
     if primary is not None:
         primary["status"] = "ACTIVE"
-    deployment = {"id": f"ecs-svc/{uuid.uuid4().int % 10**19:019d}", "status": "PRIMARY",
-                  "taskDefinition": service.task_definition, "desiredCount": service.desired_count,
-                  "pendingCount": 0, "runningCount": 0, "failedTasks": 0, "createdAt": now(), "updatedAt": now(),
-                  "launchType": service.launch_type, "rolloutState": "IN_PROGRESS",
-                  "rolloutStateReason": "ECS deployment in progress.",
-                  "networkConfiguration": service.network_configuration or None}
+    deployment = {
+        "id": f"ecs-svc/{uuid.uuid4().int % 10**19:019d}",
+        "status": "PRIMARY",
+        "taskDefinition": service.task_definition,
+        "desiredCount": service.desired_count,
+        "pendingCount": 0,
+        "runningCount": 0,
+        "failedTasks": 0,
+        "createdAt": now(),
+        "updatedAt": now(),
+        "launchType": service.launch_type,
+        "rolloutState": "IN_PROGRESS",
+        "rolloutStateReason": "ECS deployment in progress.",
+        "networkConfiguration": service.network_configuration or None,
+    }
     service.deployments.insert(0, deployment)
     return deployment
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def ecs(region: str, account: str = DEFAULT_ACCOUNT_ID) -> Any:
@@ -96,9 +106,17 @@ def new_task(region: str, service: Service, task_definition_arn: str, deployment
     cluster = backend.clusters[service.cluster_name]
     definition = backend.describe_task_definition(task_definition_arn)
     network = service.network_configuration or None
-    task = Task(cluster, definition, None, None, backend=backend, group=f"service:{service.name}",
-                launch_type=service.launch_type or "FARGATE", started_by=deployment_id,
-                networking_configuration=network)
+    task = Task(
+        cluster,
+        definition,
+        None,
+        None,
+        backend=backend,
+        group=f"service:{service.name}",
+        launch_type=service.launch_type or "FARGATE",
+        started_by=deployment_id,
+        networking_configuration=network,
+    )
     task.last_status = "PROVISIONING"
     task.desired_status = "RUNNING"
     task.health_status = "UNKNOWN"
@@ -138,7 +156,9 @@ def mark_stopped(task: Task, reason: str, exit_code: int | None, container_reaso
 def add_event(service: Service, message: str) -> None:
     import uuid
 
-    service.events.insert(0, {"id": str(uuid.uuid4()), "createdAt": now(), "message": f"(service {service.name}) {message}"})
+    service.events.insert(
+        0, {"id": str(uuid.uuid4()), "createdAt": now(), "message": f"(service {service.name}) {message}"}
+    )
     del service.events[100:]
 
 
@@ -146,12 +166,21 @@ def register_target(region: str, target_group_arn: str, target_id: str, port: in
     group = elbv2(region).target_groups.get(target_group_arn)
     if group is not None:
         group.register([{"Id": target_id, "Port": port}])
-        group.targets[target_id][_HEALTH_KEY] = ("initial", "Elb.RegistrationInProgress",
-                                                 "Target registration is in progress")
+        group.targets[target_id][_HEALTH_KEY] = (
+            "initial",
+            "Elb.RegistrationInProgress",
+            "Target registration is in progress",
+        )
 
 
-def set_target_health(region: str, target_group_arn: str, target_id: str, state: str, reason: str | None = None,
-                      description: str | None = None) -> None:
+def set_target_health(
+    region: str,
+    target_group_arn: str,
+    target_id: str,
+    state: str,
+    reason: str | None = None,
+    description: str | None = None,
+) -> None:
     group = elbv2(region).target_groups.get(target_group_arn)
     if group is not None and target_id in group.targets:
         group.targets[target_id][_HEALTH_KEY] = (state, reason, description)

@@ -42,14 +42,16 @@ def _find_by_name(items: list[dict[str, Any]], name: str) -> dict[str, Any] | No
     return None
 
 
-def provision(clients: AwsClients, settings: Settings, container_port: int, health_path: str,
-              health_interval_s: int = 5) -> Provisioned:
+def provision(
+    clients: AwsClients, settings: Settings, container_port: int, health_path: str, health_interval_s: int = 5
+) -> Provisioned:
     service = settings.service
     ec2 = clients.client("ec2")
     name = service.name
 
-    vpc = _find_by_name(ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"{name}-vpc"]}])["Vpcs"],
-                        f"{name}-vpc")
+    vpc = _find_by_name(
+        ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"{name}-vpc"]}])["Vpcs"], f"{name}-vpc"
+    )
     if vpc is None:
         vpc = ec2.create_vpc(CidrBlock=VPC_CIDR, TagSpecifications=_name_tag(f"{name}-vpc", "vpc"))["Vpc"]
         ec2.modify_vpc_attribute(VpcId=vpc["VpcId"], EnableDnsSupport={"Value": True})
@@ -61,15 +63,17 @@ def provision(clients: AwsClients, settings: Settings, container_port: int, heal
         igw_id = gateways["InternetGateways"][0]["InternetGatewayId"]
     else:
         igw_id = ec2.create_internet_gateway(TagSpecifications=_name_tag(f"{name}-igw", "internet-gateway"))[
-            "InternetGateway"]["InternetGatewayId"]
+            "InternetGateway"
+        ]["InternetGatewayId"]
         ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
 
     tables = ec2.describe_route_tables(Filters=[{"Name": "tag:Name", "Values": [f"{name}-public"]}])["RouteTables"]
     if tables:
         route_table = tables[0]["RouteTableId"]
     else:
-        route_table = ec2.create_route_table(VpcId=vpc_id, TagSpecifications=_name_tag(f"{name}-public", "route-table"))[
-            "RouteTable"]["RouteTableId"]
+        route_table = ec2.create_route_table(
+            VpcId=vpc_id, TagSpecifications=_name_tag(f"{name}-public", "route-table")
+        )["RouteTable"]["RouteTableId"]
         ec2.create_route(RouteTableId=route_table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
 
     existing = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
@@ -78,8 +82,12 @@ def provision(clients: AwsClients, settings: Settings, container_port: int, heal
     for index, subnet_name in enumerate(n for n in service.network.subnets if not n.startswith("subnet-")):
         subnet = _find_by_name(existing, subnet_name)
         if subnet is None:
-            subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.42.{index}.0/24", AvailabilityZone=zones[index % 6],
-                                       TagSpecifications=_name_tag(subnet_name, "subnet"))["Subnet"]
+            subnet = ec2.create_subnet(
+                VpcId=vpc_id,
+                CidrBlock=f"10.42.{index}.0/24",
+                AvailabilityZone=zones[index % 6],
+                TagSpecifications=_name_tag(subnet_name, "subnet"),
+            )["Subnet"]
             ec2.associate_route_table(RouteTableId=route_table, SubnetId=subnet["SubnetId"])
         subnet_ids.append(subnet["SubnetId"])
 
@@ -88,31 +96,60 @@ def provision(clients: AwsClients, settings: Settings, container_port: int, heal
     alb_sg = _security_group(ec2, groups, vpc_id, lb.security_group or f"{name}-alb", "load balancer")
     task_sg_name = next((n for n in service.network.security_groups if not n.startswith("sg-")), f"{name}-tasks")
     task_sg = _security_group(ec2, groups, vpc_id, task_sg_name, "service tasks")
-    _allow(ec2, alb_sg, {"IpProtocol": "tcp", "FromPort": lb.listener_port, "ToPort": lb.listener_port,
-                         "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "public listener"}]})
-    _allow(ec2, task_sg, {"IpProtocol": "tcp", "FromPort": container_port, "ToPort": container_port,
-                          "UserIdGroupPairs": [{"GroupId": alb_sg, "Description": "load balancer to tasks"}]})
+    _allow(
+        ec2,
+        alb_sg,
+        {
+            "IpProtocol": "tcp",
+            "FromPort": lb.listener_port,
+            "ToPort": lb.listener_port,
+            "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "public listener"}],
+        },
+    )
+    _allow(
+        ec2,
+        task_sg,
+        {
+            "IpProtocol": "tcp",
+            "FromPort": container_port,
+            "ToPort": container_port,
+            "UserIdGroupPairs": [{"GroupId": alb_sg, "Description": "load balancer to tasks"}],
+        },
+    )
 
     elb = clients.client("elbv2")
     try:
         balancer = elb.describe_load_balancers(Names=[lb.name])["LoadBalancers"][0]
     except ClientError:
-        balancer = elb.create_load_balancer(Name=lb.name, Subnets=subnet_ids, SecurityGroups=[alb_sg],
-                                            Scheme="internet-facing", Type="application")["LoadBalancers"][0]
+        balancer = elb.create_load_balancer(
+            Name=lb.name, Subnets=subnet_ids, SecurityGroups=[alb_sg], Scheme="internet-facing", Type="application"
+        )["LoadBalancers"][0]
     try:
         group = elb.describe_target_groups(Names=[lb.target_group])["TargetGroups"][0]
     except ClientError:
         group = elb.create_target_group(
-            Name=lb.target_group, Protocol="HTTP", Port=container_port, VpcId=vpc_id, TargetType="ip",
-            HealthCheckProtocol="HTTP", HealthCheckPath=health_path, HealthCheckIntervalSeconds=health_interval_s,
-            HealthCheckTimeoutSeconds=2, HealthyThresholdCount=2, UnhealthyThresholdCount=2,
-            Matcher={"HttpCode": "200"})["TargetGroups"][0]
+            Name=lb.target_group,
+            Protocol="HTTP",
+            Port=container_port,
+            VpcId=vpc_id,
+            TargetType="ip",
+            HealthCheckProtocol="HTTP",
+            HealthCheckPath=health_path,
+            HealthCheckIntervalSeconds=health_interval_s,
+            HealthCheckTimeoutSeconds=2,
+            HealthyThresholdCount=2,
+            UnhealthyThresholdCount=2,
+            Matcher={"HttpCode": "200"},
+        )["TargetGroups"][0]
     listeners = elb.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
     listener = next((x for x in listeners if x["Port"] == lb.listener_port), None)
     if listener is None:
-        listener = elb.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP",
-                                       Port=lb.listener_port, DefaultActions=[
-                                           {"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])["Listeners"][0]
+        listener = elb.create_listener(
+            LoadBalancerArn=balancer["LoadBalancerArn"],
+            Protocol="HTTP",
+            Port=lb.listener_port,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}],
+        )["Listeners"][0]
 
     ecs = clients.client("ecs")
     if not [c for c in ecs.describe_clusters(clusters=[service.cluster])["clusters"] if c["status"] == "ACTIVE"]:
@@ -130,16 +167,28 @@ def provision(clients: AwsClients, settings: Settings, container_port: int, heal
     if settings.environment.model_bucket:
         _bucket(clients, settings.environment.model_bucket, settings.environment.region)
 
-    return Provisioned(vpc_id, subnet_ids, alb_sg, task_sg, balancer["LoadBalancerArn"], balancer["DNSName"],
-                       group["TargetGroupArn"], listener["ListenerArn"])
+    return Provisioned(
+        vpc_id,
+        subnet_ids,
+        alb_sg,
+        task_sg,
+        balancer["LoadBalancerArn"],
+        balancer["DNSName"],
+        group["TargetGroupArn"],
+        listener["ListenerArn"],
+    )
 
 
 def _security_group(ec2: Any, groups: list[dict[str, Any]], vpc_id: str, name: str, purpose: str) -> str:
     for group in groups:
         if group["GroupName"] == name:
             return group["GroupId"]
-    return ec2.create_security_group(GroupName=name, Description=f"snailtrail {purpose}", VpcId=vpc_id,
-                                     TagSpecifications=_name_tag(name, "security-group"))["GroupId"]
+    return ec2.create_security_group(
+        GroupName=name,
+        Description=f"snailtrail {purpose}",
+        VpcId=vpc_id,
+        TagSpecifications=_name_tag(name, "security-group"),
+    )["GroupId"]
 
 
 def _allow(ec2: Any, group_id: str, permission: dict[str, Any]) -> None:
@@ -152,13 +201,32 @@ def _allow(ec2: Any, group_id: str, permission: dict[str, Any]) -> None:
 
 def _dns(clients: AwsClients, zone_name: str, record: str, target: str) -> None:
     route53 = clients.client("route53")
-    zones = [z for z in route53.list_hosted_zones_by_name(DNSName=zone_name)["HostedZones"]
-             if z["Name"].rstrip(".") == zone_name.rstrip(".")]
-    zone_id = zones[0]["Id"] if zones else route53.create_hosted_zone(
-        Name=zone_name, CallerReference=f"snailtrail-{zone_name}")["HostedZone"]["Id"]
-    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [{
-        "Action": "UPSERT", "ResourceRecordSet": {"Name": record, "Type": "CNAME", "TTL": 60,
-                                                  "ResourceRecords": [{"Value": target}]}}]})
+    zones = [
+        z
+        for z in route53.list_hosted_zones_by_name(DNSName=zone_name)["HostedZones"]
+        if z["Name"].rstrip(".") == zone_name.rstrip(".")
+    ]
+    zone_id = (
+        zones[0]["Id"]
+        if zones
+        else route53.create_hosted_zone(Name=zone_name, CallerReference=f"snailtrail-{zone_name}")["HostedZone"]["Id"]
+    )
+    route53.change_resource_record_sets(
+        HostedZoneId=zone_id,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": record,
+                        "Type": "CNAME",
+                        "TTL": 60,
+                        "ResourceRecords": [{"Value": target}],
+                    },
+                }
+            ]
+        },
+    )
 
 
 def _state_table(clients: AwsClients, table: str) -> None:
@@ -166,11 +234,15 @@ def _state_table(clients: AwsClients, table: str) -> None:
     try:
         dynamodb.describe_table(TableName=table)
     except ClientError:
-        dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                              AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                                    {"AttributeName": "sk", "AttributeType": "S"}],
-                              KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                         {"AttributeName": "sk", "KeyType": "RANGE"}])
+        dynamodb.create_table(
+            TableName=table,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        )
 
 
 def _bucket(clients: AwsClients, bucket: str, region: str) -> None:

@@ -67,7 +67,7 @@ class Reconciler:
         while not self._stop.is_set():
             try:
                 self.tick()
-            except Exception:  # noqa: BLE001 - the agent must outlive one bad pass, as ECS's does
+            except Exception:
                 log.exception("reconciler pass failed")
             self._stop.wait(interval_s)
 
@@ -78,8 +78,11 @@ class Reconciler:
                 self._reconcile(service)
 
     def _reconcile(self, service: Service) -> None:
-        mine = [t for t in self._tasks.values() if t.task.group == f"service:{service.name}"
-                and t.task.cluster_name == service.cluster_name]
+        mine = [
+            t
+            for t in self._tasks.values()
+            if t.task.group == f"service:{service.name}" and t.task.cluster_name == service.cluster_name
+        ]
         if service.status != "ACTIVE":
             for tracked in mine:
                 self._stop_task(service, tracked, "Service deleted", exit_code=0)
@@ -109,8 +112,9 @@ class Reconciler:
                 continue
             state = self.runtime.state(tracked.handle)
             if not state.running:
-                self._stop_task(service, tracked, "Essential container in task exited", state.exit_code, state.reason,
-                                failed=True)
+                self._stop_task(
+                    service, tracked, "Essential container in task exited", state.exit_code, state.reason, failed=True
+                )
                 continue
             if tracked.task.last_status != "RUNNING":
                 bridge.mark_running(tracked.task)
@@ -144,8 +148,14 @@ class Reconciler:
             return
         tracked.last_check = now
         matcher = (group.matcher or {}).get("HttpCode", "200")
-        answer = fetch(f"http://{address[0]}:{address[1]}{group.health_check_path}",
-                       timeout=float(group.health_check_timeout_seconds)) if address else None
+        answer = (
+            fetch(
+                f"http://{address[0]}:{address[1]}{group.health_check_path}",
+                timeout=float(group.health_check_timeout_seconds),
+            )
+            if address
+            else None
+        )
         ok = answer is not None and answer.status is not None and _matches(answer.status, matcher)
         if ok:
             tracked.healthy_streak, tracked.unhealthy_streak = tracked.healthy_streak + 1, 0
@@ -160,18 +170,20 @@ class Reconciler:
             tracked.healthy = False
             code = "Target.ResponseCodeMismatch" if answer and answer.status else "Target.FailedHealthChecks"
             for target_arn, _port in tracked.registered:
-                bridge.set_target_health(self.region, target_arn, tracked.ip, "unhealthy", code,
-                                         f"Health checks failed ({why})")
+                bridge.set_target_health(
+                    self.region, target_arn, tracked.ip, "unhealthy", code, f"Health checks failed ({why})"
+                )
             grace = float(getattr(service, "health_check_grace_period_seconds", 0) or 0)
             if now - tracked.started >= grace:
-                self._stop_task(service, tracked, f"Task failed ELB health checks in (target-group {arn})", None,
-                                None, failed=True)
+                self._stop_task(
+                    service, tracked, f"Task failed ELB health checks in (target-group {arn})", None, None, failed=True
+                )
 
     def _trip_circuit_breaker(self, service: Service, primary: dict[str, Any]) -> None:
         primary["rolloutState"] = "FAILED"
         primary["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
         bridge.add_event(service, f"deployment {primary['id']} deployment failed: tasks failed to start.")
-        breaker = ((getattr(service, "deployment_configuration", None) or {}).get("deploymentCircuitBreaker") or {})
+        breaker = (getattr(service, "deployment_configuration", None) or {}).get("deploymentCircuitBreaker") or {}
         previous = next((d for d in service.deployments if d["status"] == "ACTIVE"), None)
         if breaker.get("rollback") and previous is not None:
             service.task_definition = previous["taskDefinition"]
@@ -184,8 +196,7 @@ class Reconciler:
         for tracked in live:
             if tracked.deployment_id != primary["id"]:
                 self._stop_task(service, tracked, f"Scaling activity initiated by (deployment {primary['id']})", 0)
-        extra = [t for t in ready[service.desired_count:]]
-        for tracked in extra:
+        for tracked in ready[service.desired_count :]:
             self._stop_task(service, tracked, f"Scaling activity initiated by (deployment {primary['id']})", 0)
         had_others = len(service.deployments) > 1
         service.deployments[:] = [primary]
@@ -198,8 +209,15 @@ class Reconciler:
         elif had_others:
             bridge.add_event(service, "has reached a steady state.")
 
-    def _stop_task(self, service: Service, tracked: TrackedTask, reason: str, exit_code: int | None,
-                   container_reason: str | None = None, failed: bool = False) -> None:
+    def _stop_task(
+        self,
+        service: Service,
+        tracked: TrackedTask,
+        reason: str,
+        exit_code: int | None,
+        container_reason: str | None = None,
+        failed: bool = False,
+    ) -> None:
         for arn, _port in tracked.registered:
             bridge.deregister_target(self.region, arn, tracked.ip)
         tracked.registered.clear()

@@ -30,12 +30,15 @@ class TaskRuntime(Protocol):
 class _FakeApp(BaseHTTPRequestHandler):
     """A stand-in for the service: /health and /ml/status answering as the image's behaviour says."""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         env = self.server.environment  # type: ignore[attr-defined]
         if self.path == "/health":
             status = 500 if "unhealthy" in self.server.image else 200  # type: ignore[attr-defined]
-            body = {"status": "ok" if status == 200 else "failing", "phase": env.get("SHINE_PHASE"),
-                    "image": self.server.image}  # type: ignore[attr-defined]
+            body = {
+                "status": "ok" if status == 200 else "failing",
+                "phase": env.get("SHINE_PHASE"),
+                "image": self.server.image,
+            }  # type: ignore[attr-defined]
         elif self.path == "/ml/status":
             status, body = 200, {"mode": env.get("FAKE_ML_MODE", "basic"), "degraded": False, "reasons": []}
         else:
@@ -127,14 +130,22 @@ class DockerRuntime:
         port = container["portMappings"][0]["containerPort"]
         try:
             created = self._docker.containers.run(
-                container["image"], command=container.get("command"), environment=environment, detach=True,
-                name=f"snailtrail-task-{task_id[:12]}", ports={f"{port}/tcp": ("127.0.0.1", None)},
+                container["image"],
+                command=container.get("command"),
+                environment=environment,
+                detach=True,
+                name=f"snailtrail-task-{task_id[:12]}",
+                ports={f"{port}/tcp": ("127.0.0.1", None)},
                 mem_limit=f"{int(container.get('memory') or 512)}m",
-                labels={self.LABEL: self.sandbox_id, "snailtrail.task": task_id})
+                labels={self.LABEL: self.sandbox_id, "snailtrail.task": task_id},
+            )
         except DockerException as exc:
             # As ECS does, a task whose image cannot start is a stopped task with the reason.
-            reason = "CannotPullContainerError" if "pull" in str(exc).lower() or "not found" in str(exc).lower() \
+            reason = (
+                "CannotPullContainerError"
+                if "pull" in str(exc).lower() or "not found" in str(exc).lower()
                 else "CannotStartContainerError"
+            )
             self._failed[task_id] = ContainerState(False, None, f"{reason}: {exc}")
             return task_id
         return created.id

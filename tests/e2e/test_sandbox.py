@@ -44,9 +44,14 @@ class Project:
         self.root = root
 
     def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "snailtrail", "--config", str(self.root / "snailtrail.yaml"),
-                               *args], capture_output=True, text=True, timeout=timeout, check=False,
-                              env=os.environ | {"SNAILTRAIL_BASE_IMAGE": BASE_IMAGE})
+        return subprocess.run(
+            [sys.executable, "-m", "snailtrail", "--config", str(self.root / "snailtrail.yaml"), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env=os.environ | {"SNAILTRAIL_BASE_IMAGE": BASE_IMAGE},
+        )
 
     def json(self, *args: str) -> tuple[int, dict]:
         result = self.run(*args, "--json")
@@ -87,8 +92,16 @@ def test_phase_1_then_phase_2_and_the_front_door_serves_the_new_version(project:
     assert project.served()["phase"] == "simple"
     code, second = project.json("deploy", "phase-2")
     assert code == 0, second
-    assert [s["name"] for s in second["steps"]] == ["build", "smoke", "push", "register", "update", "wait", "verify",
-                                                     "mark"]
+    assert [s["name"] for s in second["steps"]] == [
+        "build",
+        "smoke",
+        "push",
+        "register",
+        "update",
+        "wait",
+        "verify",
+        "mark",
+    ]
     assert "@sha256:" in next(s["detail"] for s in second["steps"] if s["name"] == "push")
     assert project.served()["phase"] == "hybrid"
     assert project.served("/ml/status")["mode"] in ("basic", "enhanced")

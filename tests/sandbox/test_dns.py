@@ -22,8 +22,10 @@ def test_cname_chain_to_the_front_door_address() -> None:
         host, port = responder.address
         answer = dns.query.udp(dns.message.make_query("shine.sandbox.test", "A"), host, port=port, timeout=2)
         kinds = [(r.name.to_text(), dns.rdatatype.to_text(r.rdtype), [x.to_text() for x in r]) for r in answer.answer]
-        assert kinds == [("shine.sandbox.test.", "CNAME", ["shine-alb-1.us-east-1.elb.amazonaws.com."]),
-                         ("shine-alb-1.us-east-1.elb.amazonaws.com.", "A", ["127.0.0.1"])]
+        assert kinds == [
+            ("shine.sandbox.test.", "CNAME", ["shine-alb-1.us-east-1.elb.amazonaws.com."]),
+            ("shine-alb-1.us-east-1.elb.amazonaws.com.", "A", ["127.0.0.1"]),
+        ]
         missing = dns.query.udp(dns.message.make_query("other.sandbox.test", "A"), host, port=port, timeout=2)
         assert missing.rcode() == dns.rcode.NXDOMAIN
     finally:

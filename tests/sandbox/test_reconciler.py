@@ -22,7 +22,8 @@ def wait_for(predicate: Any, timeout: float = 10.0) -> Any:
 
 def _service(sandbox: Sandbox) -> dict[str, Any]:
     return boto3.client("ecs", region_name="us-east-1").describe_services(cluster="shine", services=["shine"])[
-        "services"][0]
+        "services"
+    ][0]
 
 
 def test_rollout_completes_with_healthy_targets_and_steady_state_event(sandbox: Sandbox) -> None:
@@ -68,4 +69,5 @@ def test_crashing_revision_trips_the_circuit_breaker(sandbox: Sandbox) -> None:
     tasks = ecs.describe_tasks(cluster="shine", tasks=ecs.list_tasks(cluster="shine")["taskArns"])["tasks"]
     assert [(d["status"], d["runningCount"]) for d in deployments] == [("PRIMARY", 0), ("ACTIVE", 1)], (
         [(d["status"], d["runningCount"], d["taskDefinition"][-2:]) for d in deployments],
-        [(t["taskDefinitionArn"][-2:], t["lastStatus"], t.get("stoppedReason")) for t in tasks])
+        [(t["taskDefinitionArn"][-2:], t["lastStatus"], t.get("stoppedReason")) for t in tasks],
+    )

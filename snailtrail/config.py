@@ -71,6 +71,11 @@ class EnvironmentConfig(Strict):
     endpoint_url: str | None = None
     registry: str = Field(default="ecr", description="'ecr' or a registry host[:port]")
     public_url: str | None = None
+    dns_server: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-fA-F.:]+:\d+$|^[0-9a-fA-F.:]+$",
+        description="resolver for DNS checks (host or host:port); default: the system's",
+    )
     state_table: Name = "snailtrail-state"
     model_bucket: Name | None = None
     create_service_if_missing: bool = False

@@ -27,6 +27,7 @@ class Endpoints:
     aws: str | None
     public_url: str | None
     registry: str | None
+    dns_server: str | None = None
 
 
 class Context:
@@ -34,7 +35,7 @@ class Context:
         self.settings = settings
         self.reporter = reporter
         env = settings.environment
-        self.endpoints = endpoints or Endpoints(env.endpoint_url, env.public_url, None)
+        self.endpoints = endpoints or Endpoints(env.endpoint_url, env.public_url, None, env.dns_server)
 
     @property
     def default_poll_interval_s(self) -> float:

@@ -9,7 +9,7 @@ from typing import Any
 
 from snailtrail.aws.ecs import TAG_DIGEST, TAG_FINGERPRINT, TAG_PHASE, TAG_REVISION, TAG_VERIFIED
 from snailtrail.checks.base import CheckResult
-from snailtrail.checks.criteria import http_criteria, target_health_criterion
+from snailtrail.checks.criteria import http_probes, ml_mode_criterion, target_health_criterion
 from snailtrail.context import Context
 from snailtrail.errors import SnailtrailError
 from snailtrail.phases import Phase
@@ -435,7 +435,9 @@ class Executor:
         return outcome.summary
 
     def _verify(self, phase: Phase, arn: str, result: RunResult) -> str:
-        checks = http_criteria(phase, self.ctx.public_url())
+        checks = http_probes(phase, self.ctx.public_url())
+        if phase.manifest.success.ml_mode is not None:
+            checks.append(ml_mode_criterion(phase, self.ctx.public_url()))
         wanted = phase.manifest.success.healthy_targets
         if wanted is None:
             wanted = phase.container.desired_count

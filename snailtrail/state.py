@@ -37,7 +37,12 @@ class CliState:
 
                 running = control.up(settings, reporter)[0] if start_sandbox else control.current(settings)
                 endpoints = (
-                    Endpoints(running.aws_endpoint_url, running.front_door_url, running.registry)
+                    Endpoints(
+                        running.aws_endpoint_url,
+                        running.front_door_url,
+                        running.registry,
+                        running.data.get("dns_server"),
+                    )
                     if running
                     else Endpoints(None, None, None)
                 )

@@ -38,5 +38,9 @@ def failed(name: str, summary: str, fix: str, resources: list[str] | None = None
     return CheckResult(name, Status.FAIL, summary, fix, resources or [])
 
 
+def warned(name: str, summary: str, fix: str, resources: list[str] | None = None) -> CheckResult:
+    return CheckResult(name, Status.WARN, summary, fix, resources or [])
+
+
 def skipped(name: str, summary: str) -> CheckResult:
     return CheckResult(name, Status.SKIP, summary)

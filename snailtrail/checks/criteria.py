@@ -80,7 +80,7 @@ def probe_until(url: str, probe: HttpProbe, attempts: int, interval_s: float) ->
         return last[-1]
 
 
-def http_criteria(phase: Phase, base_url: str) -> list[CheckResult]:
+def http_probes(phase: Phase, base_url: str) -> list[CheckResult]:
     criteria = phase.manifest.success
     results = []
     for probe in criteria.http:
@@ -99,8 +99,6 @@ def http_criteria(phase: Phase, base_url: str) -> list[CheckResult]:
                     [url],
                 )
             )
-    if criteria.ml_mode is not None:
-        results.append(ml_mode_criterion(phase, base_url))
     return results
 
 

@@ -1,0 +1,91 @@
+"""The catalogue of verify's checks, in the order traffic flows, and the runner."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from snailtrail.checks.base import CheckResult, Status
+from snailtrail.checks.view import LiveView
+from snailtrail.phases import Phase
+
+LAYERS = ("dns", "load balancer", "listener", "target group", "network", "service", "task", "container", "app")
+CheckFunction = Callable[[LiveView, Phase | None], CheckResult]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    name: str
+    layer: str
+    prevents: str  # the incident in lessons.md it answers
+    describes: str
+    run: CheckFunction
+
+
+CATALOGUE: list[CheckSpec] = []
+
+
+def check(name: str, layer: str, prevents: str, describes: str) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check; the catalogue is data that `verify --list` prints and docs/checks.md mirrors."""
+    assert layer in LAYERS, layer
+
+    def register(function: CheckFunction) -> CheckFunction:
+        CATALOGUE.append(CheckSpec(name, layer, prevents, describes, function))
+        return function
+
+    return register
+
+
+def _guarded(spec: CheckSpec, view: LiveView, phase: Phase | None) -> CheckResult:
+    """A check that cannot ask AWS fails with the error, instead of taking the others down."""
+    try:
+        return spec.run(view, phase)
+    except (ClientError, BotoCoreError) as exc:
+        return CheckResult(
+            spec.name,
+            Status.FAIL,
+            f"could not be checked: {exc}",
+            "check the credentials' permissions (snailtrail iam-policy --for verify)",
+        )
+
+
+@dataclass
+class VerifyReport:
+    results: list[tuple[CheckSpec, CheckResult]]
+    duration_s: float
+    api_calls: int
+
+    @property
+    def ok(self) -> bool:
+        return not any(result.failed for _, result in self.results)
+
+
+def selected(only: list[str] | None) -> list[CheckSpec]:
+    import snailtrail.checks.app
+    import snailtrail.checks.infra
+    import snailtrail.checks.service  # noqa: F401 - registration by import
+
+    specs = sorted(CATALOGUE, key=lambda s: LAYERS.index(s.layer))
+    if only:
+        unknown = sorted(set(only) - {s.name for s in specs})
+        if unknown:
+            from snailtrail.errors import ConfigError
+
+            raise ConfigError(f"unknown check(s): {', '.join(unknown)}", fix="`snailtrail verify --list` names them")
+        specs = [s for s in specs if s.name in only]
+    return specs
+
+
+def run_checks(view: LiveView, phase: Phase | None, only: list[str] | None = None) -> VerifyReport:
+    specs = selected(only)
+    calls_before = view.ctx.clients.total_calls
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda spec: _guarded(spec, view, phase), specs))
+    return VerifyReport(
+        list(zip(specs, results, strict=True)), time.monotonic() - started, view.ctx.clients.total_calls - calls_before
+    )

@@ -1,0 +1,330 @@
+"""DNS, load balancer, listener, target group and network checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from snailtrail.checks.base import CheckResult, failed, passed, skipped, warned
+from snailtrail.checks.catalogue import check
+from snailtrail.checks.view import LiveView
+from snailtrail.phases import Phase
+
+
+def _container_port(view: LiveView, phase: Phase | None) -> int | None:
+    revision = view.running_revision()
+    if revision is not None:
+        mappings = revision.definition["containerDefinitions"][0].get("portMappings") or []
+        if mappings:
+            return int(mappings[0]["containerPort"])
+    return phase.container.port if phase else None
+
+
+@check(
+    "dns ownership",
+    "dns",
+    "9: the domain pointed at another load balancer",
+    "The domain, resolved over DNS (CNAME chain and A records), and its Route 53 record both lead to the "
+    "configured load balancer.",
+)
+def dns_ownership(view: LiveView, phase: Phase | None) -> CheckResult:
+    import dns.exception
+    import dns.resolver
+
+    domain = view.settings.service.domain
+    if domain is None:
+        return skipped("dns ownership", "no domain configured (service.domain)")
+    balancer = view.load_balancer()
+    if balancer is None:
+        return failed(
+            "dns ownership",
+            f"load balancer {view.settings.service.load_balancer.name} not found",
+            "create it, or fix service.load_balancer.name",
+        )
+    alb = balancer["DNSName"].lower().rstrip(".")
+    record = view.route53_record() or {}
+    problems = []
+    if record.get("zone") is None:
+        problems.append(f"no hosted zone {domain.hosted_zone}")
+    elif record.get("record") is None:
+        problems.append(f"no Route 53 record {domain.name}")
+    else:
+        found = record["record"]
+        target = (found.get("AliasTarget") or {}).get("DNSName") or next(
+            iter(r["Value"] for r in found.get("ResourceRecords", [])), ""
+        )
+        if target.lower().rstrip(".").removeprefix("dualstack.") != alb:
+            problems.append(f"the Route 53 record {domain.name} points at {target.rstrip('.')}, not {alb}")
+    resolver = dns.resolver.Resolver(configure=view.dns_server is None)
+    if view.dns_server:
+        host, _, port = view.dns_server.partition(":")
+        resolver.nameservers = [host]
+        resolver.port = int(port or 53)
+    resolver.lifetime = 3.0
+    try:
+        answer = resolver.resolve(domain.name, "A")
+        chain = [str(rrset.name).rstrip(".").lower() for rrset in answer.response.answer]
+        chain += [
+            str(r.target).rstrip(".").lower() for rrset in answer.response.answer for r in rrset if hasattr(r, "target")
+        ]
+        if alb not in chain:
+            problems.append(
+                f"{domain.name} resolves through {' -> '.join(dict.fromkeys(chain))}, which does not reach {alb}"
+            )
+    except dns.exception.DNSException as exc:
+        problems.append(f"{domain.name} does not resolve ({exc.__class__.__name__})")
+    if problems:
+        return failed(
+            "dns ownership",
+            "; ".join(problems),
+            f"point {domain.name} (CNAME or alias) at {alb} in zone {domain.hosted_zone}",
+            [domain.name, balancer["LoadBalancerArn"]],
+        )
+    return passed(
+        "dns ownership",
+        f"{domain.name} resolves to {alb}, and Route 53 agrees",
+        [domain.name, balancer["LoadBalancerArn"]],
+    )
+
+
+@check(
+    "listener forwards",
+    "listener",
+    "9, 10: traffic reached a load balancer not forwarding to the service",
+    "The configured load balancer exists and its listener on the configured port forwards to the service's "
+    "target group.",
+)
+def listener_forwards(view: LiveView, phase: Phase | None) -> CheckResult:
+    config = view.settings.service.load_balancer
+    balancer = view.load_balancer()
+    if balancer is None:
+        return failed(
+            "listener forwards",
+            f"load balancer {config.name} not found",
+            "create it, or fix service.load_balancer.name",
+        )
+    group = view.target_group()
+    listener = next((x for x in view.listeners() if x["Port"] == config.listener_port), None)
+    if listener is None:
+        return failed(
+            "listener forwards",
+            f"{config.name} has no listener on port {config.listener_port}",
+            f"add a listener on {config.listener_port} forwarding to {config.target_group}",
+            [balancer["LoadBalancerArn"]],
+        )
+    forwards = view.forwarded_target_groups(listener)
+    if group is None or group["TargetGroupArn"] not in forwards:
+        return failed(
+            "listener forwards",
+            f"listener {config.listener_port} forwards to "
+            f"{', '.join(a.rsplit('/', 2)[-2] for a in forwards) or 'nothing'}, not {config.target_group}",
+            f"modify the listener's default action to forward to {config.target_group}",
+            [listener["ListenerArn"]],
+        )
+    return passed(
+        "listener forwards",
+        f"{config.name}:{config.listener_port} forwards to {config.target_group}",
+        [listener["ListenerArn"], group["TargetGroupArn"]],
+    )
+
+
+@check(
+    "target group attached",
+    "target group",
+    "10: the target group was not attached to a listener",
+    "The service's target group exists and is attached to the configured load balancer.",
+)
+def target_group_attached(view: LiveView, phase: Phase | None) -> CheckResult:
+    config = view.settings.service.load_balancer
+    group = view.target_group()
+    if group is None:
+        return failed(
+            "target group attached",
+            f"target group {config.target_group} not found",
+            "create it (ip targets, the container port), or fix service.load_balancer.target_group",
+        )
+    balancer = view.load_balancer()
+    if balancer is None or balancer["LoadBalancerArn"] not in group.get("LoadBalancerArns", []):
+        return failed(
+            "target group attached",
+            f"{config.target_group} is not attached to {config.name}",
+            f"forward a listener of {config.name} to it",
+            [group["TargetGroupArn"]],
+        )
+    return passed(
+        "target group attached",
+        f"{config.target_group} ({group['TargetType']} targets, port {group['Port']}) is attached to {config.name}",
+        [group["TargetGroupArn"]],
+    )
+
+
+@check(
+    "port alignment",
+    "target group",
+    "2, 6, 8, 11: ports disagreed across layers",
+    "listener -> target group -> health check -> service containerPort -> task definition -> PORT -> the port "
+    "the app answers on, printed as one chain with the broken link marked.",
+)
+def port_alignment(view: LiveView, phase: Phase | None) -> CheckResult:
+    config = view.settings.service.load_balancer
+    group = view.target_group()
+    service = view.service() or {}
+    revision = view.running_revision()
+    links: list[tuple[str, Any]] = [("listener", config.listener_port)]
+    expected = _container_port(view, phase)
+    group_port = group["Port"] if group else None
+    links.append(("target group", group_port))
+    health_port = group.get("HealthCheckPort", "traffic-port") if group else None
+    links.append(
+        ("health check", group_port if health_port == "traffic-port" else int(health_port) if health_port else None)
+    )
+    entries = [
+        e for e in service.get("loadBalancers", []) if group and e.get("targetGroupArn") == group["TargetGroupArn"]
+    ]
+    links.append(("service", entries[0]["containerPort"] if entries else None))
+    links.append(("task definition", expected))
+    env = {}
+    if revision is not None:
+        env = {e["name"]: e["value"] for e in revision.definition["containerDefinitions"][0].get("environment", [])}
+    links.append(("PORT", int(env["PORT"]) if env.get("PORT", "").isdigit() else env.get("PORT")))
+    health = view.target_health()
+    healthy = [d["Target"].get("Port") for d in health if d["TargetHealth"]["State"] == "healthy"]
+    links.append(("app", healthy[0] if healthy else None))
+    chain = []
+    broken = None
+    for index, (name, value) in enumerate(links):
+        ok = value is not None and (index == 0 or value == expected or (name == "PORT" and value is None))
+        if name == "PORT" and value is None:
+            ok, value = True, "unset"
+        if name == "app" and value is None:
+            ok, value = False, "no healthy target"
+        if not ok and broken is None:
+            broken = name
+        chain.append(f"{'✗ ' if not ok else ''}{name} {value}")
+    summary = " -> ".join(chain)
+    if broken:
+        return failed(
+            "port alignment",
+            summary,
+            f"make {broken} use container port {expected}, the port the task definition maps",
+            [group["TargetGroupArn"]] if group else [],
+        )
+    return passed("port alignment", summary, [group["TargetGroupArn"]] if group else [])
+
+
+def _admits(group: dict[str, Any], port: int, source_group: str | None = None) -> list[str]:
+    """The sources a group's ingress admits on a port: group ids and CIDRs."""
+    sources = []
+    for rule in group.get("IpPermissions", []):
+        protocol = rule.get("IpProtocol")
+        low, high = rule.get("FromPort", 0), rule.get("ToPort", 65535)
+        if protocol not in ("tcp", "-1") or (protocol == "tcp" and not low <= port <= high):
+            continue
+        sources += [pair["GroupId"] for pair in rule.get("UserIdGroupPairs", [])]
+        sources += [cidr["CidrIp"] for cidr in rule.get("IpRanges", [])]
+    return sources
+
+
+@check(
+    "security groups",
+    "network",
+    "4, 8: no ingress rule from the load balancer to the tasks' port",
+    "The task group admits the ALB group on the target port, the ALB group admits the listener port, egress "
+    "allows the path, and nothing opens the task port to 0.0.0.0/0.",
+)
+def security_groups(view: LiveView, phase: Phase | None) -> CheckResult:
+    groups = view.security_groups()
+    task_ids = view.awsvpc().get("securityGroups", [])
+    balancer = view.load_balancer() or {}
+    alb_ids = balancer.get("SecurityGroups", [])
+    port = _container_port(view, phase)
+    listener_port = view.settings.service.load_balancer.listener_port
+    if not task_ids or port is None:
+        return skipped("security groups", "the service has no awsvpc security groups to check")
+    problems, warnings = [], []
+    task_sources = [s for gid in task_ids if gid in groups for s in _admits(groups[gid], port)]
+    if not set(task_sources) & set(alb_ids):
+        problems.append(
+            f"task group(s) {', '.join(task_ids)} admit {', '.join(task_sources) or 'nothing'} on "
+            f"port {port}, not the load balancer's {', '.join(alb_ids) or '(none)'}"
+        )
+    if "0.0.0.0/0" in task_sources:
+        warnings.append(f"port {port} of the tasks is open to 0.0.0.0/0")
+    alb_sources = [s for gid in alb_ids if gid in groups for s in _admits(groups[gid], listener_port)]
+    if alb_ids and not alb_sources:
+        problems.append(f"load balancer group(s) {', '.join(alb_ids)} admit nothing on listener port {listener_port}")
+    for gid in alb_ids:
+        egress = groups.get(gid, {}).get("IpPermissionsEgress", [])
+        if egress is not None and not any(
+            r.get("IpProtocol") == "-1" or r.get("FromPort", 0) <= port <= r.get("ToPort", 65535) for r in egress
+        ):
+            problems.append(f"load balancer group {gid} has no egress to port {port}")
+    resources = list(task_ids) + list(alb_ids)
+    if problems:
+        fix = (
+            f"authorize ingress on {', '.join(task_ids)}: tcp {port} from {alb_ids[0]}"
+            if alb_ids and "task group" in problems[0]
+            else "open the listener port on the load balancer's group"
+        )
+        return failed("security groups", "; ".join(problems), fix, resources)
+    if warnings:
+        return warned(
+            "security groups", "; ".join(warnings), f"admit only {', '.join(alb_ids)} on port {port}", resources
+        )
+    return passed(
+        "security groups",
+        f"{', '.join(alb_ids)} -> {', '.join(task_ids)} on {port}; listener {listener_port} open",
+        resources,
+    )
+
+
+@check(
+    "network path",
+    "network",
+    "5: tasks got no route to the internet (subnet not on the IGW route table)",
+    "With assignPublicIp ENABLED each subnet routes 0.0.0.0/0 to an internet gateway (explicit association or "
+    "the main table); with DISABLED a NAT gateway or VPC endpoints for ECR, S3 and logs.",
+)
+def network_path(view: LiveView, phase: Phase | None) -> CheckResult:
+    awsvpc = view.awsvpc()
+    subnets = view.subnets()
+    if not subnets:
+        return skipped("network path", "the service has no awsvpc subnets to check")
+    public = awsvpc.get("assignPublicIp") == "ENABLED"
+    problems = []
+    for subnet in subnets:
+        tables = view.route_tables(subnet["VpcId"])
+        explicit = [
+            t for t in tables if any(a.get("SubnetId") == subnet["SubnetId"] for a in t.get("Associations", []))
+        ]
+        main = [t for t in tables if any(a.get("Main") for a in t.get("Associations", []))]
+        table = (explicit or main or [None])[0]
+        routes = table.get("Routes", []) if table else []
+        default = [r for r in routes if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
+        via = default[0].get("GatewayId") or default[0].get("NatGatewayId") if default else None
+        where = (
+            f"{subnet['SubnetId']} ({'explicit ' + table['RouteTableId'] if explicit else 'main table'})"
+            if table
+            else subnet["SubnetId"]
+        )
+        if public and not (via and via.startswith("igw-")):
+            problems.append(f"{where} routes 0.0.0.0/0 to {via or 'nothing'}, not an internet gateway")
+        if not public and not (via and via.startswith("nat-")):
+            services = {e["ServiceName"].rsplit(".", 1)[-1] for e in view.vpc_endpoints(subnet["VpcId"])}
+            missing = {"ecr.api", "ecr.dkr", "s3", "logs"} - services - {"api", "dkr"}
+            if missing - {"ecr.api", "ecr.dkr"} or not services:
+                problems.append(f"{where} has no NAT route and lacks VPC endpoints for {', '.join(sorted(missing))}")
+    ids = [s["SubnetId"] for s in subnets]
+    if problems:
+        return failed(
+            "network path",
+            "; ".join(problems),
+            "associate the subnet with the route table whose 0.0.0.0/0 route targets the internet gateway"
+            if public
+            else "add a NAT gateway route or VPC endpoints for ECR, S3 and CloudWatch Logs",
+            ids,
+        )
+    return passed(
+        "network path",
+        f"{len(ids)} subnet(s) route 0.0.0.0/0 to {'an internet gateway' if public else 'a NAT gateway or endpoints'}",
+        ids,
+    )

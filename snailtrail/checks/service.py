@@ -1,0 +1,356 @@
+"""Cluster, service, task definition, roles, logs, secrets and image checks."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from snailtrail.checks.base import CheckResult, failed, passed, skipped, warned
+from snailtrail.checks.catalogue import check
+from snailtrail.checks.view import LiveView
+from snailtrail.phases import Phase
+
+SMOKE_SECONDS = re.compile(r"after ([0-9.]+) s")
+
+
+@check(
+    "cluster exists",
+    "service",
+    "1: the deploy waited on a cluster or service that did not exist",
+    "The configured cluster exists and is ACTIVE.",
+)
+def cluster_exists(view: LiveView, phase: Phase | None) -> CheckResult:
+    name = view.settings.service.cluster
+    cluster = view.cluster()
+    if cluster is None or cluster.get("status") != "ACTIVE":
+        return failed(
+            "cluster exists",
+            f"cluster {name} {'is ' + cluster['status'] if cluster else 'not found'}",
+            f"create cluster {name}, or fix service.cluster",
+        )
+    return passed("cluster exists", f"cluster {name} is ACTIVE", [cluster["clusterArn"]])
+
+
+@check(
+    "service active",
+    "service",
+    "1: the ECS service did not exist in the cluster",
+    "The service exists in the cluster and is ACTIVE.",
+)
+def service_active(view: LiveView, phase: Phase | None) -> CheckResult:
+    service = view.service()
+    name = view.settings.service.name
+    if service is None:
+        return failed(
+            "service active",
+            f"service {name} does not exist in cluster {view.settings.service.cluster}",
+            f"snailtrail deploy {phase.name if phase else 'PHASE'} --yes creates it from the manifest",
+        )
+    return passed(
+        "service active",
+        f"{name}: {service['status']}, {service.get('runningCount', 0)}/{service.get('desiredCount', 0)} running",
+        [service["serviceArn"]],
+    )
+
+
+@check(
+    "verified revision",
+    "service",
+    "13: the running revision had never been verified",
+    "The running task definition belongs to the expected phase and is tagged verified.",
+)
+def verified_revision(view: LiveView, phase: Phase | None) -> CheckResult:
+    revision = view.running_revision()
+    if revision is None:
+        return failed("verified revision", "no task definition runs", "deploy a phase")
+    short = revision.arn.rsplit("/", 1)[-1]
+    if phase is not None and revision.phase != phase.name:
+        return failed(
+            "verified revision",
+            f"{short} is {revision.phase or 'not a snailtrail deployment'}, expected {phase.name}",
+            f"snailtrail deploy {phase.name}",
+            [revision.arn],
+        )
+    if not revision.verified_at:
+        return failed(
+            "verified revision",
+            f"{short} ({revision.phase}) was never verified",
+            "roll back to a verified revision (snailtrail rollback) or deploy again",
+            [revision.arn],
+        )
+    return passed("verified revision", f"{short} ({revision.phase}) verified {revision.verified_at}", [revision.arn])
+
+
+@check(
+    "awsvpc configuration",
+    "service",
+    "3: empty networkBindings for awsvpc tasks sent people chasing a ghost",
+    "The service has an awsvpc network configuration (subnets, security groups). awsvpc tasks are judged by "
+    "probes and target health, never by networkBindings.",
+)
+def awsvpc_configuration(view: LiveView, phase: Phase | None) -> CheckResult:
+    awsvpc = view.awsvpc()
+    if not awsvpc.get("subnets") or not awsvpc.get("securityGroups"):
+        return failed(
+            "awsvpc configuration",
+            "the service has no awsvpc subnets or security groups",
+            "recreate the service with networkConfiguration.awsvpcConfiguration",
+        )
+    return passed(
+        "awsvpc configuration",
+        f"{len(awsvpc['subnets'])} subnet(s), groups "
+        f"{', '.join(awsvpc['securityGroups'])}, public IP {awsvpc.get('assignPublicIp', 'DISABLED')} "
+        "(tasks are judged by target health, not networkBindings)",
+        list(awsvpc["subnets"]),
+    )
+
+
+@check(
+    "load balancer entries",
+    "service",
+    "10: the service named a container or port the task definition lacked",
+    "Every loadBalancers[] entry of the service names a container and port the task definition maps, and a "
+    "target group that exists.",
+)
+def load_balancer_entries(view: LiveView, phase: Phase | None) -> CheckResult:
+    service = view.service()
+    revision = view.running_revision()
+    if service is None or revision is None:
+        return skipped("load balancer entries", "no service or task definition to compare")
+    containers = {
+        c["name"]: {m["containerPort"] for m in c.get("portMappings", [])}
+        for c in revision.definition["containerDefinitions"]
+    }
+    entries = service.get("loadBalancers", [])
+    if not entries:
+        return failed(
+            "load balancer entries",
+            "the service has no load balancer entries",
+            f"attach target group {view.settings.service.load_balancer.target_group} to the service",
+        )
+    group = view.target_group()
+    problems = []
+    for entry in entries:
+        name, port = entry.get("containerName"), entry.get("containerPort")
+        if name not in containers:
+            problems.append(
+                f"container {name} is not in {revision.arn.rsplit('/', 1)[-1]} (has {', '.join(containers)})"
+            )
+        elif port not in containers[name]:
+            problems.append(f"container {name} maps {sorted(containers[name])}, not port {port}")
+        if group is None or entry.get("targetGroupArn") != group["TargetGroupArn"]:
+            problems.append(f"entry targets {entry.get('targetGroupArn')}, not the configured target group")
+    if problems:
+        return failed(
+            "load balancer entries",
+            "; ".join(problems),
+            "make the task definition's container name and port mapping match the service's load balancer entry",
+            [service["serviceArn"]],
+        )
+    return passed(
+        "load balancer entries", f"{len(entries)} entry(ies) match the task definition", [service["serviceArn"]]
+    )
+
+
+@check(
+    "grace period",
+    "service",
+    "7: containers missed health checks during a slow start-up",
+    "The service's health-check grace period covers the start-up time smoke measured.",
+)
+def grace_period(view: LiveView, phase: Phase | None) -> CheckResult:
+    service = view.service()
+    if service is None:
+        return skipped("grace period", "no service")
+    grace = service.get("healthCheckGracePeriodSeconds")
+    measured = None
+    for event in reversed(view.ctx.trail.events()):
+        if (event.get("data") or {}).get("step") == "smoke" and event.get("ok"):
+            match = SMOKE_SECONDS.search(event.get("detail", ""))
+            if match:
+                measured = float(match[1])
+                break
+    if measured is None:
+        return skipped("grace period", f"grace period {grace} s; no smoke measurement in the trail yet")
+    if grace is None or grace < measured:
+        return warned(
+            "grace period",
+            f"grace period {grace} s is shorter than the measured start-up ({measured:.1f} s)",
+            f"raise health_check.grace_period_s above {measured:.0f} s",
+            [service["serviceArn"]],
+        )
+    return passed(
+        "grace period",
+        f"grace period {grace} s covers the measured start-up ({measured:.1f} s)",
+        [service["serviceArn"]],
+    )
+
+
+@check(
+    "roles",
+    "service",
+    "task or execution role missing or not assumable by ECS",
+    "The task and execution roles exist and trust ecs-tasks.amazonaws.com.",
+)
+def roles(view: LiveView, phase: Phase | None) -> CheckResult:
+    revision = view.running_revision()
+    arns = [revision.definition.get(k) for k in ("taskRoleArn", "executionRoleArn")] if revision else []
+    arns = [a for a in arns if a]
+    if not arns:
+        return skipped("roles", "the task definition names no roles")
+    problems = []
+    for arn in arns:
+        role = view.role(arn)
+        if role is None:
+            problems.append(f"{arn} does not exist")
+            continue
+        policy = role.get("AssumeRolePolicyDocument") or {}
+        if isinstance(policy, str):
+            policy = json.loads(urllib.request.unquote(policy))
+        if "ecs-tasks.amazonaws.com" not in json.dumps(policy):
+            problems.append(f"{arn} does not trust ecs-tasks.amazonaws.com")
+    if problems:
+        return failed(
+            "roles", "; ".join(problems), "create the role with a trust policy for ecs-tasks.amazonaws.com", arns
+        )
+    return passed("roles", f"{len(arns)} role(s) exist and trust ecs-tasks", arns)
+
+
+@check(
+    "log group", "container", "logs missing when they were needed", "The awslogs group the container writes to exists."
+)
+def log_group(view: LiveView, phase: Phase | None) -> CheckResult:
+    revision = view.running_revision()
+    if revision is None:
+        return skipped("log group", "no task definition")
+    options = (revision.definition["containerDefinitions"][0].get("logConfiguration") or {}).get("options") or {}
+    name = options.get("awslogs-group")
+    if not name:
+        return skipped("log group", "the container has no awslogs configuration")
+    if not view.log_group_exists(name):
+        return failed(
+            "log group",
+            f"log group {name} does not exist",
+            f"create it: aws logs create-log-group --log-group-name {name}",
+            [name],
+        )
+    return passed("log group", f"log group {name} exists", [name])
+
+
+@check(
+    "secrets exist",
+    "container",
+    "a referenced secret did not exist and tasks failed to start",
+    "Every secret the task definition references exists (SSM Parameter Store or Secrets Manager).",
+)
+def secrets_exist(view: LiveView, phase: Phase | None) -> CheckResult:
+    revision = view.running_revision()
+    secrets = revision.definition["containerDefinitions"][0].get("secrets", []) if revision else []
+    if not secrets:
+        return skipped("secrets exist", "no secrets referenced")
+    missing = []
+    for secret in secrets:
+        arn = secret["valueFrom"]
+        try:
+            if ":ssm:" in arn:
+                view._client("ssm").get_parameter(Name="/" + arn.split(":parameter/", 1)[1])
+            else:
+                view._client("secretsmanager").describe_secret(SecretId=arn)
+        except ClientError:
+            missing.append(f"{secret['name']} ({arn})")
+    if missing:
+        return failed(
+            "secrets exist",
+            f"missing: {', '.join(missing)}",
+            "create them, or fix container.secrets",
+            [s["valueFrom"] for s in secrets],
+        )
+    return passed(
+        "secrets exist", f"{len(secrets)} secret(s) exist (values never read)", [s["valueFrom"] for s in secrets]
+    )
+
+
+def _registry_config(reference: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The image config of host/repo@digest from a registry's v2 API, or why it could not be read."""
+    host, _, rest = reference.partition("/")
+    repository, _, digest = rest.partition("@")
+    accept = ", ".join(
+        ["application/vnd.docker.distribution.manifest.v2+json", "application/vnd.oci.image.manifest.v1+json"]
+    )
+    try:
+        request = urllib.request.Request(
+            f"http://{host}/v2/{repository}/manifests/{digest}", headers={"Accept": accept}
+        )
+        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 - http registry on loopback
+            manifest = json.loads(answer.read())
+        config_digest = manifest["config"]["digest"]
+        blob = f"http://{host}/v2/{repository}/blobs/{config_digest}"
+        with urllib.request.urlopen(blob, timeout=5) as answer:
+            return json.loads(answer.read()).get("config") or {}, None
+    except urllib.error.HTTPError as exc:
+        return None, f"the registry answered {exc.code} for {reference}"
+    except (OSError, ValueError, KeyError) as exc:
+        return None, f"the registry could not be read ({exc})"
+
+
+@check(
+    "image config",
+    "container",
+    "6: the image hard-coded PORT and ignored the task definition's",
+    "The image exists in the registry by digest, and its config (exposed ports, env, user) agrees with the task "
+    "definition; warns on a hard-coded PORT or a root user.",
+)
+def image_config(view: LiveView, phase: Phase | None) -> CheckResult:
+    revision = view.running_revision()
+    if revision is None:
+        return skipped("image config", "no task definition")
+    reference = revision.image
+    if "@sha256:" not in reference:
+        return warned(
+            "image config",
+            f"{reference} is referenced by tag, not digest: what runs can change under it",
+            "deploy through snailtrail (it references the pushed digest)",
+            [reference],
+        )
+    if ".dkr.ecr." in reference:
+        repository, _, digest = reference.split("/", 1)[1].partition("@")
+        try:
+            view._client("ecr").describe_images(repositoryName=repository, imageIds=[{"imageDigest": digest}])
+        except ClientError as exc:
+            return failed(
+                "image config",
+                f"{reference} is not in ECR ({exc.response['Error']['Code']})",
+                "push the image again, or roll back",
+                [reference],
+            )
+        return passed("image config", f"{reference} exists in ECR", [reference])
+    config, problem = _registry_config(reference)
+    if config is None:
+        return failed("image config", problem or "unreadable", "push the image again, or roll back", [reference])
+    container = revision.definition["containerDefinitions"][0]
+    port = container["portMappings"][0]["containerPort"]
+    baked = dict(e.split("=", 1) for e in config.get("Env") or [] if "=" in e)
+    notes = []
+    if "PORT" in baked and baked["PORT"] != str(port):
+        notes.append(
+            f"the image bakes PORT={baked['PORT']} (the task definition's PORT={port} overrides it only if "
+            "the app reads $PORT)"
+        )
+    exposed = [int(p.split("/")[0]) for p in (config.get("ExposedPorts") or {})]
+    if exposed and port not in exposed:
+        notes.append(f"the image exposes {exposed}, the task definition maps {port}")
+    if config.get("User") in (None, "", "root", "0"):
+        notes.append("the image runs as root")
+    if notes:
+        return warned(
+            "image config", "; ".join(notes), "set USER to a non-root user and read the port from $PORT", [reference]
+        )
+    return passed(
+        "image config",
+        f"{reference.rsplit('/', 1)[-1][:40]}… exists; user {config.get('User')}, no conflicting port",
+        [reference],
+    )

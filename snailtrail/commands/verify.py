@@ -1,0 +1,105 @@
+"""snailtrail verify"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import typer
+
+from snailtrail.state import CliState
+
+MARKS = {"pass": "✓", "warn": "!", "fail": "✗", "skip": "-"}
+
+
+def render_tree(report: Any, environment: str) -> Any:
+    from rich.markup import escape
+    from rich.tree import Tree
+
+    colours = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
+    tree = Tree(
+        f"verify {environment}: {'ok' if report.ok else 'FAILED'} ({report.duration_s:.2f} s, "
+        f"{report.api_calls} API calls)"
+    )
+    branches: dict[str, Any] = {}
+    for spec, result in report.results:
+        branch = branches.get(spec.layer) or branches.setdefault(spec.layer, tree.add(f"[bold]{spec.layer}[/]"))
+        status = result.status.value
+        node = branch.add(f"[{colours[status]}]{MARKS[status]} {escape(result.name)}[/]: {escape(result.summary)}")
+        if result.fix and status in ("fail", "warn"):
+            node.add(f"[cyan]fix:[/] {escape(result.fix)}")
+    return tree
+
+
+def render_plain(report: Any, environment: str) -> str:
+    """Plain lines for logs and pipes: every summary whole, the fix under each failure or warning."""
+    lines = [
+        f"verify {environment}: {'ok' if report.ok else 'FAILED'} ({report.duration_s:.2f} s, "
+        f"{report.api_calls} API calls)"
+    ]
+    for spec, result in report.results:
+        status = result.status.value
+        lines.append(f"{MARKS[status]} [{spec.layer}] {result.name}: {result.summary}")
+        if result.fix and status in ("fail", "warn"):
+            lines.append(f"    fix: {result.fix}")
+    return "\n".join(lines)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(
+        help="Check every layer from DNS to the app, read-only: DNS ownership, listener, target group, "
+        "port alignment, security groups, network path, cluster, service, revision, image, target "
+        "health, the phase's success criteria. Prints a tree ordered as traffic flows, with the fix "
+        "for each failure. Exit 0 when nothing fails (warnings allowed), 1 otherwise."
+    )
+    def verify(
+        ctx: typer.Context,
+        phase: Optional[str] = typer.Option(
+            None, "--phase", help="Judge against this phase (default: the phase of the running task definition)."
+        ),
+        only: list[str] = typer.Option([], "--only", help="Run only this check (repeatable)."),
+        list_checks: bool = typer.Option(False, "--list", help="Print the catalogue of checks and exit."),
+    ) -> None:
+        from snailtrail.checks.catalogue import run_checks, selected
+
+        state: CliState = ctx.obj
+        if list_checks:
+            specs = selected(None)
+            state.output(
+                {
+                    "checks": [
+                        {"name": s.name, "layer": s.layer, "prevents": s.prevents, "describes": s.describes}
+                        for s in specs
+                    ]
+                },
+                "\n".join(f"{s.layer:<13} {s.name:<22} {s.describes}" for s in specs),
+            )
+            return
+        from snailtrail.checks.view import LiveView
+
+        context = state.context()
+        view = LiveView(context, context.endpoints.dns_server)
+        chosen = context.phase(phase) if phase else None
+        if chosen is None:
+            revision = view.running_revision()
+            chosen = context.phase_or_none(revision.phase) if revision else None
+        report = run_checks(view, chosen, only or None)
+        document = {
+            "ok": report.ok,
+            "environment": context.settings.environment_name,
+            "phase": chosen.name if chosen else None,
+            "checks": [result.to_json() | {"layer": spec.layer} for spec, result in report.results],
+            "duration_s": round(report.duration_s, 3),
+            "api_calls": report.api_calls,
+        }
+        if state.json_output:
+            state.output(document)
+        else:
+            from rich.console import Console
+
+            console = Console(highlight=False, soft_wrap=True)
+            if console.is_terminal:
+                console.print(render_tree(report, context.settings.environment_name))
+            else:
+                state.output(document, render_plain(report, context.settings.environment_name))
+        if not report.ok:
+            raise typer.Exit(1)

@@ -361,7 +361,7 @@ class Executor:
         arn = result.task_definition or ""
         if name == "update":
             return self._update_service(arn, phase.container.desired_count, phase)
-        return self._create_service(arn, phase)
+        return self.create_service(arn, phase)
 
     def _update_service(self, arn: str, desired: int, phase: Phase | None) -> str:
         self._seen_events.update(
@@ -371,7 +371,8 @@ class Executor:
         self.ctx.ecs.update_service(self.ctx.settings.service.name, arn, desired, grace)
         return f"service now wants {desired} task(s) of {arn}"
 
-    def _create_service(self, arn: str, phase: Phase) -> str:
+    def create_service(self, arn: str, phase: Phase) -> str:
+        """Create the service from the configuration and the phase's manifest (the caller has consent)."""
         settings = self.ctx.settings
         lb = settings.service.load_balancer
         target_group = self.ctx.elbv2.target_group(lb.target_group)
@@ -446,7 +447,8 @@ class Executor:
             if target_group is None:
                 raise StepFailed("the service's target group is gone", fix="recreate it; `snailtrail verify` says more")
             tasks = [t for t in self._new_tasks if t.get("taskDefinitionArn") == arn]
-            checks.append(target_health_criterion(self.ctx.elbv2, target_group["TargetGroupArn"], tasks, wanted))
+            descriptions = self.ctx.elbv2.target_health(target_group["TargetGroupArn"])
+            checks.append(target_health_criterion(descriptions, target_group["TargetGroupArn"], tasks, wanted))
         result.checks.extend(checks)
         broken = [c for c in checks if c.failed]
         if broken:

@@ -121,6 +121,8 @@ def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsy
 
     from snailtrail.aws.session import AwsClients
     from snailtrail.config import load_settings
+    from snailtrail.sandbox import moto_bridge
+    from snailtrail.sandbox.dns import DnsResponder
     from snailtrail.sandbox.front_door import FrontDoor
     from snailtrail.sandbox.provision import provision
     from snailtrail.sandbox.reconciler import Reconciler
@@ -135,7 +137,9 @@ def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsy
         lb = settings.service.load_balancer
         front_door = FrontDoor("us-east-1", lb.name, lb.listener_port, reconciler.addresses)
         front_door.start()
-        config = write_config(tmp_path, front_door.url)
+        dns = DnsResponder(lambda: moto_bridge.dns_records("127.0.0.1"))
+        dns.start()
+        config = write_config(tmp_path, front_door.url, dns_server="{}:{}".format(*dns.address))
         record_api_calls.clear()
         reconciler.start(interval_s=0.02)
         try:
@@ -143,3 +147,4 @@ def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsy
         finally:
             reconciler.stop()
             front_door.stop()
+            dns.stop()

@@ -65,14 +65,14 @@ class EcsApi:
     def create_service(self, request: dict[str, Any]) -> dict[str, Any]:
         return self._ecs.create_service(cluster=self.cluster, **request)["service"]
 
-    def service_tasks(self, service: str) -> list[dict[str, Any]]:
-        """Running and recently stopped tasks of the service.
+    def service_tasks(self, service: str, statuses: tuple[str, ...] = ("RUNNING", "STOPPED")) -> list[dict[str, Any]]:
+        """The service's tasks with these desired statuses (default: running and recently stopped).
 
         Filtered by ``group`` as well as the request's serviceName: a control plane that ignores
         serviceName (moto) must not make another service's tasks look like ours.
         """
         arns: list[str] = []
-        for status in ("RUNNING", "STOPPED"):
+        for status in statuses:
             for page in self._ecs.get_paginator("list_tasks").paginate(
                 cluster=self.cluster, serviceName=service, desiredStatus=status
             ):

@@ -23,7 +23,7 @@ def target_health(view: LiveView, phase: Phase | None) -> CheckResult:
         return failed("target health", "the target group does not exist", "see `target group attached`")
     if not tasks:
         return failed("target health", "no running tasks", "see the service's events: snailtrail status")
-    result = target_health_criterion(view.ctx.elbv2, group["TargetGroupArn"], tasks, len(tasks))
+    result = target_health_criterion(view.target_health(), group["TargetGroupArn"], tasks, len(tasks))
     return CheckResult("target health", result.status, result.summary, result.fix, result.resources)
 
 

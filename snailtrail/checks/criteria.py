@@ -14,7 +14,6 @@ from typing import Any
 
 from tenacity import RetryError, retry, retry_if_result, stop_after_attempt, wait_fixed
 
-from snailtrail.aws.elbv2 import Elbv2Api
 from snailtrail.checks.base import CheckResult, failed, passed
 from snailtrail.phases import HttpProbe, Phase
 
@@ -143,10 +142,10 @@ def task_ips(task: dict[str, Any]) -> list[str]:
 
 
 def target_health_criterion(
-    elbv2: Elbv2Api, target_group_arn: str, tasks: list[dict[str, Any]], wanted: int
+    descriptions: list[dict[str, Any]], target_group_arn: str, tasks: list[dict[str, Any]], wanted: int
 ) -> CheckResult:
     """The new tasks must be healthy targets: by task IP, which is how awsvpc tasks register."""
-    health = {d["Target"]["Id"]: d["TargetHealth"] for d in elbv2.target_health(target_group_arn)}
+    health = {d["Target"]["Id"]: d["TargetHealth"] for d in descriptions}
     healthy, problems = 0, []
     for task in tasks:
         for ip in task_ips(task):

@@ -56,7 +56,9 @@ class LiveView:
         return self._once(
             "tasks",
             lambda: [
-                t for t in self.ctx.ecs.service_tasks(self.settings.service.name) if t.get("lastStatus") == "RUNNING"
+                t
+                for t in self.ctx.ecs.service_tasks(self.settings.service.name, ("RUNNING",))
+                if t.get("lastStatus") == "RUNNING"
             ],
         )
 

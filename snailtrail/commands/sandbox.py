@@ -78,3 +78,35 @@ def status(ctx: typer.Context) -> None:
 
 def register(app: typer.Typer) -> None:
     app.add_typer(sandbox_app, name="sandbox")
+
+
+@sandbox_app.command(
+    name="break",
+    help="Inject one incident of lessons.md so `verify` can be seen catching it: "
+    "sg-rule, route-table, domain, service, port. `sandbox heal` undoes it.",
+)
+def break_(
+    ctx: typer.Context, kind: str = typer.Argument(..., help="sg-rule | route-table | domain | service | port")
+) -> None:
+    from snailtrail.sandbox.drills import DRILLS, inject
+
+    state: CliState = ctx.obj
+    context = state.context()
+    done = inject(context, kind)
+    drill = DRILLS[kind]
+    state.output(
+        {"drill": kind, "done": done, "incident": drill.incident, "caught_by": drill.caught_by},
+        f"{done}\nincident {drill.incident}; `snailtrail verify --only '{drill.caught_by}'` catches it",
+    )
+
+
+@sandbox_app.command(
+    help="Undo every drill: restore the rule, the route-table associations, the domain's record, "
+    "the service, and a verified task definition."
+)
+def heal(ctx: typer.Context) -> None:
+    from snailtrail.sandbox.drills import heal as heal_all
+
+    state: CliState = ctx.obj
+    done = heal_all(state.context())
+    state.output({"healed": done}, "\n".join(done))

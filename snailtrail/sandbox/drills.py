@@ -1,0 +1,240 @@
+"""Drills: inject one incident of lessons.md into the sandbox, and undo it.
+
+Every drill goes through the public AWS API, as an operator's mistake would, so `verify` sees it
+exactly as it would see the real thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from snailtrail.context import Context
+from snailtrail.errors import ConfigError, SnailtrailError
+from snailtrail.taskdef import render
+
+OTHER_LOAD_BALANCER = "drill-other-alb"
+
+
+@dataclass(frozen=True)
+class Drill:
+    kind: str
+    incident: str
+    caught_by: str
+    inject: Callable[[Context], str]
+    undo: Callable[[Context], str]
+
+
+def _groups(ctx: Context) -> tuple[str, str, int]:
+    service = ctx.ecs.describe_service(ctx.settings.service.name)
+    if service is None:
+        raise SnailtrailError("the service does not exist", fix="deploy a phase first: snailtrail deploy phase-1")
+    task_group = service["networkConfiguration"]["awsvpcConfiguration"]["securityGroups"][0]
+    alb = ctx.elbv2.load_balancer(ctx.settings.service.load_balancer.name)
+    port = service["loadBalancers"][0]["containerPort"]
+    return task_group, alb["SecurityGroups"][0], port
+
+
+def _rule(alb_group: str, port: int) -> list[dict]:
+    return [
+        {
+            "IpProtocol": "tcp",
+            "FromPort": port,
+            "ToPort": port,
+            "UserIdGroupPairs": [{"GroupId": alb_group, "Description": "load balancer to tasks"}],
+        }
+    ]
+
+
+def _remove_rule(ctx: Context) -> str:
+    task_group, alb_group, port = _groups(ctx)
+    ctx.clients.client("ec2").revoke_security_group_ingress(GroupId=task_group, IpPermissions=_rule(alb_group, port))
+    return f"revoked tcp {port} from {alb_group} on {task_group}"
+
+
+def _restore_rule(ctx: Context) -> str:
+    from botocore.exceptions import ClientError
+
+    task_group, alb_group, port = _groups(ctx)
+    try:
+        ctx.clients.client("ec2").authorize_security_group_ingress(
+            GroupId=task_group, IpPermissions=_rule(alb_group, port)
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "InvalidPermission.Duplicate":
+            raise
+    return f"tcp {port} from {alb_group} allowed on {task_group}"
+
+
+def _public_table(ctx: Context) -> tuple[str, list[dict]]:
+    ec2 = ctx.clients.client("ec2")
+    tables = ec2.describe_route_tables(
+        Filters=[{"Name": "tag:Name", "Values": [f"{ctx.settings.service.name}-public"]}]
+    )["RouteTables"]
+    if not tables:
+        raise SnailtrailError("the sandbox's public route table is missing", fix="snailtrail sandbox down && up")
+    return tables[0]["RouteTableId"], tables[0].get("Associations", [])
+
+
+def _detach_subnet(ctx: Context) -> str:
+    table, associations = _public_table(ctx)
+    subnet = ctx.ec2.subnet_ids(ctx.settings.service.network.subnets[:1])[0]
+    for association in associations:
+        if association.get("SubnetId") == subnet:
+            ctx.clients.client("ec2").disassociate_route_table(AssociationId=association["RouteTableAssociationId"])
+    return f"{subnet} no longer uses {table} (its internet-gateway route)"
+
+
+def _attach_subnets(ctx: Context) -> str:
+    table, associations = _public_table(ctx)
+    attached = {a.get("SubnetId") for a in associations}
+    subnets = ctx.ec2.subnet_ids(ctx.settings.service.network.subnets)
+    for subnet in subnets:
+        if subnet not in attached:
+            ctx.clients.client("ec2").associate_route_table(RouteTableId=table, SubnetId=subnet)
+    return f"{len(subnets)} subnet(s) use {table}"
+
+
+def _point_record(ctx: Context, target: str) -> None:
+    domain = ctx.settings.service.domain
+    if domain is None:
+        raise ConfigError("no service.domain configured: there is no record to point elsewhere", fix="set one")
+    route53 = ctx.clients.client("route53")
+    zone = route53.list_hosted_zones_by_name(DNSName=domain.hosted_zone)["HostedZones"][0]["Id"]
+    route53.change_resource_record_sets(
+        HostedZoneId=zone,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": domain.name,
+                        "Type": "CNAME",
+                        "TTL": 60,
+                        "ResourceRecords": [{"Value": target}],
+                    },
+                }
+            ]
+        },
+    )
+
+
+def _domain_elsewhere(ctx: Context) -> str:
+    elb = ctx.clients.client("elbv2")
+    other = ctx.elbv2.load_balancer(OTHER_LOAD_BALANCER)
+    if other is None:
+        mine = ctx.elbv2.load_balancer(ctx.settings.service.load_balancer.name)
+        subnets = [z["SubnetId"] for z in mine["AvailabilityZones"]]
+        other = elb.create_load_balancer(
+            Name=OTHER_LOAD_BALANCER,
+            Subnets=subnets,
+            SecurityGroups=mine["SecurityGroups"],
+            Scheme="internet-facing",
+            Type="application",
+        )["LoadBalancers"][0]
+    _point_record(ctx, other["DNSName"])
+    return f"{ctx.settings.service.domain.name} now points at {other['DNSName']}"  # type: ignore[union-attr]
+
+
+def _domain_home(ctx: Context) -> str:
+    mine = ctx.elbv2.load_balancer(ctx.settings.service.load_balancer.name)
+    _point_record(ctx, mine["DNSName"])
+    return f"{ctx.settings.service.domain.name} points at {mine['DNSName']}"  # type: ignore[union-attr]
+
+
+def _delete_service(ctx: Context) -> str:
+    name = ctx.settings.service.name
+    ctx.clients.client("ecs").delete_service(cluster=ctx.settings.service.cluster, service=name, force=True)
+    return f"deleted service {name}"
+
+
+def _restore_service(ctx: Context) -> str:
+    from snailtrail.executor import Executor
+    from snailtrail.plan import DeployOptions
+
+    if ctx.ecs.describe_service(ctx.settings.service.name) is not None:
+        return "the service exists"
+    revision = ctx.history.last_verified()
+    phase = ctx.phase_or_none(revision.phase) if revision else None
+    if revision is None or phase is None:
+        raise SnailtrailError(
+            "no verified revision to recreate the service from", fix="snailtrail deploy phase-1 --yes"
+        )
+    return Executor(ctx, DeployOptions(create=True)).create_service(revision.arn, phase)
+
+
+def _wrong_port(ctx: Context) -> str:
+    service = ctx.ecs.describe_service(ctx.settings.service.name)
+    if service is None:
+        raise SnailtrailError("the service does not exist", fix="deploy a phase first")
+    current = ctx.history.get(service["taskDefinition"])
+    phase = ctx.phase_or_none(current.phase)
+    if phase is None:
+        raise SnailtrailError("the running revision has no phase", fix="deploy a phase first")
+    definition = render(ctx.settings, phase, current.image)
+    container = definition["containerDefinitions"][0]
+    port = container["portMappings"][0]["containerPort"] + 80
+    container["portMappings"] = [{"containerPort": port, "hostPort": port, "protocol": "tcp"}]
+    container["environment"] = [
+        e if e["name"] != "PORT" else {"name": "PORT", "value": str(port)} for e in container["environment"]
+    ]
+    registered = ctx.ecs.register_task_definition(definition, {"snailtrail:drill": "wrong-port"})
+    # Like a hand-made console edit: the task definition moves, the service's load balancer entry does not.
+    ctx.clients.client("ecs").update_service(
+        cluster=ctx.settings.service.cluster,
+        service=ctx.settings.service.name,
+        taskDefinition=registered["taskDefinitionArn"],
+    )
+    return f"service now runs {registered['taskDefinitionArn'].rsplit('/', 1)[-1]} mapping port {port}"
+
+
+def _verified_revision(ctx: Context) -> str:
+    service = ctx.ecs.describe_service(ctx.settings.service.name)
+    revision = ctx.history.last_verified()
+    if service is None or revision is None or service["taskDefinition"] == revision.arn:
+        return "the service runs a verified revision"
+    ctx.ecs.update_service(ctx.settings.service.name, revision.arn, service["desiredCount"])
+    return f"service back on verified {revision.arn.rsplit('/', 1)[-1]}"
+
+
+DRILLS = {
+    d.kind: d
+    for d in [
+        Drill(
+            "sg-rule",
+            "4, 8: no ingress rule from the load balancer to the tasks",
+            "security groups",
+            _remove_rule,
+            _restore_rule,
+        ),
+        Drill(
+            "route-table",
+            "5: a subnet not associated with the internet-gateway route table",
+            "network path",
+            _detach_subnet,
+            _attach_subnets,
+        ),
+        Drill(
+            "domain", "9: the domain points at another load balancer", "dns ownership", _domain_elsewhere, _domain_home
+        ),
+        Drill("service", "1: the service does not exist", "service active", _delete_service, _restore_service),
+        Drill(
+            "port",
+            "10, 11: the task definition's container port disagrees with the target group",
+            "port alignment",
+            _wrong_port,
+            _verified_revision,
+        ),
+    ]
+}
+
+
+def inject(ctx: Context, kind: str) -> str:
+    if kind not in DRILLS:
+        raise ConfigError(f"unknown drill {kind!r}", fix=f"choose one of: {', '.join(DRILLS)}")
+    return DRILLS[kind].inject(ctx)
+
+
+def heal(ctx: Context) -> list[str]:
+    """Undo every drill (each undo is a no-op when its drill was not injected)."""
+    return [DRILLS[kind].undo(ctx) for kind in ("service", "port", "sg-rule", "route-table", "domain")]

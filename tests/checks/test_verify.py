@@ -1,0 +1,126 @@
+"""verify: everything passes on a healthy deployment; each incident fails the check that owns it."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from tests.conftest import Sandbox
+
+GOOD = "fake.local/shine:phase-1-good"
+
+
+@pytest.fixture
+def deployed(sandbox: Sandbox) -> Sandbox:
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    return sandbox
+
+
+def checks_by_name(sandbox: Sandbox, *args: str) -> tuple[int, dict[str, dict]]:
+    result = sandbox.run("verify", "--json", *args)
+    document = result.json()
+    return result.exit_code, {c["name"]: c for c in document["checks"]}
+
+
+def test_healthy_deployment_passes_every_check_in_traffic_order(deployed: Sandbox) -> None:
+    result = deployed.run("verify", "--json")
+    assert result.exit_code == 0, result.stdout
+    document = result.json()
+    assert document["ok"] and document["phase"] == "phase-1" and document["api_calls"] > 0
+    statuses = {c["name"]: c["status"] for c in document["checks"]}
+    assert {name for name, status in statuses.items() if status == "fail"} == set()
+    assert statuses["dns ownership"] == "pass" and statuses["port alignment"] == "pass"
+    # A fake image referenced by tag is a warning, never a pass: what runs could change under it.
+    assert statuses["image config"] == "warn"
+    layers = [c["layer"] for c in document["checks"]]
+    assert layers.index("dns") < layers.index("service") < layers.index("app")
+
+
+def test_describe_calls_are_not_repeated(deployed: Sandbox) -> None:
+    deployed.api_calls.clear()
+    assert deployed.run("verify", "--json").exit_code == 0
+    repeated = {
+        call: count for call, count in deployed.api_calls.items() if count > 1 and call not in ("dynamodb.Query",)
+    }
+    assert repeated == {}
+
+
+@pytest.mark.parametrize(
+    "drill, check, says",
+    [
+        ("sg-rule", "security groups", "admit nothing on port 8000"),
+        ("route-table", "network path", "not an internet gateway"),
+        ("domain", "dns ownership", "does not reach shine-alb-1"),
+        ("service", "service active", "does not exist"),
+        ("port", "port alignment", "✗ service 8000"),
+    ],
+)
+def test_each_drill_fails_its_check_and_heal_restores_it(deployed: Sandbox, drill: str, check: str, says: str) -> None:
+    assert deployed.run("sandbox", "break", drill).exit_code == 0
+    code, checks = checks_by_name(deployed)
+    assert code == 1
+    assert checks[check]["status"] == "fail", checks[check]
+    assert says in checks[check]["summary"]
+    assert checks[check]["fix"]
+    assert deployed.run("sandbox", "heal").exit_code == 0
+    code, checks = checks_by_name(deployed, "--only", check)
+    assert checks[check]["status"] == "pass", checks[check]
+
+
+def test_port_drill_also_breaks_the_load_balancer_entries(deployed: Sandbox) -> None:
+    assert deployed.run("sandbox", "break", "port").exit_code == 0
+    _, checks = checks_by_name(deployed, "--only", "load balancer entries", "--only", "verified revision")
+    assert "maps [8080], not port 8000" in checks["load balancer entries"]["summary"]
+    assert (
+        "was never verified" in checks["verified revision"]["summary"]
+        or "not a snailtrail" in checks["verified revision"]["summary"]
+    )
+
+
+def test_listener_forwarding_elsewhere_fails(deployed: Sandbox) -> None:
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    live = elbv2.describe_target_groups(Names=["shine-tg"])["TargetGroups"][0]
+    other = elbv2.create_target_group(
+        Name="elsewhere", Protocol="HTTP", Port=8000, VpcId=live["VpcId"], TargetType="ip"
+    )["TargetGroups"][0]
+    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
+    listener = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"][0]
+    elbv2.modify_listener(
+        ListenerArn=listener["ListenerArn"],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": other["TargetGroupArn"]}],
+    )
+    code, checks = checks_by_name(deployed, "--only", "listener forwards", "--only", "target health")
+    assert code == 1
+    assert "forwards to elsewhere, not shine-tg" in checks["listener forwards"]["summary"]
+
+
+def test_unverified_revision_and_failing_criteria_fail(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    assert sandbox.deploy("phase-3", "fake.local/shine:phase-3-good", "--no-rollback").exit_code == 1
+    code, checks = checks_by_name(sandbox)
+    assert code == 1
+    assert checks["verified revision"]["status"] == "fail"
+    assert checks["ml mode"]["status"] == "fail" and "'basic'" in checks["ml mode"]["summary"]
+    assert checks["success criteria"]["status"] == "pass"
+
+
+def test_unhealthy_targets_fail_target_health(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    assert (
+        sandbox.deploy("phase-2", "fake.local/shine:phase-2-unhealthy", "--no-rollback", "--timeout", "2").exit_code
+        == 1
+    )
+    code, checks = checks_by_name(sandbox, "--only", "target health", "--only", "port alignment")
+    assert code == 1
+    assert checks["target health"]["status"] == "fail"
+
+
+def test_list_prints_the_catalogue(sandbox: Sandbox) -> None:
+    result = sandbox.run("verify", "--list", "--json")
+    names = [c["name"] for c in result.json()["checks"]]
+    assert "port alignment" in names and "dns ownership" in names and len(names) >= 15
+
+
+def test_unknown_check_exits_2(sandbox: Sandbox) -> None:
+    result = sandbox.run("verify", "--only", "nonsense")
+    assert result.exit_code == 2 and "verify --list" in result.stderr

@@ -14,6 +14,7 @@ from snailtrail.errors import ConfigError, SnailtrailError
 from snailtrail.taskdef import render
 
 OTHER_LOAD_BALANCER = "drill-other-alb"
+HEAL_TIMEOUT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,8 @@ def _restore_service(ctx: Context) -> str:
         raise SnailtrailError(
             "no verified revision to recreate the service from", fix="snailtrail deploy phase-1 --yes"
         )
-    return Executor(ctx, DeployOptions(create=True)).create_service(revision.arn, phase)
+    done = Executor(ctx, DeployOptions(create=True)).create_service(revision.arn, phase)
+    return f"{done}; {_wait(ctx, revision.arn)}"
 
 
 def _wrong_port(ctx: Context) -> str:
@@ -194,7 +196,19 @@ def _verified_revision(ctx: Context) -> str:
     if service is None or revision is None or service["taskDefinition"] == revision.arn:
         return "the service runs a verified revision"
     ctx.ecs.update_service(ctx.settings.service.name, revision.arn, service["desiredCount"])
-    return f"service back on verified {revision.arn.rsplit('/', 1)[-1]}"
+    return f"service back on verified {revision.arn.rsplit('/', 1)[-1]}; {_wait(ctx, revision.arn)}"
+
+
+def _wait(ctx: Context, arn: str) -> str:
+    """Heal is done when the restored revision is stable again, as after a rollback."""
+    from snailtrail.rollout import watch_rollout
+
+    outcome = watch_rollout(ctx.ecs, ctx.settings.service.name, arn, HEAL_TIMEOUT_S, ctx.default_poll_interval_s)
+    if not outcome.ok:
+        raise SnailtrailError(
+            f"the service did not settle after healing: {outcome.summary}", fix="snailtrail status; snailtrail rollback"
+        )
+    return outcome.summary
 
 
 DRILLS = {

@@ -124,3 +124,12 @@ def test_list_prints_the_catalogue(sandbox: Sandbox) -> None:
 def test_unknown_check_exits_2(sandbox: Sandbox) -> None:
     result = sandbox.run("verify", "--only", "nonsense")
     assert result.exit_code == 2 and "verify --list" in result.stderr
+
+
+def test_docs_describe_every_check() -> None:
+    from snailtrail.checks.catalogue import selected
+    from tests.conftest import REPO
+
+    documented = (REPO / "docs" / "checks.md").read_text()
+    missing = [spec.name for spec in selected(None) if f"### {spec.name}\n" not in documented]
+    assert missing == []

@@ -132,6 +132,28 @@ def test_broken_image_without_smoke_is_rolled_back_and_the_previous_phase_served
     assert "rollback.finished" in kinds and kinds[-1] == "deploy.finished"
 
 
+@pytest.mark.parametrize(
+    "drill, check",
+    [
+        ("sg-rule", "security groups"),
+        ("route-table", "network path"),
+        ("domain", "dns ownership"),
+        ("service", "service active"),
+        ("port", "port alignment"),
+    ],
+)
+def test_each_drill_fails_verify_with_its_check_and_heal_passes(project: Project, drill: str, check: str) -> None:
+    broken = project.run("sandbox", "break", drill)
+    assert broken.returncode == 0, broken.stderr
+    code, report = project.json("verify")
+    failing = {c["name"] for c in report["checks"] if c["status"] == "fail"}
+    assert code == 1 and check in failing, report
+    healed = project.run("sandbox", "heal")
+    assert healed.returncode == 0, healed.stderr
+    code, report = project.json("verify", "--only", check)
+    assert code == 0, report
+
+
 def test_sandbox_status_and_down_remove_exactly_its_containers(project: Project) -> None:
     import docker
 

@@ -12,7 +12,7 @@ from typing import Optional
 import typer
 
 from snailtrail import __version__
-from snailtrail.commands import build, deploy, plan, rollback, sandbox, status, trail, verify
+from snailtrail.commands import build, deploy, plan, rollback, sandbox, status, trail, unlock, verify
 from snailtrail.errors import ConfigError, SnailtrailError
 from snailtrail.state import CliState
 
@@ -61,7 +61,7 @@ def global_options(
     ctx.obj = CliState(config=config, env=env, json_output=json_output, verbose=verbose)
 
 
-for module in (deploy, verify, plan, rollback, status, trail, build, sandbox):
+for module in (deploy, verify, plan, rollback, status, trail, build, unlock, sandbox):
     module.register(app)
 
 

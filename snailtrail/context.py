@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from snailtrail.aws.ecs import EcsApi
     from snailtrail.aws.elbv2 import Elbv2Api
     from snailtrail.aws.session import AwsClients
+    from snailtrail.lock import DeployLock
     from snailtrail.taskdef import RevisionHistory
     from snailtrail.trail import Trail
 
@@ -102,6 +103,17 @@ class Context:
             self.settings.environment_name,
             self.settings.service.name,
             self.settings.state_dir,
+        )
+
+    @cached_property
+    def lock(self) -> DeployLock:
+        from snailtrail.lock import DeployLock
+
+        return DeployLock(
+            self.clients,
+            self.settings.environment.state_table,
+            self.settings.environment_name,
+            self.settings.service.name,
         )
 
     def public_url(self) -> str:

@@ -61,15 +61,18 @@ def register(app: typer.Typer) -> None:
             create=yes,
             poll_interval_s=poll_interval or context.default_poll_interval_s,
         )
-        deploy_plan = build_plan(context, selected, options)
         if dry_run:
+            deploy_plan = build_plan(context, selected, options)
             state.output(deploy_plan.to_json() | {"dry_run": True}, render_plan(deploy_plan))
             return
-        deploy_plan.require_consent(context.settings)
-        context.reporter.heading(
-            f"Deploying {selected.name} ({selected.short_name}) to {context.settings.environment_name}"
-        )
-        result = Executor(context, options).deploy(deploy_plan)
+        # Planned under the lock: what the plan read cannot change under it.
+        with context.lock.held(f"deploy {selected.name}"):
+            deploy_plan = build_plan(context, selected, options)
+            deploy_plan.require_consent(context.settings)
+            context.reporter.heading(
+                f"Deploying {selected.name} ({selected.short_name}) to {context.settings.environment_name}"
+            )
+            result = Executor(context, options).deploy(deploy_plan)
         human = (
             ("✓ " if result.ok else "✗ ")
             + result.message

@@ -27,11 +27,13 @@ def register(app: typer.Typer) -> None:
 
         state: CliState = ctx.obj
         context = state.context()
-        target = choose_target(context, to)
-        executor = Executor(
-            context, DeployOptions(timeout_s=timeout, poll_interval_s=poll_interval or context.default_poll_interval_s)
-        )
-        result = executor.rollback_to(target, reason=f"requested by {'--to ' + to if to else 'operator'}")
+        with context.lock.held(f"rollback{' --to ' + to if to else ''}"):
+            target = choose_target(context, to)
+            executor = Executor(
+                context,
+                DeployOptions(timeout_s=timeout, poll_interval_s=poll_interval or context.default_poll_interval_s),
+            )
+            result = executor.rollback_to(target, reason=f"requested by {'--to ' + to if to else 'operator'}")
         state.output(result.to_json(), ("✓ " if result.ok else "✗ ") + result.message)
         if result.exit_code:
             raise typer.Exit(result.exit_code)

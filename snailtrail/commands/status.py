@@ -9,6 +9,16 @@ import typer
 from snailtrail.state import CliState
 
 
+def lock_holder(context: Any) -> dict[str, Any] | None:
+    from snailtrail.errors import ConfigError
+
+    try:
+        holder = context.lock.holder()
+    except ConfigError:
+        return None  # no state table: no lock to report (deploy says how to create it)
+    return None if holder is None or holder["expired"] else holder
+
+
 def collect(context: Any) -> dict[str, Any]:
     """The live service, its targets and each phase's completion; read-only."""
     from snailtrail.report import phase_states
@@ -65,7 +75,7 @@ def collect(context: Any) -> dict[str, Any]:
         "running": (service or {}).get("runningCount", 0),
         "desired": (service or {}).get("desiredCount", 0),
         "targets": targets,
-        "lock": None,
+        "lock": lock_holder(context),
         "phases": phases,
         "trail_warning": context.trail.remote_error,
     }
@@ -92,6 +102,12 @@ def render(document: dict[str, Any]) -> str:
                 f"  target {target['id']}:{target['port']} {target['state']}"
                 + (f" ({target['reason']})" if target["reason"] else "")
             )
+    lock = document["lock"]
+    if lock:
+        head.append(
+            f"  lock held by {lock['owner']} on {lock['host']} (pid {lock['pid']}): `{lock['command']}` "
+            f"since {lock['since']}"
+        )
     head += ["", "Phases:"]
     for phase in document["phases"]:
         head.append(f"  {phase['name']:<8} {phase['short_name']:<9} {phase['state']:<28} {phase['verified_at'] or ''}")

@@ -1,0 +1,53 @@
+"""The deploy lock: one change at a time, released on every exit path, removable when stale."""
+
+from __future__ import annotations
+
+from snailtrail.aws.session import AwsClients
+from snailtrail.config import load_settings
+from snailtrail.lock import DeployLock
+from tests.conftest import Sandbox
+
+GOOD = "fake.local/shine:phase-1-good"
+
+
+def other_operator(sandbox: Sandbox) -> DeployLock:
+    settings = load_settings(str(sandbox.config))
+    return DeployLock(AwsClients(settings.environment), settings.environment.state_table, "unit", "shine")
+
+
+def test_a_held_lock_makes_deploy_and_rollback_exit_4_naming_the_holder(sandbox: Sandbox) -> None:
+    lock = other_operator(sandbox)
+    lock.acquire("deploy phase-9")
+    result = sandbox.deploy("phase-1", GOOD)
+    assert result.exit_code == 4
+    assert "another deploy holds the lock" in result.stderr and "`deploy phase-9` since" in result.stderr
+    # The refused conditional put is the only write: no task definition, no service change, no trail event.
+    assert sandbox.mutating_calls() == ["dynamodb.PutItem"] and sandbox.api_calls["dynamodb.PutItem"] == 1
+    assert sandbox.run("rollback").exit_code == 4
+    status = sandbox.run("status", "--json").json()
+    assert status["lock"]["command"] == "deploy phase-9"
+
+
+def test_lock_is_released_after_success_and_after_failure(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    assert other_operator(sandbox).holder() is None
+    assert sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash").exit_code == 1
+    assert other_operator(sandbox).holder() is None
+
+
+def test_unlock_force_removes_a_stale_lock_and_says_so_in_the_trail(sandbox: Sandbox) -> None:
+    other_operator(sandbox).acquire("deploy phase-2")
+    refused = sandbox.run("unlock")
+    assert refused.exit_code == 2 and "--force" in refused.stderr
+    removed = sandbox.run("unlock", "--force")
+    assert removed.exit_code == 0 and "deploy phase-2" in removed.stdout
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    events = sandbox.run("trail", "--format", "json").json()["events"]
+    assert any(e["kind"] == "lock.removed" for e in events)
+
+
+def test_dry_run_and_verify_need_no_lock(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    other_operator(sandbox).acquire("deploy phase-2")
+    assert sandbox.run("deploy", "phase-2", "--image", GOOD, "--dry-run").exit_code == 0
+    assert sandbox.run("verify", "--only", "service active").exit_code == 0

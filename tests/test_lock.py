@@ -18,6 +18,7 @@ def other_operator(sandbox: Sandbox) -> DeployLock:
 def test_a_held_lock_makes_deploy_and_rollback_exit_4_naming_the_holder(sandbox: Sandbox) -> None:
     lock = other_operator(sandbox)
     lock.acquire("deploy phase-9")
+    sandbox.api_calls.clear()
     result = sandbox.deploy("phase-1", GOOD)
     assert result.exit_code == 4
     assert "another deploy holds the lock" in result.stderr and "`deploy phase-9` since" in result.stderr

@@ -78,7 +78,22 @@ class EnvironmentConfig(Strict):
     )
     state_table: Name = "snailtrail-state"
     model_bucket: Name | None = None
+    seed_commands: list[list[str]] = Field(
+        default_factory=list,
+        description="sandbox only: commands run after provisioning, with AWS_ENDPOINT_URL set, to seed buckets",
+    )
+    container_environment: dict[str, str] = Field(
+        default_factory=dict, description="added to every phase's container environment in this environment"
+    )
     create_service_if_missing: bool = False
+
+    @field_validator("container_environment")
+    @classmethod
+    def _no_port_override(cls, value: dict[str, str]) -> dict[str, str]:
+        if "PORT" in value:
+            raise ValueError("PORT belongs to each phase's container (it must match the container port)")
+        return value
+
     production: bool = False
 
     @field_validator("endpoint_url", "public_url")

@@ -15,7 +15,7 @@ from snailtrail.errors import SnailtrailError
 from snailtrail.phases import Phase
 from snailtrail.plan import DeployOptions, DeployPlan
 from snailtrail.rollout import watch_rollout
-from snailtrail.taskdef import Revision, fingerprint, render
+from snailtrail.taskdef import Revision, container_environment, fingerprint, render
 from snailtrail.trail import Event, now_iso
 
 
@@ -306,7 +306,12 @@ class Executor:
         spec = phase.container
         timeout = max(30.0, float(spec.health_check.grace_period_s))
         smoke = images.smoke(
-            image, dict(spec.environment), spec.port, spec.health_check.path, timeout, self.ctx.reporter.detail
+            image,
+            container_environment(self.ctx.settings, phase),
+            spec.port,
+            spec.health_check.path,
+            timeout,
+            self.ctx.reporter.detail,
         )
         if not smoke.ok:
             raise StepFailed(

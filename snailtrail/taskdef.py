@@ -37,6 +37,11 @@ CONTAINER_KEYS = (
 HISTORY_DEPTH = 50
 
 
+def container_environment(settings: Settings, phase: Phase) -> dict[str, str]:
+    """The container's environment: the phase's, plus what the environment adds to every phase."""
+    return phase.container.environment | settings.environment.container_environment
+
+
 def render(settings: Settings, phase: Phase, image: str) -> dict[str, Any]:
     service = settings.service
     spec = phase.container
@@ -45,7 +50,7 @@ def render(settings: Settings, phase: Phase, image: str) -> dict[str, Any]:
         "image": image,
         "essential": True,
         "portMappings": [{"containerPort": spec.port, "hostPort": spec.port, "protocol": "tcp"}],
-        "environment": [{"name": k, "value": v} for k, v in sorted(spec.environment.items())],
+        "environment": [{"name": k, "value": v} for k, v in sorted(container_environment(settings, phase).items())],
         "memory": spec.memory,
     }
     if spec.secrets:

@@ -128,3 +128,21 @@ def test_the_repository_configuration_and_phases_are_valid() -> None:
     settings = load_settings(str(FIXTURES.parents[1] / "snailtrail.yaml"))
     assert settings.environment_name == "sandbox"
     assert [p.short_name for p in load_phases(settings.phases_path)] == ["simple", "hybrid", "enhanced", "full"]
+
+
+def test_environment_adds_to_every_container_but_never_port(
+    tmp_path: Path, aws_env: None, capsys: pytest.CaptureFixture
+) -> None:
+    from snailtrail.config import load_settings
+    from snailtrail.taskdef import render
+
+    config = write_config(tmp_path, "http://127.0.0.1:9", container_environment={"SHINE_MODEL_BUCKET": "b"})
+    settings = load_settings(str(config))
+    phase = load_phases(settings.phases_path)[0]
+    environment = {
+        e["name"]: e["value"] for e in render(settings, phase, "img")["containerDefinitions"][0]["environment"]
+    }
+    assert environment == {"PORT": "8000", "SHINE_PHASE": "simple", "SHINE_MODEL_BUCKET": "b"}
+    config = write_config(tmp_path, "http://127.0.0.1:9", container_environment={"PORT": "9000"})
+    assert run(["--config", str(config), "status"]) == 2
+    assert "environments.unit.container_environment" in capsys.readouterr().err

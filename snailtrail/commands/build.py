@@ -74,6 +74,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         from snailtrail import images
+        from snailtrail.taskdef import container_environment
 
         state: CliState = ctx.obj
         context = state.context()
@@ -86,7 +87,12 @@ def register(app: typer.Typer) -> None:
         )
         spec = selected.container
         result = images.smoke(
-            reference, dict(spec.environment), spec.port, spec.health_check.path, timeout, context.reporter.detail
+            reference,
+            container_environment(context.settings, selected),
+            spec.port,
+            spec.health_check.path,
+            timeout,
+            context.reporter.detail,
         )
         state.output(
             {

@@ -12,16 +12,19 @@ import logging
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from pathlib import Path
 
 from snailtrail.aws.session import AwsClients
-from snailtrail.config import load_settings
+from snailtrail.config import Settings, load_settings
 from snailtrail.phases import load_phases
 from snailtrail.sandbox import moto_bridge as bridge
 from snailtrail.sandbox.dns import DnsResponder
+from snailtrail.sandbox.forwarder import TcpForwarder
 from snailtrail.sandbox.front_door import FrontDoor
 from snailtrail.sandbox.provision import provision
 from snailtrail.sandbox.reconciler import Reconciler
@@ -43,6 +46,49 @@ def free_port(preferred: int | None = None) -> int:
     raise OSError("no free loopback port")
 
 
+def seed(settings: Settings, endpoint: str) -> None:
+    """Run the environment's seed commands (the service's own publisher, say) against the sandbox."""
+    environment = os.environ | {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "sandbox",
+        "AWS_SECRET_ACCESS_KEY": "sandbox",
+        "AWS_DEFAULT_REGION": settings.environment.region,
+        "AWS_REGION": settings.environment.region,
+    }
+    for command in settings.environment.seed_commands:
+        argv = [sys.executable if part == "python" else part for part in command]
+        try:
+            result = subprocess.run(
+                argv, cwd=settings.root, env=environment, capture_output=True, text=True, timeout=120, check=False
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            log.warning("seed command %s could not run: %s", command, exc)
+            continue
+        level = logging.INFO if result.returncode == 0 else logging.WARNING
+        log.log(
+            level,
+            "seed %s exited %d: %s",
+            " ".join(command),
+            result.returncode,
+            (result.stdout + result.stderr).strip()[-500:],
+        )
+
+
+def task_endpoint(endpoint: str) -> TcpForwarder | None:
+    """The AWS API, reachable from containers through the Docker bridge's gateway (None without one)."""
+    import docker
+
+    try:
+        bridge = docker.from_env(timeout=10).networks.get("bridge")
+        gateway = bridge.attrs["IPAM"]["Config"][0]["Gateway"]
+        forwarder = TcpForwarder(gateway, ("127.0.0.1", int(endpoint.rsplit(":", 1)[1])))
+    except Exception as exc:  # noqa: BLE001 - tasks then run without AWS access, and the log says why
+        log.warning("task containers cannot reach the sandbox's AWS API: %s", exc)
+        return None
+    forwarder.start()
+    return forwarder
+
+
 def serve(config: str, env: str, state_file: Path, registry: str | None) -> None:
     from moto.server import ThreadedMotoServer
 
@@ -61,7 +107,19 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
         first.health_check.path,
         health_interval_s=HEALTH_INTERVAL_S,
     )
-    runtime = DockerRuntime(sandbox_id)
+    seed(settings, endpoint)
+    forwarder = task_endpoint(endpoint)
+    task_environment = {}
+    if forwarder is not None:
+        # What ECS gives a task: credentials and a way to the AWS API (here, the sandbox's).
+        task_environment = {
+            "AWS_ENDPOINT_URL": "http://{}:{}".format(*forwarder.address),
+            "AWS_ACCESS_KEY_ID": "sandbox",
+            "AWS_SECRET_ACCESS_KEY": "sandbox",
+            "AWS_REGION": settings.environment.region,
+            "AWS_DEFAULT_REGION": settings.environment.region,
+        }
+    runtime = DockerRuntime(sandbox_id, task_environment)
     reconciler = Reconciler(settings.environment.region, runtime)
     reconciler.start(interval_s=0.5)
     lb = settings.service.load_balancer
@@ -97,6 +155,8 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
     removed = runtime.remove_all()
     front_door.stop()
     dns.stop()
+    if forwarder is not None:
+        forwarder.stop()
     moto.stop()
     state_file.unlink(missing_ok=True)
     log.info("stopped; removed %d container(s)", removed)

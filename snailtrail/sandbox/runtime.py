@@ -116,17 +116,18 @@ class DockerRuntime:
 
     LABEL = "snailtrail.sandbox"
 
-    def __init__(self, sandbox_id: str) -> None:
+    def __init__(self, sandbox_id: str, task_environment: dict[str, str] | None = None) -> None:
         import docker
 
         self._docker = docker.from_env(timeout=120)
         self.sandbox_id = sandbox_id
+        self.task_environment = task_environment or {}
         self._failed: dict[str, ContainerState] = {}
 
     def start(self, task_id: str, container: dict[str, Any]) -> str:
         from docker.errors import DockerException
 
-        environment = {e["name"]: e["value"] for e in container.get("environment", [])}
+        environment = self.task_environment | {e["name"]: e["value"] for e in container.get("environment", [])}
         port = container["portMappings"][0]["containerPort"]
         try:
             created = self._docker.containers.run(

@@ -6,14 +6,16 @@ need them, so ``snailtrail --help`` stays fast.
 
 from __future__ import annotations
 
+import json
 import sys
+import traceback
 from typing import Optional
 
 import typer
 
 from snailtrail import __version__
 from snailtrail.commands import build, deploy, plan, rollback, sandbox, status, trail, unlock, verify
-from snailtrail.errors import ConfigError, SnailtrailError
+from snailtrail.errors import SnailtrailError, operator_error
 from snailtrail.state import CliState
 
 app = typer.Typer(
@@ -109,55 +111,21 @@ def run(argv: list[str]) -> int:
         return exc.exit_code
     except typer.Abort:
         return 130
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the operator gets one clear line, never a traceback
         # Usage errors: typer may vendor its own click, so recognise them by their interface.
         if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
+            if json_output:
+                sys.stdout.write(
+                    json.dumps({"ok": False, "error": exc.format_message(), "exit_code": exc.exit_code}) + "\n"
+                )
             return exc.exit_code
-        converted = aws_error(exc)
-        if converted is None:
-            raise
+        if "--verbose" in argv or "-v" in argv:
+            traceback.print_exc()
+        converted = operator_error(exc)
         CliState.report_error(converted, json_output)
         return converted.exit_code
     return code if isinstance(code, int) else 0
-
-
-def aws_error(exc: Exception) -> SnailtrailError | None:
-    """botocore's failures, said as an operator needs them (without importing botocore up front)."""
-    module = type(exc).__module__
-    if not module.startswith(("botocore", "boto3")):
-        return None
-    name = type(exc).__name__
-    if name in ("NoCredentialsError", "PartialCredentialsError", "ProfileNotFound", "NoRegionError"):
-        return ConfigError(
-            f"AWS credentials or profile problem: {exc}",
-            fix="set AWS_PROFILE or the environment's profile, or use --env sandbox",
-        )
-    if name in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
-        return SnailtrailError(
-            f"AWS endpoint unreachable: {exc}",
-            fix="check the network and the environment's endpoint_url; for the sandbox run `snailtrail sandbox status`",
-        )
-    if name == "ClientError":
-        error = exc.response.get("Error", {})  # type: ignore[attr-defined]
-        code = error.get("Code", "")
-        if code in (
-            "AccessDenied",
-            "AccessDeniedException",
-            "UnauthorizedOperation",
-            "ExpiredToken",
-            "UnrecognizedClientException",
-            "InvalidClientTokenId",
-        ):
-            return ConfigError(
-                f"AWS refused: {code}: {error.get('Message', '')}",
-                fix="use credentials allowed by the policy `snailtrail iam-policy` prints",
-            )
-        return SnailtrailError(
-            f"AWS answered {code}: {error.get('Message', '')}",
-            fix="see the message; `snailtrail status` shows the service's state",
-        )
-    return SnailtrailError(f"{name}: {exc}")
 
 
 def main() -> None:

@@ -36,3 +36,53 @@ class LockHeld(SnailtrailError):
     """Another deploy holds the lock."""
 
     exit_code = 4
+
+
+def operator_error(exc: Exception) -> SnailtrailError:
+    """Any failure from below (botocore, docker, the OS), said as an operator needs it.
+
+    Recognised by module name, so that neither botocore nor docker is imported to ask.
+    """
+    if isinstance(exc, SnailtrailError):
+        return exc
+    module, name = type(exc).__module__, type(exc).__name__
+    if module.startswith(("botocore", "boto3")):
+        return _aws_error(exc, name)
+    if module.startswith(("docker", "requests", "urllib3")):
+        return DeployFailed(f"Docker engine: {exc}", fix="check the engine (docker info) and the image reference")
+    if isinstance(exc, OSError):
+        target = f" {exc.filename}" if exc.filename else ""
+        return ConfigError(f"{exc.strerror or exc}:{target}", fix="check the path and its permissions")
+    return SnailtrailError(f"unexpected {name}: {exc}", fix="run again with --verbose; report it if it persists")
+
+
+def _aws_error(exc: Exception, name: str) -> SnailtrailError:
+    if name in ("NoCredentialsError", "PartialCredentialsError", "ProfileNotFound", "NoRegionError"):
+        return ConfigError(
+            f"AWS credentials or profile problem: {exc}",
+            fix="set AWS_PROFILE or the environment's profile, or use --env sandbox",
+        )
+    if name in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
+        return SnailtrailError(
+            f"AWS endpoint unreachable: {exc}",
+            fix="check the network and the environment's endpoint_url; for the sandbox run `snailtrail sandbox status`",
+        )
+    if name == "ClientError":
+        error = exc.response.get("Error", {})  # type: ignore[attr-defined]
+        code = error.get("Code", "")
+        if code in (
+            "AccessDenied",
+            "AccessDeniedException",
+            "UnauthorizedOperation",
+            "ExpiredToken",
+            "UnrecognizedClientException",
+            "InvalidClientTokenId",
+        ):
+            return ConfigError(
+                f"AWS refused: {code}: {error.get('Message', '')}", fix="use credentials whose policy allows this call"
+            )
+        return SnailtrailError(
+            f"AWS answered {code}: {error.get('Message', '')}",
+            fix="see the message; `snailtrail status` shows the service's state",
+        )
+    return SnailtrailError(f"{name}: {exc}")

@@ -11,7 +11,7 @@ from snailtrail.aws.ecs import TAG_DIGEST, TAG_FINGERPRINT, TAG_PHASE, TAG_REVIS
 from snailtrail.checks.base import CheckResult
 from snailtrail.checks.criteria import http_probes, ml_mode_criterion, target_health_criterion
 from snailtrail.context import Context
-from snailtrail.errors import SnailtrailError
+from snailtrail.errors import SnailtrailError, operator_error
 from snailtrail.phases import Phase
 from snailtrail.plan import DeployOptions, DeployPlan
 from snailtrail.rollout import watch_rollout
@@ -88,7 +88,8 @@ class Executor:
         try:
             with self.ctx.reporter.step(name, summary):
                 detail = action()
-        except SnailtrailError as exc:
+        except Exception as raw:  # every failure of a step is reported, and rolled back, the same way
+            exc = operator_error(raw)
             duration = time.monotonic() - started
             result.steps.append(StepRecord(name, False, duration, exc.message))
             self.ctx.reporter.step_done(name, False, duration, exc.message)
@@ -101,7 +102,7 @@ class Executor:
                 task_definition=task_definition,
                 data={"step": name, "fix": exc.fix},
             )
-            raise
+            raise exc from raw
         duration = time.monotonic() - started
         result.steps.append(StepRecord(name, True, duration, detail))
         self.ctx.reporter.step_done(name, True, duration, detail)
@@ -170,6 +171,15 @@ class Executor:
         except SnailtrailError as failure:
             result.message, result.fix = failure.message, failure.fix
             self._after_failure(plan, result, service_touched)
+        except KeyboardInterrupt:
+            state = (
+                f"the service was changed to unverified {result.task_definition}; `snailtrail rollback` "
+                "returns it to the last verified deployment"
+                if service_touched
+                else "the service was not changed"
+            )
+            self.emit("deploy.interrupted", phase.name, state, ok=False, task_definition=result.task_definition)
+            raise
         else:
             result.ok, result.exit_code = True, 0
             result.message = f"{phase.name} deployed and verified: {result.task_definition}"

@@ -49,7 +49,14 @@ def _guarded(spec: CheckSpec, view: LiveView, phase: Phase | None) -> CheckResul
             spec.name,
             Status.FAIL,
             f"could not be checked: {exc}",
-            "check the credentials' permissions (snailtrail iam-policy --for verify)",
+            "check that the credentials' policy allows the describe calls this check makes",
+        )
+    except Exception as exc:  # noqa: BLE001 - one broken check must not take the others down
+        return CheckResult(
+            spec.name,
+            Status.FAIL,
+            f"could not run: {type(exc).__name__}: {exc}",
+            "run with --verbose and report it; the other checks are unaffected",
         )
 
 

@@ -91,6 +91,7 @@ def break_(
     from snailtrail.sandbox.drills import DRILLS, inject
 
     state: CliState = ctx.obj
+    _settings(state)  # drills never touch a real account
     context = state.context()
     done = inject(context, kind)
     drill = DRILLS[kind]
@@ -108,5 +109,6 @@ def heal(ctx: typer.Context) -> None:
     from snailtrail.sandbox.drills import heal as heal_all
 
     state: CliState = ctx.obj
+    _settings(state)
     done = heal_all(state.context())
     state.output({"healed": done}, "\n".join(done))

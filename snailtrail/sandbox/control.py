@@ -61,6 +61,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _is_daemon(pid: int) -> bool:
+    """A pid from an old state file may now be anyone's process: signal only our daemon."""
+    try:
+        return b"snailtrail.sandbox.daemon" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback URL we wrote
@@ -78,7 +86,7 @@ def current(settings: Settings) -> SandboxState | None:
         state = SandboxState(json.loads(path.read_text()))
     except (OSError, ValueError, KeyError):
         return None
-    if _alive(state.pid) and _answers(state.aws_endpoint_url + "/moto-api/"):
+    if _alive(state.pid) and _is_daemon(state.pid) and _answers(state.aws_endpoint_url + "/moto-api/"):
         return state
     path.unlink(missing_ok=True)
     return None
@@ -169,7 +177,7 @@ def down(settings: Settings) -> dict[str, Any]:
     except (OSError, ValueError):
         return {"stopped": False, "reason": "not running"}
     pid = int(data["pid"])
-    if _alive(pid):
+    if _alive(pid) and _is_daemon(pid):
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 30
         while _alive(pid) and time.monotonic() < deadline:

@@ -16,6 +16,20 @@ def deployed(sandbox: Sandbox) -> Sandbox:
     return sandbox
 
 
+def drill(sandbox: Sandbox, kind: str | None) -> None:
+    """Inject a drill (or heal with None) through the domain layer: the CLI refuses non-sandbox environments."""
+    from snailtrail.config import load_settings
+    from snailtrail.context import Context
+    from snailtrail.sandbox import drills
+    from snailtrail.ui import Reporter
+
+    context = Context(load_settings(str(sandbox.config)), Reporter(quiet=True))
+    if kind is None:
+        drills.heal(context)
+    else:
+        drills.inject(context, kind)
+
+
 def checks_by_name(sandbox: Sandbox, *args: str) -> tuple[int, dict[str, dict]]:
     result = sandbox.run("verify", "--json", *args)
     document = result.json()
@@ -46,7 +60,7 @@ def test_describe_calls_are_not_repeated(deployed: Sandbox) -> None:
 
 
 @pytest.mark.parametrize(
-    "drill, check, says",
+    "kind, check, says",
     [
         ("sg-rule", "security groups", "admit nothing on port 8000"),
         ("route-table", "network path", "not an internet gateway"),
@@ -55,20 +69,20 @@ def test_describe_calls_are_not_repeated(deployed: Sandbox) -> None:
         ("port", "port alignment", "✗ service 8000"),
     ],
 )
-def test_each_drill_fails_its_check_and_heal_restores_it(deployed: Sandbox, drill: str, check: str, says: str) -> None:
-    assert deployed.run("sandbox", "break", drill).exit_code == 0
+def test_each_drill_fails_its_check_and_heal_restores_it(deployed: Sandbox, kind: str, check: str, says: str) -> None:
+    drill(deployed, kind)
     code, checks = checks_by_name(deployed)
     assert code == 1
     assert checks[check]["status"] == "fail", checks[check]
     assert says in checks[check]["summary"]
     assert checks[check]["fix"]
-    assert deployed.run("sandbox", "heal").exit_code == 0
+    drill(deployed, None)
     code, checks = checks_by_name(deployed, "--only", check)
     assert checks[check]["status"] == "pass", checks[check]
 
 
 def test_port_drill_also_breaks_the_load_balancer_entries(deployed: Sandbox) -> None:
-    assert deployed.run("sandbox", "break", "port").exit_code == 0
+    drill(deployed, "port")
     _, checks = checks_by_name(deployed, "--only", "load balancer entries", "--only", "verified revision")
     assert "maps [8080], not port 8000" in checks["load balancer entries"]["summary"]
     assert (
@@ -133,3 +147,10 @@ def test_docs_describe_every_check() -> None:
     documented = (REPO / "docs" / "checks.md").read_text()
     missing = [spec.name for spec in selected(None) if f"### {spec.name}\n" not in documented]
     assert missing == []
+
+
+def test_drills_refuse_a_non_sandbox_environment(deployed: Sandbox) -> None:
+    for args in (("sandbox", "break", "service"), ("sandbox", "heal")):
+        result = deployed.run(*args)
+        assert result.exit_code == 2 and "is not a sandbox" in result.stderr
+    assert deployed.run("verify", "--only", "service active").exit_code == 0

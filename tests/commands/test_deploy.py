@@ -47,7 +47,9 @@ def test_missing_service_without_consent_exits_2_and_changes_nothing(sandbox: Sa
     result = sandbox.run("deploy", "phase-1", "--image", GOOD_1, "--skip-smoke", "--timeout", "5")
     assert result.exit_code == 2
     assert "does not exist" in result.stderr and "--yes" in result.stderr
-    assert sandbox.mutating_calls() == []
+    # Only the deploy lock was taken and released: no task definition, no service, no trail event.
+    assert sandbox.mutating_calls() == ["dynamodb.DeleteItem", "dynamodb.PutItem"]
+    assert sandbox.api_calls["dynamodb.PutItem"] == 1
 
 
 def test_crashing_tasks_roll_back_to_verified_phase_1(sandbox: Sandbox) -> None:

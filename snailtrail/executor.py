@@ -15,7 +15,7 @@ from snailtrail.errors import SnailtrailError, operator_error
 from snailtrail.phases import Phase
 from snailtrail.plan import DeployOptions, DeployPlan
 from snailtrail.rollout import watch_rollout
-from snailtrail.taskdef import Revision, container_environment, fingerprint, render
+from snailtrail.taskdef import Revision, fingerprint, render
 from snailtrail.trail import Event, now_iso
 
 
@@ -286,6 +286,9 @@ class Executor:
         else:
             result.ok, result.exit_code = True, 0
             result.message = f"rolled back to {target.arn} ({phase_name}) and verified"
+            # Proven good again, now: the next rollback's "last verified" is what runs, not what was
+            # verified last before this rollback.
+            self._mark_verified(result)
         result.duration_s = time.monotonic() - started
         self.emit(
             "rollback.finished",
@@ -315,14 +318,7 @@ class Executor:
         image = image_state.get("local") or image_state["image"]
         spec = phase.container
         timeout = max(30.0, float(spec.health_check.grace_period_s))
-        smoke = images.smoke(
-            image,
-            container_environment(self.ctx.settings, phase),
-            spec.port,
-            spec.health_check.path,
-            timeout,
-            self.ctx.reporter.detail,
-        )
+        smoke = images.smoke(image, self.ctx.settings, phase, timeout, self.ctx.reporter.detail)
         if not smoke.ok:
             raise StepFailed(
                 f"smoke test failed: {smoke.summary}",
@@ -357,11 +353,11 @@ class Executor:
         from snailtrail.images import git_revision
 
         rendered = render(self.ctx.settings, phase, image_state["image"])
-        identical = self.ctx.history.find_identical(rendered)
+        identical = self.ctx.history.find_identical(rendered, phase.name)
         if identical is not None:
             result.task_definition = identical.arn
             return f"identical definition exists: reusing {identical.arn}"
-        digest = image_state["digest"] or image_state["image"].rpartition("@")[2] or "unknown"
+        digest = image_state["digest"] or image_state["image"].partition("@")[2] or "unknown"
         tags = {
             TAG_PHASE: phase.name,
             TAG_DIGEST: digest,

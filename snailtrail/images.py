@@ -251,15 +251,17 @@ def _wrong_port(container: Any, port: int, environment: dict[str, str]) -> Smoke
     )
 
 
-def smoke(
-    image: str, environment: dict[str, str], port: int, health_path: str, timeout_s: float, progress: Progress
-) -> SmokeResult:
-    """Run the image once with the task definition's environment and probe the declared port."""
+def smoke(image: str, settings: Settings, phase: Phase, timeout_s: float, progress: Progress) -> SmokeResult:
+    """Run the image once as the task definition would (environment, command) and probe the declared port."""
     from snailtrail.checks.criteria import fetch
+    from snailtrail.taskdef import container_environment
 
+    spec = phase.container
+    environment, port, health_path = container_environment(settings, phase), spec.port, spec.health_check.path
     client = docker_client()
     container = client.containers.run(
         image,
+        command=spec.command,
         detach=True,
         environment=environment,
         ports={f"{port}/tcp": ("127.0.0.1", None)},

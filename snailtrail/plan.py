@@ -129,7 +129,7 @@ def build_plan(ctx: Context, phase: Phase, options: DeployOptions) -> DeployPlan
         live_definition = ctx.history.get(service["taskDefinition"]).definition
     image = options.image or IMAGE_PLACEHOLDER
     rendered = render(settings, phase, image)
-    identical = ctx.history.find_identical(rendered) if options.image else None
+    identical = ctx.history.find_identical(rendered, phase.name) if options.image else None
     plan = DeployPlan(
         phase,
         settings.environment_name,

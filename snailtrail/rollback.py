@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from botocore.exceptions import ClientError
+
 from snailtrail.context import Context
 from snailtrail.errors import ConfigError, RollbackFailed
 from snailtrail.taskdef import Revision
@@ -11,7 +13,19 @@ def choose_target(ctx: Context, wanted: str | None) -> Revision:
     service = ctx.ecs.describe_service(ctx.settings.service.name)
     current = service.get("taskDefinition") if service else None
     if wanted and wanted.startswith("arn:"):
-        revision = ctx.history.get(wanted)
+        family = wanted.rsplit("/", 1)[-1].rsplit(":", 1)[0]
+        if family != ctx.settings.service.task_family:
+            raise ConfigError(
+                f"{wanted} is not a revision of {ctx.settings.service.task_family}",
+                fix="name a revision of the service's own task-definition family",
+            )
+        try:
+            revision = ctx.history.get(wanted)
+        except ClientError as exc:
+            raise ConfigError(
+                f"{wanted.rsplit('/', 1)[-1]} cannot be described: {exc.response['Error']['Message']}",
+                fix="`snailtrail status` and the trail list the verified revisions",
+            ) from None
         if not revision.verified_at:
             raise ConfigError(
                 f"{wanted} was never verified",

@@ -116,7 +116,7 @@ def watch_rollout(
             last_state = state
         # rolloutState is authoritative when ECS reports it; only without it do counts decide.
         rollout_state = primary.get("rolloutState") if primary else None
-        completed = primary is not None and (rollout_state == "COMPLETED" or (rollout_state is None and not others))
+        completed = ours is not None and (rollout_state == "COMPLETED" or (rollout_state is None and not others))
         if completed and len(running) >= desired and not unhealthy:
             return RolloutOutcome(
                 True, f"stable: {len(running)}/{desired} tasks of the new revision running", running, [], outcome_events

@@ -146,10 +146,14 @@ class RevisionHistory:
             self._arns = self._ecs.list_task_definitions(self._family)[:HISTORY_DEPTH]
         return [self.get(arn) for arn in self._arns]
 
-    def find_identical(self, rendered: dict[str, Any]) -> Revision | None:
+    def find_identical(self, rendered: dict[str, Any], phase: str) -> Revision | None:
+        """A revision of the same phase with the same definition: verifying it must not relabel another phase's."""
         wanted = fingerprint(rendered)
         for revision in self.newest_first():
-            if revision.tags.get(TAG_FINGERPRINT, fingerprint(revision.definition)) == wanted:
+            if (
+                revision.phase == phase
+                and revision.tags.get(TAG_FINGERPRINT, fingerprint(revision.definition)) == wanted
+            ):
                 return revision
         return None
 

@@ -137,7 +137,7 @@ def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsy
         lb = settings.service.load_balancer
         front_door = FrontDoor("us-east-1", lb.name, lb.listener_port, reconciler.addresses)
         front_door.start()
-        dns = DnsResponder(lambda: moto_bridge.dns_records("127.0.0.1"))
+        dns = DnsResponder(lambda: moto_bridge.dns_records("127.0.0.1", lb.name))
         dns.start()
         config = write_config(tmp_path, front_door.url, dns_server="{}:{}".format(*dns.address))
         record_api_calls.clear()

@@ -40,7 +40,7 @@ def success_criteria(view: LiveView, phase: Phase | None) -> CheckResult:
         base = view.ctx.public_url()
     except ConfigError as exc:
         return skipped("success criteria", exc.message)
-    results = http_probes(phase, base)
+    results = http_probes(phase, base, attempts=1)
     broken = [r for r in results if r.failed]
     resources = [res for r in results for res in r.resources]
     if broken:
@@ -58,6 +58,6 @@ def ml_mode(view: LiveView, phase: Phase | None) -> CheckResult:
     if phase is None or phase.manifest.success.ml_mode is None:
         return skipped("ml mode", "the phase sets no ML expectations")
     try:
-        return ml_mode_criterion(phase, view.ctx.public_url())
+        return ml_mode_criterion(phase, view.ctx.public_url(), attempts=1)
     except ConfigError as exc:
         return skipped("ml mode", exc.message)

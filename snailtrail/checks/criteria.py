@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,8 +60,10 @@ def _mismatch(probe: HttpProbe, answer: HttpAnswer) -> str | None:
     return None
 
 
-def probe_until(url: str, probe: HttpProbe, attempts: int, interval_s: float) -> tuple[HttpAnswer, str | None]:
-    """Retry a probe until it meets expectations or the attempts run out (bounded)."""
+def retry_until(
+    judge: Callable[[], tuple[HttpAnswer, str | None]], attempts: int, interval_s: float
+) -> tuple[HttpAnswer, str | None]:
+    """Ask until the judge finds no problem or the attempts run out (bounded); the last verdict."""
     last: list[tuple[HttpAnswer, str | None]] = []
 
     @retry(
@@ -69,8 +72,7 @@ def probe_until(url: str, probe: HttpProbe, attempts: int, interval_s: float) ->
         retry=retry_if_result(lambda outcome: outcome[1] is not None),
     )
     def attempt() -> tuple[HttpAnswer, str | None]:
-        answer = fetch(url, probe.method)
-        last.append((answer, _mismatch(probe, answer)))
+        last.append(judge())
         return last[-1]
 
     try:
@@ -79,12 +81,19 @@ def probe_until(url: str, probe: HttpProbe, attempts: int, interval_s: float) ->
         return last[-1]
 
 
-def http_probes(phase: Phase, base_url: str) -> list[CheckResult]:
+def http_probes(phase: Phase, base_url: str, attempts: int | None = None) -> list[CheckResult]:
+    """The phase's probes; retried as the manifest says during a deploy, ``attempts`` times in verify."""
     criteria = phase.manifest.success
+    tries = attempts or criteria.attempts
     results = []
     for probe in criteria.http:
         url = base_url.rstrip("/") + probe.path
-        answer, problem = probe_until(url, probe, criteria.attempts, criteria.interval_s)
+
+        def judge(url: str = url, probe: HttpProbe = probe) -> tuple[HttpAnswer, str | None]:
+            answer = fetch(url, probe.method)
+            return answer, _mismatch(probe, answer)
+
+        answer, problem = retry_until(judge, tries, criteria.interval_s)
         name = f"http {probe.method} {probe.path}"
         if problem is None:
             results.append(passed(name, f"{url} answered {answer.status}", [url]))
@@ -92,7 +101,7 @@ def http_probes(phase: Phase, base_url: str) -> list[CheckResult]:
             results.append(
                 failed(
                     name,
-                    f"{url}: {problem} after {criteria.attempts} attempts",
+                    f"{url}: {problem} after {tries} attempt(s)",
                     "read the new tasks' logs and stopped reasons; the app must answer this path on "
                     f"port {phase.container.port} with the expected body",
                     [url],
@@ -101,35 +110,35 @@ def http_probes(phase: Phase, base_url: str) -> list[CheckResult]:
     return results
 
 
-def ml_mode_criterion(phase: Phase, base_url: str) -> CheckResult:
+def _ml_problem(phase: Phase, answer: HttpAnswer) -> str | None:
     criteria = phase.manifest.success
-    url = base_url.rstrip("/") + "/ml/status"
-    answer = fetch(url)
     body = answer.body if isinstance(answer.body, dict) else {}
     mode, degraded = body.get("mode"), bool(body.get("degraded"))
-    accepted = criteria.ml_mode or []
     if answer.status != 200:
-        return failed(
-            "ml mode",
-            f"{url} answered {answer.status or answer.error}",
-            "the phase's image must serve /ml/status",
-            [url],
-        )
-    if mode not in accepted:
-        return failed(
-            "ml mode",
-            f"ML mode is {mode!r}, the phase accepts {accepted}",
-            "check /ml/status reasons: model bucket, cache and ML dependencies",
-            [url],
-        )
+        return f"/ml/status answered {answer.status or answer.error}"
+    if mode not in (criteria.ml_mode or []):
+        return f"ML mode is {mode!r}, the phase accepts {criteria.ml_mode}"
     if degraded and not criteria.allow_degraded:
-        return failed(
-            "ml mode",
-            f"ML is degraded ({'; '.join(body.get('reasons', []))})",
-            "this phase does not allow degraded mode: fix the reasons /ml/status gives",
-            [url],
-        )
-    return passed("ml mode", f"ML mode {mode!r}" + (" (degraded, allowed)" if degraded else ""), [url])
+        return f"ML is degraded ({'; '.join(body.get('reasons', []))}) and the phase does not allow it"
+    return None
+
+
+def ml_mode_criterion(phase: Phase, base_url: str, attempts: int | None = None) -> CheckResult:
+    """/ml/status against the phase's expectations; retried, since models may still be settling."""
+    criteria = phase.manifest.success
+    url = base_url.rstrip("/") + "/ml/status"
+
+    def judge() -> tuple[HttpAnswer, str | None]:
+        answer = fetch(url)
+        return answer, _ml_problem(phase, answer)
+
+    answer, problem = retry_until(judge, attempts or criteria.attempts, criteria.interval_s)
+    if problem is not None:
+        return failed("ml mode", problem, "check /ml/status reasons: model bucket, cache and ML dependencies", [url])
+    degraded = isinstance(answer.body, dict) and answer.body.get("degraded")
+    return passed(
+        "ml mode", f"ML mode {answer.body.get('mode')!r}" + (" (degraded, allowed)" if degraded else ""), [url]
+    )
 
 
 def task_ips(task: dict[str, Any]) -> list[str]:

@@ -66,7 +66,9 @@ def dns_ownership(view: LiveView, phase: Phase | None) -> CheckResult:
         chain += [
             str(r.target).rstrip(".").lower() for rrset in answer.response.answer for r in rrset if hasattr(r, "target")
         ]
-        if alb not in chain:
+        # An alias record answers with the ALB's addresses directly: then the addresses must match.
+        addresses = {r.address for rrset in answer.response.answer for r in rrset if hasattr(r, "address")}
+        if alb not in chain and addresses != {r.address for r in resolver.resolve(alb, "A")}:
             problems.append(
                 f"{domain.name} resolves through {' -> '.join(dict.fromkeys(chain))}, which does not reach {alb}"
             )
@@ -309,9 +311,10 @@ def network_path(view: LiveView, phase: Phase | None) -> CheckResult:
         if public and not (via and via.startswith("igw-")):
             problems.append(f"{where} routes 0.0.0.0/0 to {via or 'nothing'}, not an internet gateway")
         if not public and not (via and via.startswith("nat-")):
-            services = {e["ServiceName"].rsplit(".", 1)[-1] for e in view.vpc_endpoints(subnet["VpcId"])}
-            missing = {"ecr.api", "ecr.dkr", "s3", "logs"} - services - {"api", "dkr"}
-            if missing - {"ecr.api", "ecr.dkr"} or not services:
+            prefix = f"com.amazonaws.{view.settings.environment.region}."
+            services = {e["ServiceName"].removeprefix(prefix) for e in view.vpc_endpoints(subnet["VpcId"])}
+            missing = {"ecr.api", "ecr.dkr", "s3", "logs"} - services
+            if missing:
                 problems.append(f"{where} has no NAT route and lacks VPC endpoints for {', '.join(sorted(missing))}")
     ids = [s["SubnetId"] for s in subnets]
     if problems:

@@ -50,6 +50,13 @@ def service_active(view: LiveView, phase: Phase | None) -> CheckResult:
             f"service {name} does not exist in cluster {view.settings.service.cluster}",
             f"snailtrail deploy {phase.name if phase else 'PHASE'} --yes creates it from the manifest",
         )
+    if service.get("status") != "ACTIVE":
+        return failed(
+            "service active",
+            f"service {name} is {service.get('status')}, not ACTIVE",
+            "it is being deleted: recreate it with snailtrail deploy PHASE --yes",
+            [service["serviceArn"]],
+        )
     return passed(
         "service active",
         f"{name}: {service['status']}, {service.get('runningCount', 0)}/{service.get('desiredCount', 0)} running",

@@ -74,7 +74,6 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         from snailtrail import images
-        from snailtrail.taskdef import container_environment
 
         state: CliState = ctx.obj
         context = state.context()
@@ -85,15 +84,7 @@ def register(app: typer.Typer) -> None:
                 context.settings, selected, context.reporter.detail, images.parse_build_args(build_arg)
             ).local_tag
         )
-        spec = selected.container
-        result = images.smoke(
-            reference,
-            container_environment(context.settings, selected),
-            spec.port,
-            spec.health_check.path,
-            timeout,
-            context.reporter.detail,
-        )
+        result = images.smoke(reference, context.settings, selected, timeout, context.reporter.detail)
         state.output(
             {
                 "ok": result.ok,

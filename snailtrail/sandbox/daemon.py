@@ -127,7 +127,7 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
         settings.environment.region, lb.name, lb.listener_port, reconciler.addresses, port=free_port(lb.listener_port)
     )
     front_door.start()
-    dns = DnsResponder(lambda: bridge.dns_records("127.0.0.1"))
+    dns = DnsResponder(lambda: bridge.dns_records("127.0.0.1", lb.name))
     dns.start()
     state = {
         "pid": os.getpid(),

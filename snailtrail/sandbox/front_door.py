@@ -65,13 +65,14 @@ class FrontDoor:
 
     def _pick(self) -> tuple[str, int] | None:
         """A healthy target's address, choosing the target group by the listener's weights."""
-        with bridge.LOCK:
-            forwards = bridge.listener_forwards(self.region, self.load_balancer, self.listener_port)
-            candidates = []
-            for arn, weight in forwards:
-                healthy = [self.addresses[t] for t in bridge.healthy_targets(self.region, arn) if t in self.addresses]
-                if weight > 0 and healthy:
-                    candidates.append((arn, weight, healthy))
+        # Read without the reconciler's lock: a request must not wait while it starts containers.
+        forwards = bridge.listener_forwards(self.region, self.load_balancer, self.listener_port)
+        candidates = []
+        for arn, weight in forwards:
+            addresses = dict(self.addresses)
+            healthy = [addresses[t] for t in bridge.healthy_targets(self.region, arn) if t in addresses]
+            if weight > 0 and healthy:
+                candidates.append((arn, weight, healthy))
         if not candidates:
             return None
         # Load spreading, not security: the standard generator is what an ALB-like choice needs.

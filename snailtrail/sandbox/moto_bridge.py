@@ -53,7 +53,28 @@ def enable_agent_mode() -> None:
         return service
 
     EC2ContainerServiceBackend.update_service = update_service  # type: ignore[method-assign]
+    for name in ("list_tasks", "describe_tasks"):
+        setattr(
+            EC2ContainerServiceBackend, name, _tolerate_concurrent_inserts(getattr(EC2ContainerServiceBackend, name))
+        )
     _patched = True
+
+
+def _tolerate_concurrent_inserts(method: Any) -> Any:
+    """moto iterates its task dicts while the reconciler may add a task: ask again, as a client retries."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for _ in range(4):
+            try:
+                return method(*args, **kwargs)
+            except RuntimeError as exc:
+                if "changed size during iteration" not in str(exc):
+                    raise
+        return method(*args, **kwargs)
+
+    return wrapper
 
 
 def primary_deployment(service: Service) -> dict[str, Any]:
@@ -200,16 +221,16 @@ def healthy_targets(region: str, target_group_arn: str) -> list[str]:
     group = target_group(region, target_group_arn)
     if group is None:
         return []
-    return [tid for tid, t in group.targets.items() if t.get(_HEALTH_KEY, ("healthy",))[0] == "healthy"]
+    return [tid for tid, t in list(group.targets.items()) if t.get(_HEALTH_KEY, ("healthy",))[0] == "healthy"]
 
 
 def listener_forwards(region: str, load_balancer_name: str, port: int) -> list[tuple[str, int]]:
     """(target group arn, weight) pairs of the listener's default forward action."""
     backend = elbv2(region)
-    for balancer in backend.load_balancers.values():
+    for balancer in list(backend.load_balancers.values()):
         if balancer.name != load_balancer_name:
             continue
-        for listener in balancer.listeners.values():
+        for listener in list(balancer.listeners.values()):
             if int(listener.port) != port:
                 continue
             pairs: list[tuple[str, int]] = []
@@ -226,21 +247,33 @@ def listener_forwards(region: str, load_balancer_name: str, port: int) -> list[t
     return []
 
 
-def dns_records(front_door_ip: str, account: str = DEFAULT_ACCOUNT_ID) -> dict[str, tuple[str, list[str]]]:
-    """Route 53's records (CNAMEs and aliases as CNAMEs), plus each ALB name pointing at the front door."""
+def dns_records(
+    front_door_ip: str, front_door_balancer: str, account: str = DEFAULT_ACCOUNT_ID
+) -> dict[str, tuple[str, list[str]]]:
+    """Route 53's records (aliases served as CNAMEs), and each ALB's name with an address of its own.
+
+    The front door's load balancer resolves to the front door; any other gets a loopback address
+    nobody serves, as another ALB has addresses of its own, so DNS checks can tell them apart.
+    """
     from moto.route53.models import route53_backends
 
     records: dict[str, tuple[str, list[str]]] = {}
-    with LOCK:
-        for region_backends in elbv2_backends[account].values():
-            for balancer in region_backends.load_balancers.values():
-                records[balancer.dns_name.lower()] = ("A", [front_door_ip])
-        for zone in route53_backends[account]["global"].zones.values():
-            for record in zone.rrsets:
-                name = record.name.lower().rstrip(".")
-                if record.alias_target:
-                    records[name] = ("CNAME", [record.alias_target["DNSName"].rstrip(".")])
-                elif record.type in ("A", "CNAME", "TXT", "AAAA"):
-                    values = [r["Value"] if isinstance(r, dict) else str(r) for r in record.records]
-                    records[name] = (record.type, values)
+    # Without the reconciler's lock (it may be busy starting containers): list() copies are atomic.
+    others = 0
+    for region_backends in list(elbv2_backends[account].values()):
+        for balancer in list(region_backends.load_balancers.values()):
+            if balancer.name == front_door_balancer:
+                address = front_door_ip
+            else:
+                others += 1
+                address = f"127.0.1.{others}"
+            records[balancer.dns_name.lower()] = ("A", [address])
+    for zone in list(route53_backends[account]["global"].zones.values()):
+        for record in list(zone.rrsets):
+            name = record.name.lower().rstrip(".")
+            if record.alias_target:
+                records[name] = ("CNAME", [record.alias_target["DNSName"].rstrip(".")])
+            elif record.type in ("A", "CNAME", "TXT", "AAAA"):
+                values = [r["Value"] if isinstance(r, dict) else str(r) for r in record.records]
+                records[name] = (record.type, values)
     return records

@@ -232,6 +232,7 @@ class Reconciler:
         del self._tasks[tracked.task.task_arn]
 
     def _count(self, service: Service, live: list[TrackedTask]) -> None:
+        live = [t for t in live if t.task.last_status != "STOPPED"]  # stopped during this pass
         running = [t for t in live if t.task.last_status == "RUNNING"]
         service.running_count = len(running)
         service.pending_count = len(live) - len(running)

@@ -134,3 +134,23 @@ def test_wrong_port_image_is_caught_by_target_health_and_rolled_back(sandbox: Sa
     assert result.exit_code == 1
     assert "failed ELB health checks" in result.json()["message"]
     assert served_phase(sandbox) == "simple"
+
+
+def test_after_an_operator_rollback_a_failed_deploy_returns_to_what_ran(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    assert sandbox.deploy("phase-2", GOOD_2).exit_code == 0
+    back = sandbox.run("rollback", "--to", "phase-1", "--timeout", "20", "--poll-interval", "0.05", "--json")
+    assert back.exit_code == 0 and back.json()["rolled_back_to"].endswith(":1")
+    # Revision 1 was proven good again after revision 2: a failing deploy now returns to it, not to 2.
+    crash = sandbox.deploy("phase-3", "fake.local/shine:phase-3-crash", "--json")
+    assert crash.exit_code == 1
+    assert crash.json()["rolled_back_to"].endswith(":1")
+    assert served_phase(sandbox) == "simple"
+
+
+def test_rollback_to_an_unknown_revision_exits_2(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    result = sandbox.run("rollback", "--to", "arn:aws:ecs:us-east-1:123456789012:task-definition/shine:99")
+    assert result.exit_code == 2 and "shine:99" in result.stderr
+    other = sandbox.run("rollback", "--to", "arn:aws:ecs:us-east-1:123456789012:task-definition/other:1")
+    assert other.exit_code == 2 and "not a revision of shine" in other.stderr

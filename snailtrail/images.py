@@ -74,10 +74,10 @@ class PushedImage:
     digest: str
 
 
-def parse_build_args(pairs: list[str]) -> dict[str, str]:
+def parse_build_args(pairs: list[str] | None) -> dict[str, str]:
     """``KEY=VALUE`` options, as ``docker build --build-arg`` takes them."""
     parsed = {}
-    for pair in pairs:
+    for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"--build-arg {pair!r} is not KEY=VALUE", fix="write it as --build-arg NAME=value")

@@ -120,7 +120,10 @@ class DeployLock:
 
         def keep() -> None:
             while not stop.wait(RENEW_EVERY_S):
-                self.renew()
+                try:
+                    self.renew()
+                except Exception:  # noqa: BLE001, S112 - a passing fault; the next renewal tries again
+                    continue
 
         renewer = threading.Thread(target=keep, name="lock-renewal", daemon=True)
         renewer.start()

@@ -6,6 +6,7 @@ from typing import Optional
 
 import typer
 
+from snailtrail.commands.options import BuildArgs
 from snailtrail.state import CliState
 
 
@@ -17,9 +18,7 @@ def register(app: typer.Typer) -> None:
     def build(
         ctx: typer.Context,
         phase: str = typer.Argument(..., help="The phase to build."),
-        build_arg: list[str] = typer.Option(
-            [], "--build-arg", help="KEY=VALUE added to the manifest's build args (repeatable)."
-        ),
+        build_arg: BuildArgs = None,
     ) -> None:
         from snailtrail.images import build as build_image
         from snailtrail.images import parse_build_args
@@ -41,9 +40,7 @@ def register(app: typer.Typer) -> None:
     def push(
         ctx: typer.Context,
         phase: str = typer.Argument(..., help="The phase to push."),
-        build_arg: list[str] = typer.Option(
-            [], "--build-arg", help="KEY=VALUE added to the manifest's build args (repeatable)."
-        ),
+        build_arg: BuildArgs = None,
     ) -> None:
         from snailtrail import images
 
@@ -69,9 +66,7 @@ def register(app: typer.Typer) -> None:
         phase: str = typer.Argument(..., help="The phase to smoke-test."),
         image: Optional[str] = typer.Option(None, "--image", help="Test this image instead of building it."),
         timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds to wait for the health path."),
-        build_arg: list[str] = typer.Option(
-            [], "--build-arg", help="KEY=VALUE added to the manifest's build args (repeatable)."
-        ),
+        build_arg: BuildArgs = None,
     ) -> None:
         from snailtrail import images
 

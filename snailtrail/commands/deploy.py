@@ -6,6 +6,7 @@ from typing import Optional
 
 import typer
 
+from snailtrail.commands.options import BuildArgs
 from snailtrail.state import CliState
 
 
@@ -21,11 +22,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         phase: str = typer.Argument(..., help="phase-N, a unique prefix, or its short name (simple, hybrid ...)."),
         image: Optional[str] = typer.Option(None, "--image", help="Deploy this image URI; skips build and push."),
-        build_arg: list[str] = typer.Option(
-            [],
-            "--build-arg",
-            help="KEY=VALUE added to the manifest's build args (repeatable), as docker build takes it.",
-        ),
+        build_arg: BuildArgs = None,
         no_build: bool = typer.Option(
             False, "--no-build", help="Push the image built earlier for this phase and revision instead of building it."
         ),

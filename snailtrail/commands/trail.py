@@ -45,5 +45,7 @@ def register(app: typer.Typer) -> None:
         if output is not None:
             output.write_text(text, encoding="utf-8")
             context.reporter.note(f"wrote {len(events)} events to {output}")
+            if state.json_output:
+                state.output({"ok": True, "output": str(output), "events": len(events)})
         else:
             typer.echo(text, nl=False)

@@ -191,16 +191,23 @@ def _wrong_port(ctx: Context) -> str:
 
 
 def _verified_revision(ctx: Context) -> str:
+    """Back to the last verified revision, exactly as `snailtrail rollback` does it (wait and verify)."""
+    from snailtrail.executor import Executor
+    from snailtrail.plan import DeployOptions
+
     service = ctx.ecs.describe_service(ctx.settings.service.name)
     revision = ctx.history.last_verified()
     if service is None or revision is None or service["taskDefinition"] == revision.arn:
         return "the service runs a verified revision"
-    ctx.ecs.update_service(ctx.settings.service.name, revision.arn, service["desiredCount"])
-    return f"service back on verified {revision.arn.rsplit('/', 1)[-1]}; {_wait(ctx, revision.arn)}"
+    options = DeployOptions(timeout_s=HEAL_TIMEOUT_S, poll_interval_s=ctx.default_poll_interval_s)
+    result = Executor(ctx, options).rollback_to(revision, reason="sandbox heal")
+    if not result.ok:
+        raise SnailtrailError(f"heal could not restore {revision.arn}: {result.message}", fix="snailtrail status")
+    return result.message
 
 
 def _wait(ctx: Context, arn: str) -> str:
-    """Heal is done when the restored revision is stable again, as after a rollback."""
+    """A recreated service is healed when its verified revision is stable again."""
     from snailtrail.rollout import watch_rollout
 
     outcome = watch_rollout(ctx.ecs, ctx.settings.service.name, arn, HEAL_TIMEOUT_S, ctx.default_poll_interval_s)

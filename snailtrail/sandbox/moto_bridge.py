@@ -149,11 +149,12 @@ def new_task(region: str, service: Service, task_definition_arn: str, deployment
 
 
 def task_ip(task: Task) -> str:
-    for attachment in task.attachments:
-        for detail in attachment["details"]:
-            if detail["name"] == "privateIPv4Address":
-                return detail["value"]
-    raise ValueError(f"task {task.task_arn} has no ENI address")
+    from snailtrail.checks.criteria import task_ips
+
+    addresses = task_ips({"attachments": task.attachments})
+    if not addresses:
+        raise ValueError(f"task {task.task_arn} has no ENI address")
+    return addresses[0]
 
 
 def mark_running(task: Task) -> None:

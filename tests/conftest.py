@@ -63,6 +63,35 @@ class Sandbox:
             *extra,
         )
 
+    def extra_target_group(self, name: str) -> str:
+        """A second, empty target group in the service's VPC; its ARN."""
+        import boto3
+
+        elbv2 = boto3.client("elbv2", region_name="us-east-1")
+        live = elbv2.describe_target_groups(Names=["shine-tg"])["TargetGroups"][0]
+        return elbv2.create_target_group(Name=name, Protocol="HTTP", Port=8000, VpcId=live["VpcId"], TargetType="ip")[
+            "TargetGroups"
+        ][0]["TargetGroupArn"]
+
+    def forward(self, weights: dict[str, int]) -> None:
+        """Point the listener's default action at these target groups (name or ARN -> weight)."""
+        import boto3
+
+        elbv2 = boto3.client("elbv2", region_name="us-east-1")
+        arns = {
+            name: name
+            if name.startswith("arn:")
+            else elbv2.describe_target_groups(Names=[name])["TargetGroups"][0]["TargetGroupArn"]
+            for name in weights
+        }
+        balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
+        listener = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"][0]
+        groups = [{"TargetGroupArn": arns[name], "Weight": weight} for name, weight in weights.items()]
+        elbv2.modify_listener(
+            ListenerArn=listener["ListenerArn"],
+            DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}],
+        )
+
     def mutating_calls(self) -> list[str]:
         from snailtrail.aws.session import is_mutating
 

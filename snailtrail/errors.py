@@ -67,7 +67,7 @@ def _aws_error(exc: Exception, name: str) -> SnailtrailError:
             f"AWS endpoint unreachable: {exc}",
             fix="check the network and the environment's endpoint_url; for the sandbox run `snailtrail sandbox status`",
         )
-    if name == "ClientError":
+    if hasattr(exc, "response"):  # ClientError and the per-service exceptions modelled on it
         error = exc.response.get("Error", {})  # type: ignore[attr-defined]
         code = error.get("Code", "")
         if code in (

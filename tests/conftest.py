@@ -63,6 +63,18 @@ class Sandbox:
             *extra,
         )
 
+    def edit_config(self, change: Any) -> None:
+        """Apply ``change(document)`` to the configuration file, as an operator editing it would."""
+        document = yaml.safe_load(self.config.read_text())
+        change(document)
+        self.config.write_text(yaml.safe_dump(document))
+
+    def edit_phase(self, name: str, change: Any) -> None:
+        path = next((self.root / "phases").glob(f"{name}-*.yaml"))
+        document = yaml.safe_load(path.read_text())
+        change(document)
+        path.write_text(yaml.safe_dump(document))
+
     def extra_target_group(self, name: str) -> str:
         """A second, empty target group in the service's VPC; its ARN."""
         import boto3

@@ -31,8 +31,11 @@ class EcsApi:
         return found[0] if found else None
 
     def describe_service(self, service: str) -> dict[str, Any] | None:
-        """The service, or None when it does not exist or is INACTIVE (deleted)."""
-        answer = self._ecs.describe_services(cluster=self.cluster, services=[service])
+        """The service, or None when it (or its cluster) does not exist, or is INACTIVE (deleted)."""
+        try:
+            answer = self._ecs.describe_services(cluster=self.cluster, services=[service])
+        except self._ecs.exceptions.ClusterNotFoundException:
+            return None
         for found in answer["services"]:
             if found.get("status") != "INACTIVE":
                 return found

@@ -1,0 +1,125 @@
+"""A failing and a passing fixture for the checks the drills do not reach."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+
+from tests.checks.test_verify import checks_by_name
+from tests.conftest import Sandbox
+
+GOOD = "fake.local/shine:phase-1-good"
+TRUST_ECS = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "ecs-tasks.amazonaws.com"}}],
+}
+
+
+def only(sandbox: Sandbox, name: str) -> dict:
+    return checks_by_name(sandbox, "--only", name)[1][name]
+
+
+def test_cluster_exists(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    assert only(sandbox, "cluster exists")["status"] == "pass"
+    sandbox.edit_config(lambda doc: doc["service"].update(cluster="elsewhere"))
+    check = only(sandbox, "cluster exists")
+    assert check["status"] == "fail" and "cluster elsewhere not found" in check["summary"]
+
+
+def test_grace_period_warns_when_start_up_is_slower(sandbox: Sandbox) -> None:
+    from snailtrail.config import load_settings
+    from snailtrail.context import Context
+    from snailtrail.trail import Event
+    from snailtrail.ui import Reporter
+
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    assert only(sandbox, "grace period")["status"] == "skip"  # no smoke measurement yet
+    trail = Context(load_settings(str(sandbox.config)), Reporter(quiet=True)).trail
+    trail.emit(
+        Event(
+            kind="step",
+            run_id="r",
+            phase="phase-1",
+            ok=True,
+            data={"step": "smoke"},
+            detail="/health answered 200 on container port 8000 after 45.0 s",
+        )
+    )
+    check = only(sandbox, "grace period")
+    assert check["status"] == "warn" and "shorter than the measured start-up (45.0 s)" in check["summary"]
+    sandbox.edit_phase("phase-1", lambda doc: doc["container"]["health_check"].update(grace_period_s=60))
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0  # the update sets the service's grace period
+    check = only(sandbox, "grace period")
+    assert check["status"] == "pass" and "grace period 60 s covers" in check["summary"]
+
+
+def test_roles_must_exist_and_trust_ecs_tasks(sandbox: Sandbox) -> None:
+    iam = boto3.client("iam", region_name="us-east-1")
+    arn = "arn:aws:iam::123456789012:role/shine-task"
+    sandbox.edit_config(lambda doc: doc["service"].update(task_role_arn=arn))
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    check = only(sandbox, "roles")
+    assert check["status"] == "fail" and "does not exist" in check["summary"]
+    iam.create_role(
+        RoleName="shine-task",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "ec2.amazonaws.com"}}
+                ],
+            }
+        ),
+    )
+    assert "does not trust ecs-tasks" in only(sandbox, "roles")["summary"]
+    iam.update_assume_role_policy(RoleName="shine-task", PolicyDocument=json.dumps(TRUST_ECS))
+    assert only(sandbox, "roles")["status"] == "pass"
+
+
+def test_log_group_must_exist(sandbox: Sandbox) -> None:
+    sandbox.edit_config(lambda doc: doc["service"].update(log_group="/ecs/shine"))
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    check = only(sandbox, "log group")
+    assert check["status"] == "fail" and "/ecs/shine does not exist" in check["summary"]
+    boto3.client("logs", region_name="us-east-1").create_log_group(logGroupName="/ecs/shine")
+    assert only(sandbox, "log group")["status"] == "pass"
+
+
+def test_referenced_secrets_must_exist(sandbox: Sandbox) -> None:
+    arn = "arn:aws:ssm:us-east-1:123456789012:parameter/shine/api-token"
+    sandbox.edit_phase("phase-1", lambda doc: doc["container"].update(secrets={"API_TOKEN": arn}))
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    check = only(sandbox, "secrets exist")
+    assert check["status"] == "fail" and "API_TOKEN" in check["summary"]
+    boto3.client("ssm", region_name="us-east-1").put_parameter(
+        Name="/shine/api-token", Value="s3cret", Type="SecureString"
+    )
+    check = only(sandbox, "secrets exist")
+    assert check["status"] == "pass" and "s3cret" not in json.dumps(check)
+
+
+def test_image_missing_from_ecr_fails(sandbox: Sandbox) -> None:
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shine@sha256:" + "ab" * 32
+    assert sandbox.deploy("phase-1", image).exit_code == 0
+    check = only(sandbox, "image config")
+    assert check["status"] == "fail" and "is not in ECR" in check["summary"]
+
+
+def test_private_subnets_need_nat_or_endpoints(sandbox: Sandbox) -> None:
+    sandbox.edit_config(lambda doc: doc["service"]["network"].update(assign_public_ip=False))
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    check = only(sandbox, "network path")
+    assert check["status"] == "fail" and "lacks VPC endpoints for ecr.api, ecr.dkr, logs, s3" in check["summary"]
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["shine-vpc"]}])["Vpcs"][0]["VpcId"]
+    for service in ("ecr.api", "ecr.dkr", "s3", "logs"):
+        ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.us-east-1.{service}")
+    assert only(sandbox, "network path")["status"] == "pass"
+
+
+def test_awsvpc_configuration_present(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    check = only(sandbox, "awsvpc configuration")
+    assert check["status"] == "pass" and "not networkBindings" in check["summary"]

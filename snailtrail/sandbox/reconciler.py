@@ -100,7 +100,9 @@ class Reconciler:
     def _start_task(self, service: Service, deployment: dict[str, Any]) -> TrackedTask:
         task = bridge.new_task(self.region, service, deployment["taskDefinition"], deployment["id"])
         definition = bridge.ecs(self.region).describe_task_definition(deployment["taskDefinition"])
-        handle = self.runtime.start(task.id, definition.container_definitions[0])
+        # The task-level cpu applies to the container when the container names none, as on Fargate.
+        container = {"cpu": definition.cpu} | definition.container_definitions[0]
+        handle = self.runtime.start(task.id, container)
         tracked = TrackedTask(task, handle, deployment["id"], bridge.task_ip(task), time.monotonic())
         self._tasks[task.task_arn] = tracked
         bridge.add_event(service, f"has started 1 tasks: (task {task.id}).")

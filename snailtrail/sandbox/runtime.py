@@ -138,6 +138,8 @@ class DockerRuntime:
                 name=f"snailtrail-task-{task_id[:12]}",
                 ports={f"{port}/tcp": ("127.0.0.1", None)},
                 mem_limit=f"{int(container.get('memory') or 512)}m",
+                # ECS cpu units: 1024 is one vCPU.
+                nano_cpus=int(container["cpu"]) * 1_000_000_000 // 1024 if container.get("cpu") else None,
                 labels={self.LABEL: self.sandbox_id, "snailtrail.task": task_id},
             )
         except DockerException as exc:

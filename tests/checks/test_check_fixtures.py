@@ -123,3 +123,20 @@ def test_awsvpc_configuration_present(sandbox: Sandbox) -> None:
     assert sandbox.deploy("phase-1", GOOD).exit_code == 0
     check = only(sandbox, "awsvpc configuration")
     assert check["status"] == "pass" and "not networkBindings" in check["summary"]
+
+
+def test_target_group_not_attached_fails(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    assert only(sandbox, "target group attached")["status"] == "pass"
+    sandbox.edit_config(lambda doc: doc["service"]["load_balancer"].update(target_group="orphan"))
+    sandbox.extra_target_group("orphan")
+    check = only(sandbox, "target group attached")
+    assert check["status"] == "fail" and "orphan is not attached to shine-alb" in check["summary"]
+
+
+def test_success_criteria_fail_on_an_unexpected_body(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    assert only(sandbox, "success criteria")["status"] == "pass"
+    sandbox.edit_phase("phase-1", lambda doc: doc["success"]["http"][0]["json"].update(phase="full"))
+    check = only(sandbox, "success criteria")
+    assert check["status"] == "fail" and "JSON field 'phase' is 'simple', expected 'full'" in check["summary"]

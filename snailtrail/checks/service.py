@@ -248,6 +248,21 @@ def log_group(view: LiveView, phase: Phase | None) -> CheckResult:
     return passed("log group", f"log group {name} exists", [name])
 
 
+def _secret_exists(view: LiveView, arn: str) -> bool:
+    """Existence only, through describe calls: verify never reads a secret's value."""
+    try:
+        if ":ssm:" in arn:
+            name = "/" + arn.split(":parameter/", 1)[1]
+            found = view._client("ssm").describe_parameters(
+                ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [name]}]
+            )["Parameters"]
+            return bool(found)
+        view._client("secretsmanager").describe_secret(SecretId=arn)
+    except (ClientError, IndexError):
+        return False
+    return True
+
+
 @check(
     "secrets exist",
     "container",
@@ -259,16 +274,7 @@ def secrets_exist(view: LiveView, phase: Phase | None) -> CheckResult:
     secrets = revision.definition["containerDefinitions"][0].get("secrets", []) if revision else []
     if not secrets:
         return skipped("secrets exist", "no secrets referenced")
-    missing = []
-    for secret in secrets:
-        arn = secret["valueFrom"]
-        try:
-            if ":ssm:" in arn:
-                view._client("ssm").get_parameter(Name="/" + arn.split(":parameter/", 1)[1])
-            else:
-                view._client("secretsmanager").describe_secret(SecretId=arn)
-        except ClientError:
-            missing.append(f"{secret['name']} ({arn})")
+    missing = [f"{s['name']} ({s['valueFrom']})" for s in secrets if not _secret_exists(view, s["valueFrom"])]
     if missing:
         return failed(
             "secrets exist",

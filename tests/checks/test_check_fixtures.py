@@ -96,8 +96,10 @@ def test_referenced_secrets_must_exist(sandbox: Sandbox) -> None:
     boto3.client("ssm", region_name="us-east-1").put_parameter(
         Name="/shine/api-token", Value="s3cret", Type="SecureString"
     )
+    sandbox.api_calls.clear()
     check = only(sandbox, "secrets exist")
     assert check["status"] == "pass" and "s3cret" not in json.dumps(check)
+    assert sandbox.api_calls["ssm.DescribeParameters"] == 1 and "ssm.GetParameter" not in sandbox.api_calls
 
 
 def test_image_missing_from_ecr_fails(sandbox: Sandbox) -> None:

@@ -60,6 +60,15 @@ class Project:
         except ValueError:
             raise AssertionError(f"no JSON (exit {result.returncode}):\n{result.stdout}\n{result.stderr}") from None
 
+    def ensure(self, phase: str) -> dict:
+        """Make the phase run and verify (each test stands alone, whatever ran before it)."""
+        _, status = self.json("status")
+        if status.get("phase") != phase or not status.get("verified_at"):
+            code, result = self.json("deploy", phase)
+            assert code == 0, result
+            _, status = self.json("status")
+        return status
+
     def served(self, path: str = "/health") -> dict:
         _, status = self.json("sandbox", "status")
         with urllib.request.urlopen(status["front_door_url"] + path, timeout=10) as answer:
@@ -108,7 +117,7 @@ def test_phase_1_then_phase_2_and_the_front_door_serves_the_new_version(project:
 
 
 def test_broken_image_is_caught_by_smoke_before_the_service_changes(project: Project) -> None:
-    _, before = project.json("status")
+    before = project.ensure("phase-2")
     code, result = project.json("deploy", "phase-2", "--build-arg", "SHINE_DRILL_WRONG_PORT=8080")
     assert code == 1
     assert not result["rolled_back"]
@@ -120,8 +129,7 @@ def test_broken_image_is_caught_by_smoke_before_the_service_changes(project: Pro
 
 
 def test_broken_image_without_smoke_is_rolled_back_and_the_previous_phase_served(project: Project) -> None:
-    _, before = project.json("status")
-    assert before["phase"] == "phase-2"
+    before = project.ensure("phase-2")
     code, result = project.json("deploy", "phase-3", "--build-arg", "SHINE_DRILL_WRONG_PORT=8080", "--skip-smoke")
     assert code == 1, result
     assert result["rolled_back"] and result["rolled_back_to"] == before["task_definition"]
@@ -143,6 +151,7 @@ def test_broken_image_without_smoke_is_rolled_back_and_the_previous_phase_served
     ],
 )
 def test_each_drill_fails_verify_with_its_check_and_heal_passes(project: Project, drill: str, check: str) -> None:
+    project.ensure("phase-2")
     broken = project.run("sandbox", "break", drill)
     assert broken.returncode == 0, broken.stderr
     code, report = project.json("verify")

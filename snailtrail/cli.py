@@ -7,6 +7,7 @@ need them, so ``snailtrail --help`` stays fast.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import traceback
 from typing import Optional
@@ -129,4 +130,7 @@ def run(argv: list[str]) -> int:
 
 
 def main() -> None:
+    # SIGTERM (CI cancelling a job, a container stopping) is handled as an interrupt: stop waiting,
+    # roll back what is unverified, say so in the trail, exit 130.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     sys.exit(run(sys.argv[1:]))

@@ -172,14 +172,7 @@ class Executor:
             result.message, result.fix = failure.message, failure.fix
             self._after_failure(plan, result, service_touched)
         except KeyboardInterrupt:
-            state = (
-                f"the service was changed to unverified {result.task_definition}; `snailtrail rollback` "
-                "returns it to the last verified deployment"
-                if service_touched
-                else "the service was not changed"
-            )
-            self.emit("deploy.interrupted", phase.name, state, ok=False, task_definition=result.task_definition)
-            raise
+            self._after_interrupt(plan, result, service_touched)
         else:
             result.ok, result.exit_code = True, 0
             result.message = f"{phase.name} deployed and verified: {result.task_definition}"
@@ -195,6 +188,37 @@ class Executor:
             data={"exit_code": result.exit_code, "rolled_back_to": result.rolled_back_to},
         )
         return result
+
+    def _after_interrupt(self, plan: DeployPlan, result: RunResult, service_touched: bool) -> None:
+        """Stop waiting; a service already changed and not verified goes back to the last verified
+        deployment (a second interrupt stops that at once, and the trail says where it stopped)."""
+        phase = plan.phase.name
+        if not service_touched:
+            state = "interrupted before the service was changed: nothing to undo"
+        elif not plan.options.rollback:
+            state = (
+                f"interrupted with the service on unverified {result.task_definition} (--no-rollback); "
+                "`snailtrail rollback` returns it to the last verified deployment"
+            )
+        else:
+            state = f"interrupted with the service on unverified {result.task_definition}: rolling back"
+        self.emit("deploy.interrupted", phase, state, ok=False, task_definition=result.task_definition)
+        self.ctx.reporter.warn(state + (" (interrupt again to stop at once)" if "rolling back" in state else ""))
+        result.message, result.fix = state, "snailtrail status shows what runs; snailtrail rollback recovers"
+        if "rolling back" in state:
+            try:
+                self._after_failure(plan, result, service_touched)
+            except KeyboardInterrupt:
+                self.emit(
+                    "rollback.interrupted",
+                    phase,
+                    "second interrupt: the rollback was abandoned; `snailtrail rollback` finishes it",
+                    ok=False,
+                    task_definition=result.task_definition,
+                )
+                raise
+        if result.exit_code != 3:  # a failed rollback says more than the interrupt: a human is needed now
+            result.exit_code = 130
 
     def _after_failure(self, plan: DeployPlan, result: RunResult, service_touched: bool) -> None:
         phase = plan.phase.name

@@ -154,3 +154,41 @@ def test_rollback_to_an_unknown_revision_exits_2(sandbox: Sandbox) -> None:
     assert result.exit_code == 2 and "shine:99" in result.stderr
     other = sandbox.run("rollback", "--to", "arn:aws:ecs:us-east-1:123456789012:task-definition/other:1")
     assert other.exit_code == 2 and "not a revision of shine" in other.stderr
+
+
+def test_interrupt_during_the_wait_rolls_back_and_exits_130(sandbox: Sandbox, monkeypatch) -> None:
+    from snailtrail import executor
+
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    real_watch = executor.watch_rollout
+    calls = []
+
+    def interrupted_once(*args, **kwargs):
+        calls.append(args[2])
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return real_watch(*args, **kwargs)
+
+    monkeypatch.setattr(executor, "watch_rollout", interrupted_once)
+    result = sandbox.deploy("phase-2", GOOD_2, "--json")
+    assert result.exit_code == 130
+    body = result.json()
+    assert body["rolled_back_to"].endswith(":1") and "interrupted with the service on unverified" in body["message"]
+    assert served_phase(sandbox) == "simple"
+    kinds = [e["kind"] for e in sandbox.run("trail", "--format", "json").json()["events"]]
+    assert "deploy.interrupted" in kinds and "rollback.finished" in kinds
+
+
+def test_interrupt_before_the_service_changes_leaves_it_alone(sandbox: Sandbox, monkeypatch) -> None:
+    from snailtrail.aws.ecs import EcsApi
+
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(EcsApi, "register_task_definition", interrupted)
+    result = sandbox.deploy("phase-2", GOOD_2, "--json")
+    assert result.exit_code == 130 and not result.json()["rolled_back"]
+    assert "nothing to undo" in result.json()["message"]
+    assert sandbox.run("status", "--json").json()["task_definition"].endswith(":1")

@@ -140,6 +140,41 @@ def test_broken_image_without_smoke_is_rolled_back_and_the_previous_phase_served
     assert "rollback.finished" in kinds and kinds[-1] == "deploy.finished"
 
 
+def test_sigterm_during_the_rollout_rolls_back_and_exits_130(project: Project) -> None:
+    import signal
+    import time
+
+    before = project.ensure("phase-2")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "snailtrail",
+            "--config",
+            str(project.root / "snailtrail.yaml"),
+            "deploy",
+            "phase-3",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | {"SNAILTRAIL_BASE_IMAGE": BASE_IMAGE},
+    )
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        _, status = project.json("status")
+        if status["task_definition"] != before["task_definition"]:
+            break  # the service now wants the new, unverified revision
+        time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 130, err
+    assert json.loads(out)["rolled_back_to"] == before["task_definition"]
+    _, after = project.json("status")
+    assert after["task_definition"] == before["task_definition"] and after["verified_at"]
+
+
 @pytest.mark.parametrize(
     "drill, check",
     [

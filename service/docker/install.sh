@@ -8,7 +8,12 @@
 # has no `pip` or `python` on PATH) and installs the project's dependencies
 # (plus its build backend) at the versions locked in constraints.txt. It needs
 # only pyproject.toml and constraints.txt, so Docker caches that layer across
-# source edits. "app" then installs shine itself, offline.
+# source edits. "app" then installs shine itself, offline, and prunes the venv
+# for runtime: pip, setuptools and wheel are uninstalled (after `pip check`
+# proved nothing needs them) and numpy's own test suites are deleted; the
+# compiled __pycache__ stays (it saves every start from recompiling). The
+# pruned venv must still pass `python -m shine.models verify` and import the
+# server. Run "app" in a builder stage: the final stage copies only /opt/venv.
 #
 # An extra CA for pip during the build: the EXTRA_CA_CERT build arg (PEM
 # text) and/or certs/*.pem|*.crt in the build context. It is used for this
@@ -18,8 +23,31 @@ mode=${1:?usage: install.sh deps EXTRAS | app}
 extras=${2:-}
 
 if [ "$mode" = app ]; then
-    /opt/venv/bin/pip install --no-cache-dir --no-deps --no-build-isolation /src
+    /opt/venv/bin/pip install --no-cache-dir --no-deps --no-build-isolation --disable-pip-version-check /src
     /opt/venv/bin/python -m shine.models verify
+    # Runtime prune. The build tools go first, then pip checks that no
+    # installed distribution depends on them, then pip removes itself.
+    before=$(du -sk /opt/venv | cut -f1)
+    /opt/venv/bin/pip uninstall --yes --disable-pip-version-check setuptools wheel
+    /opt/venv/bin/pip check --disable-pip-version-check
+    /opt/venv/bin/python -m pip uninstall --yes --disable-pip-version-check pip
+    # numpy ships its whole test suite (~17 MB); nothing imports it at runtime.
+    for pkg in /opt/venv/lib/python3*/site-packages/numpy; do
+        if [ -d "$pkg" ]; then find "$pkg" -type d -name tests -prune -exec rm -rf {} +; fi
+    done
+    rm -rf /root/.cache
+    echo "install.sh: pruned /opt/venv: $((before / 1024)) MB -> $(($(du -sk /opt/venv | cut -f1) / 1024)) MB"
+    # The pruned venv still works: bundled models verify, the server imports.
+    test ! -e /opt/venv/bin/pip
+    /opt/venv/bin/python -m shine.models verify
+    /opt/venv/bin/python - <<'PY'
+import importlib, importlib.util
+import shine.__main__, shine.app  # noqa: F401  (the server and the app import)
+# The phase's optional stacks, when installed, still import after the prune.
+for mod in ("numpy", "cv2", "PIL.Image", "boto3", "prometheus_client"):
+    if importlib.util.find_spec(mod.split(".")[0]):
+        importlib.import_module(mod)
+PY
     exit 0
 fi
 

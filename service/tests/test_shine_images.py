@@ -170,8 +170,12 @@ def test_simple_is_at_most_a_third_of_full(images):
     sizes = {p: images.client.images.get(images(p)).attrs["Size"] for p in ("simple", "full")}
     ratio = sizes["simple"] / sizes["full"]
     print(f"image sizes: simple {sizes['simple'] / 1e6:.0f} MB, full {sizes['full'] / 1e6:.0f} MB, ratio {ratio:.2f}")
-    # The base image dominates "simple"; the ratio is reported in docs/service.md.
-    assert sizes["simple"] < sizes["full"]
+    # Issue 3's target, reported in docs/service.md. It needs the slim base
+    # (label snailtrail.base.revision=2): the older fat base alone gives ~0.39.
+    assert ratio <= 1 / 3, (
+        f"simple is {ratio:.2f} of full (target <= 1/3); is {BASE_IMAGE} the slim base? "
+        "scripts/ensure-base-image.sh rebuilds an outdated one"
+    )
 
 
 def test_drill_image_ignores_port(images):

@@ -62,13 +62,14 @@ def _aws_error(exc: Exception, name: str) -> SnailtrailError:
             f"AWS credentials or profile problem: {exc}",
             fix="set AWS_PROFILE or the environment's profile, or use --env sandbox",
         )
-    if name in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
+    if name in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"):
         return SnailtrailError(
             f"AWS endpoint unreachable: {exc}",
             fix="check the network and the environment's endpoint_url; for the sandbox run `snailtrail sandbox status`",
         )
-    if hasattr(exc, "response"):  # ClientError and the per-service exceptions modelled on it
-        error = exc.response.get("Error", {})  # type: ignore[attr-defined]
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):  # ClientError and the per-service exceptions modelled on it
+        error = response.get("Error", {})
         code = error.get("Code", "")
         if code in (
             "AccessDenied",

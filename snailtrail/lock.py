@@ -69,8 +69,11 @@ class DeployLock:
             self._dynamodb.put_item(
                 TableName=self._table,
                 Item=item,
-                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
-                ExpressionAttributeValues={":now": {"N": str(now)}},
+                # "Or it is already ours": a retry whose first attempt was applied but whose answer was
+                # lost must not find itself holding the lock.
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now OR #token = :token",
+                ExpressionAttributeNames={"#token": "token"},
+                ExpressionAttributeValues={":now": {"N": str(now)}, ":token": {"S": self._token}},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":

@@ -87,10 +87,17 @@ def selected(only: list[str] | None) -> list[CheckSpec]:
     return specs
 
 
-def run_checks(view: LiveView, phase: Phase | None, only: list[str] | None = None) -> VerifyReport:
+def run_checks(
+    view: LiveView,
+    phase: Phase | None,
+    only: list[str] | None = None,
+    started: float | None = None,
+    calls_before: int = 0,
+) -> VerifyReport:
+    """Run the selected checks concurrently; time and calls count from ``started``/``calls_before``
+    (the caller's start, so choosing the phase and creating clients are included)."""
     specs = selected(only)
-    calls_before = view.ctx.clients.total_calls
-    started = time.monotonic()
+    started = time.monotonic() if started is None else started
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda spec: _guarded(spec, view, phase), specs))
     return VerifyReport(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, Optional
 
 import typer
@@ -77,12 +78,13 @@ def register(app: typer.Typer) -> None:
         from snailtrail.checks.view import LiveView
 
         context = state.context()
+        started, calls_before = time.monotonic(), context.clients.total_calls
         view = LiveView(context, context.endpoints.dns_server)
         chosen = context.phase(phase) if phase else None
         if chosen is None:
             revision = view.running_revision()
             chosen = context.phase_or_none(revision.phase) if revision else None
-        report = run_checks(view, chosen, only or None)
+        report = run_checks(view, chosen, only or None, started, calls_before)
         document = {
             "ok": report.ok,
             "environment": context.settings.environment_name,

@@ -1,0 +1,125 @@
+"""Faults injected into every AWS call of deploy and rollback, below botocore's retries.
+
+A `before-send` hook, registered ahead of moto's, answers some requests with throttling, 5xx or a
+dropped connection instead of sending them. Whatever happens, snailtrail must never report a
+success it did not verify, must release the lock, and must leave a consistent trail.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ConnectionClosedError
+
+from tests.conftest import Sandbox
+
+GOOD_1 = "fake.local/shine:phase-1-good"
+GOOD_2 = "fake.local/shine:phase-2-good"
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self._body
+
+
+def inject(monkeypatch: pytest.MonkeyPatch, rate: float, seed: int) -> Counter[str]:
+    """Fail `rate` of all AWS requests (reproducibly) with a retryable fault; count what was injected."""
+    from snailtrail.aws import session
+
+    chooser = random.Random(seed)
+    injected: Counter[str] = Counter()
+    original = session.AwsClients.__post_init__
+
+    def fault(request: Any, **_: Any) -> AWSResponse | None:
+        if chooser.random() >= rate:
+            return None
+        kind = chooser.choice(["throttle", "5xx", "connection"])
+        injected[kind] += 1
+        if kind == "connection":
+            raise ConnectionClosedError(endpoint_url=request.url)
+        code, status = ("ThrottlingException", 400) if kind == "throttle" else ("ServiceUnavailable", 503)
+        # Each protocol's own error document, as AWS sends it, so botocore parses and retries it.
+        content_type = request.headers.get("Content-Type") or b""
+        if b"json" in (content_type if isinstance(content_type, bytes) else content_type.encode()):
+            body = b'{"__type":"%s","message":"injected"}' % code.encode()
+            return AWSResponse(request.url, status, {"x-amzn-ErrorType": code}, _Raw(body))
+        body = (
+            b"<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code><Message>injected</Message></Error>"
+            b"<RequestId>1</RequestId></ErrorResponse>" % code.encode()
+        )
+        return AWSResponse(request.url, status, {}, _Raw(body))
+
+    def hooked(self: Any) -> None:
+        original(self)
+        self._session.events.register_first("before-send", fault)
+
+    monkeypatch.setattr(session.AwsClients, "__post_init__", hooked)
+    return injected
+
+
+def assert_consistent(sandbox: Sandbox, result: Any) -> None:
+    body = result.json()
+    status = sandbox.run("status", "--json").json()
+    assert status["lock"] is None, "the lock must be released on every exit path"
+    events = sandbox.run("trail", "--format", "json").json()["events"]
+    assert events[-1]["kind"] in ("deploy.finished", "rollback.finished")
+    if result.exit_code == 0:
+        assert body["ok"] and status["task_definition"] == body["task_definition"] and status["verified_at"]
+    elif result.exit_code == 1:
+        assert status["task_definition"] == body["rolled_back_to"] or not body["rolled_back"]
+        assert status["verified_at"], "after exit 1 the service runs a verified revision"
+    else:
+        assert result.exit_code == 3 and body["message"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_deploy_survives_retryable_faults(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    injected = inject(monkeypatch, rate=0.15, seed=seed)
+    result = sandbox.deploy("phase-2", GOOD_2, "--json")
+    survived = sum(injected.values())
+    print(f"seed {seed}: {survived} faults injected {dict(injected)}, exit {result.exit_code}")
+    assert survived > 0
+    assert result.exit_code == 0, result.stderr  # adaptive retries absorb throttling, 5xx and dropped connections
+    assert_consistent(sandbox, result)
+
+
+def test_crashing_deploy_under_faults_still_rolls_back_to_verified(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    injected = inject(monkeypatch, rate=0.15, seed=7)
+    result = sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash", "--json")
+    assert sum(injected.values()) > 0
+    assert result.exit_code == 1 and result.json()["rolled_back_to"].endswith(":1")
+    assert_consistent(sandbox, result)
+
+
+def test_persistent_failure_of_update_is_never_a_success(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    from snailtrail.aws import session
+
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    original = session.AwsClients.__post_init__
+
+    def denied(model: Any, **_: Any) -> None:
+        if model.name == "UpdateService":
+            raise ConnectionClosedError(endpoint_url="https://ecs.us-east-1.amazonaws.com")
+
+    def hooked(self: Any) -> None:
+        original(self)
+        self._session.events.register_first("before-call", denied)
+
+    with pytest.MonkeyPatch.context() as denial:  # only the deploy runs with the fault
+        denial.setattr(session.AwsClients, "__post_init__", hooked)
+        result = sandbox.deploy("phase-2", GOOD_2, "--json")
+    assert result.exit_code in (1, 3) and result.json()["ok"] is False
+    assert "AWS endpoint unreachable" in result.json()["message"]
+    status = sandbox.run("status", "--json").json()
+    assert status["lock"] is None and status["task_definition"].endswith(":1")

@@ -82,10 +82,11 @@ def assert_consistent(sandbox: Sandbox, result: Any) -> None:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_deploy_survives_retryable_faults(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
-    injected = inject(monkeypatch, rate=0.15, seed=seed)
+    injected = inject(monkeypatch, rate=0.3, seed=seed)
     result = sandbox.deploy("phase-2", GOOD_2, "--json")
     survived = sum(injected.values())
-    print(f"seed {seed}: {survived} faults injected {dict(injected)}, exit {result.exit_code}")
+    with sandbox.capsys.disabled():  # the report of faults survived, on the terminal
+        print(f"seed {seed}: {survived} faults injected {dict(injected)}, exit {result.exit_code}")
     assert survived > 0
     assert result.exit_code == 0, result.stderr  # adaptive retries absorb throttling, 5xx and dropped connections
     assert_consistent(sandbox, result)

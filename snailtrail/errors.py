@@ -71,7 +71,8 @@ def _aws_error(exc: Exception, name: str) -> SnailtrailError:
     if isinstance(response, dict):  # ClientError and the per-service exceptions modelled on it
         error = response.get("Error", {})
         code = error.get("Code", "")
-        if code in (
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status == 403 or code in (
             "AccessDenied",
             "AccessDeniedException",
             "UnauthorizedOperation",

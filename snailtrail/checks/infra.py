@@ -331,3 +331,68 @@ def network_path(view: LiveView, phase: Phase | None) -> CheckResult:
         f"{len(ids)} subnet(s) route 0.0.0.0/0 to {'an internet gateway' if public else 'a NAT gateway or endpoints'}",
         ids,
     )
+
+
+@check(
+    "https redirect",
+    "listener",
+    "plain HTTP served in production",
+    "In environments marked production, the plain-HTTP listener redirects to HTTPS and an HTTPS listener exists.",
+)
+def https_redirect(view: LiveView, phase: Phase | None) -> CheckResult:
+    if not view.settings.environment.production:
+        return skipped("https redirect", f"environment {view.settings.environment_name} is not marked production")
+    listeners = view.listeners()
+    plain = [x for x in listeners if x.get("Protocol") == "HTTP"]
+    secure = [x for x in listeners if x.get("Protocol") == "HTTPS"]
+    unredirected = [
+        x
+        for x in plain
+        if not any(
+            a.get("Type") == "redirect" and (a.get("RedirectConfig") or {}).get("Protocol") == "HTTPS"
+            for a in x.get("DefaultActions", [])
+        )
+    ]
+    resources = [x["ListenerArn"] for x in listeners]
+    if unredirected or not secure:
+        ports = ", ".join(str(x["Port"]) for x in unredirected)
+        return failed(
+            "https redirect",
+            (f"HTTP listener(s) on {ports} serve without redirecting to HTTPS" if ports else "no HTTPS listener"),
+            "add an HTTPS listener with a certificate and make port 80 redirect to it (HTTP_301)",
+            resources,
+        )
+    return passed("https redirect", f"{len(plain)} HTTP listener(s) redirect to HTTPS", resources)
+
+
+@check(
+    "public ips",
+    "network",
+    "tasks exposed with public addresses they do not need",
+    "With assignPublicIp ENABLED, warns when the subnets also have a NAT route or VPC endpoints, so the tasks "
+    "would reach ECR and logs without public addresses.",
+)
+def public_ips(view: LiveView, phase: Phase | None) -> CheckResult:
+    awsvpc = view.awsvpc()
+    subnets = view.subnets()
+    if awsvpc.get("assignPublicIp") != "ENABLED" or not subnets:
+        return skipped("public ips", "tasks get no public IPs")
+    private_paths = []
+    for subnet in subnets:
+        routes = [r for t in view.route_tables(subnet["VpcId"]) for r in t.get("Routes", [])]
+        endpoints = view.vpc_endpoints(subnet["VpcId"])
+        if any((r.get("NatGatewayId") or "").startswith("nat-") for r in routes) or endpoints:
+            private_paths.append(subnet["SubnetId"])
+    if private_paths:
+        return warned(
+            "public ips",
+            f"tasks get public IPs although {', '.join(private_paths)} reach AWS through a "
+            "NAT gateway or VPC endpoints",
+            "set assign_public_ip: false",
+            private_paths,
+        )
+    return passed(
+        "public ips",
+        "public IPs are the tasks' only way to ECR and logs (no NAT, no endpoints)",
+        [s["SubnetId"] for s in subnets],
+    )

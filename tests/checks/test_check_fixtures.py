@@ -142,3 +142,21 @@ def test_success_criteria_fail_on_an_unexpected_body(sandbox: Sandbox) -> None:
     sandbox.edit_phase("phase-1", lambda doc: doc["success"]["http"][0]["json"].update(phase="full"))
     check = only(sandbox, "success criteria")
     assert check["status"] == "fail" and "JSON field 'phase' is 'simple', expected 'full'" in check["summary"]
+
+
+def test_production_needs_an_https_redirect(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    assert only(sandbox, "https redirect")["status"] == "skip"
+    sandbox.edit_config(lambda doc: doc["environments"]["unit"].update(production=True))
+    check = only(sandbox, "https redirect")
+    assert check["status"] == "fail" and "on 80 serve without redirecting to HTTPS" in check["summary"]
+
+
+def test_public_ips_warn_when_endpoints_make_them_unneeded(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    assert only(sandbox, "public ips")["status"] == "pass"
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["shine-vpc"]}])["Vpcs"][0]["VpcId"]
+    ec2.create_vpc_endpoint(VpcId=vpc, ServiceName="com.amazonaws.us-east-1.ecr.dkr")
+    check = only(sandbox, "public ips")
+    assert check["status"] == "warn" and check["fix"] == "set assign_public_ip: false"

@@ -33,7 +33,10 @@ class _FakeApp(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         env = self.server.environment  # type: ignore[attr-defined]
         if self.path == "/health":
-            status = 500 if "unhealthy" in self.server.image else 200  # type: ignore[attr-defined]
+            image = self.server.image  # type: ignore[attr-defined]
+            self.server.probes += 1  # type: ignore[attr-defined]
+            flapping_down = "flap" in image and self.server.probes % 2 == 0  # type: ignore[attr-defined]
+            status = 500 if "unhealthy" in image or flapping_down else 200
             body = {
                 "status": "ok" if status == 200 else "failing",
                 "phase": env.get("SHINE_PHASE"),
@@ -59,7 +62,8 @@ class InMemoryRuntime:
 
     An image whose reference contains ``crash`` exits with code 1 shortly after starting,
     ``wrong-port`` listens on a port other than the declared one, ``unhealthy`` answers /health
-    with 500; any other image is a healthy app. Used by the unit tests, where Docker is absent.
+    with 500, ``flap`` alternates 200 and 500; any other image is a healthy app. Used by the unit
+    tests, where Docker is absent.
     """
 
     crash_after_s = 0.0
@@ -77,6 +81,7 @@ class InMemoryRuntime:
             server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeApp)
             server.image = image  # type: ignore[attr-defined]
             server.environment = environment  # type: ignore[attr-defined]
+            server.probes = 0  # type: ignore[attr-defined]
             threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         with self._lock:
             self._servers[task_id] = (server, time.monotonic(), image)

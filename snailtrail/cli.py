@@ -105,13 +105,13 @@ def run(argv: list[str]) -> int:
     except SnailtrailError as exc:
         CliState.report_error(exc, json_output)
         return exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
+    except (KeyboardInterrupt, typer.Abort):
+        sys.stderr.write("interrupted: `snailtrail status` and `snailtrail trail` say what state was left\n")
+        if json_output:
+            sys.stdout.write(json.dumps({"ok": False, "error": "interrupted", "exit_code": 130}) + "\n")
         return 130
     except typer.Exit as exc:
         return exc.exit_code
-    except typer.Abort:
-        return 130
     except Exception as exc:  # noqa: BLE001 - the operator gets one clear line, never a traceback
         # Usage errors: typer may vendor its own click, so recognise them by their interface.
         if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):

@@ -50,7 +50,7 @@ def operator_error(exc: Exception) -> SnailtrailError:
         return _aws_error(exc, name)
     if module.startswith(("docker", "requests", "urllib3")):
         return DeployFailed(f"Docker engine: {exc}", fix="check the engine (docker info) and the image reference")
-    if isinstance(exc, OSError):
+    if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError | NotADirectoryError):
         target = f" {exc.filename}" if exc.filename else ""
         return ConfigError(f"{exc.strerror or exc}:{target}", fix="check the path and its permissions")
     return SnailtrailError(f"unexpected {name}: {exc}", fix="run again with --verbose; report it if it persists")

@@ -170,7 +170,18 @@ class Executor:
                     self.run_step(result, phase.name, "mark", step.summary, lambda: self._mark_verified(result))
         except SnailtrailError as failure:
             result.message, result.fix = failure.message, failure.fix
-            self._after_failure(plan, result, service_touched)
+            try:
+                self._after_failure(plan, result, service_touched)
+            except KeyboardInterrupt:
+                self.emit(
+                    "rollback.interrupted",
+                    phase.name,
+                    "interrupted during the rollback: the service may be "
+                    "on an unverified revision; `snailtrail rollback` finishes it",
+                    ok=False,
+                    task_definition=result.task_definition,
+                )
+                raise
         except KeyboardInterrupt:
             self._after_interrupt(plan, result, service_touched)
         else:
@@ -240,7 +251,14 @@ class Executor:
             return
         exclude = frozenset({result.task_definition} if result.task_definition else set())
         self.ctx.history.forget(result.task_definition or "")
-        target = self.ctx.history.last_verified(exclude=exclude)
+        try:
+            target = self.ctx.history.last_verified(exclude=exclude)
+        except Exception as raw:  # noqa: BLE001 - whatever the cause, the service needs a human
+            result.exit_code = 3
+            result.message += f"; the rollback target could not be found: {operator_error(raw).message}"
+            result.fix = "the service runs an unverified revision: `snailtrail status`, then `snailtrail rollback`"
+            self.emit("rollback.impossible", phase, result.message, ok=False, task_definition=result.task_definition)
+            return
         if target is None:
             result.exit_code = 3
             result.message += (
@@ -265,7 +283,12 @@ class Executor:
         started = time.monotonic()
         phase = self.ctx.phase_or_none(target.phase)
         phase_name = target.phase
-        service = self.ctx.ecs.describe_service(self.ctx.settings.service.name)
+        try:
+            service = self.ctx.ecs.describe_service(self.ctx.settings.service.name)
+        except Exception as raw:  # noqa: BLE001 - reported as the rollback failing, never escaping it
+            service, describe_error = None, operator_error(raw)
+        else:
+            describe_error = None
         result = RunResult(
             False,
             phase_name,
@@ -280,6 +303,8 @@ class Executor:
         steps_before = len(result_for.steps) if result_for else 0
         desired = phase.container.desired_count if phase else (service or {}).get("desiredCount", 1)
         try:
+            if describe_error is not None:
+                raise describe_error
             if service is None:
                 raise StepFailed(
                     f"service {self.ctx.settings.service.name} does not exist; nothing to roll back",
@@ -311,8 +336,11 @@ class Executor:
             result.ok, result.exit_code = True, 0
             result.message = f"rolled back to {target.arn} ({phase_name}) and verified"
             # Proven good again, now: the next rollback's "last verified" is what runs, not what was
-            # verified last before this rollback.
-            self._mark_verified(result)
+            # verified last before this rollback. The rollback stands even if the tag cannot be written.
+            try:
+                self._mark_verified(result)
+            except Exception as raw:  # noqa: BLE001 - a missing tag must not undo a verified rollback
+                self.ctx.reporter.warn(f"could not re-tag {target.arn} verified: {operator_error(raw).message}")
         result.duration_s = time.monotonic() - started
         self.emit(
             "rollback.finished",
@@ -398,7 +426,17 @@ class Executor:
             return self._update_service(arn, phase.container.desired_count, phase)
         return self.create_service(arn, phase)
 
+    def _require_lock(self) -> None:
+        """A change made without the lock could race another deploy: stop instead."""
+        lock = self.ctx.__dict__.get("lock")  # only when this run holds one (deploy, rollback)
+        if lock is not None and lock.lost.is_set():
+            raise StepFailed(
+                "the deploy lock was lost (expired, taken over or removed with unlock --force)",
+                fix="check `snailtrail status` for another deploy before changing anything",
+            )
+
     def _update_service(self, arn: str, desired: int, phase: Phase | None) -> str:
+        self._require_lock()
         self._seen_events.update(
             e["id"] for e in (self.ctx.ecs.describe_service(self.ctx.settings.service.name) or {}).get("events", [])
         )
@@ -408,6 +446,7 @@ class Executor:
 
     def create_service(self, arn: str, phase: Phase) -> str:
         """Create the service from the configuration and the phase's manifest (the caller has consent)."""
+        self._require_lock()
         settings = self.ctx.settings
         lb = settings.service.load_balancer
         target_group = self.ctx.elbv2.target_group(lb.target_group)

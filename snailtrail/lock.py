@@ -32,6 +32,7 @@ class DeployLock:
         self._table = table
         self._key = {"pk": {"S": f"lock#{environment}#{service}"}, "sk": {"S": "lock"}}
         self._token = uuid.uuid4().hex
+        self.lost = threading.Event()  # set when the lease can no longer be trusted; changes must stop
 
     def holder(self) -> dict[str, Any] | None:
         """The current holder, or None (an expired lock counts as free)."""
@@ -100,8 +101,9 @@ class DeployLock:
         return True
 
     def release(self) -> None:
-        # A lock taken over after expiry, or removed by unlock --force, is no longer ours to release.
-        with contextlib.suppress(ClientError):
+        # A lock taken over after expiry, or removed by unlock --force, is no longer ours to release;
+        # and a release that cannot reach the table must not hide the run's result: the lease expires.
+        with contextlib.suppress(Exception):
             self._dynamodb.delete_item(
                 TableName=self._table,
                 Key=self._key,
@@ -111,8 +113,18 @@ class DeployLock:
             )
 
     def force_remove(self) -> dict[str, Any] | None:
+        """Remove the lock whose holder is printed, and no other (one taken meanwhile stays)."""
+        item = self._dynamodb.get_item(TableName=self._table, Key=self._key, ConsistentRead=True).get("Item")
+        if not item:
+            return None
         holder = self.holder()
-        self._dynamodb.delete_item(TableName=self._table, Key=self._key)
+        self._dynamodb.delete_item(
+            TableName=self._table,
+            Key=self._key,
+            ConditionExpression="#token = :token",
+            ExpressionAttributeNames={"#token": "token"},
+            ExpressionAttributeValues={":token": item["token"]},
+        )
         return holder
 
     @contextmanager
@@ -122,11 +134,18 @@ class DeployLock:
         stop = threading.Event()
 
         def keep() -> None:
+            last_renewed = time.monotonic()
             while not stop.wait(RENEW_EVERY_S):
                 try:
-                    self.renew()
-                except Exception:  # noqa: BLE001, S112 - a passing fault; the next renewal tries again
-                    continue
+                    renewed = self.renew()
+                except Exception:  # noqa: BLE001 - a passing fault; the next renewal tries again
+                    renewed = None
+                if renewed:
+                    last_renewed = time.monotonic()
+                # Taken over or removed (False), or too many renewals missed for the lease to hold.
+                if renewed is False or time.monotonic() - last_renewed > LEASE_S - RENEW_EVERY_S:
+                    self.lost.set()
+                    return
 
         renewer = threading.Thread(target=keep, name="lock-renewal", daemon=True)
         renewer.start()

@@ -68,7 +68,7 @@ def dns_ownership(view: LiveView, phase: Phase | None) -> CheckResult:
         ]
         # An alias record answers with the ALB's addresses directly: then the addresses must match.
         addresses = {r.address for rrset in answer.response.answer for r in rrset if hasattr(r, "address")}
-        if alb not in chain and addresses != {r.address for r in resolver.resolve(alb, "A")}:
+        if alb not in chain and not addresses & _addresses(resolver, alb):
             problems.append(
                 f"{domain.name} resolves through {' -> '.join(dict.fromkeys(chain))}, which does not reach {alb}"
             )
@@ -86,6 +86,16 @@ def dns_ownership(view: LiveView, phase: Phase | None) -> CheckResult:
         f"{domain.name} resolves to {alb}, and Route 53 agrees",
         [domain.name, balancer["LoadBalancerArn"]],
     )
+
+
+def _addresses(resolver: Any, name: str) -> set[str]:
+    """A name's A records, or none; an ALB answers with a changing subset, so callers compare overlap."""
+    import dns.exception
+
+    try:
+        return {r.address for r in resolver.resolve(name, "A")}
+    except dns.exception.DNSException:
+        return set()
 
 
 @check(
@@ -279,6 +289,27 @@ def security_groups(view: LiveView, phase: Phase | None) -> CheckResult:
     )
 
 
+PRIVATE_PATH_ENDPOINTS = {"ecr.api", "ecr.dkr", "s3", "logs"}
+
+
+def _default_route(view: LiveView, subnet: dict[str, Any]) -> tuple[str, str | None]:
+    """The subnet's own route table (explicit association, else the main table) and where 0.0.0.0/0 goes."""
+    tables = view.route_tables(subnet["VpcId"])
+    explicit = [t for t in tables if any(a.get("SubnetId") == subnet["SubnetId"] for a in t.get("Associations", []))]
+    main = [t for t in tables if any(a.get("Main") for a in t.get("Associations", []))]
+    table = (explicit or main or [None])[0]
+    default = [r for r in (table or {}).get("Routes", []) if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
+    via = (default[0].get("GatewayId") or default[0].get("NatGatewayId")) if default else None
+    if table is None:
+        return subnet["SubnetId"], via
+    return f"{subnet['SubnetId']} ({'explicit ' + table['RouteTableId'] if explicit else 'main table'})", via
+
+
+def _missing_endpoints(view: LiveView, vpc_id: str) -> set[str]:
+    prefix = f"com.amazonaws.{view.settings.environment.region}."
+    return PRIVATE_PATH_ENDPOINTS - {e["ServiceName"].removeprefix(prefix) for e in view.vpc_endpoints(vpc_id)}
+
+
 @check(
     "network path",
     "network",
@@ -294,26 +325,11 @@ def network_path(view: LiveView, phase: Phase | None) -> CheckResult:
     public = awsvpc.get("assignPublicIp") == "ENABLED"
     problems = []
     for subnet in subnets:
-        tables = view.route_tables(subnet["VpcId"])
-        explicit = [
-            t for t in tables if any(a.get("SubnetId") == subnet["SubnetId"] for a in t.get("Associations", []))
-        ]
-        main = [t for t in tables if any(a.get("Main") for a in t.get("Associations", []))]
-        table = (explicit or main or [None])[0]
-        routes = table.get("Routes", []) if table else []
-        default = [r for r in routes if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
-        via = default[0].get("GatewayId") or default[0].get("NatGatewayId") if default else None
-        where = (
-            f"{subnet['SubnetId']} ({'explicit ' + table['RouteTableId'] if explicit else 'main table'})"
-            if table
-            else subnet["SubnetId"]
-        )
+        where, via = _default_route(view, subnet)
         if public and not (via and via.startswith("igw-")):
             problems.append(f"{where} routes 0.0.0.0/0 to {via or 'nothing'}, not an internet gateway")
         if not public and not (via and via.startswith("nat-")):
-            prefix = f"com.amazonaws.{view.settings.environment.region}."
-            services = {e["ServiceName"].removeprefix(prefix) for e in view.vpc_endpoints(subnet["VpcId"])}
-            missing = {"ecr.api", "ecr.dkr", "s3", "logs"} - services
+            missing = _missing_endpoints(view, subnet["VpcId"])
             if missing:
                 problems.append(f"{where} has no NAT route and lacks VPC endpoints for {', '.join(sorted(missing))}")
     ids = [s["SubnetId"] for s in subnets]
@@ -379,9 +395,8 @@ def public_ips(view: LiveView, phase: Phase | None) -> CheckResult:
         return skipped("public ips", "tasks get no public IPs")
     private_paths = []
     for subnet in subnets:
-        routes = [r for t in view.route_tables(subnet["VpcId"]) for r in t.get("Routes", [])]
-        endpoints = view.vpc_endpoints(subnet["VpcId"])
-        if any((r.get("NatGatewayId") or "").startswith("nat-") for r in routes) or endpoints:
+        _, via = _default_route(view, subnet)
+        if (via or "").startswith("nat-") or not _missing_endpoints(view, subnet["VpcId"]):
             private_paths.append(subnet["SubnetId"])
     if private_paths:
         return warned(

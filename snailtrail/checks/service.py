@@ -305,6 +305,10 @@ def _registry_config(reference: str) -> tuple[dict[str, Any] | None, str | None]
         with urllib.request.urlopen(blob, timeout=5) as answer:
             return json.loads(answer.read()).get("config") or {}, None
     except urllib.error.HTTPError as exc:
+        # The distribution API's error codes say "missing" even where the status is 401 (Docker Hub).
+        body = exc.read(2000).decode(errors="replace")
+        if exc.code == 404 or "MANIFEST_UNKNOWN" in body or "NAME_UNKNOWN" in body:
+            return None, f"{reference} is not in the registry (it answered {exc.code})"
         return None, f"the registry answered {exc.code} for {reference}"
     except (OSError, ValueError, KeyError) as exc:
         return None, f"the registry could not be read ({exc})"
@@ -342,7 +346,7 @@ def image_config(view: LiveView, phase: Phase | None) -> CheckResult:
             )
         return passed("image config", f"{reference} exists in ECR", [reference])
     config, problem = _registry_config(reference)
-    if config is None and problem and " answered 404 " in f" {problem} ":
+    if config is None and problem and "is not in the registry" in problem:
         return failed("image config", problem, "push the image again, or roll back", [reference])
     if config is None:
         # A registry that wants TLS or a token is not a broken deployment: say what could not be seen.

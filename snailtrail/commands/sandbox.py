@@ -93,7 +93,8 @@ def break_(
     state: CliState = ctx.obj
     _settings(state)  # drills never touch a real account
     context = state.context()
-    done = inject(context, kind)
+    with context.lock.held(f"sandbox break {kind}"):
+        done = inject(context, kind)
     drill = DRILLS[kind]
     state.output(
         {"drill": kind, "done": done, "incident": drill.incident, "caught_by": drill.caught_by},
@@ -110,5 +111,7 @@ def heal(ctx: typer.Context) -> None:
 
     state: CliState = ctx.obj
     _settings(state)
-    done = heal_all(state.context())
+    context = state.context()
+    with context.lock.held("sandbox heal"):  # heal changes the service: never beside a deploy
+        done = heal_all(context)
     state.output({"healed": done}, "\n".join(done))

@@ -40,6 +40,7 @@ class TcpForwarder:
             except OSError:
                 client.close()
                 continue
+            upstream.settimeout(None)  # the 10 s bound is for connecting; answers may take longer
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
 

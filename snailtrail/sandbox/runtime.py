@@ -144,7 +144,7 @@ class DockerRuntime:
                 ports={f"{port}/tcp": ("127.0.0.1", None)},
                 mem_limit=f"{int(container.get('memory') or 512)}m",
                 # ECS cpu units: 1024 is one vCPU.
-                nano_cpus=int(container["cpu"]) * 1_000_000_000 // 1024 if container.get("cpu") else None,
+                nano_cpus=cpu_units(container.get("cpu")) * 1_000_000_000 // 1024 or None,
                 labels={self.LABEL: self.sandbox_id, "snailtrail.task": task_id},
             )
         except DockerException as exc:
@@ -195,3 +195,11 @@ class DockerRuntime:
             container.remove(force=True)
             removed += 1
         return removed
+
+
+def cpu_units(value: object) -> int:
+    """ECS cpu as units (1024 per vCPU) from "256", 256 or "1 vCPU"; 0 when unset."""
+    text = str(value or "0").strip().lower()
+    if text.endswith("vcpu"):
+        return int(float(text.removesuffix("vcpu").strip()) * 1024)
+    return int(float(text))

@@ -52,3 +52,18 @@ def test_dry_run_and_verify_need_no_lock(sandbox: Sandbox) -> None:
     other_operator(sandbox).acquire("deploy phase-2")
     assert sandbox.run("deploy", "phase-2", "--image", GOOD, "--dry-run").exit_code == 0
     assert sandbox.run("verify", "--only", "service active").exit_code == 0
+
+
+def test_a_lock_removed_under_a_running_deploy_is_noticed(sandbox: Sandbox, monkeypatch) -> None:
+    import time
+
+    from snailtrail import lock as lock_module
+
+    monkeypatch.setattr(lock_module, "RENEW_EVERY_S", 0.05)
+    mine, operator = other_operator(sandbox), other_operator(sandbox)
+    with mine.held("deploy phase-2"):
+        assert operator.force_remove()["command"] == "deploy phase-2"
+        deadline = time.monotonic() + 5
+        while not mine.lost.is_set() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert mine.lost.is_set(), "the renewal must notice the lock is no longer ours"

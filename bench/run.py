@@ -354,6 +354,20 @@ def cold_verdict(c: dict[str, Any]) -> str:
     )
 
 
+def retry_note(d: dict[str, Any]) -> str:
+    wait = d.get("snailtrail_by_purpose_first", {}).get("wait", {})
+    polls = wait.get("ecs.DescribeServices", 0)
+    if polls and wait.get("ecs.ListTasks") == 2 * polls and wait.get("ecs.DescribeTasks") == polls:
+        return (f"The counter would see a retry as one more request; the wait's counts ({polls} polls × 4, "
+                "first pair) leave no room for any.")
+    return "The wait's counts are not exactly 4 per poll in the first pair: retries or pagination may be among them."
+
+
+def before_scan(d: dict[str, Any]) -> str:
+    first = d.get("snailtrail_by_purpose_first", {}).get("before the run starts (config, state, lock)", {})
+    return f"{first.get('ecs.DescribeTaskDefinition', 0)} DescribeTaskDefinition"
+
+
 def section_deploy(d: dict[str, Any] | None) -> list[str]:
     if not d or not d.get("pairs_ok"):
         return ["## 2. Deploy", "", f"Not measured: {json.dumps(d)[:500] if d else 'skipped'}.", ""]
@@ -390,7 +404,7 @@ def section_deploy(d: dict[str, Any] | None) -> list[str]:
         "ecs-deploy's calls (first pair): " + ", ".join(f"{k} ×{v}" for k, v in ecs_ops.items())
         + f". It reads the service and the revision to copy, registers, updates, then polls DescribeServices "
         f"once a second ({polls} in all) until one deployment is left, and only then lists and describes the "
-        "tasks once to count RUNNING ones. It checks nothing after that.",
+        "tasks (once per poll from then on) to count RUNNING ones of the new revision. It checks nothing after that.",
         "",
         "snailtrail's calls (first pair), each placed in the step the trail records as ending next "
         "(the trail logs a step when it ends; a DynamoDB PutItem is the trail event of the step before "
@@ -412,26 +426,33 @@ def section_deploy(d: dict[str, Any] | None) -> list[str]:
         "would bring the wait to about ecs-deploy's count without losing figure 3;",
         "- before the run: ListTaskDefinitions, then one DescribeTaskDefinition per revision of the family, "
         "newest first, up to `HISTORY_DEPTH` = 50 (`snailtrail/taskdef.py`), to find an identical revision "
-        "to reuse and the last verified one (the rollback target). This grows with the family: the pairs "
-        "above made 64, 66 and 68 calls because each pair registered two more revisions; at 50 revisions "
-        "it is about 50 calls here alone. Describing only the revisions the service and the trail name, or "
+        "to reuse and the last verified one (the rollback target). This grows with the family (every deploy "
+        f"of either tool registers one more revision): {before_scan(d)} in the first pair's pre-flight; at 50 "
+        "revisions it is about 50 calls here alone. (The per-pair totals, "
+        + ", ".join(str(p["snailtrail"]["calls"]) for p in runs)
+        + ", vary mostly with the length of the wait.) "
+        "Describing only the revisions the service and the trail name, or "
         "caching the (immutable) definitions locally, would make it constant;",
         "- the state table: one DynamoDB PutItem per trail event plus the lock (PutItem, DeleteItem): "
         "the audit trail and the lock ecs-deploy does not have;",
         "- verify and mark: target health (2 ELBv2 calls) and the `verified` tag (1 TagResource), work "
         "ecs-deploy does not do.",
         "",
-        "Every snailtrail call above belongs to a step. The counter would see a retry as one more request; "
-        "the counts (9 polls × 4 in the wait) leave no room for any. The floor for the same work as ecs-deploy is its own "
-        "pattern: about 5 calls plus one per poll. snailtrail is 4x that today; without the per-poll task "
-        "listing and the revision scan it would be about the same plus its 10 state-table writes and 3 "
-        "verify/mark calls.",
+        "Every snailtrail call above belongs to a step. " + retry_note(d)
+        + " The floor for the same work as ecs-deploy is its own pattern: about 5 calls plus one per poll. "
+        f"snailtrail is {d['calls_ratio_pairwise']['median']:.1f}x ecs-deploy today (pairwise median); without the "
+        "per-poll task listing and the revision scan it would be about ecs-deploy's count plus its "
+        f"{sum(v for k, v in st_ops.items() if k.startswith('dynamodb.'))} state-table calls and 3 verify/mark calls.",
         "",
         "Wall time: both tools wait for the same thing, the sandbox's health checks (new tasks healthy after "
-        "2 probes 5 s apart, then the old tasks drain), so about 8–9 s of each run is the floor either tool "
-        "sits on. snailtrail's extra 1 s or so (median ratio above) is its pre-flight reads, its verify step "
-        "(HTTP probes through the front door, target health), the tag and trail writes, and a heavier start-up; "
-        "this run did not split it further.",
+        "2 probes 5 s apart, then the old tasks drain), which is the floor either tool sits on; ecs-deploy's "
+        f"fastest run here, {d['ecs_wall_s']['min']:.1f} s, is the nearest measured figure to it. snailtrail's "
+        f"median is {d['snailtrail_wall_s']['median']:.1f} s against ecs-deploy's {d['ecs_wall_s']['median']:.1f} s "
+        f"({d['wall_ratio_pairwise']['median']:.2f}x pairwise, {d['wall_ratio_pairwise']['min']:.2f}–"
+        f"{d['wall_ratio_pairwise']['max']:.2f}x). What snailtrail adds is its pre-flight reads, its verify step "
+        "(HTTP probes through the front door, target health), the tag and trail writes and a heavier start-up; "
+        "when a pair differs by more than a probe interval, it is which 5 s health-check tick the new tasks "
+        "landed on. This run did not split it further.",
         "",
     ]
 
@@ -450,17 +471,19 @@ def section_notice(n: dict[str, Any] | None) -> list[str]:
         "(describe_tasks) to the rollback starting: snailtrail's `rollback.started` trail event; for "
         "ecs-deploy `--rollback` its second UpdateService.",
         "",
+        "One run of each tool (the scenario takes about a minute per tool and leaves the service to be restored).",
+        "",
         "| | snailtrail | ecs-deploy --rollback (300 s timeout) |",
         "|---|---|---|",
     ]
     keys = [
-        ("new revision → first stopped task", "update_to_first_stop_s"),
-        ("first stopped task → failure noticed (snailtrail: wait step fails; ecs-deploy: exits)", "first_stop_to_failure_noticed_s"),
-        ("first stopped task → rollback starts", "first_stop_to_rollback_s"),
-        ("new revision → rollback starts", "update_to_rollback_s"),
+        ("new revision → first stopped task, s", "update_to_first_stop_s"),
+        ("first stopped task → failure noticed (snailtrail: wait step fails; ecs-deploy: exits), s", "first_stop_to_failure_noticed_s"),
+        ("first stopped task → rollback starts, s", "first_stop_to_rollback_s"),
+        ("new revision → rollback starts, s", "update_to_rollback_s"),
         ("stopped tasks before the rollback (ecs-deploy: before it exits)", "stopped_tasks_before_rollback"),
         ("exit code", "exit_code"),
-        ("wall of the whole command", "wall_s"),
+        ("wall of the whole command, s", "wall_s"),
         ("AWS calls", "calls"),
     ]
     for label, key in keys:

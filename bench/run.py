@@ -128,7 +128,9 @@ def drill_image(project: Path) -> str:
         (created, tag) for tag, created in tags if ":phase-4-" in tag and "-args" in tag and "norev" not in tag
     )
     if not drills:
-        raise SystemExit("no drill image: run `snailtrail deploy full --build-arg SHINE_DRILL_WRONG_PORT=8080 --skip-smoke` once")
+        raise SystemExit(
+            "no drill image: run `snailtrail deploy full --build-arg SHINE_DRILL_WRONG_PORT=8080 --skip-smoke` once"
+        )
     return drills[-1][1]
 
 
@@ -230,11 +232,15 @@ def render(r: dict[str, Any]) -> str:
         "each snailtrail run is set against the ecs-deploy run next to it, and the ratio's median, min and "
         "max are those of the per-pair ratios. Figures are medians with (min–max).",
         "",
-        "**Runs:** " + "; ".join(f"{i['utc']} UTC at {i['commit']}: {', '.join(i['sections'])}" for i in r.get("invocations", []))
+        "**Runs:** "
+        + "; ".join(f"{i['utc']} UTC at {i['commit']}: {', '.join(i['sections'])}" for i in r.get("invocations", []))
         + ". "
         f"**Last:** {m['date_utc']} UTC, commit {m['commit']}"
-        + (f" (uncommitted in snailtrail/: {len(m['uncommitted_product_files'])} files, others' work in progress)"
-           if m.get("uncommitted_product_files") else "")
+        + (
+            f" (uncommitted in snailtrail/: {len(m['uncommitted_product_files'])} files, others' work in progress)"
+            if m.get("uncommitted_product_files")
+            else ""
+        )
         + ".",
         f"**Machine:** {m['nproc']} cores, {m['cpu']}, {m['memory_gib']} GiB, kernel {m['kernel']}, Python {m['python']}. "
         f"Load average at start {m['load_average_start']}, at end {m.get('load_average_end', '?')}: "
@@ -297,13 +303,19 @@ def render(r: dict[str, Any]) -> str:
             f"**{'met' if vs['wall']['median_s'] <= 1.5 else 'missed'}** (median), max {'met' if vs['wall']['max_s'] <= 1.5 else 'missed'} |"
         )
         ip = v.get("verify_in_process", {})
-        lines.append(f"| 4. verify AWS calls per run | {calls_text(ip.get('api_calls_per_run'))} | – | – | no describe repeated: "
-                     f"**{'met' if not ip.get('repeated_describe_calls') else 'missed'}** |")
+        lines.append(
+            f"| 4. verify AWS calls per run | {calls_text(ip.get('api_calls_per_run'))} | – | – | no describe repeated: "
+            f"**{'met' if not ip.get('repeated_describe_calls') else 'missed'}** |"
+        )
     dm = r.get("demo_warm")
     if dm:
-        lines.append(f"| 4. README demo `./scripts/demo.sh`, warm, once | {dm['wall_s']} s (exit {dm['exit_code']}) | – | – | – |")
+        lines.append(
+            f"| 4. README demo `./scripts/demo.sh`, warm, once | {dm['wall_s']} s (exit {dm['exit_code']}) | – | – | – |"
+        )
     else:
-        lines.append("| 4. README demo, warm / cold | not measured in this run (earlier: 88.3 s warm, 175.3 s first run after a venv reinstall) | – | – | – |")
+        lines.append(
+            "| 4. README demo, warm / cold | not measured in this run (earlier: 88.3 s warm, 175.3 s first run after a venv reinstall) | – | – | – |"
+        )
     lines += [
         "",
         "The service's own latency (analyze p50/p99, `/health`, start-up, image sizes) is measured by "
@@ -329,8 +341,7 @@ def section_cold(c: dict[str, Any] | None) -> list[str]:
         + ". The interpreter is the floor under both. ecs-deploy's entry point imports boto3 at module "
         "level (`ecs_deploy/ecs.py`), so its `--help` pays boto3's import; snailtrail's `--help` imports no "
         "boto3, pydantic, yaml or docker, and what it spends above `import snailtrail.cli` is typer's rich "
-        "help formatter (importing rich, then rendering the panels). "
-        + cold_verdict(c),
+        "help formatter (importing rich, then rendering the panels). " + cold_verdict(c),
         "",
     ]
 
@@ -341,7 +352,9 @@ def cold_verdict(c: dict[str, Any]) -> str:
     floor = c.get("floors_s", {}).get("python -c pass", {}).get("median")
     if imp is None:
         return ""
-    head = f"0.5x of ecs-deploy's median is {target:.2f} s; snailtrail's `--help` is {c['snailtrail_s']['median']:.2f} s. "
+    head = (
+        f"0.5x of ecs-deploy's median is {target:.2f} s; snailtrail's `--help` is {c['snailtrail_s']['median']:.2f} s. "
+    )
     if imp >= target:
         return head + (
             f"Importing snailtrail.cli alone ({imp:.2f} s, interpreter {floor:.2f} s included) is already over it, "
@@ -358,8 +371,10 @@ def retry_note(d: dict[str, Any]) -> str:
     wait = d.get("snailtrail_by_purpose_first", {}).get("wait", {})
     polls = wait.get("ecs.DescribeServices", 0)
     if polls and wait.get("ecs.ListTasks") == 2 * polls and wait.get("ecs.DescribeTasks") == polls:
-        return (f"The counter would see a retry as one more request; the wait's counts ({polls} polls × 4, "
-                "first pair) leave no room for any.")
+        return (
+            f"The counter would see a retry as one more request; the wait's counts ({polls} polls × 4, "
+            "first pair) leave no room for any."
+        )
     return "The wait's counts are not exactly 4 per poll in the first pair: retries or pagination may be among them."
 
 
@@ -401,7 +416,8 @@ def section_deploy(d: dict[str, Any] | None) -> list[str]:
         "|---|---|---|---|",
         *per_pair,
         "",
-        "ecs-deploy's calls (first pair): " + ", ".join(f"{k} ×{v}" for k, v in ecs_ops.items())
+        "ecs-deploy's calls (first pair): "
+        + ", ".join(f"{k} ×{v}" for k, v in ecs_ops.items())
         + f". It reads the service and the revision to copy, registers, updates, then polls DescribeServices "
         f"once a second ({polls} in all) until one deployment is left, and only then lists and describes the "
         "tasks (once per poll from then on) to count RUNNING ones of the new revision. It checks nothing after that.",
@@ -438,7 +454,8 @@ def section_deploy(d: dict[str, Any] | None) -> list[str]:
         "- verify and mark: target health (2 ELBv2 calls) and the `verified` tag (1 TagResource), work "
         "ecs-deploy does not do.",
         "",
-        "Every snailtrail call above belongs to a step. " + retry_note(d)
+        "Every snailtrail call above belongs to a step. "
+        + retry_note(d)
         + " The floor for the same work as ecs-deploy is its own pattern: about 5 calls plus one per poll. "
         f"snailtrail is {d['calls_ratio_pairwise']['median']:.1f}x ecs-deploy today (pairwise median); without the "
         "per-poll task listing and the revision scan it would be about ecs-deploy's count plus its "
@@ -478,7 +495,10 @@ def section_notice(n: dict[str, Any] | None) -> list[str]:
     ]
     keys = [
         ("new revision → first stopped task, s", "update_to_first_stop_s"),
-        ("first stopped task → failure noticed (snailtrail: wait step fails; ecs-deploy: exits), s", "first_stop_to_failure_noticed_s"),
+        (
+            "first stopped task → failure noticed (snailtrail: wait step fails; ecs-deploy: exits), s",
+            "first_stop_to_failure_noticed_s",
+        ),
         ("first stopped task → rollback starts, s", "first_stop_to_rollback_s"),
         ("new revision → rollback starts, s", "update_to_rollback_s"),
         ("stopped tasks before the rollback (ecs-deploy: before it exits)", "stopped_tasks_before_rollback"),
@@ -512,8 +532,11 @@ def section_notice(n: dict[str, Any] | None) -> list[str]:
         "",
     ]
     if n.get("restore"):
-        out += [f"Afterwards the service was put back on its verified revision with `{n['restore']['command']}` "
-                f"(exit {n['restore']['exit_code']}).", ""]
+        out += [
+            f"Afterwards the service was put back on its verified revision with `{n['restore']['command']}` "
+            f"(exit {n['restore']['exit_code']}).",
+            "",
+        ]
     return out
 
 

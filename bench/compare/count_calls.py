@@ -45,7 +45,9 @@ def main() -> None:
         if not operation and target:
             operation = (target.decode() if isinstance(target, bytes) else target).rsplit(".", 1)[-1]
         with lock:
-            log.write(json.dumps({"t": time.time(), "service": service, "operation": operation, "url": request.url}) + "\n")
+            log.write(
+                json.dumps({"t": time.time(), "service": service, "operation": operation, "url": request.url}) + "\n"
+            )
 
     def init(self, *a, **k):  # type: ignore[no-untyped-def]
         original(self, *a, **k)

@@ -248,7 +248,9 @@ def snailtrail_deploy(
     }
 
 
-def ecs_deploy(project: Path, image: str, endpoint: str, extra: list[str] | None = None, timeout: float = 900) -> dict[str, Any]:
+def ecs_deploy(
+    project: Path, image: str, endpoint: str, extra: list[str] | None = None, timeout: float = 900
+) -> dict[str, Any]:
     # --no-deregister: the sandbox is shared and ecs-deploy's default would deregister the revision
     # it replaces (snailtrail's verified one). With the default it makes 1 more call.
     args = ["deploy", CLUSTER, SERVICE, "--image", CONTAINER, image, "--no-deregister", *(extra or [])]
@@ -356,7 +358,9 @@ def notice(
             failed_step = next(
                 (e["t"] for e in events if e["kind"] == "step" and e.get("data", {}).get("step") == "wait"), None
             )
-            update = next((e["t"] for e in events if e["kind"] == "step" and e.get("data", {}).get("step") == "update"), None)
+            update = next(
+                (e["t"] for e in events if e["kind"] == "step" and e.get("data", {}).get("step") == "update"), None
+            )
         else:
             run = ecs_deploy(project, image, endpoint, extra=["--rollback", "--timeout", "300"])
             updates = [c["t"] for c in run["raw_calls"] if c["operation"] == "UpdateService"]

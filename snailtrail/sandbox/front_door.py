@@ -7,7 +7,6 @@ plane on every request, so a listener update or a target going unhealthy takes e
 from __future__ import annotations
 
 import http.client
-import json
 import random
 import threading
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from snailtrail.sandbox import moto_bridge as bridge
+from snailtrail.sandbox.runtime import send_json
 
 HOP_BY_HOP = {
     "connection",
@@ -88,7 +88,7 @@ def _handler(pick: Callable[[], tuple[str, int] | None]) -> type[BaseHTTPRequest
         def _proxy(self) -> None:
             target = pick()
             if target is None:
-                self._reply(503, {"error": "no healthy targets behind the listener"})
+                send_json(self, 503, {"error": "no healthy targets behind the listener"})
                 return
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
@@ -100,7 +100,7 @@ def _handler(pick: Callable[[], tuple[str, int] | None]) -> type[BaseHTTPRequest
                 answer = connection.getresponse()
                 payload = answer.read()
             except OSError as exc:
-                self._reply(502, {"error": f"target {target[0]}:{target[1]} failed: {exc}"})
+                send_json(self, 502, {"error": f"target {target[0]}:{target[1]} failed: {exc}"})
                 return
             finally:
                 connection.close()
@@ -111,14 +111,6 @@ def _handler(pick: Callable[[], tuple[str, int] | None]) -> type[BaseHTTPRequest
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
-
-        def _reply(self, status: int, body: dict[str, Any]) -> None:
-            raw = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _proxy  # noqa: N815 - http.server's naming
 

@@ -27,6 +27,16 @@ class TaskRuntime(Protocol):
     def stop(self, handle: str) -> None: ...
 
 
+def send_json(handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:
+    """A complete JSON answer with its length, so keep-alive clients know where it ends."""
+    raw = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(raw)))
+    handler.end_headers()
+    handler.wfile.write(raw)
+
+
 class _FakeApp(BaseHTTPRequestHandler):
     """A stand-in for the service: /health and /ml/status answering as the image's behaviour says."""
 
@@ -46,12 +56,7 @@ class _FakeApp(BaseHTTPRequestHandler):
             status, body = 200, {"mode": env.get("FAKE_ML_MODE", "basic"), "degraded": False, "reasons": []}
         else:
             status, body = 404, {"error": "not found"}
-        raw = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
+        send_json(self, status, body)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature fixed by http.server
         pass

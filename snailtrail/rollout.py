@@ -63,6 +63,7 @@ def watch_rollout(
     deadline = time.monotonic() + timeout_s
     last_state = "no deployment seen"
     ours: str | None = None  # our deployment's id, once ECS shows it as PRIMARY
+    known: set[str] = set()  # tasks of the new revision seen so far
     while True:
         service = ecs.describe_service(service_name)
         if service is None:
@@ -82,13 +83,18 @@ def watch_rollout(
                 "(deployment circuit breaker)",
                 events=outcome_events,
             )
-        tasks = ecs.service_tasks(service_name)
+        # Three calls a poll: the running tasks plus the ones already seen (a task that stopped since
+        # is described again); stopped tasks are listed only once ECS counts failed tasks, which also
+        # catches a task that started and stopped between two polls.
+        failing = bool(primary and primary.get("failedTasks"))
+        tasks = ecs.service_tasks(service_name, ("RUNNING", "STOPPED") if failing else ("RUNNING",), also=known)
         deployment_id = primary["id"] if primary else None
         new_tasks = [
             t
             for t in tasks
             if t.get("taskDefinitionArn") == task_definition_arn and (t.get("startedBy") in (None, "", deployment_id))
         ]
+        known.update(t["taskArn"] for t in new_tasks)
         stopped = group_stops([t for t in new_tasks if t.get("lastStatus") == "STOPPED"])
         if primary is not None and primary.get("rolloutState") == "FAILED":
             return RolloutOutcome(

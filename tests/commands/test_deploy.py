@@ -192,3 +192,13 @@ def test_interrupt_before_the_service_changes_leaves_it_alone(sandbox: Sandbox, 
     assert result.exit_code == 130 and not result.json()["rolled_back"]
     assert "nothing to undo" in result.json()["message"]
     assert sandbox.run("status", "--json").json()["task_definition"].endswith(":1")
+
+
+def test_a_healthy_rollout_polls_with_three_calls(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    sandbox.api_calls.clear()
+    assert sandbox.deploy("phase-2", GOOD_2).exit_code == 0
+    polls = sandbox.api_calls["ecs.ListTasks"]
+    # Stopped tasks are listed only once ECS counts a failed task: one listing per poll here.
+    assert polls > 0 and sandbox.api_calls["ecs.DescribeTasks"] == polls
+    assert sandbox.api_calls["ecs.DescribeServices"] <= polls + 3  # the plan's and the update's reads

@@ -91,7 +91,9 @@ class Context:
     def history(self) -> RevisionHistory:
         from snailtrail.taskdef import RevisionHistory
 
-        return RevisionHistory(self.ecs, self.settings.service.task_family)
+        return RevisionHistory(
+            self.ecs, self.settings.service.task_family, self.clients.client("resourcegroupstaggingapi")
+        )
 
     @cached_property
     def trail(self) -> Trail:

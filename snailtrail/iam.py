@@ -28,6 +28,7 @@ READ_ONLY = [
     "ssm:DescribeParameters",
     "secretsmanager:DescribeSecret",
     "ecr:DescribeImages",
+    "tag:GetResources",
 ]
 STATE_READ = ["dynamodb:GetItem", "dynamodb:Query"]
 DEPLOY = [

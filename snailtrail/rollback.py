@@ -34,23 +34,24 @@ def choose_target(ctx: Context, wanted: str | None) -> Revision:
         return revision
     if wanted:
         phase = ctx.phase(wanted)
-        candidates = [r for r in ctx.history.newest_first() if r.phase == phase.name and r.verified_at]
+        candidates = [r for r in ctx.history.verified() if r.phase == phase.name]
         if not candidates:
             raise RollbackFailed(
                 f"{phase.name} has no verified revision", fix="deploy it first, or choose another phase"
             )
-        return max(candidates, key=lambda r: (r.verified_at or "", r.number))
+        return ctx.history.get(max(candidates, key=lambda r: (r.verified_at or "", r.number)).arn)
     running = ctx.history.get(current) if current else None
     if running is not None and running.verified_at:
         # Before the current one: a verified revision that was verified earlier than what runs now.
         earlier = [
             r
-            for r in ctx.history.newest_first()
+            for r in ctx.history.verified()
             if r.verified_at
             and r.arn != running.arn
             and (r.verified_at, r.number) < (running.verified_at, running.number)
         ]
-        target = max(earlier, key=lambda r: (r.verified_at or "", r.number), default=None)
+        best = max(earlier, key=lambda r: (r.verified_at or "", r.number), default=None)
+        target = ctx.history.get(best.arn) if best else None
     else:
         target = ctx.history.last_verified(exclude=frozenset({current} if current else set()))
     if target is None:

@@ -123,11 +123,17 @@ class Revision:
 
 
 class RevisionHistory:
-    """The family's newest revisions with their tags, each described at most once per run."""
+    """The family's revisions and their tags, each described at most once per run.
 
-    def __init__(self, ecs: EcsApi, family: str) -> None:
+    Which revisions are verified, or carry a fingerprint, is asked of the Resource Groups Tagging
+    API in one call; only when it refuses does this fall back to describing the newest
+    ``HISTORY_DEPTH`` revisions one by one.
+    """
+
+    def __init__(self, ecs: EcsApi, family: str, tagging: Any = None) -> None:
         self._ecs = ecs
         self._family = family
+        self._tagging = tagging
         self._arns: list[str] | None = None
         self._described: dict[str, Revision] = {}
 
@@ -146,9 +152,41 @@ class RevisionHistory:
             self._arns = self._ecs.list_task_definitions(self._family)[:HISTORY_DEPTH]
         return [self.get(arn) for arn in self._arns]
 
+    def _tagged(self, wanted: dict[str, str | None]) -> list[Revision] | None:
+        """The family's revisions carrying these tags (None: any value), tags only; None if the API refuses."""
+        if self._tagging is None:
+            return None
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        filters = [{"Key": key, **({"Values": [value]} if value else {})} for key, value in wanted.items()]
+        found = []
+        try:
+            for page in self._tagging.get_paginator("get_resources").paginate(
+                ResourceTypeFilters=["ecs:task-definition"], TagFilters=filters
+            ):
+                for item in page["ResourceTagMappingList"]:
+                    arn = item["ResourceARN"]
+                    if arn.rsplit("/", 1)[-1].rsplit(":", 1)[0] == self._family:
+                        found.append(Revision(arn, {}, {t["Key"]: t["Value"] for t in item.get("Tags", [])}))
+        except (ClientError, BotoCoreError):
+            self._tagging = None  # not allowed or not there: describe revisions instead, for the whole run
+            return None
+        return found
+
+    def verified(self) -> list[Revision]:
+        """Every verified revision (tags only: ``get`` one for its definition)."""
+        tagged = self._tagged({TAG_VERIFIED: None})
+        if tagged is None:
+            return [r for r in self.newest_first() if r.verified_at]
+        return [r for r in tagged if r.verified_at]
+
     def find_identical(self, rendered: dict[str, Any], phase: str) -> Revision | None:
         """A revision of the same phase with the same definition: verifying it must not relabel another phase's."""
         wanted = fingerprint(rendered)
+        tagged = self._tagged({TAG_FINGERPRINT: wanted, TAG_PHASE: phase})
+        if tagged is not None:
+            newest = max(tagged, key=lambda r: r.number, default=None)
+            return self.get(newest.arn) if newest else None
         for revision in self.newest_first():
             if (
                 revision.phase == phase
@@ -159,5 +197,6 @@ class RevisionHistory:
 
     def last_verified(self, exclude: frozenset[str] = frozenset()) -> Revision | None:
         """The most recently verified revision (by verification time), the rollback target."""
-        verified = [r for r in self.newest_first() if r.verified_at and r.arn not in exclude]
-        return max(verified, key=lambda r: (r.verified_at or "", r.number), default=None)
+        candidates = [r for r in self.verified() if r.arn not in exclude]
+        best = max(candidates, key=lambda r: (r.verified_at or "", r.number), default=None)
+        return self.get(best.arn) if best else None

@@ -39,7 +39,7 @@ def collect(context: Any) -> dict[str, Any]:
             for d in context.elbv2.target_health(group["TargetGroupArn"])
         ]
     verified_by_phase: dict[str, Any] = {}
-    for revision in context.history.newest_first():
+    for revision in sorted(context.history.verified(), key=lambda r: r.number, reverse=True):
         if revision.verified_at and revision.phase and revision.phase not in verified_by_phase:
             verified_by_phase[revision.phase] = revision
     phases = []

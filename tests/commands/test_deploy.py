@@ -202,3 +202,30 @@ def test_a_healthy_rollout_polls_with_three_calls(sandbox: Sandbox) -> None:
     # Stopped tasks are listed only once ECS counts a failed task: one listing per poll here.
     assert polls > 0 and sandbox.api_calls["ecs.DescribeTasks"] == polls
     assert sandbox.api_calls["ecs.DescribeServices"] <= polls + 3  # the plan's and the update's reads
+
+
+def test_verified_revisions_come_from_one_tagging_call(sandbox: Sandbox) -> None:
+    for image in (GOOD_1, "fake.local/shine:phase-1-b", "fake.local/shine:phase-1-c"):
+        assert sandbox.deploy("phase-1", image).exit_code == 0
+    sandbox.api_calls.clear()
+    crash = sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash", "--json")
+    assert crash.exit_code == 1 and crash.json()["rolled_back_to"].endswith(":3")
+    # Not one describe per revision in the family: the live one, the target, the new one at most.
+    assert sandbox.api_calls["ecs.DescribeTaskDefinition"] <= 3
+    assert sandbox.api_calls["resourcegroupstaggingapi.GetResources"] >= 1
+
+
+def test_without_the_tagging_api_the_revisions_are_described_instead(sandbox: Sandbox, monkeypatch) -> None:
+    from botocore.exceptions import ClientError
+
+    from snailtrail import taskdef
+
+    def refused(self, wanted):  # as an account whose policy lacks tag:GetResources
+        self._tagging = None
+        return None
+
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    monkeypatch.setattr(taskdef.RevisionHistory, "_tagged", refused)
+    assert ClientError  # the real method turns ClientError into this same fallback
+    crash = sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash", "--json")
+    assert crash.exit_code == 1 and crash.json()["rolled_back_to"].endswith(":1")

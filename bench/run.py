@@ -436,22 +436,16 @@ def section_deploy(d: dict[str, Any] | None) -> list[str]:
         f"Total {sum(st_ops.values())} against ecs-deploy's {sum(ecs_ops.values())}: **the target (no more calls "
         f"than ecs-deploy) is {'met' if d['target_met'] else 'missed'}**. Where the difference comes from:",
         "",
-        "- the wait: every 1 s poll is DescribeServices + ListTasks twice (desiredStatus RUNNING, then "
-        "STOPPED: a stopped task only shows in the second list) + DescribeTasks, 4 calls, where ecs-deploy "
-        "polls with DescribeServices alone and lists and describes the tasks once, at the end. snailtrail "
-        "looks at the tasks on every poll so that it sees the first stopped task of the new revision at once "
-        "(figure 3): that is what the extra calls buy. The deployment's own counters in DescribeServices "
-        "(`failedTasks`, `runningCount`) say when the tasks need a look; listing and describing only then "
-        "would bring the wait to about ecs-deploy's count without losing figure 3;",
-        "- before the run: ListTaskDefinitions, then one DescribeTaskDefinition per revision of the family, "
-        "newest first, up to `HISTORY_DEPTH` = 50 (`snailtrail/taskdef.py`), to find an identical revision "
-        "to reuse and the last verified one (the rollback target). This grows with the family (every deploy "
-        f"of either tool registers one more revision): {before_scan(d)} in the first pair's pre-flight; at 50 "
-        "revisions it is about 50 calls here alone. (The per-pair totals, "
-        + ", ".join(str(p["snailtrail"]["calls"]) for p in runs)
-        + ", vary mostly with the length of the wait.) "
-        "Describing only the revisions the service and the trail name, or "
-        "caching the (immutable) definitions locally, would make it constant;",
+        "- the wait: every 1 s poll is DescribeServices + ListTasks (running) + DescribeTasks (those and the "
+        "tasks already seen), 3 calls; stopped tasks are listed only once the deployment counts a failed task. "
+        "ecs-deploy polls with DescribeServices alone and lists and describes the tasks once, at the end. "
+        "snailtrail looks at the tasks on every poll so that it sees the first stopped task of the new revision "
+        "at once (figure 3): that is what the extra 2 calls a poll buy. Looking only when the deployment's "
+        "counters change would bring the wait to about ecs-deploy's count, at some cost to figure 3;",
+        "- before the run: the verified revisions and an identical revision come from the Resource Groups "
+        "Tagging API (one GetResources each, whatever the family's size), plus one DescribeTaskDefinition "
+        "for the live revision (the plan's diff). Without that API (a policy lacking tag:GetResources) "
+        "snailtrail falls back to describing up to 50 revisions;",
         "- the state table: one DynamoDB PutItem per trail event plus the lock (PutItem, DeleteItem): "
         "the audit trail and the lock ecs-deploy does not have;",
         "- verify and mark: target health (2 ELBv2 calls) and the `verified` tag (1 TagResource), work "
@@ -460,8 +454,8 @@ def section_deploy(d: dict[str, Any] | None) -> list[str]:
         "Every snailtrail call above belongs to a step. "
         + retry_note(d)
         + " The floor for the same work as ecs-deploy is its own pattern: about 5 calls plus one per poll. "
-        f"snailtrail is {d['calls_ratio_pairwise']['median']:.1f}x ecs-deploy today (pairwise median); without the "
-        "per-poll task listing and the revision scan it would be about ecs-deploy's count plus its "
+        f"snailtrail is {d['calls_ratio_pairwise']['median']:.1f}x ecs-deploy today (pairwise median); polling "
+        "the tasks only when the deployment's counters change, it would be about ecs-deploy's count plus its "
         f"{sum(v for k, v in st_ops.items() if k.startswith('dynamodb.'))} state-table calls and 3 verify/mark calls.",
         "",
         "Wall time: both tools wait for the same thing, the sandbox's health checks (new tasks healthy after "

@@ -24,11 +24,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,9 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE / "compare"))
 
 import scenarios  # noqa: E402
+
+sys.path.insert(0, str(HERE / "snailtrail"))
+import bench_verify  # noqa: E402
 
 PHASE = "phase-4"
 VERIFY_IMPORT_KEY = "python -c 'import <every module verify needs>'"
@@ -58,27 +59,19 @@ def bench_version(name: str) -> str | None:
 
 
 def machine() -> dict[str, Any]:
-    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
-    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
-    mem_kb = next(
-        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
-    )
-
-    def version(name: str) -> str | None:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return None
-
+    """bench_verify's description of the machine, plus what the side-by-side run needs."""
+    base = bench_verify.machine()
     return {
         "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "memory_gib": round(mem_kb / 1024 / 1024, 1),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "load_average_start": [round(x, 2) for x in os.getloadavg()],
-        "snailtrail_venv": {n: version(n) for n in ("snailtrail", "boto3", "botocore", "moto", "typer", "rich")},
+        "nproc": base["nproc"],
+        "cpu": base["cpu"],
+        "memory_gib": base["memory_gib"],
+        "kernel": base["kernel"],
+        "python": base["python"],
+        "load_average_start": base["load_average_before"],
+        "snailtrail_venv": {
+            n: base["versions"].get(n) for n in ("snailtrail", "boto3", "botocore", "moto", "typer", "rich")
+        },
         "ecs_deploy_venv": {n: bench_version(n) for n in ("ecs-deploy", "boto3", "botocore", "click")},
         "commit": git("rev-parse", "--short", "HEAD"),
         "uncommitted_product_files": git("status", "--short", "--", "snailtrail").splitlines(),

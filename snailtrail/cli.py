@@ -15,7 +15,19 @@ from typing import Optional
 import typer
 
 from snailtrail import __version__
-from snailtrail.commands import build, deploy, iam_policy, plan, rollback, sandbox, status, trail, unlock, verify
+from snailtrail.commands import (
+    build,
+    deploy,
+    iam_policy,
+    plan,
+    rollback,
+    sandbox,
+    status,
+    traffic,
+    trail,
+    unlock,
+    verify,
+)
 from snailtrail.errors import SnailtrailError, operator_error
 from snailtrail.state import CliState
 
@@ -64,7 +76,7 @@ def global_options(
     ctx.obj = CliState(config=config, env=env, json_output=json_output, verbose=verbose)
 
 
-for module in (deploy, verify, plan, rollback, status, trail, build, unlock, iam_policy, sandbox):
+for module in (deploy, verify, plan, rollback, status, trail, traffic, build, unlock, iam_policy, sandbox):
     module.register(app)
 
 

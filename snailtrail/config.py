@@ -40,6 +40,23 @@ class LoadBalancerConfig(Strict):
     security_group: Name | None = None
 
 
+class BlueGreenConfig(Strict):
+    """The second colour for blue-green and canary deploys: its own service and target group.
+
+    The configured service and target group are "blue"; this block names "green". Which colour is
+    live is read from the account (the service with tasks, else the listener's weights), never stored.
+    """
+
+    service: Name | None = Field(default=None, description="default: <service.name>-green")
+    target_group: Name
+    test_listener_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="a listener snailtrail points at the new colour, to probe it before it gets traffic",
+    )
+
+
 class DomainConfig(Strict):
     name: str = Field(min_length=1, max_length=253)
     hosted_zone: str = Field(min_length=1, max_length=253)
@@ -58,10 +75,66 @@ class ServiceConfig(Strict):
     network: NetworkConfig
     load_balancer: LoadBalancerConfig
     domain: DomainConfig | None = None
+    blue_green: BlueGreenConfig | None = None
 
     @property
     def task_family(self) -> str:
         return self.family or self.name
+
+    @property
+    def green_name(self) -> str | None:
+        if self.blue_green is None:
+            return None
+        return self.blue_green.service or f"{self.name}-green"
+
+
+class StrategyKind(StrEnum):
+    rolling = "rolling"
+    blue_green = "blue-green"
+    canary = "canary"
+
+
+class CanaryStep(Strict):
+    weight: int = Field(ge=1, le=99, description="percent of the listener's traffic on the new colour")
+    bake_s: float = Field(ge=0, le=86_400, description="how long the gates watch this weight")
+
+
+class GateConfig(Strict):
+    """Live-traffic gates: the new colour against the old, from the load balancer's metrics."""
+
+    min_requests: int = Field(default=20, ge=1, description="new-colour requests before the traffic gates judge")
+    max_error_rate_increase: float = Field(
+        default=0.02, ge=0, le=1, description="5xx and connection-error rate above the old colour's"
+    )
+    max_latency_ratio: float = Field(default=1.5, ge=1, description="mean response time over the old colour's")
+    min_latency_increase_ms: float = Field(
+        default=50, ge=0, description="a latency ratio only fails above this many ms of difference"
+    )
+
+
+class StrategyConfig(Strict):
+    kind: StrategyKind = StrategyKind.rolling
+    steps: list[CanaryStep] = Field(
+        default_factory=lambda: [CanaryStep(weight=10, bake_s=120), CanaryStep(weight=50, bake_s=120)],
+        description="canary only: weights below 100 in increasing order; 100 % comes last",
+    )
+    final_bake_s: float = Field(
+        default=60, ge=0, le=86_400, description="at 100 %, the old colour still running, before it is scaled down"
+    )
+    gates: GateConfig = Field(default_factory=GateConfig)
+
+    def bake_for(self, weight: int) -> float:
+        if weight == 100:
+            return self.final_bake_s
+        return next(step.bake_s for step in self.steps if step.weight == weight)
+
+    @field_validator("steps")
+    @classmethod
+    def _increasing(cls, value: list[CanaryStep]) -> list[CanaryStep]:
+        weights = [step.weight for step in value]
+        if weights != sorted(set(weights)):
+            raise ValueError(f"canary weights must increase step by step, got {weights}")
+        return value
 
 
 class EnvironmentConfig(Strict):
@@ -86,6 +159,14 @@ class EnvironmentConfig(Strict):
         default_factory=dict, description="added to every phase's container environment in this environment"
     )
     create_service_if_missing: bool = False
+    strategy: StrategyConfig | None = Field(default=None, description="default for every phase; a phase's wins")
+    metrics_period_s: int | None = Field(
+        default=None,
+        ge=1,
+        le=3600,
+        description="resolution of the load balancer's CloudWatch metrics the gates read "
+        "(default: 60, an ALB's; 1 in the sandbox, whose front door publishes per second)",
+    )
 
     @field_validator("container_environment")
     @classmethod
@@ -110,6 +191,17 @@ class ProjectConfig(Strict):
     default_environment: Name
     environments: dict[Name, EnvironmentConfig] = Field(min_length=1)
     git_revision: str | None = None
+
+    @model_validator(mode="after")
+    def _colours_exist(self) -> ProjectConfig:
+        for name, environment in self.environments.items():
+            strategy = environment.strategy
+            if strategy is not None and strategy.kind is not StrategyKind.rolling and self.service.blue_green is None:
+                raise ValueError(
+                    f"environments.{name}.strategy is {strategy.kind.value}, which needs service.blue_green "
+                    "(the second colour's target group)"
+                )
+        return self
 
     @model_validator(mode="after")
     def _default_exists(self) -> ProjectConfig:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from snailtrail.aws.ecs import EcsApi
     from snailtrail.aws.elbv2 import Elbv2Api
     from snailtrail.aws.session import AwsClients
+    from snailtrail.colours import Colours
     from snailtrail.lock import DeployLock
     from snailtrail.taskdef import RevisionHistory
     from snailtrail.trail import Trail
@@ -29,6 +30,7 @@ class Endpoints:
     public_url: str | None
     registry: str | None
     dns_server: str | None = None
+    test_url: str | None = None
 
 
 class Context:
@@ -42,6 +44,14 @@ class Context:
     def default_poll_interval_s(self) -> float:
         """How often to ask ECS during a rollout: the sandbox answers in milliseconds."""
         return 1.0 if self.settings.environment.kind is EnvironmentKind.sandbox else 5.0
+
+    @property
+    def metrics_period_s(self) -> int:
+        """The load balancer's metric resolution: an ALB publishes per minute, the sandbox per second."""
+        configured = self.settings.environment.metrics_period_s
+        if configured is not None:
+            return configured
+        return 1 if self.settings.environment.kind is EnvironmentKind.sandbox else 60
 
     @cached_property
     def phases(self) -> list[Phase]:
@@ -88,6 +98,18 @@ class Context:
         return Ec2Api(self.clients)
 
     @cached_property
+    def colours(self) -> Colours:
+        """Which colour is live (the configured service when there is no blue_green block)."""
+        from snailtrail.colours import resolve_colours
+
+        return resolve_colours(self)
+
+    def refresh_colours(self) -> Colours:
+        """Read the colours again: after this run moved traffic or changed desired counts."""
+        self.__dict__.pop("colours", None)
+        return self.colours
+
+    @cached_property
     def history(self) -> RevisionHistory:
         from snailtrail.taskdef import RevisionHistory
 
@@ -128,3 +150,15 @@ class Context:
             f"environment {self.settings.environment_name} has no public_url",
             fix="set environments.<name>.public_url (or service.domain) in snailtrail.yaml",
         )
+
+    def test_url(self) -> str:
+        """Where the test listener answers: the sandbox's own front door, else the public host on its port."""
+        if self.endpoints.test_url:
+            return self.endpoints.test_url
+        blue_green = self.settings.service.blue_green
+        if blue_green is None or blue_green.test_listener_port is None:
+            raise ConfigError("no test listener is configured", fix="set service.blue_green.test_listener_port")
+        from urllib.parse import urlsplit
+
+        host = urlsplit(self.public_url()).hostname
+        return f"http://{host}:{blue_green.test_listener_port}"

@@ -10,10 +10,12 @@ from typing import Any
 from snailtrail.aws.ecs import TAG_DIGEST, TAG_FINGERPRINT, TAG_PHASE, TAG_REVISION, TAG_VERIFIED
 from snailtrail.checks.base import CheckResult
 from snailtrail.checks.criteria import http_probes, ml_mode_criterion, target_health_criterion
+from snailtrail.colours import Colour
 from snailtrail.context import Context
 from snailtrail.errors import SnailtrailError, operator_error
 from snailtrail.phases import Phase
 from snailtrail.plan import DeployOptions, DeployPlan
+from snailtrail.progressive import ProgressiveRollout
 from snailtrail.rollout import watch_rollout
 from snailtrail.taskdef import Revision, fingerprint, render
 from snailtrail.trail import Event, now_iso
@@ -135,6 +137,8 @@ class Executor:
         )
         image_state: dict[str, str] = {"image": plan.options.image or "", "digest": ""}
         service_touched = False
+        progressive = ProgressiveRollout(self, plan) if plan.progressive else None
+        new_colour = progressive.new if progressive else None
         try:
             for step in plan.steps:
                 if step.name == "build":
@@ -156,22 +160,44 @@ class Executor:
                         step.summary,
                         lambda name=step.name: self._update_or_create(name, phase, result),
                     )
+                elif step.name == "start" and progressive:
+                    service_touched = True
+                    self.run_step(result, phase.name, "start", step.summary, lambda: progressive.start(phase, result))
                 elif step.name == "wait":
-                    self.run_step(result, phase.name, "wait", step.summary, lambda: self._wait(result))
+                    self.run_step(
+                        result,
+                        phase.name,
+                        "wait",
+                        step.summary,
+                        lambda: self._wait(result, new_colour.service if new_colour else None),
+                    )
+                elif step.name == "test" and progressive:
+                    self.run_step(result, phase.name, "test", step.summary, lambda: progressive.test(phase, result))
+                elif step.name.startswith("shift-") and progressive:
+                    weight = int(step.name.removeprefix("shift-"))
+                    self.run_step(result, phase.name, step.name, step.summary, lambda w=weight: progressive.shift(w))
                 elif step.name == "verify":
                     self.run_step(
                         result,
                         phase.name,
                         "verify",
                         step.summary,
-                        lambda: self._verify(phase, result.task_definition or "", result),
+                        lambda: self.verify(phase, result.task_definition or "", result, colour=new_colour),
                     )
                 elif step.name == "mark":
                     self.run_step(result, phase.name, "mark", step.summary, lambda: self._mark_verified(result))
+                elif step.name == "retire" and progressive:
+                    self.run_step(result, phase.name, "retire", step.summary, progressive.retire)
         except SnailtrailError as failure:
             result.message, result.fix = failure.message, failure.fix
             try:
-                self._after_failure(plan, result, service_touched)
+                if progressive is not None and progressive.began:
+                    self.emit("deploy.failed", phase.name, result.message, ok=False, data={"fix": result.fix})
+                    last_step = result.steps[-1].name if result.steps else "deploy"
+                    gate = getattr(failure, "gate", None) or f"{last_step} step"
+                    progressive.abort(result, gate, failure.message)
+                else:
+                    self._after_failure(plan, result, service_touched)
             except KeyboardInterrupt:
                 self.emit(
                     "rollback.interrupted",
@@ -183,7 +209,13 @@ class Executor:
                 )
                 raise
         except KeyboardInterrupt:
-            self._after_interrupt(plan, result, service_touched)
+            if progressive is not None and progressive.began:
+                result.message = "interrupted: aborting the rollout"
+                self.ctx.reporter.warn("interrupted: traffic goes back to the old colour")
+                progressive.abort(result, "interrupt", "the deploy was interrupted")
+                result.exit_code = 130 if result.exit_code != 3 else 3
+            else:
+                self._after_interrupt(plan, result, service_touched)
         else:
             result.ok, result.exit_code = True, 0
             result.message = f"{phase.name} deployed and verified: {result.task_definition}"
@@ -284,7 +316,7 @@ class Executor:
         phase = self.ctx.phase_or_none(target.phase)
         phase_name = target.phase
         try:
-            service = self.ctx.ecs.describe_service(self.ctx.settings.service.name)
+            service = self.ctx.refresh_colours().live_service
         except Exception as raw:  # noqa: BLE001 - reported as the rollback failing, never escaping it
             service, describe_error = None, operator_error(raw)
         else:
@@ -307,7 +339,7 @@ class Executor:
                 raise describe_error
             if service is None:
                 raise StepFailed(
-                    f"service {self.ctx.settings.service.name} does not exist; nothing to roll back",
+                    f"service {self.ctx.colours.live.service} does not exist; nothing to roll back",
                     fix="deploy a phase to create it",
                 )
             self.run_step(
@@ -315,7 +347,7 @@ class Executor:
                 phase_name,
                 "update",
                 f"update the service to {target.arn}",
-                lambda: self._update_service(target.arn, desired, phase),
+                lambda: self.update_service(target.arn, desired, phase),
             )
             self.run_step(result, phase_name, "wait", "watch the rollback", lambda: self._wait(result))
             if phase is None:
@@ -328,7 +360,7 @@ class Executor:
                 phase_name,
                 "verify",
                 "success criteria of the restored phase",
-                lambda: self._verify(phase, target.arn, result),
+                lambda: self.verify(phase, target.arn, result),
             )
         except SnailtrailError as failure:
             result.message, result.fix, result.exit_code = failure.message, failure.fix, 3
@@ -423,10 +455,10 @@ class Executor:
     def _update_or_create(self, name: str, phase: Phase, result: RunResult) -> str:
         arn = result.task_definition or ""
         if name == "update":
-            return self._update_service(arn, phase.container.desired_count, phase)
+            return self.update_service(arn, phase.container.desired_count, phase)
         return self.create_service(arn, phase)
 
-    def _require_lock(self) -> None:
+    def require_lock(self) -> None:
         """A change made without the lock could race another deploy: stop instead."""
         lock = self.ctx.__dict__.get("lock")  # only when this run holds one (deploy, rollback)
         if lock is not None and lock.lost.is_set():
@@ -435,31 +467,33 @@ class Executor:
                 fix="check `snailtrail status` for another deploy before changing anything",
             )
 
-    def _update_service(self, arn: str, desired: int, phase: Phase | None) -> str:
-        self._require_lock()
-        self._seen_events.update(
-            e["id"] for e in (self.ctx.ecs.describe_service(self.ctx.settings.service.name) or {}).get("events", [])
-        )
+    def update_service(self, arn: str, desired: int, phase: Phase | None, service_name: str | None = None) -> str:
+        self.require_lock()
+        name = service_name or self.ctx.colours.live.service
+        self._seen_events.update(e["id"] for e in (self.ctx.ecs.describe_service(name) or {}).get("events", []))
         grace = phase.container.health_check.grace_period_s if phase else None
-        self.ctx.ecs.update_service(self.ctx.settings.service.name, arn, desired, grace)
-        return f"service now wants {desired} task(s) of {arn}"
+        self.ctx.ecs.update_service(name, arn, desired, grace)
+        return f"service {name} now wants {desired} task(s) of {arn}"
 
-    def create_service(self, arn: str, phase: Phase) -> str:
-        """Create the service from the configuration and the phase's manifest (the caller has consent)."""
-        self._require_lock()
+    def create_service(self, arn: str, phase: Phase, colour: Colour | None = None, desired: int | None = None) -> str:
+        """Create a colour's service (default: the live one) from the configuration and the phase's
+        manifest; the caller has consent."""
+        self.require_lock()
         settings = self.ctx.settings
-        lb = settings.service.load_balancer
-        target_group = self.ctx.elbv2.target_group(lb.target_group)
+        colour = colour or self.ctx.colours.live
+        desired = phase.container.desired_count if desired is None else desired
+        target_group = self.ctx.elbv2.target_group(colour.target_group)
         if target_group is None:
             raise StepFailed(
-                f"target group {lb.target_group} does not exist",
-                fix="create it, or fix service.load_balancer.target_group in snailtrail.yaml",
+                f"target group {colour.target_group} does not exist",
+                fix="create it (ip targets, the container port), or fix its name in snailtrail.yaml "
+                "(service.load_balancer.target_group, service.blue_green.target_group)",
             )
         network = settings.service.network
         request = {
-            "serviceName": settings.service.name,
+            "serviceName": colour.service,
             "taskDefinition": arn,
-            "desiredCount": phase.container.desired_count,
+            "desiredCount": desired,
             "launchType": settings.service.launch_type,
             "networkConfiguration": {
                 "awsvpcConfiguration": {
@@ -486,13 +520,13 @@ class Executor:
             "tags": [{"key": "snailtrail:managed", "value": "true"}],
         }
         self.ctx.ecs.create_service(request)
-        self.ctx.reporter.warn(f"service {settings.service.name} did not exist: created it from {phase.path.name}")
-        return f"created service {settings.service.name} with {phase.container.desired_count} task(s) of {arn}"
+        self.ctx.reporter.warn(f"service {colour.service} did not exist: created it from {phase.path.name}")
+        return f"created service {colour.service} with {desired} task(s) of {arn}"
 
-    def _wait(self, result: RunResult) -> str:
+    def _wait(self, result: RunResult, service_name: str | None = None) -> str:
         outcome = watch_rollout(
             self.ctx.ecs,
-            self.ctx.settings.service.name,
+            service_name or self.ctx.colours.live.service,
             result.task_definition or "",
             self.options.timeout_s,
             self.options.poll_interval_s,
@@ -509,15 +543,28 @@ class Executor:
         self._new_tasks = outcome.new_tasks
         return outcome.summary
 
-    def _verify(self, phase: Phase, arn: str, result: RunResult) -> str:
-        checks = http_probes(phase, self.ctx.public_url())
-        if phase.manifest.success.ml_mode is not None:
-            checks.append(ml_mode_criterion(phase, self.ctx.public_url()))
+    def verify(
+        self,
+        phase: Phase,
+        arn: str,
+        result: RunResult,
+        base_url: str | None = None,
+        colour: Colour | None = None,
+        http: bool = True,
+    ) -> str:
+        """The phase's success criteria: HTTP probes at ``base_url`` (default: the public URL) unless
+        ``http`` is False, and the new tasks' health in the colour's target group (default: live)."""
+        checks: list[CheckResult] = []
+        if http:
+            url = base_url or self.ctx.public_url()
+            checks.extend(http_probes(phase, url))
+            if phase.manifest.success.ml_mode is not None:
+                checks.append(ml_mode_criterion(phase, url))
         wanted = phase.manifest.success.healthy_targets
         if wanted is None:
             wanted = phase.container.desired_count
         if wanted:
-            target_group = self.ctx.elbv2.target_group(self.ctx.settings.service.load_balancer.target_group)
+            target_group = self.ctx.elbv2.target_group((colour or self.ctx.colours.live).target_group)
             if target_group is None:
                 raise StepFailed("the service's target group is gone", fix="recreate it; `snailtrail verify` says more")
             tasks = [t for t in self._new_tasks if t.get("taskDefinitionArn") == arn]

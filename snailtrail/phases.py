@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from snailtrail.config import Strict
+from snailtrail.config import StrategyConfig, Strict
 from snailtrail.errors import ConfigError
 from snailtrail.validation import validate_model
 from snailtrail.yamlio import load_yaml_mapping
@@ -97,6 +97,7 @@ class PhaseManifest(Strict):
     image: ImageSpec
     container: ContainerSpec
     success: SuccessCriteria = Field(default_factory=SuccessCriteria)
+    strategy: StrategyConfig | None = Field(default=None, description="overrides the environment's strategy")
 
 
 class Phase(Strict):

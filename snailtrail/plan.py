@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from snailtrail.config import Settings
+from snailtrail.colours import Colours
+from snailtrail.config import Settings, StrategyConfig, StrategyKind
 from snailtrail.context import Context
 from snailtrail.errors import ConfigError
 from snailtrail.phases import Phase
@@ -46,6 +47,7 @@ class DeployOptions:
     rollback: bool = True
     create: bool = False  # --yes: the operator agreed to create a missing service
     poll_interval_s: float = 5.0
+    strategy: StrategyKind | None = None  # --strategy: overrides the phase's and the environment's
 
 
 @dataclass
@@ -58,11 +60,22 @@ class DeployPlan:
     live_definition: dict[str, Any] | None
     identical: Revision | None
     rollback_target: Revision | None
+    strategy: StrategyConfig
+    colours: Colours
     steps: list[Step] = field(default_factory=list)
 
     @property
     def creates_service(self) -> bool:
         return self.service is None
+
+    @property
+    def progressive(self) -> bool:
+        """Blue-green or canary, with a live colour to compare against and fall back to."""
+        return (
+            self.strategy.kind is not StrategyKind.rolling
+            and self.colours.idle is not None
+            and (self.service or {}).get("desiredCount", 0) > 0
+        )
 
     def require_consent(self, settings: Settings) -> None:
         """Creating a service is never a surprise: --yes or the environment's opt-in."""
@@ -102,6 +115,8 @@ class DeployPlan:
             "phase": self.phase.name,
             "environment": self.environment,
             "creates_service": self.creates_service,
+            "strategy": self.strategy.kind.value if self.progressive else StrategyKind.rolling.value,
+            "live_service": self.colours.live.service,
             "reuses_task_definition": self.identical.arn if self.identical else None,
             "rollback_target": self.rollback_target.arn if self.rollback_target else None,
             "steps": [s.to_json() for s in self.steps],
@@ -122,8 +137,11 @@ def _diff(before: dict[str, Any], after: dict[str, Any], before_name: str, after
 
 
 def build_plan(ctx: Context, phase: Phase, options: DeployOptions) -> DeployPlan:
+    from snailtrail.progressive import strategy_for
+
     settings = ctx.settings
-    service = ctx.ecs.describe_service(settings.service.name)
+    strategy = strategy_for(settings, phase, options.strategy)
+    service = ctx.colours.live_service
     live_definition = None
     if service is not None and service.get("taskDefinition"):
         live_definition = ctx.history.get(service["taskDefinition"]).definition
@@ -139,7 +157,14 @@ def build_plan(ctx: Context, phase: Phase, options: DeployOptions) -> DeployPlan
         live_definition,
         identical,
         ctx.history.last_verified(),
+        strategy,
+        ctx.colours,
     )
+    if strategy.kind is not StrategyKind.rolling and not plan.progressive:
+        ctx.reporter.warn(
+            f"{strategy.kind.value}: no colour takes traffic yet, so there is nothing to compare with or fall "
+            f"back to; this first deploy is rolling, onto {ctx.colours.live.service}"
+        )
     plan.steps = _steps(ctx, plan)
     return plan
 
@@ -174,11 +199,19 @@ def _steps(ctx: Context, plan: DeployPlan) -> list[Step]:
                 mutating=True,
             )
         )
+    steps.extend(_progressive_steps(ctx, plan) if plan.progressive else _rolling_steps(ctx, plan))
+    return steps
+
+
+def _rolling_steps(ctx: Context, plan: DeployPlan) -> list[Step]:
+    options, phase, settings = plan.options, plan.phase, ctx.settings
+    live = ctx.colours.live
+    steps: list[Step] = []
     if plan.creates_service:
         steps.append(
             Step(
                 "create",
-                f"create service {settings.service.name} in cluster {settings.service.cluster} (it does not exist)",
+                f"create service {live.service} in cluster {settings.service.cluster} (it does not exist)",
                 (
                     "ec2.DescribeSubnets",
                     "ec2.DescribeSecurityGroups",
@@ -192,8 +225,7 @@ def _steps(ctx: Context, plan: DeployPlan) -> list[Step]:
         steps.append(
             Step(
                 "update",
-                f"update service {settings.service.name} to the new revision, desired count "
-                f"{phase.container.desired_count}",
+                f"update service {live.service} to the new revision, desired count {phase.container.desired_count}",
                 ("ecs.UpdateService",),
                 mutating=True,
             )
@@ -213,4 +245,63 @@ def _steps(ctx: Context, plan: DeployPlan) -> list[Step]:
         )
     )
     steps.append(Step("mark", "tag the revision verified", ("ecs.TagResource",), mutating=True))
+    return steps
+
+
+def _progressive_steps(ctx: Context, plan: DeployPlan) -> list[Step]:
+    """Start the idle colour, verify it without traffic, shift traffic step by step, retire the old one."""
+    phase, strategy = plan.phase, plan.strategy
+    old, new = plan.colours.live, plan.colours.idle
+    assert new is not None  # plan.progressive
+    blue_green = ctx.settings.service.blue_green
+    creates = plan.colours.services[new.service] is None
+    steps = [
+        Step(
+            "start",
+            f"{'create' if creates else 'update'} {new.service} ({new.name}) with {phase.container.desired_count} "
+            f"task(s) of the new revision, beside live {old.service} ({old.name}); no traffic yet",
+            ("dynamodb.PutItem", "ecs.CreateService" if creates else "ecs.UpdateService"),
+            mutating=True,
+        ),
+        Step(
+            "wait",
+            f"watch {new.service}'s rollout (timeout {plan.options.timeout_s:.0f} s)",
+            ("ecs.DescribeServices", "ecs.ListTasks", "ecs.DescribeTasks"),
+        ),
+        Step(
+            "test",
+            f"before any traffic: target health in {new.target_group}"
+            + (
+                f" and the phase's HTTP criteria through test listener :{blue_green.test_listener_port}"
+                if blue_green and blue_green.test_listener_port
+                else " (no test listener: HTTP criteria wait for traffic)"
+            ),
+            ("elbv2.ModifyListener", "elbv2.DescribeTargetHealth"),
+        ),
+    ]
+    weights = [s.weight for s in strategy.steps] if strategy.kind is StrategyKind.canary else []
+    gates = strategy.gates
+    for weight in [*weights, 100]:
+        bake = strategy.bake_for(weight)
+        steps.append(
+            Step(
+                f"shift-{weight}",
+                f"{weight}% of traffic to {new.name}, one listener update; bake {bake:.0f} s under the gates "
+                f"(error rate +{gates.max_error_rate_increase:.0%}, latency {gates.max_latency_ratio}x {old.name}, "
+                f"from {gates.min_requests} requests)",
+                ("elbv2.ModifyListener", "cloudwatch.GetMetricData", "elbv2.DescribeTargetHealth"),
+                mutating=True,
+            )
+        )
+    steps.append(
+        Step(
+            "verify",
+            "success criteria through the public endpoint and target health",
+            ("elbv2.DescribeTargetGroups", "elbv2.DescribeTargetHealth"),
+        )
+    )
+    steps.append(Step("mark", "tag the revision verified", ("ecs.TagResource",), mutating=True))
+    steps.append(
+        Step("retire", f"scale {old.service} ({old.name}) to 0", ("ecs.UpdateService", "dynamodb.DeleteItem"), True)
+    )
     return steps

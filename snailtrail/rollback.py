@@ -10,7 +10,7 @@ from snailtrail.taskdef import Revision
 
 
 def choose_target(ctx: Context, wanted: str | None) -> Revision:
-    service = ctx.ecs.describe_service(ctx.settings.service.name)
+    service = ctx.colours.live_service
     current = service.get("taskDefinition") if service else None
     if wanted and wanted.startswith("arn:"):
         family = wanted.rsplit("/", 1)[-1].rsplit(":", 1)[0]

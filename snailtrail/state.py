@@ -42,6 +42,7 @@ class CliState:
                         running.front_door_url,
                         running.registry,
                         running.data.get("dns_server"),
+                        running.data.get("test_url"),
                     )
                     if running
                     else Endpoints(None, None, None)

@@ -110,9 +110,10 @@ class Sandbox:
         return sorted(c for c in self.api_calls if is_mutating(c.split(".", 1)[1]))
 
 
-def write_config(root: Path, public_url: str, **environment: Any) -> Path:
+def write_config(root: Path, public_url: str, test_listener_port: int = 8080, **environment: Any) -> Path:
     shutil.copytree(FIXTURES / "phases", root / "phases", dirs_exist_ok=True)
     document = yaml.safe_load((REPO / "snailtrail.yaml").read_text())
+    document["service"]["blue_green"]["test_listener_port"] = test_listener_port
     document["default_environment"] = "unit"
     document["environments"] = {
         "unit": {
@@ -121,6 +122,7 @@ def write_config(root: Path, public_url: str, **environment: Any) -> Path:
             "public_url": public_url,
             "registry": "ecr",
             "state_table": "snailtrail-state",
+            "metrics_period_s": 1,  # the in-process front door publishes per second, as the sandbox's does
             **environment,
         }
     }
@@ -158,6 +160,7 @@ def record_api_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
 @pytest.fixture
 def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsys: Any) -> Iterator[Sandbox]:
+    import boto3
     from moto import mock_aws
 
     from snailtrail.aws.session import AwsClients
@@ -167,20 +170,26 @@ def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsy
     from snailtrail.sandbox.front_door import FrontDoor
     from snailtrail.sandbox.provision import provision
     from snailtrail.sandbox.reconciler import Reconciler
+    from snailtrail.sandbox.daemon import free_port
     from snailtrail.sandbox.runtime import InMemoryRuntime
 
     with mock_aws():
         runtime = InMemoryRuntime()
         reconciler = Reconciler("us-east-1", runtime, health_interval_s=0.05)
-        settings_path = write_config(tmp_path, "http://placeholder")
+        test_port = free_port()
+        settings_path = write_config(tmp_path, "http://placeholder", test_port)
         settings = load_settings(str(settings_path))
         provision(AwsClients(settings.environment), settings, container_port=8000, health_path="/health")
         lb = settings.service.load_balancer
-        front_door = FrontDoor("us-east-1", lb.name, lb.listener_port, reconciler.addresses)
+        # A plain boto3 client: the front door's metrics are the ALB's, not calls snailtrail makes.
+        cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+        front_door = FrontDoor("us-east-1", lb.name, lb.listener_port, reconciler.addresses, cloudwatch=cloudwatch)
+        test_door = FrontDoor("us-east-1", lb.name, test_port, reconciler.addresses, port=test_port)
         front_door.start()
+        test_door.start()
         dns = DnsResponder(lambda: moto_bridge.dns_records("127.0.0.1", lb.name))
         dns.start()
-        config = write_config(tmp_path, front_door.url, dns_server="{}:{}".format(*dns.address))
+        config = write_config(tmp_path, front_door.url, test_port, dns_server="{}:{}".format(*dns.address))
         record_api_calls.clear()
         reconciler.start(interval_s=0.02)
         try:
@@ -188,4 +197,5 @@ def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsy
         finally:
             reconciler.stop()
             front_door.stop()
+            test_door.stop()
             dns.stop()

@@ -33,14 +33,19 @@ class EcsApi:
 
     def describe_service(self, service: str) -> dict[str, Any] | None:
         """The service, or None when it (or its cluster) does not exist, or is INACTIVE (deleted)."""
+        return self.describe_services([service])[service]
+
+    def describe_services(self, names: list[str]) -> dict[str, dict[str, Any] | None]:
+        """Up to ten services in one call, by name; None for each missing or INACTIVE one."""
+        found: dict[str, dict[str, Any] | None] = dict.fromkeys(names)
         try:
-            answer = self._ecs.describe_services(cluster=self.cluster, services=[service])
+            answer = self._ecs.describe_services(cluster=self.cluster, services=names)
         except self._ecs.exceptions.ClusterNotFoundException:
-            return None
-        for found in answer["services"]:
-            if found.get("status") != "INACTIVE":
-                return found
-        return None
+            return found
+        for service in answer["services"]:
+            if service.get("status") != "INACTIVE" and service.get("serviceName") in found:
+                found[service["serviceName"]] = service
+        return found
 
     def describe_task_definition(self, arn: str) -> tuple[dict[str, Any], dict[str, str]]:
         answer = self._ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
@@ -59,11 +64,14 @@ class EcsApi:
         self._ecs.tag_resource(resourceArn=arn, tags=dict_to_tags(tags))
 
     def update_service(
-        self, service: str, task_definition: str, desired_count: int, grace_period_s: int | None = None
+        self, service: str, task_definition: str | None, desired_count: int, grace_period_s: int | None = None
     ) -> dict[str, Any]:
-        extra = {} if grace_period_s is None else {"healthCheckGracePeriodSeconds": grace_period_s}
+        """Point the service at a revision (None keeps its own) with this many tasks."""
+        extra: dict[str, Any] = {} if grace_period_s is None else {"healthCheckGracePeriodSeconds": grace_period_s}
+        if task_definition is not None:
+            extra["taskDefinition"] = task_definition
         return self._ecs.update_service(
-            cluster=self.cluster, service=service, taskDefinition=task_definition, desiredCount=desired_count, **extra
+            cluster=self.cluster, service=service, desiredCount=desired_count, **extra
         )["service"]
 
     def create_service(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
+from snailtrail.aws.elbv2 import forward_weights
 from snailtrail.context import Context
 
 T = TypeVar("T")
@@ -42,7 +43,7 @@ class LiveView:
         return self._once("cluster", self.ctx.ecs.describe_cluster)
 
     def service(self) -> dict[str, Any] | None:
-        return self._once("service", lambda: self.ctx.ecs.describe_service(self.settings.service.name))
+        return self._once("service", lambda: self.ctx.colours.services[self.ctx.colours.live.service])
 
     def running_revision(self) -> Any:
         service = self.service()
@@ -57,7 +58,7 @@ class LiveView:
             "tasks",
             lambda: [
                 t
-                for t in self.ctx.ecs.service_tasks(self.settings.service.name, ("RUNNING",))
+                for t in self.ctx.ecs.service_tasks(self.ctx.colours.live.service, ("RUNNING",))
                 if t.get("lastStatus") == "RUNNING"
             ],
         )
@@ -76,7 +77,7 @@ class LiveView:
         )
 
     def target_group(self) -> dict[str, Any] | None:
-        return self._once("tg", lambda: self.ctx.elbv2.target_group(self.settings.service.load_balancer.target_group))
+        return self._once("tg", lambda: self.ctx.elbv2.target_group(self.ctx.colours.live.target_group))
 
     def target_health(self) -> list[dict[str, Any]]:
         group = self.target_group()
@@ -85,15 +86,7 @@ class LiveView:
         return self._once("health", lambda: self.ctx.elbv2.target_health(group["TargetGroupArn"]))
 
     def forwarded_target_groups(self, listener: dict[str, Any]) -> list[str]:
-        arns = []
-        for action in listener.get("DefaultActions", []):
-            if action.get("Type") != "forward":
-                continue
-            groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
-            arns.extend(g["TargetGroupArn"] for g in groups if g.get("Weight", 1) > 0)
-            if action.get("TargetGroupArn"):
-                arns.append(action["TargetGroupArn"])
-        return arns
+        return [arn for arn, weight in forward_weights(listener).items() if weight > 0]
 
     # -- network ------------------------------------------------------------------------------
     def awsvpc(self) -> dict[str, Any]:

@@ -14,7 +14,9 @@ def register(app: typer.Typer) -> None:
     @app.command(
         help="Build, smoke-test, push and deploy a phase, wait for the rollout, verify its success "
         "criteria, and mark it verified. On any failure after the service changed, roll back to the "
-        "last verified deployment and verify that.\n\nExit codes: 0 deployed and verified; 1 failed "
+        "last verified deployment and verify that. With --strategy blue-green or canary the new revision "
+        "starts beside the live one and takes traffic in gated steps; a failed gate returns all traffic "
+        "to the old colour with one listener update.\n\nExit codes: 0 deployed and verified; 1 failed "
         "and rolled back (the previous deployment verifies); 2 configuration error, nothing changed; "
         "3 the rollback failed or nothing verified exists; 4 another deploy holds the lock."
     )
@@ -38,14 +40,26 @@ def register(app: typer.Typer) -> None:
         yes: bool = typer.Option(
             False, "--yes", "-y", help="Agree to destructive or creating actions (creating a missing service)."
         ),
+        strategy: Optional[str] = typer.Option(
+            None,
+            "--strategy",
+            help="rolling, blue-green or canary; overrides the phase's and the environment's strategy "
+            "(blue-green and canary need service.blue_green in snailtrail.yaml).",
+            show_default=False,
+        ),
         poll_interval: Optional[float] = typer.Option(None, "--poll-interval", min=0.01, hidden=True),
     ) -> None:
         from snailtrail.commands.plan import render_plan
+        from snailtrail.config import StrategyKind
+        from snailtrail.errors import ConfigError
         from snailtrail.executor import Executor
         from snailtrail.images import parse_build_args
         from snailtrail.plan import DeployOptions, build_plan
 
         state: CliState = ctx.obj
+        known = [k.value for k in StrategyKind]
+        if strategy is not None and strategy not in known:
+            raise ConfigError(f"--strategy {strategy} is not a strategy", fix=f"use one of: {', '.join(known)}")
         context = state.context()
         selected = context.phase(phase)
         options = DeployOptions(
@@ -57,6 +71,7 @@ def register(app: typer.Typer) -> None:
             rollback=not no_rollback,
             create=yes,
             poll_interval_s=poll_interval or context.default_poll_interval_s,
+            strategy=StrategyKind(strategy) if strategy else None,
         )
         if dry_run:
             deploy_plan = build_plan(context, selected, options)

@@ -24,10 +24,11 @@ def collect(context: Any) -> dict[str, Any]:
     from snailtrail.report import phase_states
 
     settings = context.settings
-    service = context.ecs.describe_service(settings.service.name)
+    colours = context.colours
+    service = colours.live_service
     current = context.history.get(service["taskDefinition"]) if service and service.get("taskDefinition") else None
     targets: list[dict[str, Any]] = []
-    group = context.elbv2.target_group(settings.service.load_balancer.target_group)
+    group = context.elbv2.target_group(colours.live.target_group)
     if group is not None:
         targets = [
             {
@@ -66,7 +67,8 @@ def collect(context: Any) -> dict[str, Any]:
     ]
     return {
         "environment": settings.environment_name,
-        "service": settings.service.name,
+        "service": colours.live.service,
+        "colour": colours.live.name if colours.idle else None,
         "exists": service is not None,
         "phase": current.phase if current else None,
         "task_definition": current.arn if current else None,

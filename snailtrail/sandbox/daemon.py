@@ -123,10 +123,19 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
     reconciler = Reconciler(settings.environment.region, runtime)
     reconciler.start(interval_s=0.5)
     lb = settings.service.load_balancer
-    front_door = FrontDoor(
-        settings.environment.region, lb.name, lb.listener_port, reconciler.addresses, port=free_port(lb.listener_port)
-    )
-    front_door.start()
+    cloudwatch = AwsClients(settings.environment, endpoint_url=endpoint).client("cloudwatch")
+    region = settings.environment.region
+    listener_ports = [lb.listener_port]
+    if settings.service.blue_green is not None and settings.service.blue_green.test_listener_port is not None:
+        listener_ports.append(settings.service.blue_green.test_listener_port)
+    # One front door per listener, each publishing the ALB's metrics as AWS would.
+    front_doors = [
+        FrontDoor(region, lb.name, port, reconciler.addresses, port=free_port(port), cloudwatch=cloudwatch)
+        for port in listener_ports
+    ]
+    for door in front_doors:
+        door.start()
+    front_door = front_doors[0]
     dns = DnsResponder(lambda: bridge.dns_records("127.0.0.1", lb.name))
     dns.start()
     state = {
@@ -134,6 +143,7 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
         "sandbox_id": sandbox_id,
         "aws_endpoint_url": endpoint,
         "front_door_url": front_door.url,
+        "test_url": front_doors[1].url if len(front_doors) > 1 else None,
         "dns_server": "{}:{}".format(*dns.address),
         "registry": registry,
         "load_balancer_dns": provisioned.load_balancer_dns,
@@ -153,7 +163,8 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
     log.info("stopping sandbox %s", sandbox_id)
     reconciler.stop()
     removed = runtime.remove_all()
-    front_door.stop()
+    for door in front_doors:
+        door.stop()
     dns.stop()
     if forwarder is not None:
         forwarder.stop()

@@ -2,6 +2,9 @@
 
 It reads the listener's forward action (with weights) and the targets' health from the control
 plane on every request, so a listener update or a target going unhealthy takes effect at once.
+Like an ALB it publishes per-target-group metrics to CloudWatch (namespace AWS/ApplicationELB,
+LoadBalancer and TargetGroup dimensions), once a second, so canary gates read the sandbox's
+traffic exactly as they read AWS's.
 """
 
 from __future__ import annotations
@@ -9,10 +12,14 @@ from __future__ import annotations
 import http.client
 import random
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from snailtrail.aws.cloudwatch import NAMESPACE, dimension
 from snailtrail.sandbox import moto_bridge as bridge
 from snailtrail.sandbox.runtime import send_json
 
@@ -28,6 +35,31 @@ HOP_BY_HOP = {
 }
 
 
+TARGET_GROUP_HEADER = "X-Sandbox-Target-Group"  # which colour answered: how the canary benchmark counts
+
+
+@dataclass
+class _Second:
+    """One target group's traffic in one second, as the ALB's metrics count it."""
+
+    requests: int = 0
+    target_5xx: int = 0
+    connection_errors: int = 0
+    latency_sum_s: float = 0.0
+    latency_min_s: float = float("inf")
+    latency_max_s: float = 0.0
+
+    def add(self, status: int | None, latency_s: float) -> None:
+        self.requests += 1
+        if status is None:
+            self.connection_errors += 1
+            return
+        self.target_5xx += status >= 500
+        self.latency_sum_s += latency_s
+        self.latency_min_s = min(self.latency_min_s, latency_s)
+        self.latency_max_s = max(self.latency_max_s, latency_s)
+
+
 class FrontDoor:
     def __init__(
         self,
@@ -37,13 +69,18 @@ class FrontDoor:
         addresses: dict[str, tuple[str, int]],
         host: str = "127.0.0.1",
         port: int = 0,
+        cloudwatch: Any = None,
     ) -> None:
         self.region = region
         self.load_balancer = load_balancer
         self.listener_port = listener_port
         self.addresses = addresses
         self.served: dict[str, int] = {}  # target group arn -> requests forwarded, for weight checks
-        handler = _handler(self._pick)
+        self._cloudwatch = cloudwatch  # a boto3 CloudWatch client, or None to publish nothing
+        self._pending: dict[tuple[str, int], _Second] = {}  # (target group arn, epoch second) -> counts
+        self._pending_lock = threading.Lock()
+        self._stopping = threading.Event()
+        handler = _handler(self._pick, self._record)
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -58,12 +95,50 @@ class FrontDoor:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="front-door", daemon=True
         )
         self._thread.start()
+        if self._cloudwatch is not None:
+            threading.Thread(target=self._publish_every_second, name="front-door-metrics", daemon=True).start()
 
     def stop(self) -> None:
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
+        self.publish()
 
-    def _pick(self) -> tuple[str, int] | None:
+    def _record(self, target_group_arn: str, status: int | None, latency_s: float) -> None:
+        key = (target_group_arn, int(time.time()))
+        with self._pending_lock:
+            self._pending.setdefault(key, _Second()).add(status, latency_s)
+
+    def _publish_every_second(self) -> None:
+        while not self._stopping.wait(1.0):
+            self.publish()
+
+    def publish(self) -> None:
+        """Send the finished seconds' counts to CloudWatch (the current second keeps counting)."""
+        if self._cloudwatch is None:
+            return
+        now = int(time.time())
+        with self._pending_lock:
+            done = {k: v for k, v in self._pending.items() if k[1] < now or self._stopping.is_set()}
+            for key in done:
+                del self._pending[key]
+        data: list[dict[str, Any]] = []
+        for (arn, second), counts in done.items():
+            data.extend(_metric_data(self._dimensions(arn), datetime.fromtimestamp(second, UTC), counts))
+        for start in range(0, len(data), 1000):  # PutMetricData's limit per call
+            try:
+                self._cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data[start : start + 1000])
+            except Exception:  # noqa: BLE001 - metrics are best effort, as an ALB's are to its clients
+                return
+
+    def _dimensions(self, target_group_arn: str) -> list[dict[str, str]]:
+        balancer = bridge.load_balancer_arn(self.region, self.load_balancer)
+        return [
+            {"Name": "LoadBalancer", "Value": dimension(balancer)},
+            {"Name": "TargetGroup", "Value": dimension(target_group_arn)},
+        ]
+
+    def _pick(self) -> tuple[str, tuple[str, int]] | None:
         """A healthy target's address, choosing the target group by the listener's weights."""
         # Read without the reconciler's lock: a request must not wait while it starts containers.
         forwards = bridge.listener_forwards(self.region, self.load_balancer, self.listener_port)
@@ -78,18 +153,50 @@ class FrontDoor:
         # Load spreading, not security: the standard generator is what an ALB-like choice needs.
         arn, _, healthy = random.choices(candidates, weights=[c[1] for c in candidates])[0]  # noqa: S311
         self.served[arn] = self.served.get(arn, 0) + 1
-        return random.choice(healthy)  # noqa: S311
+        return arn, random.choice(healthy)  # noqa: S311
 
 
-def _handler(pick: Callable[[], tuple[str, int] | None]) -> type[BaseHTTPRequestHandler]:
+def _metric_data(dimensions: list[dict[str, str]], at: datetime, counts: _Second) -> list[dict[str, Any]]:
+    data = [
+        {"MetricName": name, "Dimensions": dimensions, "Timestamp": at, "Value": value, "Unit": "Count"}
+        for name, value in (
+            ("RequestCount", counts.requests),
+            ("HTTPCode_Target_5XX_Count", counts.target_5xx),
+            ("TargetConnectionErrorCount", counts.connection_errors),
+        )
+    ]
+    answered = counts.requests - counts.connection_errors
+    if answered:
+        data.append(
+            {
+                "MetricName": "TargetResponseTime",
+                "Dimensions": dimensions,
+                "Timestamp": at,
+                "StatisticValues": {
+                    "SampleCount": answered,
+                    "Sum": counts.latency_sum_s,
+                    "Minimum": counts.latency_min_s,
+                    "Maximum": counts.latency_max_s,
+                },
+                "Unit": "Seconds",
+            }
+        )
+    return data
+
+
+def _handler(
+    pick: Callable[[], tuple[str, tuple[str, int]] | None], record: Callable[[str, int | None, float], None]
+) -> type[BaseHTTPRequestHandler]:
     class Proxy(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def _proxy(self) -> None:
-            target = pick()
-            if target is None:
+            picked = pick()
+            if picked is None:
                 send_json(self, 503, {"error": "no healthy targets behind the listener"})
                 return
+            target_group_arn, target = picked
+            started = time.monotonic()
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
@@ -100,11 +207,14 @@ def _handler(pick: Callable[[], tuple[str, int] | None]) -> type[BaseHTTPRequest
                 answer = connection.getresponse()
                 payload = answer.read()
             except OSError as exc:
+                record(target_group_arn, None, time.monotonic() - started)
                 send_json(self, 502, {"error": f"target {target[0]}:{target[1]} failed: {exc}"})
                 return
             finally:
                 connection.close()
+            record(target_group_arn, answer.status, time.monotonic() - started)
             self.send_response(answer.status)
+            self.send_header(TARGET_GROUP_HEADER, target_group_arn.rsplit("/", 2)[-2])
             for key, value in answer.getheaders():
                 if key.lower() not in HOP_BY_HOP and key.lower() != "content-length":
                     self.send_header(key, value)

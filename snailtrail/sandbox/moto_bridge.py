@@ -225,6 +225,13 @@ def healthy_targets(region: str, target_group_arn: str) -> list[str]:
     return [tid for tid, t in list(group.targets.items()) if t.get(_HEALTH_KEY, ("healthy",))[0] == "healthy"]
 
 
+def load_balancer_arn(region: str, load_balancer_name: str) -> str:
+    for balancer in list(elbv2(region).load_balancers.values()):
+        if balancer.name == load_balancer_name:
+            return balancer.arn
+    return f"arn:aws:elasticloadbalancing:{region}:{DEFAULT_ACCOUNT_ID}:loadbalancer/app/{load_balancer_name}/none"
+
+
 def listener_forwards(region: str, load_balancer_name: str, port: int) -> list[tuple[str, int]]:
     """(target group arn, weight) pairs of the listener's default forward action."""
     backend = elbv2(region)

@@ -124,23 +124,26 @@ def provision(
         balancer = elb.create_load_balancer(
             Name=lb.name, Subnets=subnet_ids, SecurityGroups=[alb_sg], Scheme="internet-facing", Type="application"
         )["LoadBalancers"][0]
-    try:
-        group = elb.describe_target_groups(Names=[lb.target_group])["TargetGroups"][0]
-    except ClientError:
-        group = elb.create_target_group(
-            Name=lb.target_group,
-            Protocol="HTTP",
-            Port=container_port,
-            VpcId=vpc_id,
-            TargetType="ip",
-            HealthCheckProtocol="HTTP",
-            HealthCheckPath=health_path,
-            HealthCheckIntervalSeconds=health_interval_s,
-            HealthCheckTimeoutSeconds=2,
-            HealthyThresholdCount=2,
-            UnhealthyThresholdCount=2,
-            Matcher={"HttpCode": "200"},
-        )["TargetGroups"][0]
+    def target_group(name: str) -> dict[str, Any]:
+        try:
+            return elb.describe_target_groups(Names=[name])["TargetGroups"][0]
+        except ClientError:
+            return elb.create_target_group(
+                Name=name,
+                Protocol="HTTP",
+                Port=container_port,
+                VpcId=vpc_id,
+                TargetType="ip",
+                HealthCheckProtocol="HTTP",
+                HealthCheckPath=health_path,
+                HealthCheckIntervalSeconds=health_interval_s,
+                HealthCheckTimeoutSeconds=2,
+                HealthyThresholdCount=2,
+                UnhealthyThresholdCount=2,
+                Matcher={"HttpCode": "200"},
+            )["TargetGroups"][0]
+
+    group = target_group(lb.target_group)
     listeners = elb.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
     listener = next((x for x in listeners if x["Port"] == lb.listener_port), None)
     if listener is None:
@@ -150,6 +153,27 @@ def provision(
             Port=lb.listener_port,
             DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}],
         )["Listeners"][0]
+    blue_green = service.blue_green
+    if blue_green is not None:
+        green = target_group(blue_green.target_group)
+        test_port = blue_green.test_listener_port
+        if test_port is not None and not any(x["Port"] == test_port for x in listeners):
+            _allow(
+                ec2,
+                alb_sg,
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": test_port,
+                    "ToPort": test_port,
+                    "IpRanges": [{"CidrIp": "127.0.0.0/8", "Description": "test listener: this machine only"}],
+                },
+            )
+            elb.create_listener(
+                LoadBalancerArn=balancer["LoadBalancerArn"],
+                Protocol="HTTP",
+                Port=test_port,
+                DefaultActions=[{"Type": "forward", "TargetGroupArn": green["TargetGroupArn"]}],
+            )
 
     ecs = clients.client("ecs")
     if not [c for c in ecs.describe_clusters(clusters=[service.cluster])["clusters"] if c["status"] == "ACTIVE"]:

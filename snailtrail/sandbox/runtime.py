@@ -54,6 +54,8 @@ class _FakeApp(BaseHTTPRequestHandler):
             }  # type: ignore[attr-defined]
         elif self.path == "/ml/status":
             status, body = 200, {"mode": env.get("FAKE_ML_MODE", "basic"), "degraded": False, "reasons": []}
+        elif "errors" in self.server.image:  # type: ignore[attr-defined]
+            status, body = 500, {"error": "internal error"}
         else:
             status, body = 404, {"error": "not found"}
         send_json(self, status, body)
@@ -67,7 +69,8 @@ class InMemoryRuntime:
 
     An image whose reference contains ``crash`` exits with code 1 shortly after starting,
     ``wrong-port`` listens on a port other than the declared one, ``unhealthy`` answers /health
-    with 500, ``flap`` alternates 200 and 500; any other image is a healthy app. Used by the unit
+    with 500, ``flap`` alternates 200 and 500, ``errors`` passes its health checks but answers
+    every other request (what users send) with 500; any other image is a healthy app. Used by the unit
     tests, where Docker is absent.
     """
 

@@ -1,0 +1,81 @@
+"""A target group's live traffic from the load balancer's CloudWatch metrics (AWS/ApplicationELB)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from snailtrail.aws.session import AwsClients
+
+NAMESPACE = "AWS/ApplicationELB"
+# query id suffix -> (metric, statistic): a mean latency over a window is Sum / SampleCount,
+# never an average of per-period averages.
+_QUERIES = {
+    "requests": ("RequestCount", "Sum"),
+    "target5xx": ("HTTPCode_Target_5XX_Count", "Sum"),
+    "connerr": ("TargetConnectionErrorCount", "Sum"),
+    "latsum": ("TargetResponseTime", "Sum"),
+    "latcount": ("TargetResponseTime", "SampleCount"),
+}
+
+
+@dataclass(frozen=True)
+class TrafficStats:
+    requests: int
+    errors: int  # target 5xx plus connections the target refused or dropped
+    mean_latency_s: float | None
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.requests if self.requests else 0.0
+
+    def describe(self) -> str:
+        latency = f"{self.mean_latency_s * 1000:.0f} ms" if self.mean_latency_s is not None else "no latency"
+        return f"{self.requests} requests, {self.error_rate:.1%} errors, {latency}"
+
+
+def dimension(arn: str) -> str:
+    """A load balancer's or target group's CloudWatch dimension value: its ARN's resource part."""
+    resource = arn.split(":", 5)[-1]
+    return resource.removeprefix("loadbalancer/")
+
+
+class TrafficMetrics:
+    def __init__(self, clients: AwsClients) -> None:
+        self._cloudwatch = clients.client("cloudwatch")
+
+    def window(
+        self, load_balancer_arn: str, target_group_arns: list[str], start: datetime, end: datetime, period_s: int
+    ) -> dict[str, TrafficStats]:
+        """Each target group's traffic between start and end, in one GetMetricData call."""
+        queries = []
+        for index, arn in enumerate(target_group_arns):
+            dimensions = [
+                {"Name": "LoadBalancer", "Value": dimension(load_balancer_arn)},
+                {"Name": "TargetGroup", "Value": dimension(arn)},
+            ]
+            for suffix, (metric, statistic) in _QUERIES.items():
+                queries.append(
+                    {
+                        "Id": f"g{index}{suffix}",
+                        "MetricStat": {
+                            "Metric": {"Namespace": NAMESPACE, "MetricName": metric, "Dimensions": dimensions},
+                            "Period": period_s,
+                            "Stat": statistic,
+                        },
+                    }
+                )
+        totals: dict[str, float] = {}
+        paginator = self._cloudwatch.get_paginator("get_metric_data")
+        for page in paginator.paginate(MetricDataQueries=queries, StartTime=start, EndTime=end):
+            for result in page["MetricDataResults"]:
+                totals[result["Id"]] = totals.get(result["Id"], 0.0) + sum(result.get("Values", []))
+        stats = {}
+        for index, arn in enumerate(target_group_arns):
+            value = {suffix: totals.get(f"g{index}{suffix}", 0.0) for suffix in _QUERIES}
+            stats[arn] = TrafficStats(
+                requests=int(value["requests"]),
+                errors=int(value["target5xx"] + value["connerr"]),
+                mean_latency_s=value["latsum"] / value["latcount"] if value["latcount"] else None,
+            )
+        return stats

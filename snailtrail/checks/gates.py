@@ -1,0 +1,41 @@
+"""Canary gates on live traffic: the new colour's error rate and latency against the old colour's."""
+
+from __future__ import annotations
+
+from snailtrail.aws.cloudwatch import TrafficStats
+from snailtrail.checks.base import CheckResult, failed, passed, skipped
+from snailtrail.config import GateConfig
+
+FIX = (
+    "the new revision answers real traffic worse than the old one: read its logs and the failing "
+    "requests; the old colour kept serving"
+)
+
+
+def traffic_gate(new: TrafficStats, old: TrafficStats, gates: GateConfig, new_name: str, old_name: str) -> CheckResult:
+    """Fail when the new colour errs or slows beyond the thresholds; skip until it has seen enough requests."""
+    compared = f"{new_name}: {new.describe()}; {old_name}: {old.describe()}"
+    if new.requests < gates.min_requests:
+        return skipped("traffic", f"too few requests to judge yet ({compared}; judging from {gates.min_requests})")
+    increase = new.error_rate - old.error_rate
+    if increase > gates.max_error_rate_increase:
+        return failed(
+            "traffic error rate",
+            f"{new_name} errs on {new.error_rate:.1%} of requests, {increase:.1%} above {old_name} "
+            f"(allowed {gates.max_error_rate_increase:.1%}): {compared}",
+            FIX,
+        )
+    if new.mean_latency_s is not None and old.mean_latency_s is not None:
+        slower_ms = (new.mean_latency_s - old.mean_latency_s) * 1000
+        if (
+            new.mean_latency_s > old.mean_latency_s * gates.max_latency_ratio
+            and slower_ms > gates.min_latency_increase_ms
+        ):
+            return failed(
+                "traffic latency",
+                f"{new_name} answers in {new.mean_latency_s * 1000:.0f} ms on average, "
+                f"{new.mean_latency_s / old.mean_latency_s:.1f}x {old_name}'s (allowed {gates.max_latency_ratio}x): "
+                f"{compared}",
+                FIX,
+            )
+    return passed("traffic", compared)

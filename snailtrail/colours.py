@@ -1,0 +1,64 @@
+"""Blue and green: which of the service's two colours takes traffic now, read from the account.
+
+Without ``service.blue_green`` there is one colour, the configured service and target group, and
+finding it costs no call. With it, one DescribeServices covers both colours: the one with tasks
+wanted is live. Only when both or neither want tasks (a deploy stopped mid-canary, or both scaled
+to zero) does the listener's weighting decide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from snailtrail.context import Context
+
+BLUE, GREEN = "blue", "green"
+
+
+@dataclass(frozen=True)
+class Colour:
+    name: str
+    service: str
+    target_group: str
+
+
+@dataclass(frozen=True)
+class Colours:
+    live: Colour
+    idle: Colour | None
+    services: dict[str, dict[str, Any] | None]  # service name -> its description (None: missing)
+
+    @property
+    def live_service(self) -> dict[str, Any] | None:
+        return self.services[self.live.service]
+
+
+def resolve_colours(ctx: Context) -> Colours:
+    service = ctx.settings.service
+    blue = Colour(BLUE, service.name, service.load_balancer.target_group)
+    if service.blue_green is None or service.green_name is None:
+        return Colours(blue, None, {blue.service: ctx.ecs.describe_service(blue.service)})
+    green = Colour(GREEN, service.green_name, service.blue_green.target_group)
+    described = ctx.ecs.describe_services([blue.service, green.service])
+    wanting = [c for c in (blue, green) if (described[c.service] or {}).get("desiredCount", 0) > 0]
+    if len(wanting) == 1:
+        live = wanting[0]
+    elif described[green.service] is None:
+        live = blue
+    else:
+        live = _by_listener_weight(ctx, blue, green)
+    return Colours(live, green if live is blue else blue, described)
+
+
+def _by_listener_weight(ctx: Context, blue: Colour, green: Colour) -> Colour:
+    from snailtrail.aws.elbv2 import forward_weights
+
+    lb = ctx.settings.service.load_balancer
+    balancer = ctx.elbv2.load_balancer(lb.name)
+    listener = ctx.elbv2.listener(balancer["LoadBalancerArn"], lb.listener_port) if balancer else None
+    if listener is None:
+        return blue
+    by_name = {arn.rsplit("/", 2)[-2]: weight for arn, weight in forward_weights(listener).items()}
+    return green if by_name.get(green.target_group, 0) > by_name.get(blue.target_group, 0) else blue

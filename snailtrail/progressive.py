@@ -1,0 +1,315 @@
+"""Blue-green and canary deploys: the new revision runs beside the old one, then takes traffic.
+
+The new revision starts as the idle colour (its own service and target group), is verified there
+before it gets any production traffic (target health, and the phase's HTTP criteria through the
+test listener when there is one), and then takes traffic by the listener's weights: one step per
+canary weight, each baked under the gates, then 100 %. The old colour keeps running until the new
+one is verified at 100 %, so an abort is a single ModifyListener, then a scale-down.
+
+Gates at every evaluation: an operator's request (`snailtrail abort` / `promote`), the new
+colour's target health, and its live traffic against the old colour's (error rate, latency) from
+the load balancer's CloudWatch metrics, which the sandbox's front door publishes as an ALB does.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from snailtrail.aws.cloudwatch import TrafficMetrics
+from snailtrail.checks.base import CheckResult, failed, passed
+from snailtrail.checks.gates import traffic_gate
+from snailtrail.colours import Colour
+from snailtrail.config import Settings, StrategyConfig, StrategyKind
+from snailtrail.errors import ConfigError, SnailtrailError
+from snailtrail.inflight import ABORT, PROMOTE, InFlight, describe_request
+from snailtrail.phases import Phase
+
+if TYPE_CHECKING:
+    from snailtrail.context import Context
+    from snailtrail.executor import Executor, RunResult
+    from snailtrail.plan import DeployPlan
+
+BASELINE_S = 300  # how far back the old colour's traffic counts as its baseline
+
+
+class GateFailed(SnailtrailError):
+    """A gate decided against the new colour; ``gate`` names it for the trail."""
+
+    def __init__(self, gate: str, message: str, fix: str | None = None) -> None:
+        super().__init__(message, fix=fix)
+        self.gate = gate
+
+
+def strategy_for(settings: Settings, phase: Phase, override: StrategyKind | None = None) -> StrategyConfig:
+    """--strategy, else the phase's, else the environment's, else rolling."""
+    strategy = phase.manifest.strategy or settings.environment.strategy or StrategyConfig()
+    if override is not None:
+        strategy = strategy.model_copy(update={"kind": override})
+    if strategy.kind is not StrategyKind.rolling and settings.service.blue_green is None:
+        raise ConfigError(
+            f"the {strategy.kind.value} strategy needs a second colour, and {settings.path} has no service.blue_green",
+            fix="add service.blue_green.target_group (a second target group in the service's VPC), "
+            "or deploy with --strategy rolling",
+        )
+    return strategy
+
+
+@dataclass(frozen=True)
+class Listeners:
+    """The ARNs a rollout moves traffic with, resolved once."""
+
+    load_balancer: str
+    production: str
+    test: str | None
+    old_target_group: str
+    new_target_group: str
+
+
+class ProgressiveRollout:
+    """The blue-green and canary steps of one deploy; the executor runs them as its own steps."""
+
+    def __init__(self, executor: Executor, plan: DeployPlan) -> None:
+        colours = plan.colours
+        assert colours.idle is not None  # plan.progressive guarantees a second colour
+        self.executor = executor
+        self.ctx: Context = executor.ctx
+        self.plan = plan
+        self.old: Colour = colours.live
+        self.new: Colour = colours.idle
+        self.strategy = plan.strategy
+        self.started_at = datetime.now(UTC)
+        self.new_weight = 0
+        self.promoted_by: str | None = None
+        self.began = False
+        self._listeners: Listeners | None = None
+        settings = self.ctx.settings
+        self.inflight = InFlight(
+            self.ctx.clients, settings.environment.state_table, settings.environment_name, settings.service.name
+        )
+
+    @property
+    def listeners(self) -> Listeners:
+        if self._listeners is None:
+            self._listeners = self._resolve_listeners()
+        return self._listeners
+
+    def _resolve_listeners(self) -> Listeners:
+        service = self.ctx.settings.service
+        lb = service.load_balancer
+        balancer = self.ctx.elbv2.load_balancer(lb.name)
+        if balancer is None:
+            raise ConfigError(f"load balancer {lb.name} does not exist", fix="fix service.load_balancer.name")
+        production = self.ctx.elbv2.listener(balancer["LoadBalancerArn"], lb.listener_port)
+        if production is None:
+            raise ConfigError(
+                f"{lb.name} has no listener on port {lb.listener_port}", fix="fix service.load_balancer.listener_port"
+            )
+        test_port = service.blue_green.test_listener_port if service.blue_green else None
+        test = self.ctx.elbv2.listener(balancer["LoadBalancerArn"], test_port) if test_port else None
+        if test_port and test is None:
+            raise ConfigError(
+                f"{lb.name} has no test listener on port {test_port}",
+                fix="create it (HTTP, restricted to your own network), or remove service.blue_green.test_listener_port",
+            )
+        groups = {}
+        for colour in (self.old, self.new):
+            group = self.ctx.elbv2.target_group(colour.target_group)
+            if group is None:
+                raise ConfigError(
+                    f"target group {colour.target_group} ({colour.name}) does not exist",
+                    fix="create it (ip targets, the container port, the same health check as the other colour)",
+                )
+            groups[colour.name] = group["TargetGroupArn"]
+        return Listeners(
+            balancer["LoadBalancerArn"],
+            production["ListenerArn"],
+            test["ListenerArn"] if test else None,
+            groups[self.old.name],
+            groups[self.new.name],
+        )
+
+    # -- the steps ------------------------------------------------------------------------------
+    def start(self, phase: Phase, result: RunResult) -> str:
+        """Record the rollout in flight, then start the new colour with no traffic."""
+        listeners = self.listeners
+        self.inflight.begin(
+            {
+                "run_id": self.executor.run_id,
+                "phase": phase.name,
+                "old_service": self.old.service,
+                "new_service": self.new.service,
+                "old_target_group": listeners.old_target_group,
+                "new_target_group": listeners.new_target_group,
+                "listener": listeners.production,
+            }
+        )
+        self.began = True
+        arn = result.task_definition or ""
+        if self.plan.colours.services[self.new.service] is None:
+            return self.executor.create_service(arn, phase, colour=self.new)
+        return self.executor.update_service(arn, phase.container.desired_count, phase, service_name=self.new.service)
+
+    def test(self, phase: Phase, result: RunResult) -> str:
+        """The new colour, before any production traffic: target health, and the phase's HTTP
+        criteria through the test listener pointed at it."""
+        listeners = self.listeners
+        if listeners.test is None:
+            self.ctx.reporter.warn(
+                "no test listener (service.blue_green.test_listener_port): the HTTP criteria are first "
+                "judged with production traffic on the new colour"
+            )
+            return self.executor.verify(phase, result.task_definition or "", result, colour=self.new, http=False)
+        self.ctx.elbv2.forward_to(listeners.test, {listeners.new_target_group: 1})
+        return self.executor.verify(
+            phase, result.task_definition or "", result, base_url=self.ctx.test_url(), colour=self.new
+        )
+
+    def shift(self, weight: int) -> str:
+        """Move ``weight`` % of the traffic to the new colour (one ModifyListener), then bake."""
+        self._operator_request()  # an abort asked for while the new colour started moves no traffic to it
+        if self.promoted_by and weight < 100:
+            return f"skipped: promoted by {self.promoted_by}"
+        self._forward(weight)
+        step_started = datetime.now(UTC)
+        bake_s = 0.0 if self.promoted_by else self.strategy.bake_for(weight)
+        verdict = self._bake(bake_s, step_started)
+        return f"{weight}% on {self.new.name} ({self.new.service}), baked {bake_s:.0f} s: {verdict.summary}"
+
+    def retire(self) -> str:
+        """The new colour is verified at 100 %: scale the old one to zero and close the rollout."""
+        self.executor.require_lock()
+        self.ctx.ecs.update_service(self.old.service, None, 0)
+        self.inflight.end()
+        self.began = False
+        self.ctx.refresh_colours()
+        return f"{self.old.service} ({self.old.name}) scaled to 0; {self.new.service} ({self.new.name}) is live"
+
+    # -- gates ----------------------------------------------------------------------------------
+    def _bake(self, bake_s: float, step_started: datetime) -> CheckResult:
+        interval = max(self.executor.options.poll_interval_s, self.ctx.metrics_period_s / 2)
+        deadline = time.monotonic() + bake_s
+        while True:
+            verdict = self._evaluate(step_started)
+            if verdict.failed:
+                raise GateFailed(verdict.name, verdict.summary, verdict.fix)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.promoted_by:
+                return verdict
+            self.ctx.reporter.detail(f"{self.new_weight}% on {self.new.name}: {verdict.summary}")
+            time.sleep(min(interval, remaining))
+
+    def _operator_request(self) -> CheckResult | None:
+        """An operator's abort (raised as a failed gate) or promote, from the in-flight record."""
+        request = self.inflight.read() or {}
+        if request.get("request") == ABORT:
+            raise GateFailed("operator", f"aborted by {describe_request(request)}")
+        if request.get("request") == PROMOTE and not self.promoted_by:
+            self.promoted_by = describe_request(request)
+            self.executor.emit("rollout.promoted", self.plan.phase.name, f"promoted by {self.promoted_by}")
+            return passed("operator", f"promoted by {self.promoted_by}: the remaining bake is skipped")
+        return None
+
+    def _evaluate(self, step_started: datetime) -> CheckResult:
+        promoted = self._operator_request()
+        if promoted is not None:
+            return promoted
+        health = self._health()
+        if health.failed:
+            return health
+        return self._traffic(step_started)
+
+    def _health(self) -> CheckResult:
+        listeners = self.listeners
+        states = [d["TargetHealth"]["State"] for d in self.ctx.elbv2.target_health(listeners.new_target_group)]
+        healthy = states.count("healthy")
+        wanted = self.plan.phase.container.desired_count
+        if healthy < wanted:
+            return failed(
+                "new colour health",
+                f"{healthy} of {wanted} targets healthy in {self.new.target_group} ({', '.join(states) or 'none'})",
+                "the new revision's tasks fail the target group's health check under traffic: read their logs",
+                [listeners.new_target_group],
+            )
+        return passed("new colour health", f"{healthy} healthy targets in {self.new.target_group}")
+
+    def _traffic(self, step_started: datetime) -> CheckResult:
+        listeners = self.listeners
+        period = self.ctx.metrics_period_s
+        now = datetime.now(UTC) + timedelta(seconds=period)  # the current, partial period counts too
+        metrics = TrafficMetrics(self.ctx.clients)
+        new = metrics.window(listeners.load_balancer, [listeners.new_target_group], step_started, now, period)
+        old = metrics.window(
+            listeners.load_balancer,
+            [listeners.old_target_group],
+            self.started_at - timedelta(seconds=BASELINE_S),
+            now,
+            period,
+        )
+        return traffic_gate(
+            new[listeners.new_target_group],
+            old[listeners.old_target_group],
+            self.strategy.gates,
+            self.new.name,
+            self.old.name,
+        )
+
+    # -- traffic --------------------------------------------------------------------------------
+    def _forward(self, weight: int) -> None:
+        self.executor.require_lock()
+        listeners = self.listeners
+        self.ctx.elbv2.forward_to(
+            listeners.production, {listeners.old_target_group: 100 - weight, listeners.new_target_group: weight}
+        )
+        self.new_weight = weight
+
+    def abort(self, result: RunResult, gate: str, reason: str) -> None:
+        """All traffic back on the old colour with one listener update, then the new colour to zero."""
+        decided = time.monotonic()
+        phase = self.plan.phase.name
+        self.executor.emit(
+            "rollout.aborted",
+            phase,
+            f"{gate}: {reason}",
+            ok=False,
+            task_definition=result.task_definition,
+            data={"gate": gate, "weight": self.new_weight},
+        )
+        restored = []
+        try:
+            if self.new_weight > 0:
+                # No lock check: returning traffic to the verified colour is always safe to do.
+                listeners = self.listeners
+                self.ctx.elbv2.forward_to(
+                    listeners.production, {listeners.old_target_group: 100, listeners.new_target_group: 0}
+                )
+                switched_s = time.monotonic() - decided
+                self.executor.emit(
+                    "traffic.restored",
+                    phase,
+                    f"100% of traffic on {self.old.service} ({self.old.name}) {switched_s:.2f} s after the decision",
+                    ok=True,
+                    duration_s=round(switched_s, 3),
+                    data={"gate": gate},
+                )
+                restored.append(f"traffic back on {self.old.service} in {switched_s:.2f} s")
+                self.new_weight = 0
+            self.ctx.ecs.update_service(self.new.service, None, 0)
+            restored.append(f"{self.new.service} scaled to 0")
+            self.inflight.end()
+            self.began = False
+        except Exception as raw:  # noqa: BLE001 - the operator must learn the abort is incomplete
+            from snailtrail.errors import operator_error
+
+            problem = operator_error(raw)
+            result.exit_code = 3
+            result.message += f"; the abort did not complete: {problem.message}"
+            result.fix = "run `snailtrail abort` again; `snailtrail status` shows where traffic goes"
+            self.executor.emit("rollout.abort-failed", phase, result.message, ok=False)
+            return
+        old_revision = (self.plan.colours.live_service or {}).get("taskDefinition")
+        result.rolled_back, result.rolled_back_to = True, old_revision
+        result.exit_code = 1
+        result.message += f"; aborted ({gate}): " + ", ".join(restored)

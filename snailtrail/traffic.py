@@ -1,0 +1,98 @@
+"""`abort` and `promote` for a rollout in flight, from any terminal while the deploy bakes."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from snailtrail.context import Context
+from snailtrail.errors import DeployFailed
+from snailtrail.inflight import ABORT, PROMOTE, InFlight
+from snailtrail.trail import Event, current_actor
+
+
+def _in_flight(ctx: Context) -> tuple[InFlight, dict[str, str]]:
+    settings = ctx.settings
+    inflight = InFlight(ctx.clients, settings.environment.state_table, settings.environment_name, settings.service.name)
+    record = inflight.read()
+    if record is None:
+        raise DeployFailed(
+            f"no blue-green or canary rollout of {settings.service.name} is in flight in {settings.environment_name}",
+            fix="`snailtrail status` shows what runs; `snailtrail rollback` returns a finished deploy to the "
+            "last verified revision",
+        )
+    return inflight, record
+
+
+def abort_rollout(ctx: Context, reason: str) -> dict[str, Any]:
+    """Traffic back on the old colour now (one ModifyListener), then the new colour to zero: by the
+    baking deploy when one holds the lock, else here."""
+    inflight, record = _in_flight(ctx)
+    old, new = record["old_service"], record["new_service"]
+    why = f" ({reason})" if reason else ""
+    started = time.monotonic()
+    ctx.elbv2.forward_to(record["listener"], {record["old_target_group"]: 100, record["new_target_group"]: 0})
+    switched_s = time.monotonic() - started
+    inflight.request(ABORT, reason)
+    ctx.trail.emit(
+        Event(
+            kind="traffic.restored",
+            run_id=record["run_id"],
+            phase=record.get("phase"),
+            detail=f"`snailtrail abort` by {current_actor()}{why}: 100% of traffic on {old} "
+            f"(the listener update took {switched_s:.2f} s)",
+            ok=True,
+            duration_s=round(switched_s, 3),
+            data={"gate": "operator", "reason": reason},
+        )
+    )
+    holder = ctx.lock.holder()
+    deploy_running = holder is not None and not holder["expired"]
+    if holder is not None and deploy_running:
+        message = (
+            f"traffic is back on {old}; the deploy baking the rollout ({holder['owner']} on {holder['host']}, "
+            f"pid {holder['pid']}) scales {new} to 0 at its next gate evaluation and exits 1"
+        )
+    else:
+        with ctx.lock.held(f"abort {record['phase']}"):
+            ctx.ecs.update_service(new, None, 0)
+            inflight.end()
+        message = f"traffic is back on {old}; {new} scaled to 0 (no deploy was running)"
+        ctx.trail.emit(
+            Event(
+                kind="rollout.aborted",
+                run_id=record["run_id"],
+                phase=record.get("phase"),
+                detail=f"operator: {message}{why}",
+                ok=False,
+                data={"gate": "operator", "reason": reason},
+            )
+        )
+    return {
+        "ok": True,
+        "message": message,
+        "old_service": old,
+        "new_service": new,
+        "listener_update_s": round(switched_s, 3),
+        "deploy_running": deploy_running,
+    }
+
+
+def promote_rollout(ctx: Context, reason: str) -> dict[str, Any]:
+    inflight, record = _in_flight(ctx)
+    inflight.request(PROMOTE, reason)
+    ctx.trail.emit(
+        Event(
+            kind="rollout.promote-requested",
+            run_id=record["run_id"],
+            phase=record.get("phase"),
+            detail=f"`snailtrail promote` by {current_actor()}" + (f" ({reason})" if reason else ""),
+            data={"reason": reason},
+        )
+    )
+    return {
+        "ok": True,
+        "message": f"promotion requested: the deploy moves {record['new_service']} to 100% at its next gate "
+        "evaluation, skipping the remaining bake",
+        "new_service": record["new_service"],
+    }

@@ -1,0 +1,236 @@
+"""Blue-green and canary deploys against the in-process sandbox (issue 6): what an operator sees."""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+
+from snailtrail.sandbox.front_door import TARGET_GROUP_HEADER
+from tests.conftest import CliResult, Sandbox
+
+GOOD_1 = "fake.local/shine:phase-1-good"
+GOOD_2 = "fake.local/shine:phase-1-good-2"
+BROKEN = "fake.local/shine:phase-1-errors"
+
+
+def weights(sandbox: Sandbox) -> dict[str, int]:
+    """Target group name -> weight on the production listener."""
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
+    listener = next(
+        x for x in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"] if x["Port"] == 80
+    )
+    action = listener["DefaultActions"][0]
+    groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or [
+        {"TargetGroupArn": action["TargetGroupArn"], "Weight": 1}
+    ]
+    return {g["TargetGroupArn"].rsplit("/", 2)[-2]: g["Weight"] for g in groups}
+
+
+def desired(service: str) -> int:
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    return ecs.describe_services(cluster="shine", services=[service])["services"][0]["desiredCount"]
+
+
+def use_strategy(sandbox: Sandbox, strategy: dict[str, Any]) -> None:
+    sandbox.edit_phase("phase-1", lambda doc: doc.update(strategy=strategy))
+
+
+class Load:
+    """Requests to the public URL from a thread: what each answer was and which colour gave it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.answers: list[tuple[float, int, str]] = []  # (time, status, target group)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with urllib.request.urlopen(self.url + "/", timeout=5) as answer:
+                    status, group = answer.status, answer.headers.get(TARGET_GROUP_HEADER, "")
+            except urllib.error.HTTPError as error:
+                status, group = error.code, error.headers.get(TARGET_GROUP_HEADER, "")
+            except OSError:
+                status, group = 0, ""
+            self.answers.append((time.time(), status, group))
+            time.sleep(0.005)
+
+    @contextmanager
+    def running(self) -> Iterator[Load]:
+        self._thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            self._thread.join()
+
+
+def deploy_in_background(sandbox: Sandbox, image: str, *extra: str) -> tuple[threading.Thread, list[int]]:
+    from snailtrail.cli import run
+
+    codes: list[int] = []
+    args = ["--config", str(sandbox.config), "deploy", "phase-1", "--image", image, "--skip-smoke"]
+    thread = threading.Thread(
+        target=lambda: codes.append(run([*args, "--timeout", "20", "--poll-interval", "0.05", *extra])), daemon=True
+    )
+    thread.start()
+    return thread, codes
+
+
+def wait_for(condition: Any, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def first_deploy(sandbox: Sandbox) -> None:
+    result = sandbox.deploy("phase-1", GOOD_1)
+    assert result.exit_code == 0, result.stderr
+
+
+def test_blue_green_switches_all_traffic_at_once_and_retires_the_old_colour(sandbox: Sandbox) -> None:
+    first_deploy(sandbox)
+    assert weights(sandbox) == {"shine-tg": 1}
+    use_strategy(sandbox, {"kind": "blue-green", "final_bake_s": 0.5})
+
+    result = sandbox.deploy("phase-1", GOOD_2, "--json")
+    assert result.exit_code == 0, result.stderr
+    body = result.json()
+    assert [s["name"] for s in body["steps"]] == [
+        "register",
+        "start",
+        "wait",
+        "test",
+        "shift-100",
+        "verify",
+        "mark",
+        "retire",
+    ]
+    assert weights(sandbox) == {"shine-tg": 0, "shine-tg-green": 100}
+    assert desired("shine") == 0 and desired("shine-green") == 1
+    status = sandbox.run("status", "--json").json()
+    assert status["service"] == "shine-green" and status["colour"] == "green" and status["verified_at"]
+    verify = sandbox.run("verify", "--json")
+    assert verify.exit_code == 0, verify.stdout  # every check follows the live colour
+
+    # The next blue-green deploy goes back to blue; a rolling one would update the live colour.
+    again = sandbox.deploy("phase-1", GOOD_1, "--json")
+    assert again.exit_code == 0, again.stderr
+    assert weights(sandbox) == {"shine-tg": 100, "shine-tg-green": 0}
+    assert desired("shine") == 1 and desired("shine-green") == 0
+
+
+def test_the_new_colour_is_tested_through_the_test_listener_before_any_traffic(sandbox: Sandbox) -> None:
+    first_deploy(sandbox)
+    use_strategy(sandbox, {"kind": "blue-green", "final_bake_s": 0})
+    # The new revision answers /health with 500: the test step catches it, production never sees it.
+    with Load(sandbox.front_door_url).running() as load:
+        result = sandbox.deploy("phase-1", "fake.local/shine:phase-1-unhealthy", "--json", "--timeout", "3")
+    assert result.exit_code == 1
+    body = result.json()
+    assert body["rolled_back"] and "aborted" in body["message"]
+    assert {group for _, _, group in load.answers} == {"shine-tg"}
+    assert weights(sandbox) == {"shine-tg": 1}  # never moved, so never moved back
+    assert desired("shine-green") == 0
+
+
+def test_a_broken_canary_is_aborted_by_its_traffic_gate(sandbox: Sandbox) -> None:
+    first_deploy(sandbox)
+    use_strategy(
+        sandbox,
+        {"kind": "canary", "steps": [{"weight": 10, "bake_s": 30}], "final_bake_s": 0, "gates": {"min_requests": 5}},
+    )
+    with Load(sandbox.front_door_url).running() as load:
+        time.sleep(1.0)  # a baseline for the old colour
+        result = sandbox.deploy("phase-1", BROKEN, "--json")
+        time.sleep(0.5)
+    assert result.exit_code == 1, result.stderr
+    body = result.json()
+    assert "aborted (traffic error rate)" in body["message"]
+    assert weights(sandbox) == {"shine-tg": 100, "shine-tg-green": 0}
+    assert desired("shine-green") == 0
+
+    events = sandbox.run("trail", "--json").json()["events"]
+    restored = next(e for e in events if e["kind"] == "traffic.restored")
+    assert restored["duration_s"] <= 2.0
+    # Traffic on the broken colour: a small share, and none once the listener was updated.
+    on_green = [a for a in load.answers if a[2] == "shine-tg-green"]
+    assert on_green and all(status == 500 for _, status, _ in on_green)
+    failed_share = sum(1 for a in load.answers if a[1] >= 500) / len(load.answers)
+    assert failed_share < 0.10
+    last_green = max(t for t, _, _ in on_green)
+    assert [a for a in load.answers if a[0] > last_green + 0.5 and a[2] != "shine-tg"] == []
+
+
+def test_abort_returns_traffic_at_once_and_the_baking_deploy_scales_the_new_colour_down(sandbox: Sandbox) -> None:
+    first_deploy(sandbox)
+    use_strategy(sandbox, {"kind": "canary", "steps": [{"weight": 10, "bake_s": 60}], "final_bake_s": 0})
+    thread, codes = deploy_in_background(sandbox, GOOD_2)
+    wait_for(lambda: weights(sandbox).get("shine-tg-green") == 10)
+
+    aborted = sandbox.run("abort", "--reason", "pager went off", "--json")
+    assert aborted.exit_code == 0, aborted.stderr
+    assert aborted.json()["deploy_running"] is True
+    assert weights(sandbox) == {"shine-tg": 100, "shine-tg-green": 0}  # before the deploy even noticed
+    thread.join(timeout=20)
+    assert codes == [1]
+    assert desired("shine-green") == 0
+    events = sandbox.run("trail", "--json").json()["events"]
+    aborted_event = next(e for e in events if e["kind"] == "rollout.aborted")
+    assert aborted_event["data"]["gate"] == "operator" and "pager went off" in aborted_event["detail"]
+    assert sandbox.run("abort").exit_code == 1  # nothing in flight any more
+
+
+def test_promote_skips_the_remaining_bake(sandbox: Sandbox) -> None:
+    first_deploy(sandbox)
+    use_strategy(
+        sandbox,
+        {
+            "kind": "canary",
+            "steps": [{"weight": 10, "bake_s": 120}, {"weight": 50, "bake_s": 120}],
+            "final_bake_s": 120,
+        },
+    )
+    thread, codes = deploy_in_background(sandbox, GOOD_2)
+    wait_for(lambda: weights(sandbox).get("shine-tg-green") == 10)
+    started = time.monotonic()
+    assert sandbox.run("promote", "--reason", "looks good").exit_code == 0
+    thread.join(timeout=30)
+    assert codes == [0] and time.monotonic() - started < 15
+    assert weights(sandbox) == {"shine-tg": 0, "shine-tg-green": 100}
+    kinds = [e["kind"] for e in sandbox.run("trail", "--json").json()["events"]]
+    assert "rollout.promoted" in kinds
+
+
+def test_a_first_deploy_has_nothing_to_compare_with_and_rolls(sandbox: Sandbox) -> None:
+    use_strategy(sandbox, {"kind": "canary"})
+    result = sandbox.deploy("phase-1", GOOD_1, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert "this first deploy is rolling" in result.stderr
+    assert [s["name"] for s in result.json()["steps"]] == ["register", "create", "wait", "verify", "mark"]
+
+
+def test_strategy_without_a_second_colour_is_a_configuration_error(sandbox: Sandbox) -> None:
+    first_deploy(sandbox)
+    sandbox.edit_config(lambda doc: doc["service"].pop("blue_green"))
+    result: CliResult = sandbox.deploy("phase-1", GOOD_2, "--strategy", "canary")
+    assert result.exit_code == 2
+    assert "service.blue_green" in result.stderr
+    assert sandbox.deploy("phase-1", GOOD_2, "--strategy", "sideways").exit_code == 2
+
+
+def test_canary_weights_must_increase(sandbox: Sandbox) -> None:
+    use_strategy(sandbox, {"kind": "canary", "steps": [{"weight": 50, "bake_s": 1}, {"weight": 10, "bake_s": 1}]})
+    result = sandbox.run("plan", "phase-1")
+    assert result.exit_code == 2
+    assert "strategy.steps" in result.stderr and "increase" in result.stderr

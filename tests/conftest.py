@@ -166,11 +166,11 @@ def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsy
     from snailtrail.aws.session import AwsClients
     from snailtrail.config import load_settings
     from snailtrail.sandbox import moto_bridge
+    from snailtrail.sandbox.daemon import free_port
     from snailtrail.sandbox.dns import DnsResponder
     from snailtrail.sandbox.front_door import FrontDoor
     from snailtrail.sandbox.provision import provision
     from snailtrail.sandbox.reconciler import Reconciler
-    from snailtrail.sandbox.daemon import free_port
     from snailtrail.sandbox.runtime import InMemoryRuntime
 
     with mock_aws():

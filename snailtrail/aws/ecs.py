@@ -70,9 +70,9 @@ class EcsApi:
         extra: dict[str, Any] = {} if grace_period_s is None else {"healthCheckGracePeriodSeconds": grace_period_s}
         if task_definition is not None:
             extra["taskDefinition"] = task_definition
-        return self._ecs.update_service(
-            cluster=self.cluster, service=service, desiredCount=desired_count, **extra
-        )["service"]
+        return self._ecs.update_service(cluster=self.cluster, service=service, desiredCount=desired_count, **extra)[
+            "service"
+        ]
 
     def create_service(self, request: dict[str, Any]) -> dict[str, Any]:
         return self._ecs.create_service(cluster=self.cluster, **request)["service"]

@@ -124,6 +124,7 @@ def provision(
         balancer = elb.create_load_balancer(
             Name=lb.name, Subnets=subnet_ids, SecurityGroups=[alb_sg], Scheme="internet-facing", Type="application"
         )["LoadBalancers"][0]
+
     def target_group(name: str) -> dict[str, Any]:
         try:
             return elb.describe_target_groups(Names=[name])["TargetGroups"][0]

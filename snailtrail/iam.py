@@ -43,6 +43,8 @@ DEPLOY = [
     "ecr:CompleteLayerUpload",
     "ecr:PutImage",
 ]
+# Blue-green and canary only: the traffic shifts and the gates' metrics.
+TRAFFIC = ["elasticloadbalancing:ModifyListener", "cloudwatch:GetMetricData"]
 STATE_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 PURPOSES = ("verify", "deploy")
 
@@ -57,6 +59,8 @@ def policy(settings: Settings, purpose: str) -> dict[str, Any]:
     ]
     if purpose == "deploy":
         statements.append({"Sid": "Deploy", "Effect": "Allow", "Action": DEPLOY, "Resource": "*"})
+        if settings.service.blue_green is not None:
+            statements.append({"Sid": "MoveTraffic", "Effect": "Allow", "Action": TRAFFIC, "Resource": "*"})
         statements.append({"Sid": "WriteTheTrailAndLock", "Effect": "Allow", "Action": STATE_WRITE, "Resource": table})
         roles = [r for r in (settings.service.task_role_arn, settings.service.execution_role_arn) if r]
         if roles:

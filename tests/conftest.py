@@ -166,7 +166,6 @@ def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsy
     from snailtrail.aws.session import AwsClients
     from snailtrail.config import load_settings
     from snailtrail.sandbox import moto_bridge
-    from snailtrail.sandbox.daemon import free_port
     from snailtrail.sandbox.dns import DnsResponder
     from snailtrail.sandbox.front_door import FrontDoor
     from snailtrail.sandbox.provision import provision
@@ -176,7 +175,8 @@ def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsy
     with mock_aws():
         runtime = InMemoryRuntime()
         reconciler = Reconciler("us-east-1", runtime, health_interval_s=0.05)
-        test_port = free_port()
+        test_door = FrontDoor("us-east-1", "shine-alb", None, reconciler.addresses)
+        test_port = test_door.listener_port
         settings_path = write_config(tmp_path, "http://placeholder", test_port)
         settings = load_settings(str(settings_path))
         provision(AwsClients(settings.environment), settings, container_port=8000, health_path="/health")
@@ -184,7 +184,6 @@ def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsy
         # A plain boto3 client: the front door's metrics are the ALB's, not calls snailtrail makes.
         cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
         front_door = FrontDoor("us-east-1", lb.name, lb.listener_port, reconciler.addresses, cloudwatch=cloudwatch)
-        test_door = FrontDoor("us-east-1", lb.name, test_port, reconciler.addresses, port=test_port)
         front_door.start()
         test_door.start()
         dns = DnsResponder(lambda: moto_bridge.dns_records("127.0.0.1", lb.name))

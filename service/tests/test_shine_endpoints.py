@@ -197,3 +197,13 @@ def test_cors_allowlist_in_full(make_client):
 def test_cors_open_by_default_before_full(make_client):
     r = make_client(SHINE_PHASE="hybrid").get("/health", headers={"Origin": "https://x.example"})
     assert r.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_fail_requests_drill_stays_healthy_and_fails_users(tmp_path):
+    from shine.app import create_app
+
+    app = create_app(settings_for(tmp_path, SHINE_PHASE="simple", SHINE_DRILL_FAIL_REQUESTS="1"), start_ml=False)
+    client = app.test_client()
+    assert client.get("/health").status_code == 200
+    answer = client.get("/ready")
+    assert answer.status_code == 500 and answer.get_json()["error"] == "drill_failure"

@@ -358,7 +358,10 @@ def network_path(view: LiveView, phase: Phase | None) -> CheckResult:
 def https_redirect(view: LiveView, phase: Phase | None) -> CheckResult:
     if not view.settings.environment.production:
         return skipped("https redirect", f"environment {view.settings.environment_name} is not marked production")
-    listeners = view.listeners()
+    blue_green = view.settings.service.blue_green
+    test_port = blue_green.test_listener_port if blue_green else None
+    # The blue-green test listener serves operators and snailtrail's probes, never users.
+    listeners = [x for x in view.listeners() if x.get("Port") != test_port]
     plain = [x for x in listeners if x.get("Protocol") == "HTTP"]
     secure = [x for x in listeners if x.get("Protocol") == "HTTPS"]
     unredirected = [

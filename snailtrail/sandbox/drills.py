@@ -27,7 +27,7 @@ class Drill:
 
 
 def _groups(ctx: Context) -> tuple[str, str, int]:
-    service = ctx.ecs.describe_service(ctx.settings.service.name)
+    service = ctx.ecs.describe_service(ctx.colours.live.service)
     if service is None:
         raise SnailtrailError("the service does not exist", fix="deploy a phase first: snailtrail deploy phase-1")
     task_group = service["networkConfiguration"]["awsvpcConfiguration"]["securityGroups"][0]
@@ -144,7 +144,7 @@ def _domain_home(ctx: Context) -> str:
 
 
 def _delete_service(ctx: Context) -> str:
-    name = ctx.settings.service.name
+    name = ctx.colours.live.service
     ctx.clients.client("ecs").delete_service(cluster=ctx.settings.service.cluster, service=name, force=True)
     return f"deleted service {name}"
 
@@ -153,7 +153,7 @@ def _restore_service(ctx: Context) -> str:
     from snailtrail.executor import Executor
     from snailtrail.plan import DeployOptions
 
-    if ctx.ecs.describe_service(ctx.settings.service.name) is not None:
+    if ctx.ecs.describe_service(ctx.colours.live.service) is not None:
         return "the service exists"
     revision = ctx.history.last_verified()
     phase = ctx.phase_or_none(revision.phase) if revision else None
@@ -166,7 +166,7 @@ def _restore_service(ctx: Context) -> str:
 
 
 def _wrong_port(ctx: Context) -> str:
-    service = ctx.ecs.describe_service(ctx.settings.service.name)
+    service = ctx.ecs.describe_service(ctx.colours.live.service)
     if service is None:
         raise SnailtrailError("the service does not exist", fix="deploy a phase first")
     current = ctx.history.get(service["taskDefinition"])
@@ -184,7 +184,7 @@ def _wrong_port(ctx: Context) -> str:
     # Like a hand-made console edit: the task definition moves, the service's load balancer entry does not.
     ctx.clients.client("ecs").update_service(
         cluster=ctx.settings.service.cluster,
-        service=ctx.settings.service.name,
+        service=ctx.colours.live.service,
         taskDefinition=registered["taskDefinitionArn"],
     )
     return f"service now runs {registered['taskDefinitionArn'].rsplit('/', 1)[-1]} mapping port {port}"
@@ -195,7 +195,7 @@ def _verified_revision(ctx: Context) -> str:
     from snailtrail.executor import Executor
     from snailtrail.plan import DeployOptions
 
-    service = ctx.ecs.describe_service(ctx.settings.service.name)
+    service = ctx.ecs.describe_service(ctx.colours.live.service)
     revision = ctx.history.last_verified()
     if service is None or revision is None or service["taskDefinition"] == revision.arn:
         return "the service runs a verified revision"
@@ -210,7 +210,7 @@ def _wait(ctx: Context, arn: str) -> str:
     """A recreated service is healed when its verified revision is stable again."""
     from snailtrail.rollout import watch_rollout
 
-    outcome = watch_rollout(ctx.ecs, ctx.settings.service.name, arn, HEAL_TIMEOUT_S, ctx.default_poll_interval_s)
+    outcome = watch_rollout(ctx.ecs, ctx.colours.live.service, arn, HEAL_TIMEOUT_S, ctx.default_poll_interval_s)
     if not outcome.ok:
         raise SnailtrailError(
             f"the service did not settle after healing: {outcome.summary}", fix="snailtrail status; snailtrail rollback"

@@ -65,7 +65,7 @@ class FrontDoor:
         self,
         region: str,
         load_balancer: str,
-        listener_port: int,
+        listener_port: int | None,
         addresses: dict[str, tuple[str, int]],
         host: str = "127.0.0.1",
         port: int = 0,
@@ -73,7 +73,6 @@ class FrontDoor:
     ) -> None:
         self.region = region
         self.load_balancer = load_balancer
-        self.listener_port = listener_port
         self.addresses = addresses
         self.served: dict[str, int] = {}  # target group arn -> requests forwarded, for weight checks
         self._cloudwatch = cloudwatch  # a boto3 CloudWatch client, or None to publish nothing
@@ -84,6 +83,8 @@ class FrontDoor:
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
+        # None: the listener's port is the one this front door bound (tests bind first, then provision).
+        self.listener_port = listener_port if listener_port is not None else self._server.server_address[1]
 
     @property
     def url(self) -> str:

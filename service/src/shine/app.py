@@ -107,10 +107,14 @@ def create_app(settings: Settings | None = None, start_ml: bool = True) -> Flask
         CORS(app, origins=origins, send_wildcard=wildcard, expose_headers=["X-Request-ID"])
 
     @app.before_request
-    def _start() -> None:
+    def _start() -> tuple[Response, int] | None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         g.t0 = time.perf_counter()
+        if settings.drill_fail_requests and request.path != "/health":
+            # Canary drill only (see docs/service.md): healthy to the load balancer, failing its users.
+            return _error(500, "drill_failure", "SHINE_DRILL_FAIL_REQUESTS is set")
+        return None
 
     @app.after_request
     def _finish(resp: Response) -> Response:

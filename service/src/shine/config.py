@@ -81,6 +81,7 @@ class Settings:
     threads: int = 4
     timeout: int = 30
     drill_wrong_port: int = 0
+    drill_fail_requests: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -126,6 +127,7 @@ class Settings:
             threads=_int(env, "SHINE_THREADS", 4, minimum=1),
             timeout=_int(env, "SHINE_TIMEOUT", 30, minimum=1),
             drill_wrong_port=_int(env, "SHINE_DRILL_WRONG_PORT", 0),
+            drill_fail_requests=env.get("SHINE_DRILL_FAIL_REQUESTS", "").strip() == "1",
         )
 
     def has(self, feature: str) -> bool:

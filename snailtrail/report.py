@@ -105,9 +105,9 @@ def render_markdown(events: list[dict[str, Any]], phases: list[Phase], service: 
     problems = [
         e
         for e in events
-        if e["kind"] in ("deploy.failed", "rollback.started", "rollback.finished", "rollback.impossible")
+        if e["kind"] in PROBLEM_KINDS
     ]
-    lines += ["## Failures and rollbacks", ""]
+    lines += ["## Failures, rollbacks and aborts", ""]
     if not problems:
         lines.append("None.")
     for event in problems:
@@ -117,6 +117,17 @@ def render_markdown(events: list[dict[str, Any]], phases: list[Phase], service: 
             f"{event.get('detail', '')}" + (f" — fix: {fix}" if fix else "")
         )
     return "\n".join(lines) + "\n"
+
+
+PROBLEM_KINDS = (
+    "deploy.failed",
+    "rollback.started",
+    "rollback.finished",
+    "rollback.impossible",
+    "rollout.aborted",
+    "traffic.restored",
+    "rollout.abort-failed",
+)
 
 
 def _event_line(event: dict[str, Any]) -> str:

@@ -40,6 +40,22 @@ code=$?
 set -e
 [ "$code" -eq 1 ] || die "expected exit 1 (failed and rolled back to a verified deployment), got $code"
 
+banner "canary: phase-4 on the green colour, verified before traffic, then 10 %, 50 %, 100 % under the gates"
+# Users, so the gates have live traffic to compare: one request after another through the front door.
+front_door=$("$snailtrail" sandbox status --json | "$python" -c 'import json, sys; print(json.load(sys.stdin)["front_door_url"])')
+"$python" -c '
+import sys, time, urllib.request
+while True:
+    try:
+        urllib.request.urlopen(sys.argv[1] + "/ready", timeout=5).read()
+    except OSError:
+        time.sleep(0.1)
+' "$front_door" &
+users=$!
+trap 'kill $users 2>/dev/null || true' EXIT
+"$snailtrail" deploy phase-4 --strategy canary --no-build
+kill $users
+
 banner "status"
 "$snailtrail" status
 banner "trail"

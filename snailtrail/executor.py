@@ -9,7 +9,7 @@ from typing import Any
 
 from snailtrail.aws.ecs import TAG_DIGEST, TAG_FINGERPRINT, TAG_PHASE, TAG_REVISION, TAG_VERIFIED
 from snailtrail.checks.base import CheckResult
-from snailtrail.checks.criteria import http_probes, ml_mode_criterion, target_health_criterion
+from snailtrail.checks.criteria import http_probes, ml_mode_criterion, retry_until, target_health_criterion
 from snailtrail.colours import Colour
 from snailtrail.context import Context
 from snailtrail.errors import SnailtrailError, operator_error
@@ -399,7 +399,7 @@ class Executor:
     def _smoke(self, phase: Phase, image_state: dict[str, str]) -> str:
         from snailtrail import images
 
-        image = image_state.get("local") or image_state["image"]
+        image = image_state["image"] or self._built_image(phase, image_state).local_tag
         spec = phase.container
         timeout = max(30.0, float(spec.health_check.grace_period_s))
         smoke = images.smoke(image, self.ctx.settings, phase, timeout, self.ctx.reporter.detail)
@@ -416,14 +416,20 @@ class Executor:
             )
         return smoke.summary
 
+    def _built_image(self, phase: Phase, image_state: dict[str, str]) -> Any:
+        """This run's build, or with --no-build the image built earlier for this phase and revision."""
+        from snailtrail import images
+
+        if "local" not in image_state:
+            earlier = images.existing(self.ctx.settings, phase)
+            image_state.update(local=earlier.local_tag, image_id=earlier.image_id)
+        return images.BuiltImage(image_state["local"], image_state["image_id"])
+
     def _push(self, phase: Phase, image_state: dict[str, str]) -> str:
         from snailtrail import images
 
-        if "local" not in image_state:  # --no-build: the image built earlier for this phase and revision
-            earlier = images.existing(self.ctx.settings, phase)
-            image_state.update(local=earlier.local_tag, image_id=earlier.image_id)
+        built = self._built_image(phase, image_state)
         host, auth = images.registry_host(self.ctx.settings, self.ctx.clients, self.ctx.endpoints.registry)
-        built = images.BuiltImage(image_state["local"], image_state["image_id"])
         if host is None:
             pushed = images.local_reference(built)
             image_state.update(image=pushed.reference, digest=pushed.digest)
@@ -568,8 +574,15 @@ class Executor:
             if target_group is None:
                 raise StepFailed("the service's target group is gone", fix="recreate it; `snailtrail verify` says more")
             tasks = [t for t in self._new_tasks if t.get("taskDefinitionArn") == arn]
-            descriptions = self.ctx.elbv2.target_health(target_group["TargetGroupArn"])
-            checks.append(target_health_criterion(descriptions, target_group["TargetGroupArn"], tasks, wanted))
+            group_arn = target_group["TargetGroupArn"]
+
+            def judge() -> tuple[CheckResult, str | None]:
+                # A target still registering is not yet a failure: asked again like the HTTP probes.
+                health = target_health_criterion(self.ctx.elbv2.target_health(group_arn), group_arn, tasks, wanted)
+                return health, health.summary if health.failed else None
+
+            criteria = phase.manifest.success
+            checks.append(retry_until(judge, criteria.attempts, criteria.interval_s)[0])
         result.checks.extend(checks)
         broken = [c for c in checks if c.failed]
         if broken:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from snailtrail.aws.cloudwatch import TrafficMetrics
-from snailtrail.checks.base import CheckResult, failed, passed
+from snailtrail.checks.base import CheckResult, Status, failed, passed
 from snailtrail.checks.gates import traffic_gate
 from snailtrail.colours import Colour
 from snailtrail.config import Settings, StrategyConfig, StrategyKind
@@ -176,6 +176,8 @@ class ProgressiveRollout:
         step_started = datetime.now(UTC)
         bake_s = 0.0 if self.promoted_by else self.strategy.bake_for(weight)
         verdict = self._bake(bake_s, step_started)
+        if verdict.status is Status.SKIP:
+            self.ctx.reporter.warn(f"the traffic gates could not judge {weight}%: {verdict.summary}")
         return f"{weight}% on {self.new.name} ({self.new.service}), baked {bake_s:.0f} s: {verdict.summary}"
 
     def retire(self) -> str:

@@ -102,11 +102,7 @@ def render_markdown(events: list[dict[str, Any]], phases: list[Phase], service: 
             if event["kind"] != "phase.verified":  # the mark step and the phase table say it already
                 lines.append(_event_line(event))
         lines.append("")
-    problems = [
-        e
-        for e in events
-        if e["kind"] in PROBLEM_KINDS
-    ]
+    problems = [e for e in events if e["kind"] in PROBLEM_KINDS]
     lines += ["## Failures, rollbacks and aborts", ""]
     if not problems:
         lines.append("None.")

@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from tenacity import RetryError, retry, retry_if_result, stop_after_attempt, wait_fixed
 
@@ -19,6 +19,7 @@ from snailtrail.checks.base import CheckResult, failed, passed
 from snailtrail.phases import HttpProbe, Phase
 
 PROBE_TIMEOUT_S = 5.0
+Answer = TypeVar("Answer")
 
 
 @dataclass(frozen=True)
@@ -61,17 +62,17 @@ def _mismatch(probe: HttpProbe, answer: HttpAnswer) -> str | None:
 
 
 def retry_until(
-    judge: Callable[[], tuple[HttpAnswer, str | None]], attempts: int, interval_s: float
-) -> tuple[HttpAnswer, str | None]:
+    judge: Callable[[], tuple[Answer, str | None]], attempts: int, interval_s: float
+) -> tuple[Answer, str | None]:
     """Ask until the judge finds no problem or the attempts run out (bounded); the last verdict."""
-    last: list[tuple[HttpAnswer, str | None]] = []
+    last: list[tuple[Answer, str | None]] = []
 
     @retry(
         stop=stop_after_attempt(attempts),
         wait=wait_fixed(interval_s),
         retry=retry_if_result(lambda outcome: outcome[1] is not None),
     )
-    def attempt() -> tuple[HttpAnswer, str | None]:
+    def attempt() -> tuple[Answer, str | None]:
         last.append(judge())
         return last[-1]
 

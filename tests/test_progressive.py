@@ -234,3 +234,14 @@ def test_canary_weights_must_increase(sandbox: Sandbox) -> None:
     result = sandbox.run("plan", "phase-1")
     assert result.exit_code == 2
     assert "strategy.steps" in result.stderr and "increase" in result.stderr
+
+
+def test_an_environment_strategy_without_a_second_colour_is_refused_up_front(sandbox: Sandbox) -> None:
+    def change(doc: dict[str, Any]) -> None:
+        doc["service"].pop("blue_green")
+        doc["environments"]["unit"]["strategy"] = {"kind": "blue-green"}
+
+    sandbox.edit_config(change)
+    result = sandbox.run("status")
+    assert result.exit_code == 2
+    assert "environments.unit.strategy" in result.stderr and "service.blue_green" in result.stderr

@@ -185,9 +185,9 @@ class Executor:
         except KeyboardInterrupt:
             self._after_interrupt(plan, result, service_touched)
         else:
+            # No event of its own: deploy.finished with ok says the phase verified (report.phase_states).
             result.ok, result.exit_code = True, 0
             result.message = f"{phase.name} deployed and verified: {result.task_definition}"
-            self.emit("phase.verified", phase.name, result.message, ok=True, task_definition=result.task_definition)
         result.duration_s = time.monotonic() - started
         self.emit(
             "deploy.finished",

@@ -133,6 +133,8 @@ class Executor:
             f"deploy {phase.name} to {plan.environment}",
             data={"steps": [s.name for s in plan.steps]},
         )
+        if plan.service is not None:
+            self._note_events(plan.service)
         image_state: dict[str, str] = {"image": plan.options.image or "", "digest": ""}
         service_touched = False
         try:
@@ -289,6 +291,8 @@ class Executor:
             service, describe_error = None, operator_error(raw)
         else:
             describe_error = None
+            if service is not None:
+                self._note_events(service)
         result = RunResult(
             False,
             phase_name,
@@ -435,11 +439,16 @@ class Executor:
                 fix="check `snailtrail status` for another deploy before changing anything",
             )
 
+    def _note_events(self, service: dict[str, Any]) -> None:
+        """The service's events so far are not this run's to report: the wait prints only newer ones.
+
+        Taken from the read the run made under its lock (the plan's, or the rollback's) rather than a
+        fresh one before the update: an event ECS adds in between happened during this run.
+        """
+        self._seen_events.update(e["id"] for e in service.get("events", []))
+
     def _update_service(self, arn: str, desired: int, phase: Phase | None) -> str:
         self._require_lock()
-        self._seen_events.update(
-            e["id"] for e in (self.ctx.ecs.describe_service(self.ctx.settings.service.name) or {}).get("events", [])
-        )
         grace = phase.container.health_check.grace_period_s if phase else None
         self.ctx.ecs.update_service(self.ctx.settings.service.name, arn, desired, grace)
         return f"service now wants {desired} task(s) of {arn}"

@@ -252,7 +252,6 @@ class Executor:
             result.message += f" (--no-rollback: the service stays on unverified {result.task_definition})"
             return
         exclude = frozenset({result.task_definition} if result.task_definition else set())
-        self.ctx.history.forget(result.task_definition or "")
         try:
             target = self.ctx.history.last_verified(exclude=exclude)
         except Exception as raw:  # noqa: BLE001 - whatever the cause, the service needs a human
@@ -422,6 +421,7 @@ class Executor:
         }
         registered = self.ctx.ecs.register_task_definition(rendered, tags)
         result.task_definition = registered["taskDefinitionArn"]
+        self.ctx.history.add_tags(result.task_definition, tags)
         return f"registered {result.task_definition}"
 
     def _update_or_create(self, name: str, phase: Phase, result: RunResult) -> str:
@@ -544,5 +544,5 @@ class Executor:
         arn = result.task_definition or ""
         at = now_iso()
         self.ctx.ecs.tag(arn, {TAG_VERIFIED: at})
-        self.ctx.history.forget(arn)
+        self.ctx.history.add_tags(arn, {TAG_VERIFIED: at})
         return f"tagged {arn.rsplit('/', 1)[-1]} verified at {at}"

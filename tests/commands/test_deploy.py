@@ -210,22 +210,36 @@ def test_verified_revisions_come_from_one_tagging_call(sandbox: Sandbox) -> None
     sandbox.api_calls.clear()
     crash = sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash", "--json")
     assert crash.exit_code == 1 and crash.json()["rolled_back_to"].endswith(":3")
-    # Not one describe per revision in the family: the live one, the target, the new one at most.
-    assert sandbox.api_calls["ecs.DescribeTaskDefinition"] <= 3
-    assert sandbox.api_calls["resourcegroupstaggingapi.GetResources"] >= 1
+    # The plan's identical revision and rollback target, the register step's identical revision and
+    # the rollback's target: all from one call. Not one describe per revision in the family either:
+    # the live one (also the target) and nothing else.
+    assert sandbox.api_calls["resourcegroupstaggingapi.GetResources"] == 1
+    assert sandbox.api_calls["ecs.DescribeTaskDefinition"] == 1
 
 
 def test_without_the_tagging_api_the_revisions_are_described_instead(sandbox: Sandbox, monkeypatch) -> None:
-    from botocore.exceptions import ClientError
+    from botocore.awsrequest import AWSResponse
 
-    from snailtrail import taskdef
-
-    def refused(self, wanted):  # as an account whose policy lacks tag:GetResources
-        self._tagging = None
-        return None
+    from snailtrail.aws import session
 
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
-    monkeypatch.setattr(taskdef.RevisionHistory, "_tagged", refused)
-    assert ClientError  # the real method turns ClientError into this same fallback
+    original = session.AwsClients.__post_init__
+
+    def refuse(model, **_: object) -> tuple[AWSResponse, dict[str, object]] | None:
+        if model.name != "GetResources":
+            return None
+        # What AWS answers an account whose policy lacks tag:GetResources.
+        error = {"Code": "AccessDeniedException", "Message": "not authorized to perform: tag:GetResources"}
+        return AWSResponse("https://tagging.invalid", 400, {}, None), {"Error": error}
+
+    def hooked(self) -> None:
+        original(self)
+        self._session.events.register_last("before-call", refuse)  # after the call counters
+
+    monkeypatch.setattr(session.AwsClients, "__post_init__", hooked)
+    sandbox.api_calls.clear()
     crash = sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash", "--json")
     assert crash.exit_code == 1 and crash.json()["rolled_back_to"].endswith(":1")
+    # Refused once, then not asked again in the run.
+    assert sandbox.api_calls["resourcegroupstaggingapi.GetResources"] == 1
+    assert sandbox.api_calls["ecs.ListTaskDefinitions"] == 1

@@ -189,3 +189,20 @@ def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsy
             reconciler.stop()
             front_door.stop()
             dns.stop()
+
+
+def count_polls(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every poll of watch_rollout from now on (each sleeps first): one entry a poll."""
+    import time
+    from types import SimpleNamespace
+
+    from snailtrail import rollout
+
+    polls: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        polls.append(seconds)
+        time.sleep(seconds)
+
+    monkeypatch.setattr(rollout, "time", SimpleNamespace(sleep=sleep, monotonic=time.monotonic))
+    return polls

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from tests.conftest import Sandbox
+from tests.conftest import Sandbox, count_polls
 
 GOOD_1 = "fake.local/shine:phase-1-good"
 GOOD_2 = "fake.local/shine:phase-2-good"
@@ -194,14 +194,31 @@ def test_interrupt_before_the_service_changes_leaves_it_alone(sandbox: Sandbox, 
     assert sandbox.run("status", "--json").json()["task_definition"].endswith(":1")
 
 
-def test_a_healthy_rollout_polls_with_three_calls(sandbox: Sandbox) -> None:
+def test_a_healthy_deploy_makes_each_call_for_a_purpose(sandbox: Sandbox, monkeypatch) -> None:
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
     sandbox.api_calls.clear()
+    polls = count_polls(monkeypatch)
     assert sandbox.deploy("phase-2", GOOD_2).exit_code == 0
-    polls = sandbox.api_calls["ecs.ListTasks"]
-    # Stopped tasks are listed only once ECS counts a failed task: one listing per poll here.
-    assert polls > 0 and sandbox.api_calls["ecs.DescribeTasks"] == polls
-    assert sandbox.api_calls["ecs.DescribeServices"] <= polls + 3  # the plan's and the update's reads
+    calls = dict(sandbox.api_calls)
+    events = [e for e in sandbox.run("trail", "--format", "json").json()["events"] if e["phase"] == "phase-2"]
+    assert calls == {
+        # The work ecs-deploy does too: read the service and its revision, find revisions (every
+        # tag snailtrail wrote, in one call), register, update, then one DescribeServices a poll and
+        # one look at the tasks once the deployment is complete.
+        "ecs.DescribeServices": 1 + len(polls),
+        "ecs.DescribeTaskDefinition": 1,
+        "resourcegroupstaggingapi.GetResources": 1,
+        "ecs.RegisterTaskDefinition": 1,
+        "ecs.UpdateService": 1,
+        "ecs.ListTasks": 1,
+        "ecs.DescribeTasks": 1,
+        # What it does besides: target health, the verified tag, one write per trail event and the lock.
+        "elbv2.DescribeTargetGroups": 1,
+        "elbv2.DescribeTargetHealth": 1,
+        "ecs.TagResource": 1,
+        "dynamodb.PutItem": len(events) + 1,
+        "dynamodb.DeleteItem": 1,
+    }
 
 
 def test_verified_revisions_come_from_one_tagging_call(sandbox: Sandbox) -> None:

@@ -196,19 +196,21 @@ class RevisionHistory:
         return [r for r in (self.newest_first() if tagged is None else tagged) if r.verified_at]
 
     def find_identical(self, rendered: dict[str, Any], phase: str) -> Revision | None:
-        """A revision of the same phase with the same definition: verifying it must not relabel another phase's."""
+        """A revision of the same phase with the same definition: verifying it must not relabel another phase's.
+
+        The tags only point at candidates. A tool that copies a revision to change it (ecs-deploy
+        does, to set a new image) copies snailtrail's tags as well, so a candidate counts only when
+        its own definition has the fingerprint; it is described to be reused anyway, so checking
+        costs a call only for such a copy.
+        """
         wanted = fingerprint(rendered)
         tagged = self._snailtrail_revisions()
-        if tagged is not None:
-            same = [r for r in tagged if r.phase == phase and r.tags.get(TAG_FINGERPRINT) == wanted]
-            newest = max(same, key=lambda r: r.number, default=None)
-            return self.get(newest.arn) if newest else None
-        for revision in self.newest_first():
-            if (
-                revision.phase == phase
-                and revision.tags.get(TAG_FINGERPRINT, fingerprint(revision.definition)) == wanted
-            ):
-                return revision
+        pool = self.newest_first() if tagged is None else sorted(tagged, key=lambda r: r.number, reverse=True)
+        for candidate in pool:
+            if candidate.phase == phase and candidate.tags.get(TAG_FINGERPRINT, wanted) == wanted:
+                revision = self.get(candidate.arn)
+                if fingerprint(revision.definition) == wanted:
+                    return revision
         return None
 
     def last_verified(self, exclude: frozenset[str] = frozenset()) -> Revision | None:

@@ -27,13 +27,8 @@ def point_service_at(sandbox: Sandbox, image: str) -> tuple[EcsApi, str]:
     from snailtrail.config import load_settings
 
     assert sandbox.deploy("phase-1", "fake.local/shine:phase-1-good").exit_code == 0
+    arn = sandbox.copy_revision(image)
     ecs = boto3.client("ecs", region_name="us-east-1")
-    live = ecs.describe_task_definition(taskDefinition="shine")["taskDefinition"]
-    container = live["containerDefinitions"][0] | {"image": image}
-    keys = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory")
-    arn = ecs.register_task_definition(**{k: live[k] for k in keys}, containerDefinitions=[container])[
-        "taskDefinition"
-    ]["taskDefinitionArn"]
     # A grace period, so that the crashing tasks stop for their exit and not for health checks first.
     ecs.update_service(
         cluster="shine", service="shine", taskDefinition=arn, desiredCount=2, healthCheckGracePeriodSeconds=5

@@ -114,6 +114,17 @@ def test_identical_task_definition_is_not_registered_twice(sandbox: Sandbox) -> 
     assert "reusing" in again.json()["steps"][0]["detail"]
 
 
+def test_a_copy_carrying_snailtrail_tags_is_not_taken_for_an_identical_revision(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    # ecs-deploy's deploy --image: revision 2 runs another image under revision 1's tags, fingerprint included.
+    copy = sandbox.copy_revision("fake.local/shine:phase-1-other", keep_tags=True)
+    assert copy.endswith(":2")
+    again = sandbox.deploy("phase-1", GOOD_1, "--json")
+    assert again.exit_code == 0
+    assert again.json()["task_definition"].endswith(":1")
+    assert sandbox.api_calls["ecs.RegisterTaskDefinition"] == 1  # snailtrail's own, the first deploy's
+
+
 def test_dry_run_makes_no_mutating_call(sandbox: Sandbox) -> None:
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
     sandbox.api_calls.clear()

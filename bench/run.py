@@ -462,10 +462,11 @@ def section_deploy(d: dict[str, Any] | None) -> list[str]:
         "|---|---|---|",
         *purpose_rows,
         "",
-        f"**For the same work, snailtrail makes {sum(same.values())} calls against ecs-deploy's "
-        f"{sum(ecs_ops.values())}** (first pair; pairwise ratio {mmm(d['same_work_ratio_pairwise'], 'x')}): the "
-        f"target, no more calls than ecs-deploy for the same work, is **{'met' if d['target_met'] else 'missed'}** "
-        "in every pair. Those calls, step by step:",
+        f"**For the same work, snailtrail makes {mmm(d['snailtrail_same_work_calls'], ' calls', 0)} against "
+        f"ecs-deploy's {mmm(d['ecs_calls'], '', 0)}** (pairwise ratio {mmm(d['same_work_ratio_pairwise'], 'x')}): "
+        "the target, no more calls than ecs-deploy for the same work, is "
+        + ("**met** in every pair" if d["target_met"] else "**missed** in at least one pair")
+        + f". Those calls, step by step (first pair: {sum(same.values())} against {sum(ecs_ops.values())}):",
         "",
         "- the plan, before anything changes: DescribeServices (the service, its deployments and events), "
         "DescribeTaskDefinition (the live revision, for the plan's diff; ecs-deploy reads it to copy it) and "
@@ -482,9 +483,9 @@ def section_deploy(d: dict[str, Any] | None) -> list[str]:
         "before that only when the deployment's counters say a task stopped (failedTasks above zero, "
         "runningCount falling), to report why.",
         "",
-        f"**In all, snailtrail makes {sum(st_ops.values())} calls** "
-        f"({mmm(d['calls_ratio_pairwise'], 'x')} ecs-deploy's, pairwise): the other "
-        f"{sum(st_ops.values()) - sum(same.values())} are work ecs-deploy does not do:",
+        f"**In all, snailtrail makes {mmm(d['snailtrail_calls'], ' calls', 0)}** "
+        f"({mmm(d['calls_ratio_pairwise'], 'x')} ecs-deploy's, pairwise); in the first pair "
+        f"{sum(st_ops.values()) - sum(same.values())} of its {sum(st_ops.values())} are work ecs-deploy does not do:",
         "",
         f"- the state table, {sum(state_table.values())} calls: one PutItem per trail event ({trail_writes} in "
         "this run: the run's start, each step as it ends, the run's end) and the deploy lock (a PutItem "

@@ -508,9 +508,10 @@ def section_deploy(d: dict[str, Any] | None) -> list[str]:
         "nothing in time. ECS (and the sandbox's reconciler) counts a failed task as it stops it, so the "
         "first poll that shows failedTasks above zero is the one that reads the stopped task and fails the "
         "rollout: the same poll on which reading the tasks every time would have seen it, so figure 3's "
-        "floor stays one poll interval after the first stop. A task that stops after running (which ECS no "
-        "longer counts as failed once the deployment has run one) shows as runningCount falling, on the "
-        "same poll. What it costs is 2 calls on a failing rollout (again each poll while failedTasks is "
+        "floor stays one poll interval after the first stop. A failure whose count ECS has already reset "
+        "(another task turned healthy: its circuit breaker's default) shows as runningCount falling, on the "
+        "same poll; only a task that stops and is replaced between two polls while another turns healthy "
+        "goes unseen, which reading the tasks every poll caught only for a task it had already seen. What it costs is 2 calls on a failing rollout (again each poll while failedTasks is "
         "above zero and the stopped task is not yet listed); what it saves is 2 calls on every poll of every "
         f"rollout, {2 * max(polls - 1, 0)} in this one.",
         "",

@@ -12,15 +12,17 @@ our PRIMARY deployment's counters say there is something in them to see:
   revision stopped. Its stopped tasks are read to say why (reasons grouped, exit codes). ECS (and
   the sandbox's reconciler) counts a failed task as it stops it, so the failure is noticed on the
   first poll after the first stop, as soon as listing the tasks on every poll would see it, for 2
-  calls then instead of 2 on every poll. ``runningCount`` falling covers a task that stops after it
-  ran: ECS no longer counts failed tasks once a deployment has run one.
+  calls then instead of 2 on every poll. ``runningCount`` falling covers a failure whose count ECS
+  has already reset to zero because another task turned healthy (its circuit breaker's default).
 - rolloutState FAILED: the stopped tasks are read once more, for the reasons.
 - the deployment looks complete (COMPLETED, or without a rolloutState no other deployment left)
   with enough tasks running: the running tasks are read once to confirm that they are our revision
   and none is UNHEALTHY before the rollout counts as stable.
 
 The first look waits one interval: UpdateService has just answered, and nothing can have started,
-let alone failed, in the moment since.
+let alone failed, in the moment since. What the counters cannot show is a task that stops and is
+replaced between two polls while another turns healthy (the count reset, runningCount unchanged);
+listing the tasks on every poll would see that only for a task it had already seen running.
 """
 
 from __future__ import annotations

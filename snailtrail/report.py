@@ -30,8 +30,11 @@ def phase_states(events: list[dict[str, Any]], phases: list[Phase]) -> list[Phas
     states = []
     for phase in phases:
         mine = [e for e in events if e.get("phase") == phase.name]
-        verified = [e for e in mine if e["kind"] == "phase.verified"]
         finished = [e for e in mine if e["kind"] == "deploy.finished"]
+        # A deploy that finished ok verified its phase (older trails also carry a phase.verified event).
+        verified = [
+            e for e in mine if e["kind"] == "phase.verified" or (e["kind"] == "deploy.finished" and e.get("ok"))
+        ]
         started = [e for e in mine if e["kind"] == "deploy.started"]
         if finished and not finished[-1].get("ok"):
             state = "rolled back" if (finished[-1].get("data") or {}).get("rolled_back_to") else "failed"
@@ -99,7 +102,7 @@ def render_markdown(events: list[dict[str, Any]], phases: list[Phase], service: 
         )
         lines.append("")
         for event in run_events:
-            if event["kind"] != "phase.verified":  # the mark step and the phase table say it already
+            if event["kind"] != "phase.verified":  # older trails' event: the mark step and the phase table say it
                 lines.append(_event_line(event))
         lines.append("")
     problems = [e for e in events if e["kind"] in PROBLEM_KINDS]

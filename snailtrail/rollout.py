@@ -4,6 +4,25 @@ botocore's ``services_stable`` waiter only compares counts; it reports success w
 revision is replaced by ECS's circuit breaker. This loop watches what the issue asks for: the
 deployment's rolloutState, which revision is PRIMARY, the new tasks' status and health, and the
 service events, and treats any stopped task of the new revision as a failure.
+
+Each poll is one DescribeServices, as ecs-deploy's is. The tasks are listed and described only when
+our PRIMARY deployment's counters say there is something in them to see:
+
+- ``failedTasks`` above zero, or ``runningCount`` lower than at the last poll: a task of the new
+  revision stopped. Its stopped tasks are read to say why (reasons grouped, exit codes). ECS (and
+  the sandbox's reconciler) counts a failed task as it stops it, so the failure is noticed on the
+  first poll after the first stop, as soon as listing the tasks on every poll would see it, for 2
+  calls then instead of 2 on every poll. ``runningCount`` falling covers a failure whose count ECS
+  has already reset to zero because another task turned healthy (its circuit breaker's default).
+- rolloutState FAILED: the stopped tasks are read once more, for the reasons.
+- the deployment looks complete (COMPLETED, or without a rolloutState no other deployment left)
+  with enough tasks running: the running tasks are read once to confirm that they are our revision
+  and none is UNHEALTHY before the rollout counts as stable.
+
+The first look waits one interval: UpdateService has just answered, and nothing can have started,
+let alone failed, in the moment since. What the counters cannot show is a task that stops and is
+replaced between two polls while another turns healthy (the count reset, runningCount unchanged);
+listing the tasks on every poll would see that only for a task it had already seen running.
 """
 
 from __future__ import annotations
@@ -48,6 +67,21 @@ def _primary(service: dict[str, Any]) -> dict[str, Any] | None:
     return next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), None)
 
 
+def _tasks_of(
+    ecs: EcsApi, service_name: str, status: str, task_definition_arn: str, deployment_id: str
+) -> list[dict[str, Any]]:
+    """The service's tasks with this desired status that belong to our revision and deployment.
+
+    A task wanted STOPPED counts as stopped whatever its lastStatus: ECS has decided to stop it and
+    given its reason, and on Fargate reaching STOPPED can take another half a minute.
+    """
+    return [
+        t
+        for t in ecs.service_tasks(service_name, (status,))
+        if t.get("taskDefinitionArn") == task_definition_arn and t.get("startedBy") in (None, "", deployment_id)
+    ]
+
+
 def watch_rollout(
     ecs: EcsApi,
     service_name: str,
@@ -63,8 +97,9 @@ def watch_rollout(
     deadline = time.monotonic() + timeout_s
     last_state = "no deployment seen"
     ours: str | None = None  # our deployment's id, once ECS shows it as PRIMARY
-    known: set[str] = set()  # tasks of the new revision seen so far
+    running_before = 0  # our deployment's runningCount at the last poll
     while True:
+        time.sleep(poll_interval_s)
         service = ecs.describe_service(service_name)
         if service is None:
             return RolloutOutcome(False, f"service {service_name} disappeared during the rollout")
@@ -83,50 +118,42 @@ def watch_rollout(
                 "(deployment circuit breaker)",
                 events=outcome_events,
             )
-        # Three calls a poll: the running tasks plus the ones already seen (a task that stopped since
-        # is described again); stopped tasks are listed only once ECS counts failed tasks, which also
-        # catches a task that started and stopped between two polls.
-        failing = bool(primary and primary.get("failedTasks"))
-        tasks = ecs.service_tasks(service_name, ("RUNNING", "STOPPED") if failing else ("RUNNING",), also=known)
-        deployment_id = primary["id"] if primary else None
-        new_tasks = [
-            t
-            for t in tasks
-            if t.get("taskDefinitionArn") == task_definition_arn and (t.get("startedBy") in (None, "", deployment_id))
-        ]
-        known.update(t["taskArn"] for t in new_tasks)
-        stopped = group_stops([t for t in new_tasks if t.get("lastStatus") == "STOPPED"])
+        deployment = primary if ours is not None else None  # ours, now that ECS shows it as PRIMARY
+        running = deployment.get("runningCount", 0) if deployment else 0
+        # While failedTasks is above zero the stopped tasks are looked at again each poll, in case
+        # ECS counted a failure before its task is listed (or that failure had no task at all).
+        stopping = deployment is not None and (deployment.get("failedTasks", 0) > 0 or running < running_before)
+        running_before = running
+        stopped = _tasks_of(ecs, service_name, "STOPPED", task_definition_arn, ours or "") if stopping else []
         if primary is not None and primary.get("rolloutState") == "FAILED":
             return RolloutOutcome(
                 False,
                 f"deployment {primary['id']} FAILED: {primary.get('rolloutStateReason', '')}",
-                new_tasks,
                 stopped,
+                group_stops(stopped),
                 outcome_events,
             )
         if stopped:
-            count = sum(1 for t in new_tasks if t.get("lastStatus") == "STOPPED")
-            return RolloutOutcome(
-                False, f"{count} task(s) of the new revision stopped", new_tasks, stopped, outcome_events
-            )
-        running = [t for t in new_tasks if t.get("lastStatus") == "RUNNING"]
-        unhealthy = [t for t in running if t.get("healthStatus") == "UNHEALTHY"]
+            summary = f"{len(stopped)} task(s) of the new revision stopped"
+            return RolloutOutcome(False, summary, stopped, group_stops(stopped), outcome_events)
         desired = service.get("desiredCount", 0)
         others = [d for d in service.get("deployments", []) if d is not primary]
         state = (
-            f"{len(running)}/{desired} new tasks running, rollout "
+            f"{running}/{desired} new tasks running, rollout "
             f"{primary.get('rolloutState', '?') if primary else 'not started'}, {len(others)} old deployment(s)"
         )
         if state != last_state:
             report(state)
             last_state = state
         # rolloutState is authoritative when ECS reports it; only without it do counts decide.
-        rollout_state = primary.get("rolloutState") if primary else None
-        completed = ours is not None and (rollout_state == "COMPLETED" or (rollout_state is None and not others))
-        if completed and len(running) >= desired and not unhealthy:
-            return RolloutOutcome(
-                True, f"stable: {len(running)}/{desired} tasks of the new revision running", running, [], outcome_events
-            )
+        rollout_state = deployment.get("rolloutState") if deployment else None
+        completed = deployment is not None and (rollout_state == "COMPLETED" or (rollout_state is None and not others))
+        if completed and running >= desired:
+            tasks = _tasks_of(ecs, service_name, "RUNNING", task_definition_arn, deployment["id"])
+            up = [t for t in tasks if t.get("lastStatus") == "RUNNING"]
+            if len(up) >= desired and not any(t.get("healthStatus") == "UNHEALTHY" for t in up):
+                return RolloutOutcome(
+                    True, f"stable: {len(up)}/{desired} tasks of the new revision running", up, [], outcome_events
+                )
         if time.monotonic() >= deadline:
-            return RolloutOutcome(False, f"timed out after {timeout_s:.0f} s: {state}", new_tasks, [], outcome_events)
-        time.sleep(poll_interval_s)
+            return RolloutOutcome(False, f"timed out after {timeout_s:.0f} s: {state}", events=outcome_events)

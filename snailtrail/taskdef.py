@@ -123,11 +123,14 @@ class Revision:
 
 
 class RevisionHistory:
-    """The family's revisions and their tags, each described at most once per run.
+    """The family's revisions and their tags, as one run sees them: each revision described at most
+    once, and the tags of every revision snailtrail registered read in one Resource Groups Tagging
+    call (one request per 100 such revisions in the account and region), which verified revisions,
+    the rollback target and an identical revision are then chosen from. Only when that API refuses
+    does this fall back to describing the newest ``HISTORY_DEPTH`` revisions one by one.
 
-    Which revisions are verified, or carry a fingerprint, is asked of the Resource Groups Tagging
-    API in one call; only when it refuses does this fall back to describing the newest
-    ``HISTORY_DEPTH`` revisions one by one.
+    Reading the tags once is safe because a deploy or rollback holds the deploy lock: the only tags
+    that change during the run are the ones it writes itself, and ``add_tags`` records those.
     """
 
     def __init__(self, ecs: EcsApi, family: str, tagging: Any = None) -> None:
@@ -136,6 +139,7 @@ class RevisionHistory:
         self._tagging = tagging
         self._arns: list[str] | None = None
         self._described: dict[str, Revision] = {}
+        self._tags: dict[str, dict[str, str]] | None = None  # arn -> tags of the family's snailtrail revisions
 
     def get(self, arn: str) -> Revision:
         if arn not in self._described:
@@ -143,56 +147,70 @@ class RevisionHistory:
             self._described[arn] = Revision(definition["taskDefinitionArn"], definition, tags)
         return self._described[arn]
 
-    def forget(self, arn: str) -> None:
-        """Drop a cached revision whose tags this run changed."""
-        self._described.pop(arn, None)
+    def add_tags(self, arn: str, tags: dict[str, str]) -> None:
+        """This run tagged ``arn`` (registered it, or marked it verified): keep what it knows true."""
+        if self._tags is not None:
+            merged = self._tags.get(arn, {}) | tags
+            if TAG_PHASE in merged:
+                self._tags[arn] = merged
+        described = self._described.get(arn)
+        if described is not None:
+            self._described[arn] = Revision(described.arn, described.definition, described.tags | tags)
 
     def newest_first(self) -> list[Revision]:
         if self._arns is None:
             self._arns = self._ecs.list_task_definitions(self._family)[:HISTORY_DEPTH]
         return [self.get(arn) for arn in self._arns]
 
-    def _tagged(self, wanted: dict[str, str | None]) -> list[Revision] | None:
-        """The family's revisions carrying these tags (None: any value), tags only; None if the API refuses."""
-        if self._tagging is None:
-            return None
-        from botocore.exceptions import BotoCoreError, ClientError
+    def _snailtrail_revisions(self) -> list[Revision] | None:
+        """The family's revisions snailtrail registered (tags only), asked once a run; None if the API refuses.
 
-        filters = [{"Key": key, **({"Values": [value]} if value else {})} for key, value in wanted.items()]
-        found = []
-        try:
-            for page in self._tagging.get_paginator("get_resources").paginate(
-                ResourceTypeFilters=["ecs:task-definition"], TagFilters=filters
-            ):
-                for item in page["ResourceTagMappingList"]:
-                    arn = item["ResourceARN"]
-                    if arn.rsplit("/", 1)[-1].rsplit(":", 1)[0] == self._family:
-                        found.append(Revision(arn, {}, {t["Key"]: t["Value"] for t in item.get("Tags", [])}))
-        except (ClientError, BotoCoreError):
-            self._tagging = None  # not allowed or not there: describe revisions instead, for the whole run
+        Every revision snailtrail registers carries its phase tag, so that one key finds them all,
+        verified or not; a filter per question (verified, this fingerprint) would cost a call each.
+        """
+        if self._tags is None and self._tagging is not None:
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            found: dict[str, dict[str, str]] = {}
+            try:
+                for page in self._tagging.get_paginator("get_resources").paginate(
+                    ResourceTypeFilters=["ecs:task-definition"],
+                    TagFilters=[{"Key": TAG_PHASE}],
+                    ResourcesPerPage=100,  # the API's largest page
+                ):
+                    for item in page["ResourceTagMappingList"]:
+                        arn = item["ResourceARN"]
+                        if arn.rsplit("/", 1)[-1].rsplit(":", 1)[0] == self._family:
+                            found[arn] = {t["Key"]: t["Value"] for t in item.get("Tags", [])}
+            except (ClientError, BotoCoreError):
+                self._tagging = None  # not allowed or not there: describe revisions instead, for the whole run
+            else:
+                self._tags = found
+        if self._tags is None:
             return None
-        return found
+        return [Revision(arn, {}, tags) for arn, tags in self._tags.items()]
 
     def verified(self) -> list[Revision]:
         """Every verified revision (tags only: ``get`` one for its definition)."""
-        tagged = self._tagged({TAG_VERIFIED: None})
-        if tagged is None:
-            return [r for r in self.newest_first() if r.verified_at]
-        return [r for r in tagged if r.verified_at]
+        tagged = self._snailtrail_revisions()
+        return [r for r in (self.newest_first() if tagged is None else tagged) if r.verified_at]
 
     def find_identical(self, rendered: dict[str, Any], phase: str) -> Revision | None:
-        """A revision of the same phase with the same definition: verifying it must not relabel another phase's."""
+        """A revision of the same phase with the same definition: verifying it must not relabel another phase's.
+
+        The tags only point at candidates. A tool that copies a revision to change it (ecs-deploy
+        does, to set a new image) copies snailtrail's tags as well, so a candidate counts only when
+        its own definition has the fingerprint; it is described to be reused anyway, so checking
+        costs a call only for such a copy.
+        """
         wanted = fingerprint(rendered)
-        tagged = self._tagged({TAG_FINGERPRINT: wanted, TAG_PHASE: phase})
-        if tagged is not None:
-            newest = max(tagged, key=lambda r: r.number, default=None)
-            return self.get(newest.arn) if newest else None
-        for revision in self.newest_first():
-            if (
-                revision.phase == phase
-                and revision.tags.get(TAG_FINGERPRINT, fingerprint(revision.definition)) == wanted
-            ):
-                return revision
+        tagged = self._snailtrail_revisions()
+        pool = self.newest_first() if tagged is None else sorted(tagged, key=lambda r: r.number, reverse=True)
+        for candidate in pool:
+            if candidate.phase == phase and candidate.tags.get(TAG_FINGERPRINT, wanted) == wanted:
+                revision = self.get(candidate.arn)
+                if fingerprint(revision.definition) == wanted:
+                    return revision
         return None
 
     def last_verified(self, exclude: frozenset[str] = frozenset()) -> Revision | None:

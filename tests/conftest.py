@@ -104,6 +104,21 @@ class Sandbox:
             DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}],
         )
 
+    def copy_revision(self, image: str, keep_tags: bool = False) -> str:
+        """Register a copy of the family's newest revision with another image, as ecs-deploy does
+        (which keeps the tags too); its ARN."""
+        import boto3
+
+        ecs = boto3.client("ecs", region_name="us-east-1")
+        answer = ecs.describe_task_definition(taskDefinition="shine", include=["TAGS"])
+        live = answer["taskDefinition"]
+        keys = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory")
+        container = live["containerDefinitions"][0] | {"image": image}
+        copy = {k: live[k] for k in keys} | {"containerDefinitions": [container]}
+        if keep_tags:
+            copy["tags"] = answer["tags"]
+        return ecs.register_task_definition(**copy)["taskDefinition"]["taskDefinitionArn"]
+
     def mutating_calls(self) -> list[str]:
         from snailtrail.aws.session import is_mutating
 
@@ -198,3 +213,20 @@ def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsy
             front_door.stop()
             test_door.stop()
             dns.stop()
+
+
+def count_polls(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every poll of watch_rollout from now on (each sleeps first): one entry a poll."""
+    import time
+    from types import SimpleNamespace
+
+    from snailtrail import rollout
+
+    polls: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        polls.append(seconds)
+        time.sleep(seconds)
+
+    monkeypatch.setattr(rollout, "time", SimpleNamespace(sleep=sleep, monotonic=time.monotonic))
+    return polls

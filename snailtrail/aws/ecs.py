@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from snailtrail.aws.session import AwsClients
@@ -77,11 +76,8 @@ class EcsApi:
     def create_service(self, request: dict[str, Any]) -> dict[str, Any]:
         return self._ecs.create_service(cluster=self.cluster, **request)["service"]
 
-    def service_tasks(
-        self, service: str, statuses: tuple[str, ...] = ("RUNNING", "STOPPED"), also: Iterable[str] = ()
-    ) -> list[dict[str, Any]]:
-        """The service's tasks with these desired statuses (default: running and recently stopped),
-        plus the tasks ``also`` names (described again, whatever their status now).
+    def service_tasks(self, service: str, statuses: tuple[str, ...] = ("RUNNING", "STOPPED")) -> list[dict[str, Any]]:
+        """The service's tasks with these desired statuses (default: running and recently stopped).
 
         Filtered by ``group`` as well as the request's serviceName: a control plane that ignores
         serviceName (moto) must not make another service's tasks look like ours.
@@ -92,7 +88,6 @@ class EcsApi:
                 cluster=self.cluster, serviceName=service, desiredStatus=status
             ):
                 arns.extend(page["taskArns"])
-        arns.extend(also)
         tasks: list[dict[str, Any]] = []
         unique = list(dict.fromkeys(arns))
         for start in range(0, len(unique), 100):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from tests.conftest import Sandbox
+from tests.conftest import Sandbox, count_polls
 
 GOOD_1 = "fake.local/shine:phase-1-good"
 GOOD_2 = "fake.local/shine:phase-2-good"
@@ -114,6 +114,17 @@ def test_identical_task_definition_is_not_registered_twice(sandbox: Sandbox) -> 
     assert "reusing" in again.json()["steps"][0]["detail"]
 
 
+def test_a_copy_carrying_snailtrail_tags_is_not_taken_for_an_identical_revision(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    # ecs-deploy's deploy --image: revision 2 runs another image under revision 1's tags, fingerprint included.
+    copy = sandbox.copy_revision("fake.local/shine:phase-1-other", keep_tags=True)
+    assert copy.endswith(":2")
+    again = sandbox.deploy("phase-1", GOOD_1, "--json")
+    assert again.exit_code == 0
+    assert again.json()["task_definition"].endswith(":1")
+    assert sandbox.api_calls["ecs.RegisterTaskDefinition"] == 1  # snailtrail's own, the first deploy's
+
+
 def test_dry_run_makes_no_mutating_call(sandbox: Sandbox) -> None:
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
     sandbox.api_calls.clear()
@@ -194,14 +205,31 @@ def test_interrupt_before_the_service_changes_leaves_it_alone(sandbox: Sandbox, 
     assert sandbox.run("status", "--json").json()["task_definition"].endswith(":1")
 
 
-def test_a_healthy_rollout_polls_with_three_calls(sandbox: Sandbox) -> None:
+def test_a_healthy_deploy_makes_each_call_for_a_purpose(sandbox: Sandbox, monkeypatch) -> None:
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
     sandbox.api_calls.clear()
+    polls = count_polls(monkeypatch)
     assert sandbox.deploy("phase-2", GOOD_2).exit_code == 0
-    polls = sandbox.api_calls["ecs.ListTasks"]
-    # Stopped tasks are listed only once ECS counts a failed task: one listing per poll here.
-    assert polls > 0 and sandbox.api_calls["ecs.DescribeTasks"] == polls
-    assert sandbox.api_calls["ecs.DescribeServices"] <= polls + 3  # the plan's and the update's reads
+    calls = dict(sandbox.api_calls)
+    events = [e for e in sandbox.run("trail", "--format", "json").json()["events"] if e["phase"] == "phase-2"]
+    assert calls == {
+        # The work ecs-deploy does too: read the service and its revision, find revisions (every
+        # tag snailtrail wrote, in one call), register, update, then one DescribeServices a poll and
+        # one look at the tasks once the deployment is complete.
+        "ecs.DescribeServices": 1 + len(polls),
+        "ecs.DescribeTaskDefinition": 1,
+        "resourcegroupstaggingapi.GetResources": 1,
+        "ecs.RegisterTaskDefinition": 1,
+        "ecs.UpdateService": 1,
+        "ecs.ListTasks": 1,
+        "ecs.DescribeTasks": 1,
+        # What it does besides: target health, the verified tag, one write per trail event and the lock.
+        "elbv2.DescribeTargetGroups": 1,
+        "elbv2.DescribeTargetHealth": 1,
+        "ecs.TagResource": 1,
+        "dynamodb.PutItem": len(events) + 1,
+        "dynamodb.DeleteItem": 1,
+    }
 
 
 def test_verified_revisions_come_from_one_tagging_call(sandbox: Sandbox) -> None:
@@ -210,22 +238,36 @@ def test_verified_revisions_come_from_one_tagging_call(sandbox: Sandbox) -> None
     sandbox.api_calls.clear()
     crash = sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash", "--json")
     assert crash.exit_code == 1 and crash.json()["rolled_back_to"].endswith(":3")
-    # Not one describe per revision in the family: the live one, the target, the new one at most.
-    assert sandbox.api_calls["ecs.DescribeTaskDefinition"] <= 3
-    assert sandbox.api_calls["resourcegroupstaggingapi.GetResources"] >= 1
+    # The plan's identical revision and rollback target, the register step's identical revision and
+    # the rollback's target: all from one call. Not one describe per revision in the family either:
+    # the live one (also the target) and nothing else.
+    assert sandbox.api_calls["resourcegroupstaggingapi.GetResources"] == 1
+    assert sandbox.api_calls["ecs.DescribeTaskDefinition"] == 1
 
 
 def test_without_the_tagging_api_the_revisions_are_described_instead(sandbox: Sandbox, monkeypatch) -> None:
-    from botocore.exceptions import ClientError
+    from botocore.awsrequest import AWSResponse
 
-    from snailtrail import taskdef
-
-    def refused(self, wanted):  # as an account whose policy lacks tag:GetResources
-        self._tagging = None
-        return None
+    from snailtrail.aws import session
 
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
-    monkeypatch.setattr(taskdef.RevisionHistory, "_tagged", refused)
-    assert ClientError  # the real method turns ClientError into this same fallback
+    original = session.AwsClients.__post_init__
+
+    def refuse(model, **_: object) -> tuple[AWSResponse, dict[str, object]] | None:
+        if model.name != "GetResources":
+            return None
+        # What AWS answers an account whose policy lacks tag:GetResources.
+        error = {"Code": "AccessDeniedException", "Message": "not authorized to perform: tag:GetResources"}
+        return AWSResponse("https://tagging.invalid", 400, {}, None), {"Error": error}
+
+    def hooked(self) -> None:
+        original(self)
+        self._session.events.register_last("before-call", refuse)  # after the call counters
+
+    monkeypatch.setattr(session.AwsClients, "__post_init__", hooked)
+    sandbox.api_calls.clear()
     crash = sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash", "--json")
     assert crash.exit_code == 1 and crash.json()["rolled_back_to"].endswith(":1")
+    # Refused once, then not asked again in the run.
+    assert sandbox.api_calls["resourcegroupstaggingapi.GetResources"] == 1
+    assert sandbox.api_calls["ecs.ListTaskDefinitions"] == 1

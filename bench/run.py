@@ -14,7 +14,9 @@ Measures, in this order, each pair of figures in the same run:
     for both, bench/compare/count_calls.py), every snailtrail call placed in the step it served;
  3. time to notice a bad revision (the drill image fails health checks): first stopped task to
     rollback start, snailtrail against `ecs deploy --rollback` (default 300 s timeout);
- 4. verify (bench/snailtrail/bench_verify.py) and, with --demo, the README demo warm.
+ 4. verify (bench/snailtrail/bench_verify.py) and, with --demo, the README demo warm;
+ 5. a canary of a broken revision at 10 % under live load (bench/snailtrail/bench_canary.py): failed
+    gate to 100 % on the old colour, and the share of requests that failed.
 
 Writes bench/results.json and docs/performance.md. The service ends on a verified phase-4.
 """
@@ -37,6 +39,7 @@ sys.path.insert(0, str(HERE / "compare"))
 import scenarios  # noqa: E402
 
 sys.path.insert(0, str(HERE / "snailtrail"))
+import bench_canary  # noqa: E402
 import bench_verify  # noqa: E402
 
 PHASE = "phase-4"
@@ -154,7 +157,8 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=3, help="deploy pairs (ecs-deploy, then snailtrail)")
     parser.add_argument("--no-ecs-drill", action="store_true", help="skip ecs-deploy in the bad-revision scenario")
     parser.add_argument("--demo", action="store_true", help="also time ./scripts/demo.sh (warm)")
-    parser.add_argument("--only", nargs="*", default=None, help="cold_start deploy notice verify demo")
+    parser.add_argument("--only", nargs="*", default=None, help="cold_start deploy notice verify canary demo")
+    parser.add_argument("--canary-runs", type=int, default=3, help="broken canaries under load")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     parser.add_argument("--doc", type=Path, default=REPO / "docs" / "performance.md")
     parser.add_argument("--render-only", action="store_true", help="rewrite the doc from --out")
@@ -162,7 +166,7 @@ def main() -> None:
     if args.render_only:
         args.doc.write_text(render(json.loads(args.out.read_text())))
         return
-    wanted = set(args.only or ["cold_start", "deploy", "notice", "verify"] + (["demo"] if args.demo else []))
+    wanted = set(args.only or ["cold_start", "deploy", "notice", "verify", "canary"] + (["demo"] if args.demo else []))
     results: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() and args.only else {}
     results["machine"] = machine()
     results.setdefault("invocations", []).append(
@@ -187,6 +191,9 @@ def main() -> None:
         save()
     if "verify" in wanted:
         results["verify"] = verify_bench(args.runs)
+        save()
+    if "canary" in wanted:
+        results["canary"] = bench_canary.canary(REPO, PHASE, base, args.canary_runs)
         save()
     if "demo" in wanted:
         results["demo_warm"] = demo_warm()
@@ -319,6 +326,7 @@ def render(r: dict[str, Any]) -> str:
             "docker.io about 12 s and the base image about 55 s, about 6 min in all) | – | – | ≤ 3 min warm, ≤ 10 min "
             "fresh: **met** |"
         )
+    lines += canary_summary(r.get("canary"))
     lines += [
         "",
         "The service's own latency (analyze p50/p99, `/health`, start-up, image sizes) is measured by "
@@ -326,6 +334,7 @@ def render(r: dict[str, Any]) -> str:
         "",
     ]
     lines += section_cold(c) + section_deploy(d) + section_notice(n) + section_verify(v, r.get("demo_warm"))
+    lines += section_canary(r.get("canary"))
     return "\n".join(lines) + "\n"
 
 
@@ -646,3 +655,81 @@ def section_verify(v: dict[str, Any] | None, demo: dict[str, Any] | None) -> lis
 
 if __name__ == "__main__":
     main()
+
+
+def canary_figures(k: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    runs = [x for x in k["runs"] if x.get("gate")]
+    return {
+        "switch": scenarios.stats(
+            [max(x["decision_to_last_canary_answer_s"], x["decision_to_listener_updated_s"]) for x in runs]
+        ),
+        "listener": scenarios.stats([x["decision_to_listener_updated_s"] for x in runs]),
+        "exposure": scenarios.stats([x["first_canary_answer_to_decision_s"] for x in runs]),
+        "during": scenarios.stats([x["failed_while_canary_took_traffic"]["share"] for x in runs], 4),
+        "step": scenarios.stats([x["failed_over_planned_step"]["share"] for x in runs], 4),
+        "after": scenarios.stats([x["failed_after_abort"]["failed"] for x in runs], 0),
+    }
+
+
+def _pct(s: dict[str, Any]) -> str:
+    return f"{s['median']:.1%} ({s['min']:.1%}–{s['max']:.1%})"
+
+
+def canary_summary(k: dict[str, Any] | None) -> list[str]:
+    if not k:
+        return []
+    f = canary_figures(k)
+    n = len(k["runs"])
+    return [
+        f"| 5. canary at {k['weight']} %, failed gate → 100 % of traffic on the old colour ({n} runs) | "
+        f"{mmm(f['switch'], ' s', 3)} "
+        f"| – | – | ≤ 2 s: **{'met' if f['switch']['max'] <= 2 else 'missed'}** |",
+        f"| 5. requests failed over the {k['weight']} % step as planned ({k['bake_s']} s) | {_pct(f['step'])} | – | – "
+        f"| < 10 %: **{'met' if f['step']['max'] < 0.10 else 'missed'}** |",
+        f"| 5. requests failed while the canary took traffic ({f['exposure']['median']:.1f} s) | {_pct(f['during'])} "
+        "| the canary's weight | – | – |",
+        f"| 5. requests failed after the abort | {f['after']['median']:.0f} (max {f['after']['max']:.0f}) | – | – "
+        f"| none: **{'met' if f['after']['max'] == 0 else 'missed'}** |",
+    ]
+
+
+def section_canary(k: dict[str, Any] | None) -> list[str]:
+    if not k:
+        return []
+    f = canary_figures(k)
+    rows = [
+        f"| {i + 1} | {x.get('gate')} | {x['decision_to_listener_updated_s']} s | {x['decision_to_last_canary_answer_s']} s "
+        f"| {x['first_canary_answer_to_decision_s']} s | {x['canary_answers']} "
+        f"| {x['failed_while_canary_took_traffic']['failed']}/{x['failed_while_canary_took_traffic']['requests']} "
+        f"| {x['failed_over_planned_step']['failed']}/{x['failed_over_planned_step']['requests']} "
+        f"| {x['failed_after_abort']['failed']}/{x['failed_after_abort']['requests']} | {x['requests_per_s']} |"
+        for i, x in enumerate(k["runs"])
+    ]
+    return [
+        "",
+        "## 5. A canary of a broken revision",
+        "",
+        f"`snailtrail deploy {PHASE} --image <the verified image> --skip-smoke` with the manifest's environment plus "
+        "`SHINE_DRILL_FAIL_REQUESTS=1` (the service answers /health, so the load balancer and the test listener "
+        "find it healthy, and 500 to every other request) and a canary strategy: "
+        f"{k['weight']} % for {k['bake_s']} s, gates judging from 10 requests. {k['clients']} clients send GET /ready "
+        "through the front door the whole time; the front door says which target group answered each request. "
+        "The decision is the trail's `rollout.aborted` event (the gate's verdict); 100 % on the old colour is the "
+        "last answer the new colour gave, or the listener update when that came later.",
+        "",
+        "| run | gate | decision → listener updated | decision → last answer from the canary | first canary answer → "
+        "decision | canary answers | failed while the canary took traffic | failed over the planned step | failed after "
+        "the abort | requests/s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        f"What limits it. The switch is one ModifyListener ({f['listener']['median']} s median here; the sandbox's "
+        "front door reads the weights on every request, an ALB applies them within seconds) and the requests already "
+        "in flight to the canary; its floor is one API round trip. The exposure, "
+        f"{f['exposure']['median']:.1f} s from the first failing answer to the decision, is the gates' evidence: "
+        "min_requests on the new colour, the metric period (1 s in the sandbox; an ALB publishes per minute, about "
+        "a minute late, so in AWS the exposure is one to two minutes whatever the gate) and the evaluation interval "
+        "(half a period). While the canary took traffic the failed share is the canary's weight, as it must be: a "
+        "gate cannot see failures before they happen, it can only end them; over the step as planned the share is "
+        "that weight times exposure over bake, and after the abort nothing failed.",
+    ]

@@ -65,8 +65,11 @@ def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
-def one_run(repo: Path, phase: str, image: str, green_group: str) -> dict[str, Any]:
+def one_run(repo: Path, phase: str, image: str) -> dict[str, Any]:
     status = json.loads(_snailtrail(repo, "sandbox", "status").stdout)
+    live = json.loads(_snailtrail(repo, "status").stdout)
+    # The canary is whichever colour is idle now.
+    new_group = "shine-tg" if live.get("colour") == "green" else "shine-tg-green"
     manifest = next((repo / "phases").glob(f"{phase}-*.yaml"))
     original = manifest.read_text()
     document = yaml.safe_load(original)
@@ -84,7 +87,7 @@ def one_run(repo: Path, phase: str, image: str, green_group: str) -> dict[str, A
             thread.start()
         time.sleep(2)  # the old colour's baseline
         deploy = _snailtrail(repo, "deploy", phase, "--image", image, "--skip-smoke")
-        on_canary = [a for a in load.answers if a[2] == green_group]
+        on_canary = [a for a in load.answers if a[2] == new_group]
         # Keep the load on for the whole planned step, to measure the share over it.
         if on_canary:
             while time.time() < on_canary[0][0] + BAKE_S:
@@ -100,7 +103,7 @@ def one_run(repo: Path, phase: str, image: str, green_group: str) -> dict[str, A
     restored = next(e for e in reversed(events) if e["kind"] == "traffic.restored")
     decided = _epoch(aborted["at"])
     answers = sorted(load.answers)
-    on_canary = [a for a in answers if a[2] == green_group]
+    on_canary = [a for a in answers if a[2] == new_group]
     first, last = on_canary[0][0], on_canary[-1][0]
 
     def share(start: float, end: float) -> dict[str, Any]:
@@ -124,7 +127,7 @@ def one_run(repo: Path, phase: str, image: str, green_group: str) -> dict[str, A
 
 
 def canary(repo: Path, phase: str, image: str, runs: int = 3) -> dict[str, Any]:
-    runs_done = [one_run(repo, phase, image, "shine-tg-green") for _ in range(runs)]
+    runs_done = [one_run(repo, phase, image) for _ in range(runs)]
     return {"weight": WEIGHT, "bake_s": BAKE_S, "clients": CLIENTS, "runs": runs_done}
 
 

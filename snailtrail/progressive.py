@@ -23,7 +23,7 @@ from snailtrail.checks.base import CheckResult, Status, failed, passed
 from snailtrail.checks.gates import traffic_gate
 from snailtrail.colours import Colour
 from snailtrail.config import Settings, StrategyConfig, StrategyKind
-from snailtrail.errors import ConfigError, SnailtrailError
+from snailtrail.errors import ConfigError, SnailtrailError, operator_error
 from snailtrail.inflight import ABORT, PROMOTE, InFlight, describe_request
 from snailtrail.phases import Phase
 
@@ -305,8 +305,6 @@ class ProgressiveRollout:
             self.inflight.end()
             self.began = False
         except Exception as raw:  # noqa: BLE001 - the operator must learn the abort is incomplete
-            from snailtrail.errors import operator_error
-
             problem = operator_error(raw)
             result.exit_code = 3
             result.message += f"; the abort did not complete: {problem.message}"

@@ -193,7 +193,7 @@ def main() -> None:
         results["verify"] = verify_bench(args.runs)
         save()
     if "canary" in wanted:
-        results["canary"] = bench_canary.canary(REPO, PHASE, base, args.canary_runs)
+        results["canary"] = bench_canary.canary(REPO, args.canary_runs, restore_phase=PHASE)
         save()
     if "demo" in wanted:
         results["demo_warm"] = demo_warm()
@@ -709,9 +709,11 @@ def section_canary(k: dict[str, Any] | None) -> list[str]:
         "",
         "## 5. A canary of a broken revision",
         "",
-        f"`snailtrail deploy {PHASE} --image <the verified image> --skip-smoke` with the manifest's environment plus "
-        "`SHINE_DRILL_FAIL_REQUESTS=1` (the service answers /health, so the load balancer and the test listener "
-        "find it healthy, and 500 to every other request) and a canary strategy: "
+        f"With {k['phase']} live (deployed rolling first), `snailtrail deploy {k['phase']} --no-build --skip-smoke` with "
+        "the manifest's environment plus `SHINE_DRILL_FAIL_REQUESTS=1` (the service answers /health, so the load "
+        f"balancer and {k['phase']}'s criteria through the test listener find it healthy, and 500 to every other "
+        "request; phase-4's criteria also probe /ready and /metrics, so there the test step stops it before any user "
+        "sees it) and a canary strategy: "
         f"{k['weight']} % for {k['bake_s']} s, gates judging from 10 requests. {k['clients']} clients send GET /ready "
         "through the front door the whole time; the front door says which target group answered each request. "
         "The decision is the trail's `rollout.aborted` event (the gate's verdict); 100 % on the old colour is the "

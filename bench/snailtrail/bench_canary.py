@@ -1,7 +1,10 @@
 """A canary of a broken revision under live traffic, in the running sandbox (issue 6's figures).
 
-The broken revision is the verified phase's own image with SHINE_DRILL_FAIL_REQUESTS=1: healthy to
-the load balancer and the test listener's /health probe, 500 to every user request. Load runs
+The broken revision is phase-1's image with SHINE_DRILL_FAIL_REQUESTS=1: healthy to the load
+balancer and to phase-1's success criteria (/health, probed through the test listener), 500 to every
+user request. (A later phase also probes /ready and /metrics before any traffic, and so stops this
+revision at its test step, where no user sees it: that is the pre-traffic gate, not this figure.)
+phase-1 is deployed first (rolling) as the live colour; the restore phase is deployed at the end. Load runs
 through the public front door the whole time; each answer carries the target group that served it
 (the front door's X-Sandbox-Target-Group header), so the figures come from the users' side:
 
@@ -65,7 +68,16 @@ def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
-def one_run(repo: Path, phase: str, image: str) -> dict[str, Any]:
+PHASE = "phase-1"
+
+
+def _deploy_rolling(repo: Path, phase: str) -> None:
+    done = _snailtrail(repo, "deploy", phase, "--no-build", "--skip-smoke", "--strategy", "rolling")
+    if done.returncode != 0:
+        raise RuntimeError(f"deploy {phase} failed: {done.stdout[-2000:]} {done.stderr[-2000:]}")
+
+
+def one_run(repo: Path, phase: str) -> dict[str, Any]:
     status = json.loads(_snailtrail(repo, "sandbox", "status").stdout)
     live = json.loads(_snailtrail(repo, "status").stdout)
     # The canary is whichever colour is idle now.
@@ -86,7 +98,7 @@ def one_run(repo: Path, phase: str, image: str) -> dict[str, Any]:
         for thread in load.threads:
             thread.start()
         time.sleep(2)  # the old colour's baseline
-        deploy = _snailtrail(repo, "deploy", phase, "--image", image, "--skip-smoke")
+        deploy = _snailtrail(repo, "deploy", phase, "--no-build", "--skip-smoke")
         on_canary = [a for a in load.answers if a[2] == new_group]
         # Keep the load on for the whole planned step, to measure the share over it.
         if on_canary:
@@ -126,10 +138,14 @@ def one_run(repo: Path, phase: str, image: str) -> dict[str, Any]:
     }
 
 
-def canary(repo: Path, phase: str, image: str, runs: int = 3) -> dict[str, Any]:
-    runs_done = [one_run(repo, phase, image) for _ in range(runs)]
-    return {"weight": WEIGHT, "bake_s": BAKE_S, "clients": CLIENTS, "runs": runs_done}
+def canary(repo: Path, runs: int, restore_phase: str) -> dict[str, Any]:
+    _deploy_rolling(repo, PHASE)
+    try:
+        runs_done = [one_run(repo, PHASE) for _ in range(runs)]
+    finally:
+        _deploy_rolling(repo, restore_phase)
+    return {"phase": PHASE, "weight": WEIGHT, "bake_s": BAKE_S, "clients": CLIENTS, "runs": runs_done}
 
 
 if __name__ == "__main__":
-    print(json.dumps(canary(Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])), indent=2))
+    print(json.dumps(canary(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]), indent=2))

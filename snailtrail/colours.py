@@ -2,8 +2,8 @@
 
 Without ``service.blue_green`` there is one colour, the configured service and target group, and
 finding it costs no call. With it, one DescribeServices covers both colours: the one with tasks
-wanted is live. Only when both or neither want tasks (a deploy stopped mid-canary, or both scaled
-to zero) does the listener's weighting decide.
+wanted is live. When both or neither want tasks (a deploy stopped mid-canary, or both scaled to
+zero), the old colour of a rollout in flight is live, else the listener's weighting decides.
 """
 
 from __future__ import annotations
@@ -48,8 +48,21 @@ def resolve_colours(ctx: Context) -> Colours:
     elif described[green.service] is None:
         live = blue
     else:
-        live = _by_listener_weight(ctx, blue, green)
+        live = _from_rollout_in_flight(ctx, blue, green) or _by_listener_weight(ctx, blue, green)
     return Colours(live, green if live is blue else blue, described)
+
+
+def _from_rollout_in_flight(ctx: Context, blue: Colour, green: Colour) -> Colour | None:
+    """Mid-rollout, the old colour is live until the rollout commits, whatever the weights say."""
+    from snailtrail.inflight import InFlight
+
+    settings = ctx.settings
+    record = InFlight(
+        ctx.clients, settings.environment.state_table, settings.environment_name, settings.service.name
+    ).read()
+    if record is None:
+        return None
+    return next((c for c in (blue, green) if c.service == record.get("old_service")), None)
 
 
 def _by_listener_weight(ctx: Context, blue: Colour, green: Colour) -> Colour:

@@ -110,6 +110,11 @@ class GateConfig(Strict):
     min_latency_increase_ms: float = Field(
         default=50, ge=0, description="a latency ratio only fails above this many ms of difference"
     )
+    allow_no_traffic: bool = Field(
+        default=False,
+        description="a bake that ends before min_requests reached the new colour passes with a warning "
+        "instead of failing (for services without steady traffic)",
+    )
 
 
 class StrategyConfig(Strict):

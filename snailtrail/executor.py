@@ -163,7 +163,6 @@ class Executor:
                         lambda name=step.name: self._update_or_create(name, phase, result),
                     )
                 elif step.name == "start" and progressive:
-                    service_touched = True
                     self.run_step(result, phase.name, "start", step.summary, lambda: progressive.start(phase, result))
                 elif step.name == "wait":
                     self.run_step(
@@ -468,10 +467,13 @@ class Executor:
             return self.update_service(arn, phase.container.desired_count, phase)
         return self.create_service(arn, phase)
 
+    def lock_lost(self) -> bool:
+        lock = self.ctx.__dict__.get("lock")  # only when this run holds one (deploy, rollback)
+        return lock is not None and lock.lost.is_set()
+
     def require_lock(self) -> None:
         """A change made without the lock could race another deploy: stop instead."""
-        lock = self.ctx.__dict__.get("lock")  # only when this run holds one (deploy, rollback)
-        if lock is not None and lock.lost.is_set():
+        if self.lock_lost():
             raise StepFailed(
                 "the deploy lock was lost (expired, taken over or removed with unlock --force)",
                 fix="check `snailtrail status` for another deploy before changing anything",

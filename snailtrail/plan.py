@@ -160,6 +160,18 @@ def build_plan(ctx: Context, phase: Phase, options: DeployOptions) -> DeployPlan
         strategy,
         ctx.colours,
     )
+    if plan.progressive and not options.rollback:
+        raise ConfigError(
+            f"--no-rollback does not apply to a {strategy.kind.value} deploy: a failed gate always returns the "
+            "traffic to the old colour",
+            fix="drop --no-rollback, or deploy with --strategy rolling --no-rollback",
+        )
+    short = [w for w in [*(s.weight for s in strategy.steps), 100] if strategy.bake_for(w) < 3 * ctx.metrics_period_s]
+    if plan.progressive and short:
+        ctx.reporter.warn(
+            f"bakes at {', '.join(f'{w}%' for w in short)} are shorter than 3 metric periods "
+            f"({3 * ctx.metrics_period_s} s): the traffic gates may have nothing to judge"
+        )
     if strategy.kind is not StrategyKind.rolling and not plan.progressive:
         ctx.reporter.warn(
             f"{strategy.kind.value}: no colour takes traffic yet, so there is nothing to compare with or fall "

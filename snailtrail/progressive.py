@@ -133,7 +133,7 @@ class ProgressiveRollout:
 
     # -- the steps ------------------------------------------------------------------------------
     def start(self, phase: Phase, result: RunResult) -> str:
-        """Record the rollout in flight, then start the new colour with no traffic."""
+        """Record the rollout in flight, make sure the new colour has no traffic, then start it."""
         listeners = self.listeners
         self.inflight.begin(
             {
@@ -147,6 +147,8 @@ class ProgressiveRollout:
             }
         )
         self.began = True
+        # A rollout that crashed mid-canary may have left weight on this colour: none until it is tested.
+        self._forward(0)
         arn = result.task_definition or ""
         idle = self.plan.colours.services[self.new.service]
         if idle is None:
@@ -179,17 +181,40 @@ class ProgressiveRollout:
         bake_s = 0.0 if self.promoted_by else self.strategy.bake_for(weight)
         verdict = self._bake(bake_s, step_started)
         if verdict.status is Status.SKIP:
+            if not (self.strategy.gates.allow_no_traffic or self.promoted_by):
+                raise GateFailed(
+                    "traffic",
+                    f"the bake at {weight}% ended before the gates could judge: {verdict.summary}",
+                    "send traffic during the bake, lengthen bake_s, lower gates.min_requests, or set "
+                    "gates.allow_no_traffic for a service without steady traffic",
+                )
             self.ctx.reporter.warn(f"the traffic gates could not judge {weight}%: {verdict.summary}")
+        if weight == 100 and not self.inflight.commit(self.executor.run_id):
+            self._operator_request()  # the abort that came first
         return f"{weight}% on {self.new.name} ({self.new.service}), baked {bake_s:.0f} s: {verdict.summary}"
 
     def retire(self) -> str:
-        """The new colour is verified at 100 %: scale the old one to zero and close the rollout."""
-        self.executor.require_lock()
-        self.ctx.ecs.update_service(self.old.service, None, 0)
-        self.inflight.end()
+        """The new colour is verified at 100 %: scale the old one to zero and close the rollout.
+
+        Never raises: the deploy is verified by now, and undoing it for a failed scale-down would be
+        worse than the old colour's idle tasks. What did not happen is said, with the fix.
+        """
+        done, problems = [], []
+        for action, describe in (
+            (lambda: self.ctx.ecs.scale_to_zero(self.old.service), f"{self.old.service} scaled to 0"),
+            (lambda: self.inflight.end(self.executor.run_id), "rollout closed"),
+        ):
+            try:
+                action()
+                done.append(describe)
+            except Exception as raw:  # noqa: BLE001 - reported, never undoing a verified deploy
+                problems.append(f"{describe} failed: {operator_error(raw).message}")
         self.began = False
-        self.ctx.refresh_colours()
-        return f"{self.old.service} ({self.old.name}) scaled to 0; {self.new.service} ({self.new.name}) is live"
+        if problems:
+            self.ctx.reporter.warn(
+                "; ".join(problems) + f" — scale {self.old.service} to 0 by hand and `snailtrail abort` to close"
+            )
+        return "; ".join(done + problems) + f"; {self.new.service} ({self.new.name}) is live"
 
     # -- gates ----------------------------------------------------------------------------------
     def _bake(self, bake_s: float, step_started: datetime) -> CheckResult:
@@ -229,7 +254,10 @@ class ProgressiveRollout:
         listeners = self.listeners
         states = [d["TargetHealth"]["State"] for d in self.ctx.elbv2.target_health(listeners.new_target_group)]
         healthy = states.count("healthy")
-        wanted = self.plan.phase.container.desired_count
+        success = self.plan.phase.manifest.success
+        wanted = (
+            success.healthy_targets if success.healthy_targets is not None else self.plan.phase.container.desired_count
+        )
         if healthy < wanted:
             return failed(
                 "new colour health",
@@ -283,13 +311,15 @@ class ProgressiveRollout:
         )
         restored = []
         try:
-            if self.new_weight > 0:
-                # No lock check: returning traffic to the verified colour is always safe to do.
-                listeners = self.listeners
-                self.ctx.elbv2.forward_to(
-                    listeners.production, {listeners.old_target_group: 100, listeners.new_target_group: 0}
-                )
-                switched_s = time.monotonic() - decided
+            # Always, whatever this run believes the weights are: a ModifyListener whose answer was
+            # lost, or an earlier run's leftover weight, must not leave users on the new colour.
+            # No lock check: returning traffic to the old colour is always safe to do.
+            listeners = self.listeners
+            self.ctx.elbv2.forward_to(
+                listeners.production, {listeners.old_target_group: 100, listeners.new_target_group: 0}
+            )
+            switched_s = time.monotonic() - decided
+            if gate != "operator":  # `snailtrail abort` moved the traffic itself and said so
                 self.executor.emit(
                     "traffic.restored",
                     phase,
@@ -298,11 +328,16 @@ class ProgressiveRollout:
                     duration_s=round(switched_s, 3),
                     data={"gate": gate},
                 )
-                restored.append(f"traffic back on {self.old.service} in {switched_s:.2f} s")
-                self.new_weight = 0
-            self.ctx.ecs.update_service(self.new.service, None, 0)
-            restored.append(f"{self.new.service} scaled to 0")
-            self.inflight.end()
+            restored.append(f"traffic back on {self.old.service} in {switched_s:.2f} s")
+            self.new_weight = 0
+            if self.executor.lock_lost():
+                raise SnailtrailError(
+                    f"the deploy lock was lost: {self.new.service} was left running for whoever holds it now",
+                    fix="`snailtrail status`; scale it down by hand if no other deploy is running",
+                )
+            if self.ctx.ecs.scale_to_zero(self.new.service):
+                restored.append(f"{self.new.service} scaled to 0")
+            self.inflight.end(self.executor.run_id)
             self.began = False
         except Exception as raw:  # noqa: BLE001 - the operator must learn the abort is incomplete
             problem = operator_error(raw)

@@ -11,10 +11,11 @@ from snailtrail.inflight import ABORT, PROMOTE, InFlight
 from snailtrail.trail import Event, current_actor
 
 
-def _in_flight(ctx: Context) -> tuple[InFlight, dict[str, str]]:
+def _request(ctx: Context, action: str, reason: str) -> tuple[InFlight, dict[str, str]]:
+    """Write the request into the in-flight record first: a deploy about to shift traffic sees it."""
     settings = ctx.settings
     inflight = InFlight(ctx.clients, settings.environment.state_table, settings.environment_name, settings.service.name)
-    record = inflight.read()
+    record = inflight.request(action, reason)
     if record is None:
         raise DeployFailed(
             f"no blue-green or canary rollout of {settings.service.name} is in flight in {settings.environment_name}",
@@ -27,13 +28,12 @@ def _in_flight(ctx: Context) -> tuple[InFlight, dict[str, str]]:
 def abort_rollout(ctx: Context, reason: str) -> dict[str, Any]:
     """Traffic back on the old colour now (one ModifyListener), then the new colour to zero: by the
     baking deploy when one holds the lock, else here."""
-    inflight, record = _in_flight(ctx)
+    inflight, record = _request(ctx, ABORT, reason)
     old, new = record["old_service"], record["new_service"]
     why = f" ({reason})" if reason else ""
     started = time.monotonic()
     ctx.elbv2.forward_to(record["listener"], {record["old_target_group"]: 100, record["new_target_group"]: 0})
     switched_s = time.monotonic() - started
-    inflight.request(ABORT, reason)
     ctx.trail.emit(
         Event(
             kind="traffic.restored",
@@ -50,14 +50,19 @@ def abort_rollout(ctx: Context, reason: str) -> dict[str, Any]:
     deploy_running = holder is not None and not holder["expired"]
     if holder is not None and deploy_running:
         message = (
-            f"traffic is back on {old}; the deploy baking the rollout ({holder['owner']} on {holder['host']}, "
-            f"pid {holder['pid']}) scales {new} to 0 at its next gate evaluation and exits 1"
+            f"traffic is back on {old}; the lock is held by `{holder['command']}` ({holder['owner']} on "
+            f"{holder['host']}, pid {holder['pid']}): a deploy baking this rollout scales {new} to 0 at its next "
+            "gate evaluation; if that process is gone, run `snailtrail abort` again once its lock expires"
         )
     else:
         with ctx.lock.held(f"abort {record['phase']}"):
-            ctx.ecs.update_service(new, None, 0)
-            inflight.end()
-        message = f"traffic is back on {old}; {new} scaled to 0 (no deploy was running)"
+            scaled = ctx.ecs.scale_to_zero(new)
+            inflight.end(record["run_id"])
+        message = f"traffic is back on {old}; " + (
+            f"{new} scaled to 0 (no deploy was running)"
+            if scaled
+            else f"{new} was never created (no deploy was running)"
+        )
         ctx.trail.emit(
             Event(
                 kind="rollout.aborted",
@@ -79,8 +84,7 @@ def abort_rollout(ctx: Context, reason: str) -> dict[str, Any]:
 
 
 def promote_rollout(ctx: Context, reason: str) -> dict[str, Any]:
-    inflight, record = _in_flight(ctx)
-    inflight.request(PROMOTE, reason)
+    _, record = _request(ctx, PROMOTE, reason)
     ctx.trail.emit(
         Event(
             kind="rollout.promote-requested",

@@ -101,7 +101,7 @@ def first_deploy(sandbox: Sandbox) -> None:
 def test_blue_green_switches_all_traffic_at_once_and_retires_the_old_colour(sandbox: Sandbox) -> None:
     first_deploy(sandbox)
     assert weights(sandbox) == {"shine-tg": 1}
-    use_strategy(sandbox, {"kind": "blue-green", "final_bake_s": 0.5})
+    use_strategy(sandbox, {"kind": "blue-green", "final_bake_s": 0.5, "gates": {"allow_no_traffic": True}})
 
     result = sandbox.deploy("phase-1", GOOD_2, "--json")
     assert result.exit_code == 0, result.stderr
@@ -140,7 +140,7 @@ def test_the_new_colour_is_tested_through_the_test_listener_before_any_traffic(s
     body = result.json()
     assert body["rolled_back"] and "aborted" in body["message"]
     assert {group for _, _, group in load.answers} == {"shine-tg"}
-    assert weights(sandbox) == {"shine-tg": 1}  # never moved, so never moved back
+    assert weights(sandbox) == {"shine-tg": 100, "shine-tg-green": 0}
     assert desired("shine-green") == 0
 
 
@@ -174,7 +174,15 @@ def test_a_broken_canary_is_aborted_by_its_traffic_gate(sandbox: Sandbox) -> Non
 
 def test_abort_returns_traffic_at_once_and_the_baking_deploy_scales_the_new_colour_down(sandbox: Sandbox) -> None:
     first_deploy(sandbox)
-    use_strategy(sandbox, {"kind": "canary", "steps": [{"weight": 10, "bake_s": 60}], "final_bake_s": 0})
+    use_strategy(
+        sandbox,
+        {
+            "kind": "canary",
+            "steps": [{"weight": 10, "bake_s": 60}],
+            "final_bake_s": 0,
+            "gates": {"allow_no_traffic": True},
+        },
+    )
     thread, codes = deploy_in_background(sandbox, GOOD_2)
     wait_for(lambda: weights(sandbox).get("shine-tg-green") == 10)
 
@@ -245,3 +253,64 @@ def test_an_environment_strategy_without_a_second_colour_is_refused_up_front(san
     result = sandbox.run("status")
     assert result.exit_code == 2
     assert "environments.unit.strategy" in result.stderr and "service.blue_green" in result.stderr
+
+
+def in_flight(sandbox: Sandbox) -> Any:
+    from snailtrail.aws.session import AwsClients
+    from snailtrail.config import load_settings
+    from snailtrail.inflight import InFlight
+
+    settings = load_settings(str(sandbox.config))
+    return InFlight(AwsClients(settings.environment), "snailtrail-state", "unit", "shine")
+
+
+RECORD = {
+    "run_id": "crashed-run",
+    "phase": "phase-1",
+    "old_service": "shine",
+    "new_service": "shine-green",
+    "old_target_group": "tg-old",
+    "new_target_group": "tg-new",
+    "listener": "listener",
+}
+
+
+def test_a_bake_without_traffic_does_not_pass_as_evidence(sandbox: Sandbox) -> None:
+    first_deploy(sandbox)
+    use_strategy(sandbox, {"kind": "canary", "steps": [{"weight": 10, "bake_s": 0.5}], "final_bake_s": 0})
+    result = sandbox.deploy("phase-1", GOOD_2, "--json")
+    assert result.exit_code == 1
+    assert "aborted (traffic)" in result.json()["message"] and "before the gates could judge" in result.stdout
+    assert weights(sandbox) == {"shine-tg": 100, "shine-tg-green": 0}
+
+
+def test_abort_is_refused_once_the_rollout_is_committing(sandbox: Sandbox) -> None:
+    record = in_flight(sandbox)
+    record.begin(RECORD)
+    assert record.commit("crashed-run")
+    refused = sandbox.run("abort")
+    assert refused.exit_code == 1 and "committing" in refused.stderr and "rollback" in refused.stderr
+
+
+def test_a_rollout_left_in_flight_blocks_the_next_one_until_it_is_aborted(sandbox: Sandbox) -> None:
+    first_deploy(sandbox)
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    groups = {g["TargetGroupName"]: g["TargetGroupArn"] for g in elbv2.describe_target_groups()["TargetGroups"]}
+    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
+    listener = next(
+        x for x in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"] if x["Port"] == 80
+    )
+    in_flight(sandbox).begin(
+        RECORD
+        | {
+            "old_target_group": groups["shine-tg"],
+            "new_target_group": groups["shine-tg-green"],
+            "listener": listener["ListenerArn"],
+        }
+    )
+    use_strategy(sandbox, {"kind": "blue-green", "final_bake_s": 0, "gates": {"allow_no_traffic": True}})
+    blocked = sandbox.deploy("phase-1", GOOD_2)
+    assert blocked.exit_code == 1 and "earlier rollout is still recorded" in blocked.stderr
+    aborted = sandbox.run("abort", "--json")
+    assert aborted.exit_code == 0 and aborted.json()["deploy_running"] is False
+    assert sandbox.deploy("phase-1", GOOD_2).exit_code == 0

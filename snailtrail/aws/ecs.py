@@ -73,6 +73,14 @@ class EcsApi:
             "service"
         ]
 
+    def scale_to_zero(self, service: str) -> bool:
+        """Desired count 0 on the service's current revision; False when there is no such service."""
+        try:
+            self.update_service(service, None, 0)
+        except self._ecs.exceptions.ServiceNotFoundException:
+            return False
+        return True
+
     def create_service(self, request: dict[str, Any]) -> dict[str, Any]:
         return self._ecs.create_service(cluster=self.cluster, **request)["service"]
 

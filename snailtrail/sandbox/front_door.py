@@ -3,8 +3,9 @@
 It reads the listener's forward action (with weights) and the targets' health from the control
 plane on every request, so a listener update or a target going unhealthy takes effect at once.
 Like an ALB it publishes per-target-group metrics to CloudWatch (namespace AWS/ApplicationELB,
-LoadBalancer and TargetGroup dimensions), once a second, so canary gates read the sandbox's
-traffic exactly as they read AWS's.
+LoadBalancer and TargetGroup dimensions), so canary gates read the sandbox's traffic through the
+same GetMetricData queries as AWS's; unlike an ALB it publishes every second, not every minute
+(metrics_period_s says which), and its metrics are best effort: a failed publish drops them.
 """
 
 from __future__ import annotations
@@ -153,7 +154,8 @@ class FrontDoor:
             return None
         # Load spreading, not security: the standard generator is what an ALB-like choice needs.
         arn, _, healthy = random.choices(candidates, weights=[c[1] for c in candidates])[0]  # noqa: S311
-        self.served[arn] = self.served.get(arn, 0) + 1
+        with self._pending_lock:
+            self.served[arn] = self.served.get(arn, 0) + 1
         return arn, random.choice(healthy)  # noqa: S311
 
 
@@ -209,7 +211,12 @@ def _handler(
                 payload = answer.read()
             except OSError as exc:
                 record(target_group_arn, None, time.monotonic() - started)
-                send_json(self, 502, {"error": f"target {target[0]}:{target[1]} failed: {exc}"})
+                send_json(
+                    self,
+                    502,
+                    {"error": f"target {target[0]}:{target[1]} failed: {exc}"},
+                    {TARGET_GROUP_HEADER: target_group_arn.rsplit("/", 2)[-2]},
+                )
                 return
             finally:
                 connection.close()

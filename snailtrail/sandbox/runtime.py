@@ -27,10 +27,14 @@ class TaskRuntime(Protocol):
     def stop(self, handle: str) -> None: ...
 
 
-def send_json(handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:
+def send_json(
+    handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> None:
     """A complete JSON answer with its length, so keep-alive clients know where it ends."""
     raw = json.dumps(body).encode()
     handler.send_response(status)
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
     handler.send_header("Content-Type", "application/json")
     handler.send_header("Content-Length", str(len(raw)))
     handler.end_headers()

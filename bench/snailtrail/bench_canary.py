@@ -72,7 +72,7 @@ PHASE = "phase-1"
 
 
 def _deploy_rolling(repo: Path, phase: str) -> None:
-    done = _snailtrail(repo, "deploy", phase, "--no-build", "--skip-smoke", "--strategy", "rolling")
+    done = _snailtrail(repo, "deploy", phase, "--skip-smoke", "--strategy", "rolling")
     if done.returncode != 0:
         raise RuntimeError(f"deploy {phase} failed: {done.stdout[-2000:]} {done.stderr[-2000:]}")
 

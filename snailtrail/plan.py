@@ -215,6 +215,16 @@ def _steps(ctx: Context, plan: DeployPlan) -> list[Step]:
     return steps
 
 
+VERIFY_AND_MARK = (
+    Step(
+        "verify",
+        "success criteria through the public endpoint and target health",
+        ("elbv2.DescribeTargetGroups", "elbv2.DescribeTargetHealth"),
+    ),
+    Step("mark", "tag the revision verified", ("ecs.TagResource",), mutating=True),
+)
+
+
 def _rolling_steps(ctx: Context, plan: DeployPlan) -> list[Step]:
     options, phase, settings = plan.options, plan.phase, ctx.settings
     live = ctx.colours.live
@@ -249,14 +259,7 @@ def _rolling_steps(ctx: Context, plan: DeployPlan) -> list[Step]:
             ("ecs.DescribeServices", "ecs.ListTasks", "ecs.DescribeTasks"),
         )
     )
-    steps.append(
-        Step(
-            "verify",
-            "success criteria through the public endpoint and target health",
-            ("elbv2.DescribeTargetGroups", "elbv2.DescribeTargetHealth"),
-        )
-    )
-    steps.append(Step("mark", "tag the revision verified", ("ecs.TagResource",), mutating=True))
+    steps.extend(VERIFY_AND_MARK)
     return steps
 
 
@@ -305,14 +308,7 @@ def _progressive_steps(ctx: Context, plan: DeployPlan) -> list[Step]:
                 mutating=True,
             )
         )
-    steps.append(
-        Step(
-            "verify",
-            "success criteria through the public endpoint and target health",
-            ("elbv2.DescribeTargetGroups", "elbv2.DescribeTargetHealth"),
-        )
-    )
-    steps.append(Step("mark", "tag the revision verified", ("ecs.TagResource",), mutating=True))
+    steps.extend(VERIFY_AND_MARK)
     steps.append(
         Step("retire", f"scale {old.service} ({old.name}) to 0", ("ecs.UpdateService", "dynamodb.DeleteItem"), True)
     )

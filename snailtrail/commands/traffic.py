@@ -8,17 +8,20 @@ import typer
 
 from snailtrail.state import CliState
 
+REASON_HELP = "Why: goes into the trail and the rollout log."
+
 
 def register(app: typer.Typer) -> None:
     @app.command(
         help="Abort the blue-green or canary rollout in flight: all traffic returns to the old colour at "
         "once (one listener update, made by this command), and the new colour is scaled to 0, by the "
         "baking deploy if it still runs, else by this command. Written to the trail with the reason.\n\n"
-        "Exit codes: 0 traffic is back on the old colour; 1 no rollout is in flight."
+        "Exit codes: 0 traffic is back on the old colour; 1 no rollout is in flight, or it is already "
+        "committing (its last bake passed: `snailtrail rollback` is the way back)."
     )
     def abort(
         ctx: typer.Context,
-        reason: str = typer.Option("", "--reason", help="Why: goes into the trail and the rollout log."),
+        reason: str = typer.Option("", "--reason", help=REASON_HELP),
     ) -> None:
         from snailtrail.traffic import abort_rollout
 
@@ -33,7 +36,7 @@ def register(app: typer.Typer) -> None:
     )
     def promote(
         ctx: typer.Context,
-        reason: str = typer.Option("", "--reason", help="Why: goes into the trail and the rollout log."),
+        reason: str = typer.Option("", "--reason", help=REASON_HELP),
     ) -> None:
         from snailtrail.traffic import promote_rollout
 

@@ -54,12 +54,7 @@ def resolve_colours(ctx: Context) -> Colours:
 
 def _from_rollout_in_flight(ctx: Context, blue: Colour, green: Colour) -> Colour | None:
     """Mid-rollout, the old colour is live until the rollout commits, whatever the weights say."""
-    from snailtrail.inflight import InFlight
-
-    settings = ctx.settings
-    record = InFlight(
-        ctx.clients, settings.environment.state_table, settings.environment_name, settings.service.name
-    ).read()
+    record = ctx.inflight.read()
     if record is None:
         return None
     return next((c for c in (blue, green) if c.service == record.get("old_service")), None)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from snailtrail.aws.elbv2 import Elbv2Api
     from snailtrail.aws.session import AwsClients
     from snailtrail.colours import Colours
+    from snailtrail.inflight import InFlight
     from snailtrail.lock import DeployLock
     from snailtrail.taskdef import RevisionHistory
     from snailtrail.trail import Trail
@@ -127,6 +128,16 @@ class Context:
             self.settings.environment_name,
             self.settings.service.name,
             self.settings.state_dir,
+        )
+
+    @cached_property
+    def inflight(self) -> InFlight:
+        """The blue-green or canary rollout in flight, if any (state table)."""
+        from snailtrail.inflight import InFlight
+
+        settings = self.settings
+        return InFlight(
+            self.clients, settings.environment.state_table, settings.environment_name, settings.service.name
         )
 
     @cached_property

@@ -24,7 +24,7 @@ from snailtrail.checks.gates import traffic_gate
 from snailtrail.colours import Colour
 from snailtrail.config import Settings, StrategyConfig, StrategyKind
 from snailtrail.errors import ConfigError, SnailtrailError, operator_error
-from snailtrail.inflight import ABORT, PROMOTE, InFlight, describe_request
+from snailtrail.inflight import ABORT, PROMOTE, describe_request
 from snailtrail.phases import Phase
 
 if TYPE_CHECKING:
@@ -85,10 +85,8 @@ class ProgressiveRollout:
         self.promoted_by: str | None = None
         self.began = False
         self._listeners: Listeners | None = None
-        settings = self.ctx.settings
-        self.inflight = InFlight(
-            self.ctx.clients, settings.environment.state_table, settings.environment_name, settings.service.name
-        )
+        self.inflight = self.ctx.inflight
+        self.metrics = TrafficMetrics(self.ctx.clients)
 
     @property
     def listeners(self) -> Listeners:
@@ -268,21 +266,18 @@ class ProgressiveRollout:
         return passed("new colour health", f"{healthy} healthy targets in {self.new.target_group}")
 
     def _traffic(self, step_started: datetime) -> CheckResult:
+        """The new colour since this step began against the old colour's baseline, one call for both."""
         listeners = self.listeners
         period = self.ctx.metrics_period_s
         now = datetime.now(UTC) + timedelta(seconds=period)  # the current, partial period counts too
-        metrics = TrafficMetrics(self.ctx.clients)
-        new = metrics.window(listeners.load_balancer, [listeners.new_target_group], step_started, now, period)
-        old = metrics.window(
-            listeners.load_balancer,
-            [listeners.old_target_group],
-            self.started_at - timedelta(seconds=BASELINE_S),
-            now,
-            period,
-        )
+        since = {
+            listeners.new_target_group: step_started,
+            listeners.old_target_group: self.started_at - timedelta(seconds=BASELINE_S),
+        }
+        traffic = self.metrics.window(listeners.load_balancer, since, now, period)
         return traffic_gate(
-            new[listeners.new_target_group],
-            old[listeners.old_target_group],
+            traffic[listeners.new_target_group],
+            traffic[listeners.old_target_group],
             self.strategy.gates,
             self.new.name,
             self.old.name,

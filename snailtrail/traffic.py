@@ -14,7 +14,7 @@ from snailtrail.trail import Event, current_actor
 def _request(ctx: Context, action: str, reason: str) -> tuple[InFlight, dict[str, str]]:
     """Write the request into the in-flight record first: a deploy about to shift traffic sees it."""
     settings = ctx.settings
-    inflight = InFlight(ctx.clients, settings.environment.state_table, settings.environment_name, settings.service.name)
+    inflight = ctx.inflight
     record = inflight.request(action, reason)
     if record is None:
         raise DeployFailed(

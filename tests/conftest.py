@@ -157,19 +157,11 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def record_api_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Every AWS call snailtrail makes, seen through botocore's before-call event hook."""
+    """Every AWS call snailtrail makes, counted by its clients' own before-call hook."""
     from snailtrail.aws import session
 
     calls: Counter[str] = Counter()
-    original = session.AwsClients.__post_init__
-
-    def hooked(self: Any) -> None:
-        original(self)
-        self._session.events.register(
-            "before-call", lambda model, **_: calls.update([f"{model.service_model.service_name}.{model.name}"])
-        )
-
-    monkeypatch.setattr(session.AwsClients, "__post_init__", hooked)
+    monkeypatch.setattr(session.AwsClients, "observers", [calls])
     return calls
 
 

@@ -182,20 +182,12 @@ def verify_subprocess(project: Path, runs: int) -> dict[str, Any]:
 
 
 def verify_in_process(project: Path, runs: int) -> dict[str, Any]:
-    """cli.run in this process; every AWS call seen by a before-call hook on each run's session."""
+    """cli.run in this process; every AWS call counted by the clients' own hook, across runs."""
     from snailtrail import cli
     from snailtrail.aws import session
 
     calls: Counter[str] = Counter()
-    original = session.AwsClients.__post_init__
-
-    def hooked(self: Any) -> None:
-        original(self)
-        self._session.events.register(
-            "before-call", lambda model, **_: calls.update([f"{model.service_model.service_name}.{model.name}"])
-        )
-
-    session.AwsClients.__post_init__ = hooked  # type: ignore[method-assign]
+    session.AwsClients.observers.append(calls)
     previous = Path.cwd()
     os.chdir(project)
     walls: list[float] = []
@@ -219,7 +211,7 @@ def verify_in_process(project: Path, runs: int) -> dict[str, Any]:
                     repeated[name] = max(repeated.get(name, 0), count)
     finally:
         os.chdir(previous)
-        session.AwsClients.__post_init__ = original  # type: ignore[method-assign]
+        session.AwsClients.observers.remove(calls)
     first = per_run[0] if per_run else {}
     return {
         "wall": stats(walls),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from snailtrail.aws.session import AwsClients
 
@@ -45,11 +45,13 @@ class TrafficMetrics:
         self._cloudwatch = clients.client("cloudwatch")
 
     def window(
-        self, load_balancer_arn: str, target_group_arns: list[str], start: datetime, end: datetime, period_s: int
+        self, load_balancer_arn: str, since: dict[str, datetime], end: datetime, period_s: int
     ) -> dict[str, TrafficStats]:
-        """Each target group's traffic between start and end, in one GetMetricData call."""
+        """Each target group's traffic from its own start (``since``) to ``end``, in one GetMetricData
+        call: the periods are summed from the one holding that start, as CloudWatch rounds a start down."""
+        arns = list(since)
         queries = []
-        for index, arn in enumerate(target_group_arns):
+        for index, arn in enumerate(arns):
             dimensions = [
                 {"Name": "LoadBalancer", "Value": dimension(load_balancer_arn)},
                 {"Name": "TargetGroup", "Value": dimension(arn)},
@@ -57,7 +59,7 @@ class TrafficMetrics:
             for suffix, (metric, statistic) in _QUERIES.items():
                 queries.append(
                     {
-                        "Id": f"g{index}{suffix}",
+                        "Id": f"g{index}_{suffix}",
                         "MetricStat": {
                             "Metric": {"Namespace": NAMESPACE, "MetricName": metric, "Dimensions": dimensions},
                             "Period": period_s,
@@ -65,14 +67,20 @@ class TrafficMetrics:
                         },
                     }
                 )
+        first = {f"g{index}": since[arn] - timedelta(seconds=period_s) for index, arn in enumerate(arns)}
         totals: dict[str, float] = {}
         paginator = self._cloudwatch.get_paginator("get_metric_data")
-        for page in paginator.paginate(MetricDataQueries=queries, StartTime=start, EndTime=end):
+        for page in paginator.paginate(MetricDataQueries=queries, StartTime=min(since.values()), EndTime=end):
             for result in page["MetricDataResults"]:
-                totals[result["Id"]] = totals.get(result["Id"], 0.0) + sum(result.get("Values", []))
+                group = result["Id"].split("_", 1)[0]
+                totals[result["Id"]] = totals.get(result["Id"], 0.0) + sum(
+                    value
+                    for at, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=False)
+                    if at > first[group]
+                )
         stats = {}
-        for index, arn in enumerate(target_group_arns):
-            value = {suffix: totals.get(f"g{index}{suffix}", 0.0) for suffix in _QUERIES}
+        for index, arn in enumerate(arns):
+            value = {suffix: totals.get(f"g{index}_{suffix}", 0.0) for suffix in _QUERIES}
             stats[arn] = TrafficStats(
                 requests=int(value["requests"]),
                 errors=int(value["target5xx"] + value["connerr"]),

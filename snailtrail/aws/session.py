@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 from botocore.config import Config
@@ -26,6 +26,8 @@ class AwsClients:
     environment: EnvironmentConfig
     endpoint_url: str | None = None
     calls: Counter[str] = field(default_factory=Counter)
+    # Counters that see every call of every run's clients: benchmarks and tests count across runs.
+    observers: ClassVar[list[Counter[str]]] = []
     _clients: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -43,8 +45,11 @@ class AwsClients:
         self._session.events.register("before-call", self._record)
 
     def _record(self, model: Any, **_: Any) -> None:
+        name = f"{model.service_model.service_name}.{model.name}"
         with self._lock:
-            self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
+            self.calls[name] += 1
+            for observer in self.observers:
+                observer[name] += 1
 
     def client(self, service: str) -> Any:
         with self._lock:

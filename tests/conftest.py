@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,6 +121,15 @@ class Sandbox:
             copy["tags"] = answer["tags"]
         return ecs.register_task_definition(**copy)["taskDefinition"]["taskDefinitionArn"]
 
+    @contextmanager
+    def reconciler_by_hand(self) -> Iterator[Callable[[], None]]:
+        """The background reconciler held still (its pass waits for the control plane's lock, which
+        this holds); the test runs each pass itself with what it gets, so what a poll sees is fixed."""
+        from snailtrail.sandbox import moto_bridge
+
+        with moto_bridge.LOCK:
+            yield self.reconciler.tick
+
     def mutating_calls(self) -> list[str]:
         from snailtrail.aws.session import is_mutating
 
@@ -190,7 +201,11 @@ def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsy
         lb = settings.service.load_balancer
         # A plain boto3 client: the front door's metrics are the ALB's, not calls snailtrail makes.
         cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
-        front_door = FrontDoor("us-east-1", lb.name, lb.listener_port, reconciler.addresses, cloudwatch=cloudwatch)
+        # A seeded weighted choice: a run sends the same sequence of requests to the same colours.
+        chooser = random.Random(12)
+        front_door = FrontDoor(
+            "us-east-1", lb.name, lb.listener_port, reconciler.addresses, cloudwatch=cloudwatch, chooser=chooser
+        )
         front_door.start()
         test_door.start()
         dns = DnsResponder(lambda: moto_bridge.dns_records("127.0.0.1", lb.name))
@@ -207,8 +222,10 @@ def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsy
             dns.stop()
 
 
-def count_polls(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Every poll of watch_rollout from now on (each sleeps first): one entry a poll."""
+def count_polls(monkeypatch: pytest.MonkeyPatch, after_sleep: Callable[[], None] | None = None) -> list[float]:
+    """Every poll of watch_rollout from now on (each sleeps first): one entry a poll.
+
+    ``after_sleep`` runs at the end of each sleep, just before the poll's look (a reconciler pass)."""
     import time
     from types import SimpleNamespace
 
@@ -219,6 +236,8 @@ def count_polls(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     def sleep(seconds: float) -> None:
         polls.append(seconds)
         time.sleep(seconds)
+        if after_sleep is not None:
+            after_sleep()
 
     monkeypatch.setattr(rollout, "time", SimpleNamespace(sleep=sleep, monotonic=time.monotonic))
     return polls

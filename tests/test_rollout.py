@@ -21,12 +21,11 @@ NEW = "arn:aws:ecs:us-east-1:123456789012:task-definition/shine:2"
 
 
 def point_service_at(sandbox: Sandbox, image: str) -> tuple[EcsApi, str]:
-    """phase-1 deployed, then the service updated to a revision running ``image``, two tasks of it:
-    what the deploy's update step leaves for the wait. Returns the ECS API and the new revision."""
+    """The deployed service updated to a revision running ``image``, two tasks of it: what the
+    deploy's update step leaves for the wait. Returns the ECS API and the new revision."""
     from snailtrail.aws.session import AwsClients
     from snailtrail.config import load_settings
 
-    assert sandbox.deploy("phase-1", "fake.local/shine:phase-1-good").exit_code == 0
     arn = sandbox.copy_revision(image)
     ecs = boto3.client("ecs", region_name="us-east-1")
     # A grace period, so that the crashing tasks stop for their exit and not for health checks first.
@@ -37,16 +36,39 @@ def point_service_at(sandbox: Sandbox, image: str) -> tuple[EcsApi, str]:
     return EcsApi(AwsClients(load_settings(str(sandbox.config)).environment), "shine"), arn
 
 
+def deploy_phase_1(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", "fake.local/shine:phase-1-good").exit_code == 0
+
+
 def test_a_healthy_rollout_reads_the_service_once_a_poll_and_the_tasks_once(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ecs, arn = point_service_at(sandbox, "fake.local/shine:phase-2-good")
-    polls = count_polls(monkeypatch)
-    outcome = watch_rollout(ecs, "shine", arn, timeout_s=20, poll_interval_s=0.01)
+    deploy_phase_1(sandbox)
+    # One reconciler pass before each poll: the rollout cannot finish before the watch first looks.
+    with sandbox.reconciler_by_hand() as reconcile:
+        ecs, arn = point_service_at(sandbox, "fake.local/shine:phase-2-good")
+        polls = count_polls(monkeypatch, after_sleep=reconcile)
+        seen: list[str] = []
+        describe, list_tasks = ecs.describe_service, ecs.service_tasks
+
+        def described(name: str) -> dict[str, Any] | None:
+            service = describe(name)
+            seen.append(next(d for d in (service or {})["deployments"] if d["status"] == "PRIMARY")["rolloutState"])
+            return service
+
+        def listed(name: str, statuses: tuple[str, ...] = ("RUNNING", "STOPPED")) -> list[dict[str, Any]]:
+            seen.append("tasks read")
+            return list_tasks(name, statuses)
+
+        monkeypatch.setattr(ecs, "describe_service", described)
+        monkeypatch.setattr(ecs, "service_tasks", listed)
+        outcome = watch_rollout(ecs, "shine", arn, timeout_s=20, poll_interval_s=0.06)
     assert outcome.ok, outcome.summary
     assert len(outcome.new_tasks) == 2 and all(t["taskDefinitionArn"] == arn for t in outcome.new_tasks)
-    assert len(polls) > 1
-    # One DescribeServices a poll; the tasks only once, when the deployment said it was complete.
+    # Polls while the tasks started and turned healthy read nothing else; the tasks were read once,
+    # after the poll that showed the deployment complete.
+    assert len(polls) >= 2
+    assert seen == ["IN_PROGRESS"] * (len(polls) - 1) + ["COMPLETED", "tasks read"]
     assert dict(sandbox.api_calls) == {"ecs.DescribeServices": len(polls), "ecs.ListTasks": 1, "ecs.DescribeTasks": 1}
 
 
@@ -55,6 +77,7 @@ def test_a_crashing_revision_is_noticed_on_the_first_poll_after_its_first_failed
 ) -> None:
     # Both tasks run a moment, then exit: well before the circuit breaker's third failed task.
     monkeypatch.setattr(sandbox.runtime, "crash_after_s", 0.3)
+    deploy_phase_1(sandbox)
     ecs, arn = point_service_at(sandbox, "fake.local/shine:phase-2-crash")
     failed_tasks_seen: list[int] = []
     describe = ecs.describe_service

@@ -71,12 +71,15 @@ class FrontDoor:
         host: str = "127.0.0.1",
         port: int = 0,
         cloudwatch: Any = None,
+        chooser: random.Random | None = None,
     ) -> None:
         self.region = region
         self.load_balancer = load_balancer
         self.addresses = addresses
         self.served: dict[str, int] = {}  # target group arn -> requests forwarded, for weight checks
         self._cloudwatch = cloudwatch  # a boto3 CloudWatch client, or None to publish nothing
+        # Load spreading, not security: the standard generator; tests pass a seeded one to repeat a run.
+        self._chooser = chooser or random.Random()  # noqa: S311
         self._pending: dict[tuple[str, int], _Second] = {}  # (target group arn, epoch second) -> counts
         self._pending_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -152,11 +155,10 @@ class FrontDoor:
                 candidates.append((arn, weight, healthy))
         if not candidates:
             return None
-        # Load spreading, not security: the standard generator is what an ALB-like choice needs.
-        arn, _, healthy = random.choices(candidates, weights=[c[1] for c in candidates])[0]  # noqa: S311
+        arn, _, healthy = self._chooser.choices(candidates, weights=[c[1] for c in candidates])[0]
         with self._pending_lock:
             self.served[arn] = self.served.get(arn, 0) + 1
-        return arn, random.choice(healthy)  # noqa: S311
+        return arn, self._chooser.choice(healthy)
 
 
 def _metric_data(dimensions: list[dict[str, str]], at: datetime, counts: _Second) -> list[dict[str, Any]]:

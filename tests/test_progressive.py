@@ -48,7 +48,7 @@ class Load:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.answers: list[tuple[float, int, str]] = []  # (time, status, target group)
+        self.answers: list[tuple[int, str]] = []  # (status, target group), in the order they came
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -61,7 +61,7 @@ class Load:
                 status, group = error.code, error.headers.get(TARGET_GROUP_HEADER, "")
             except OSError:
                 status, group = 0, ""
-            self.answers.append((time.time(), status, group))
+            self.answers.append((status, group))
             time.sleep(0.005)
 
     @contextmanager
@@ -139,7 +139,7 @@ def test_the_new_colour_is_tested_through_the_test_listener_before_any_traffic(s
     assert result.exit_code == 1
     body = result.json()
     assert body["rolled_back"] and "aborted" in body["message"]
-    assert {group for _, _, group in load.answers} == {"shine-tg"}
+    assert {group for _, group in load.answers} == {"shine-tg"}
     assert weights(sandbox) == {"shine-tg": 100, "shine-tg-green": 0}
     assert desired("shine-green") == 0
 
@@ -151,25 +151,26 @@ def test_a_broken_canary_is_aborted_by_its_traffic_gate(sandbox: Sandbox) -> Non
         {"kind": "canary", "steps": [{"weight": 10, "bake_s": 30}], "final_bake_s": 0, "gates": {"min_requests": 5}},
     )
     with Load(sandbox.front_door_url).running() as load:
-        time.sleep(1.0)  # a baseline for the old colour
+        wait_for(lambda: len(load.answers) >= 20)  # a baseline for the old colour
         result = sandbox.deploy("phase-1", BROKEN, "--json")
-        time.sleep(0.5)
     assert result.exit_code == 1, result.stderr
     body = result.json()
     assert "aborted (traffic error rate)" in body["message"]
     assert weights(sandbox) == {"shine-tg": 100, "shine-tg-green": 0}
     assert desired("shine-green") == 0
-
-    events = sandbox.run("trail", "--json").json()["events"]
-    restored = next(e for e in events if e["kind"] == "traffic.restored")
-    assert restored["duration_s"] <= 2.0
-    # Traffic on the broken colour: a small share, and none once the listener was updated.
-    on_green = [a for a in load.answers if a[2] == "shine-tg-green"]
-    assert on_green and all(status == 500 for _, status, _ in on_green)
-    failed_share = sum(1 for a in load.answers if a[1] >= 500) / len(load.answers)
-    assert failed_share < 0.10
-    last_green = max(t for t, _, _ in on_green)
-    assert [a for a in load.answers if a[0] > last_green + 0.5 and a[2] != "shine-tg"] == []
+    # The gate aborted, the listener went back to the old colour, and only then did the deploy end.
+    kinds = [e["kind"] for e in sandbox.run("trail", "--json").json()["events"]]
+    assert kinds[-3:] == ["rollout.aborted", "traffic.restored", "deploy.finished"]
+    # The broken colour took traffic and failed all of it; the old colour failed none.
+    on_green = [status for status, group in load.answers if group == "shine-tg-green"]
+    assert on_green and set(on_green) == {500}
+    assert all(status < 500 for status, group in load.answers if group == "shine-tg")
+    # Once the listener was restored, every request goes to the old colour.
+    sandbox.front_door.served.clear()
+    for _ in range(20):
+        with urllib.request.urlopen(sandbox.front_door_url + "/health", timeout=5) as answer:
+            assert answer.headers.get(TARGET_GROUP_HEADER) == "shine-tg"
+    assert list(sandbox.front_door.served.values()) == [20]
 
 
 def test_abort_returns_traffic_at_once_and_the_baking_deploy_scales_the_new_colour_down(sandbox: Sandbox) -> None:
@@ -211,10 +212,10 @@ def test_promote_skips_the_remaining_bake(sandbox: Sandbox) -> None:
     )
     thread, codes = deploy_in_background(sandbox, GOOD_2)
     wait_for(lambda: weights(sandbox).get("shine-tg-green") == 10)
-    started = time.monotonic()
     assert sandbox.run("promote", "--reason", "looks good").exit_code == 0
-    thread.join(timeout=30)
-    assert codes == [0] and time.monotonic() - started < 15
+    # The bakes planned add up to 6 minutes; a promoted deploy is done long before this join gives up.
+    thread.join(timeout=60)
+    assert not thread.is_alive() and codes == [0]
     assert weights(sandbox) == {"shine-tg": 0, "shine-tg-green": 100}
     kinds = [e["kind"] for e in sandbox.run("trail", "--json").json()["events"]]
     assert "rollout.promoted" in kinds

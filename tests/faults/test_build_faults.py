@@ -51,7 +51,10 @@ def test_engine_vanishing_mid_build_is_a_clear_failure(sandbox: Sandbox, monkeyp
 
 def test_flapping_health_endpoint_is_never_a_false_success(sandbox: Sandbox) -> None:
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
-    result = sandbox.deploy("phase-2", "fake.local/shine:phase-2-flap", "--json", "--timeout", "10")
-    # Either the flapping revision is caught (and phase 1 restored) or it really passed its criteria.
-    assert result.exit_code in (0, 1)
+    result = sandbox.deploy("phase-2", "fake.local/shine:phase-2-flap", "--json", "--timeout", "3")
+    # Its health checks never pass twice in a row: the rollout never completes, phase 1 comes back.
+    body = result.json()
+    assert result.exit_code == 1 and body["rolled_back"]
+    assert [(step["name"], step["ok"]) for step in body["steps"]][-1] == ("wait", False)
+    assert body["rolled_back_to"].endswith("shine:1")
     assert_consistent(sandbox, result)

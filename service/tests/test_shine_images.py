@@ -181,15 +181,16 @@ def test_simple_is_at_most_a_third_of_full(images):
 def test_drill_image_ignores_port(images):
     tag = "shine-test:simple-drill"
     build("simple", tag, SHINE_DRILL_WRONG_PORT="8080")
-    port = free_port()
+    port, wrong = free_port(), free_port()
     container = images.client.containers.run(
         tag,
         detach=True,
         environment={"PORT": str(TEST_PORT)},
-        ports={f"{TEST_PORT}/tcp": ("127.0.0.1", port)},
+        ports={f"{TEST_PORT}/tcp": ("127.0.0.1", port), "8080/tcp": ("127.0.0.1", wrong)},
     )
     try:
-        time.sleep(3)
+        # Up and answering on the drill's port first, so that silence on PORT is the drill's doing.
+        assert wait_json(wrong, "/health")[0] == 200
         with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
             get_json(port, "/health")
         assert "DRILL" in container.logs().decode()

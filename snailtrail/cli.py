@@ -1,4 +1,4 @@
-"""The ``snailtrail`` command: global options, error handling, exit codes (cli-contract.md).
+"""The ``snailtrail`` command: global options, error handling, exit codes (docs/contract.md).
 
 Nothing heavy is imported here: boto3, botocore and docker load only inside the commands that
 need them, so ``snailtrail --help`` stays fast.
@@ -108,7 +108,7 @@ def hoist_global_options(argv: list[str]) -> list[str]:
 
 
 def run(argv: list[str]) -> int:
-    """Run one command line; returns the exit code (cli-contract.md) instead of exiting."""
+    """Run one command line; returns the exit code (docs/contract.md) instead of exiting."""
     argv = hoist_global_options(argv)
     json_output = "--json" in argv
     try:

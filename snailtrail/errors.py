@@ -1,4 +1,4 @@
-"""Errors that carry the exit code of the command-line contract (cli-contract.md)."""
+"""Errors that carry the exit code of the command-line contract (docs/contract.md)."""
 
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ class StepRecord:
 
 @dataclass
 class RunResult:
-    """What deploy and rollback report (cli-contract.md's JSON shape) and the exit code."""
+    """What deploy and rollback report (docs/contract.md's JSON shape) and the exit code."""
 
     ok: bool
     phase: str | None

@@ -231,7 +231,7 @@ def _listening_ports(container: Any) -> tuple[int, ...]:
 
 
 def _wrong_port(container: Any, port: int, environment: dict[str, str]) -> SmokeResult | None:
-    """The app is up but listening elsewhere: lessons.md rows 2 and 6, said with both values."""
+    """The app is up but listening elsewhere: incidents 2 and 6 of docs/incidents.md, said with both values."""
     ports = _listening_ports(container)
     elsewhere = [p for p in ports if p != port]
     if not elsewhere or port in ports:

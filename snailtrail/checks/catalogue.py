@@ -21,7 +21,7 @@ CheckFunction = Callable[[LiveView, Phase | None], CheckResult]
 class CheckSpec:
     name: str
     layer: str
-    prevents: str  # the incident in lessons.md it answers
+    prevents: str  # the incidents of docs/incidents.md it answers, numbers first
     describes: str
     run: CheckFunction
 

@@ -1,7 +1,7 @@
 """A phase's success criteria, judged through the public endpoint and the target group.
 
-A phase is complete only when these pass against what users reach (lessons.md row 12); awsvpc
-tasks are judged by probes and target health, never by ``networkBindings`` (row 3).
+A phase is complete only when these pass against what users reach (incident 12 of docs/incidents.md);
+awsvpc tasks are judged by probes and target health, never by ``networkBindings`` (incident 3).
 """
 
 from __future__ import annotations

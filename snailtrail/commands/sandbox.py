@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
 
 @sandbox_app.command(
     name="break",
-    help="Inject one incident of lessons.md so `verify` can be seen catching it: "
+    help="Inject one incident of docs/incidents.md so `verify` can be seen catching it: "
     "sg-rule, route-table, domain, service, port. `sandbox heal` undoes it.",
 )
 def break_(

@@ -1,4 +1,4 @@
-"""Drills: inject one incident of lessons.md into the sandbox, and undo it.
+"""Drills: inject one incident of docs/incidents.md into the sandbox, and undo it.
 
 Every drill goes through the public AWS API, as an operator's mistake would, so `verify` sees it
 exactly as it would see the real thing.

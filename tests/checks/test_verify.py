@@ -137,6 +137,40 @@ def test_docs_describe_every_check() -> None:
     assert missing == []
 
 
+def test_the_incidents_doc_names_the_check_and_the_drill_for_each_incident_they_cite() -> None:
+    import re
+
+    from snailtrail.checks.catalogue import selected
+    from snailtrail.sandbox.drills import DRILLS
+    from tests.conftest import REPO
+
+    rows = {}  # incident number -> (what answers it, its drill)
+    for line in (REPO / "docs" / "incidents.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0].isdigit():
+            rows[int(cells[0])] = (cells[2], cells[3])
+
+    def cited(text: str) -> list[int]:
+        numbers = re.match(r"[\d, ]+(?=:)", text)
+        return [int(n) for n in numbers.group().split(",")] if numbers else []
+
+    unanswered = [
+        (spec.name, number)
+        for spec in selected(None)
+        for number in cited(spec.prevents)
+        if f"`{spec.name}`" not in rows.get(number, ("", ""))[0]
+    ]
+    undrilled = [
+        (drill.kind, number)
+        for drill in DRILLS.values()
+        for number in cited(drill.incident)
+        if f"`{drill.kind}` (caught by `{drill.caught_by}`)" not in rows.get(number, ("", ""))[1]
+    ]
+    assert sorted(rows) == list(range(1, 15))
+    assert unanswered == [], unanswered
+    assert undrilled == [], undrilled
+
+
 def test_drills_refuse_a_non_sandbox_environment(deployed: Sandbox) -> None:
     for args in (("sandbox", "break", "service"), ("sandbox", "heal")):
         result = deployed.run(*args)

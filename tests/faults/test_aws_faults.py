@@ -120,7 +120,9 @@ def test_persistent_failure_of_update_is_never_a_success(sandbox: Sandbox, monke
     with pytest.MonkeyPatch.context() as denial:  # only the deploy runs with the fault
         denial.setattr(session.AwsClients, "__post_init__", hooked)
         result = sandbox.deploy("phase-2", GOOD_2, "--json")
-    assert result.exit_code in (1, 3) and result.json()["ok"] is False
-    assert "AWS endpoint unreachable" in result.json()["message"]
+    # The rollback's own UpdateService fails the same way: exit 3, the service needs a human.
+    body = result.json()
+    assert result.exit_code == 3 and body["ok"] is False
+    assert "AWS endpoint unreachable" in body["message"] and "the rollback to" in body["message"]
     status = sandbox.run("status", "--json").json()
     assert status["lock"] is None and status["task_definition"].endswith(":1")

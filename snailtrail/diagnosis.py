@@ -120,9 +120,10 @@ def explain_stopped_tasks(
     if not wanted:
         return explanation
     if not live:
+        only = " ".join(f"--only '{name}'" for name in wanted)
         explanation.checks_not_run = (
-            f"the checks for {'; '.join(explanation.causes)} look at the live colour; after the abort run "
-            f"`snailtrail verify --only ...` with: {', '.join(wanted)}"
+            f"not checked: verify's checks look at the live colour, not the new one whose tasks stopped; "
+            f"those that explain {'; '.join(explanation.causes)}: snailtrail verify {only}"
         )
         return explanation
     from snailtrail.checks.catalogue import run_checks

@@ -54,6 +54,8 @@ def test_a_crashing_deploy_shows_and_trails_the_tasks_last_log_lines(sandbox: Sa
     task = event["data"]["tasks"][0]
     assert task["logs"]["app"] == ["starting shine", "FATAL: DATABASE_URL is not set"]
     assert "exit code 1" in task["stopped"] and event["phase"] == "phase-2"
+    markdown = sandbox.run("trail", "--format", "markdown").stdout
+    assert f"{task['task'][:8]} app | FATAL: DATABASE_URL is not set" in markdown
 
 
 def test_without_awslogs_the_failure_says_why_there_are_no_logs(sandbox: Sandbox) -> None:

@@ -126,7 +126,9 @@ def register(app: typer.Typer) -> None:
         watch: bool = typer.Option(
             False, "--watch", help="A live view of deployments, tasks, targets and service events until Ctrl-C."
         ),
-        interval: float = typer.Option(5.0, "--interval", help="Seconds between refreshes with --watch (1 to 300)."),
+        interval: float = typer.Option(
+            5.0, "--interval", min=1.0, max=300.0, help="Seconds between refreshes with --watch."
+        ),
     ) -> None:
         from snailtrail.errors import ConfigError
 
@@ -137,8 +139,6 @@ def register(app: typer.Typer) -> None:
             return
         if state.json_output:
             raise ConfigError("--watch redraws a view; it has no one JSON document", fix="drop --json or --watch")
-        if not 1.0 <= interval <= 300.0:
-            raise ConfigError(f"--interval {interval:g}: refresh between 1 and 300 seconds", fix="e.g. --interval 5")
         import time
 
         from rich.console import Console

@@ -3,17 +3,39 @@
 from __future__ import annotations
 
 import os
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from snailtrail.errors import ConfigError
-from snailtrail.validation import validate_model
+from snailtrail.validation import looks_like_secret_name, validate_model
 from snailtrail.yamlio import load_yaml_mapping
 
 Name = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+
+
+# A path segment of 20 or more letters and digits without a separator is a token (Slack's incoming-webhook
+# URLs end in one, and Slack says the whole URL is a secret), not a name a person chose.
+TOKEN_SEGMENT = re.compile(r"^[A-Za-z0-9]{20,}$")
+SECRET_URL_HOSTS = ("hooks.slack.com",)
+
+
+def url_looks_secret(url: str) -> bool:
+    """The secret-looking-value rule for URLs: a password, a query parameter named like a secret, or a
+    token-like path segment."""
+    parts = urlsplit(url)
+    return (
+        parts.password is not None
+        or parts.hostname in SECRET_URL_HOSTS
+        or any(
+            looks_like_secret_name(key) or key.lower() in ("key", "sig", "code") for key, _ in parse_qsl(parts.query)
+        )
+        or any(TOKEN_SEGMENT.match(segment) for segment in parts.path.split("/"))
+    )
 
 
 class Strict(BaseModel):
@@ -142,6 +164,36 @@ class StrategyConfig(Strict):
         return value
 
 
+class WebhookConfig(Strict):
+    """Where to post: the URL in an environment variable (``url_env``), or a literal ``url`` that carries no secret."""
+
+    url_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    url: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> WebhookConfig:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("give either url_env (the variable holding the URL) or url, not both or neither")
+        return self
+
+    @field_validator("url")
+    @classmethod
+    def _no_secret_in_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            if not value.startswith(("http://", "https://")):
+                raise ValueError("must start with http:// or https://")
+            if url_looks_secret(value):
+                raise ValueError(
+                    "this URL looks like it carries a secret (a token in its path or query, or a password); "
+                    "put it in an environment variable and name that: url_env: SLACK_WEBHOOK_URL"
+                )
+        return value
+
+
+class NotificationsConfig(Strict):
+    webhooks: list[WebhookConfig] = Field(default_factory=list, max_length=10)
+
+
 class EnvironmentConfig(Strict):
     kind: EnvironmentKind = EnvironmentKind.aws
     region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
@@ -181,6 +233,9 @@ class EnvironmentConfig(Strict):
         return value
 
     production: bool = False
+    notifications: NotificationsConfig | None = Field(
+        default=None, description="webhooks (Slack-compatible) told of deploys, rollbacks, aborts and failures"
+    )
 
     @field_validator("endpoint_url", "public_url")
     @classmethod

@@ -122,13 +122,18 @@ class Context:
     def trail(self) -> Trail:
         from snailtrail.trail import Trail
 
-        return Trail(
+        trail = Trail(
             self.clients if self.aws_reachable else None,
             self.settings.environment.state_table,
             self.settings.environment_name,
             self.settings.service.name,
             self.settings.state_dir,
         )
+        if self.settings.environment.notifications is not None:
+            from snailtrail.notifications import Notifier
+
+            trail.observers.append(Notifier(self.settings, trail, self.reporter))
+        return trail
 
     @cached_property
     def inflight(self) -> InFlight:

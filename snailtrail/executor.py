@@ -12,6 +12,7 @@ from snailtrail.checks.base import CheckResult
 from snailtrail.checks.criteria import http_probes, ml_mode_criterion, retry_until, target_health_criterion
 from snailtrail.colours import Colour
 from snailtrail.context import Context
+from snailtrail.diagnosis import report_stopped_tasks
 from snailtrail.errors import SnailtrailError, operator_error
 from snailtrail.phases import Phase
 from snailtrail.plan import DeployOptions, DeployPlan
@@ -554,6 +555,11 @@ class Executor:
         )
         if not outcome.ok:
             reasons = "; ".join(outcome.stopped) if outcome.stopped else ""
+            if outcome.new_tasks:  # the stopped tasks: their own last lines and the checks that explain them
+                logged = report_stopped_tasks(
+                    self.ctx, self.emit, outcome.new_tasks, result.phase, result.task_definition, service_name is None
+                )
+                reasons += f"; {logged}" if logged else ""
             raise StepFailed(
                 f"rollout failed: {outcome.summary}" + (f": {reasons}" if reasons else ""),
                 fix="read the stopped reasons and exit codes above; `snailtrail smoke PHASE` reproduces "

@@ -25,6 +25,8 @@ READ_ONLY = [
     "route53:ListResourceRecordSets",
     "iam:GetRole",
     "logs:DescribeLogGroups",
+    "logs:GetLogEvents",  # a failed rollout's stopped tasks, `snailtrail logs`
+    "logs:FilterLogEvents",
     "ssm:DescribeParameters",
     "secretsmanager:DescribeSecret",
     "ecr:DescribeImages",

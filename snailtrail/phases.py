@@ -10,11 +10,10 @@ from pydantic import Field, field_validator, model_validator
 
 from snailtrail.config import StrategyConfig, Strict
 from snailtrail.errors import ConfigError
-from snailtrail.validation import validate_model
+from snailtrail.validation import looks_like_secret_name, validate_model
 from snailtrail.yamlio import load_yaml_mapping
 
 MANIFEST_NAME = re.compile(r"^phase-(?P<number>\d+)-(?P<short>[a-z][a-z0-9-]*)\.ya?ml$")
-SECRET_NAME_HINTS = ("SECRET", "PASSWORD", "TOKEN", "API_KEY", "PRIVATE_KEY", "CREDENTIAL")
 SECRET_REFERENCE = re.compile(r"^arn:aws[a-z-]*:(ssm|secretsmanager):[a-z0-9-]+:\d{12}:.+$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -52,7 +51,7 @@ class ContainerSpec(Strict):
     @classmethod
     def _no_plain_secrets(cls, value: dict[str, str]) -> dict[str, str]:
         for name in value:
-            if any(hint in name.upper() for hint in SECRET_NAME_HINTS):
+            if looks_like_secret_name(name):
                 raise ValueError(
                     f"'{name}' looks like a secret; move it to `secrets:` as an SSM or Secrets Manager ARN"
                 )

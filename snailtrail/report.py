@@ -126,6 +126,8 @@ PROBLEM_KINDS = (
     "rollout.aborted",
     "traffic.restored",
     "rollout.abort-failed",
+    "tasks.stopped",
+    "notification.failed",
 )
 
 
@@ -136,4 +138,14 @@ def _event_line(event: dict[str, Any]) -> str:
     if kind == "step":
         step = (event.get("data") or {}).get("step", "step")
         return f"- {_clock(event['at'])} {mark} {step}: {event.get('detail', '')}{duration}"
-    return f"- {_clock(event['at'])} {mark} {kind}: {event.get('detail', '')}{duration}"
+    line = f"- {_clock(event['at'])} {mark} {kind}: {event.get('detail', '')}{duration}"
+    if kind == "tasks.stopped":  # the stopped tasks' own last lines, as diagnosis.py kept them
+        logged = [
+            f"    {task['task'][:8]} {container} | {message}"
+            for task in (event.get("data") or {}).get("tasks", [])
+            for container, messages in task.get("logs", {}).items()
+            for message in messages
+        ]
+        if logged:
+            line += "\n\n    ```text\n" + "\n".join(logged) + "\n    ```"
+    return line

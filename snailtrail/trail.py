@@ -12,6 +12,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,6 +69,9 @@ class Trail:
         self._lock = threading.Lock()
         self._seq = 0
         self.remote_error: str | None = None
+        # Told of every event once it is written (notifications.py's webhooks), outside the write lock
+        # so that one may emit an event of its own.
+        self.observers: list[Callable[[Event], None]] = []
 
     def new_run_id(self) -> str:
         return uuid.uuid4().hex[:12]
@@ -94,6 +98,8 @@ class Trail:
                 except (ClientError, BotoCoreError) as exc:
                     # The deploy must go on; the local cache keeps the event and status says so.
                     self.remote_error = f"trail table {self._table} not written: {exc}"
+        for observer in self.observers:
+            observer(event)
         return event
 
     def events(self) -> list[dict[str, Any]]:

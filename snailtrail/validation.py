@@ -11,6 +11,13 @@ from snailtrail.errors import ConfigError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
+# Names that say their value is a secret, which must never sit in a file checked into git.
+SECRET_NAME_HINTS = ("SECRET", "PASSWORD", "TOKEN", "API_KEY", "PRIVATE_KEY", "CREDENTIAL")
+
+
+def looks_like_secret_name(name: str) -> bool:
+    return any(hint in name.upper() for hint in SECRET_NAME_HINTS)
+
 
 def _field_path(loc: tuple[Any, ...]) -> str:
     parts: list[str] = []

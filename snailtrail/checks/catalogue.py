@@ -74,7 +74,8 @@ class VerifyReport:
 def selected(only: list[str] | None) -> list[CheckSpec]:
     import snailtrail.checks.app
     import snailtrail.checks.infra
-    import snailtrail.checks.service  # noqa: F401 - registration by import
+    import snailtrail.checks.service
+    import snailtrail.checks.task  # noqa: F401 - registration by import
 
     specs = sorted(CATALOGUE, key=lambda s: LAYERS.index(s.layer))
     if only:

@@ -63,6 +63,12 @@ class LiveView:
             ],
         )
 
+    def stopped_tasks(self) -> list[dict[str, Any]]:
+        """The live service's tasks ECS still lists as stopped (it keeps them for about an hour)."""
+        return self._once(
+            "stopped tasks", lambda: self.ctx.ecs.service_tasks(self.ctx.colours.live.service, ("STOPPED",))
+        )
+
     # -- load balancing -----------------------------------------------------------------------
     def load_balancer(self) -> dict[str, Any] | None:
         return self._once("lb", lambda: self.ctx.elbv2.load_balancer(self.settings.service.load_balancer.name))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any, Optional
 
 import typer
@@ -59,10 +60,21 @@ def register(app: typer.Typer) -> None:
         ),
         only: list[str] = typer.Option([], "--only", help="Run only this check (repeatable)."),
         list_checks: bool = typer.Option(False, "--list", help="Print the catalogue of checks and exit."),
+        junit: Optional[Path] = typer.Option(
+            None, "--junit", help="Also write a JUnit XML report here (one testcase per check).", dir_okay=False
+        ),
+        output_format: str = typer.Option(
+            "text", "--format", help="text (a tree, plain when piped) or github (GitHub Actions annotations)."
+        ),
     ) -> None:
         from snailtrail.checks.catalogue import run_checks, selected
+        from snailtrail.errors import ConfigError
 
         state: CliState = ctx.obj
+        if output_format not in ("text", "github"):
+            raise ConfigError(f"--format {output_format} is not known", fix="use --format text or --format github")
+        if output_format == "github" and state.json_output:
+            raise ConfigError("--format github and --json both claim stdout", fix="choose one of them")
         if list_checks:
             specs = selected(None)
             state.output(
@@ -93,15 +105,28 @@ def register(app: typer.Typer) -> None:
             "duration_s": round(report.duration_s, 3),
             "api_calls": report.api_calls,
         }
+        environment = context.settings.environment_name
+        if junit is not None:
+            from snailtrail.checks.ci_report import junit_xml
+
+            try:
+                junit.write_text(junit_xml(report, environment), encoding="utf-8")
+            except OSError as exc:
+                reason = exc.strerror or exc
+                raise ConfigError(f"--junit {junit}: {reason}", fix="name a file in a writable directory") from exc
         if state.json_output:
             state.output(document)
+        elif output_format == "github":
+            from snailtrail.checks.ci_report import github_annotations
+
+            typer.echo("\n".join(github_annotations(report, environment)))
         else:
             from rich.console import Console
 
             console = Console(highlight=False, soft_wrap=True)
             if console.is_terminal:
-                console.print(render_tree(report, context.settings.environment_name))
+                console.print(render_tree(report, environment))
             else:
-                state.output(document, render_plain(report, context.settings.environment_name))
+                state.output(document, render_plain(report, environment))
         if not report.ok:
             raise typer.Exit(1)

@@ -240,9 +240,9 @@ def test_verified_revisions_come_from_one_tagging_call(sandbox: Sandbox) -> None
     assert crash.exit_code == 1 and crash.json()["rolled_back_to"].endswith(":3")
     # The plan's identical revision and rollback target, the register step's identical revision and
     # the rollback's target: all from one call. Not one describe per revision in the family either:
-    # the live one (also the target) and nothing else.
+    # the live one (also the target), and the failed one for where its stopped tasks logged.
     assert sandbox.api_calls["resourcegroupstaggingapi.GetResources"] == 1
-    assert sandbox.api_calls["ecs.DescribeTaskDefinition"] == 1
+    assert sandbox.api_calls["ecs.DescribeTaskDefinition"] == 2
 
 
 def test_without_the_tagging_api_the_revisions_are_described_instead(sandbox: Sandbox, monkeypatch) -> None:

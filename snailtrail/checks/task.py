@@ -1,0 +1,102 @@
+"""Checks that explain why tasks are stopped: the load balancer's health-check request, and memory."""
+
+from __future__ import annotations
+
+from snailtrail.checks.base import CheckResult, failed, passed, skipped, warned
+from snailtrail.checks.catalogue import check
+from snailtrail.checks.view import LiveView
+from snailtrail.phases import Phase
+
+# The container reason ECS gives a container the kernel killed at its memory limit (Amazon ECS
+# developer guide, "Amazon ECS stopped task error messages": OutOfMemoryError: Container killed due
+# to memory usage); exit code 137 is SIGKILL (128 + 9), which that kill and a stop timeout both send.
+OOM_REASON = "OutOfMemoryError"
+SIGKILL_EXIT = 137
+
+
+def _accepts_200(matcher: str) -> bool:
+    """Whether an ALB HttpCode matcher ("200", "200,202", "200-299") accepts 200."""
+    for part in matcher.split(","):
+        low, _, high = part.strip().partition("-")
+        if low.isdigit() and int(low) <= 200 <= int(high if high.isdigit() else low):
+            return True
+    return False
+
+
+@check(
+    "health check path",
+    "target group",
+    "tasks stopped for failing ELB health checks their app would have passed",
+    "The target group's health check requests the phase's health_check.path over HTTP(S) and expects a 2xx.",
+)
+def health_check_path(view: LiveView, phase: Phase | None) -> CheckResult:
+    group = view.target_group()
+    if group is None:
+        return skipped("health check path", "no target group")
+    if phase is None:
+        return skipped("health check path", "no phase to compare with")
+    name, wanted = group["TargetGroupName"], phase.container.health_check.path
+    path, matcher = group.get("HealthCheckPath"), (group.get("Matcher") or {}).get("HttpCode", "200")
+    if group.get("HealthCheckProtocol") not in ("HTTP", "HTTPS"):
+        return warned(
+            "health check path",
+            f"{name} checks health over {group.get('HealthCheckProtocol')}, so {wanted} is never requested",
+            f"aws elbv2 modify-target-group --target-group-arn {group['TargetGroupArn']} "
+            f"--health-check-protocol HTTP --health-check-path {wanted}",
+            [group["TargetGroupArn"]],
+        )
+    if path != wanted:
+        return failed(
+            "health check path",
+            f"{name} requests {path}, but {phase.name} answers health on {wanted}",
+            f"aws elbv2 modify-target-group --target-group-arn {group['TargetGroupArn']} --health-check-path {wanted}"
+            f" (or set container.health_check.path in {phase.path.name})",
+            [group["TargetGroupArn"]],
+        )
+    if not _accepts_200(str(matcher)):
+        return failed(
+            "health check path",
+            f"{name} expects HTTP {matcher} from {path}; the app answers 200 when healthy",
+            f"aws elbv2 modify-target-group --target-group-arn {group['TargetGroupArn']} --matcher HttpCode=200",
+            [group["TargetGroupArn"]],
+        )
+    return passed("health check path", f"{name} requests {path} and expects {matcher}", [group["TargetGroupArn"]])
+
+
+@check(
+    "memory",
+    "task",
+    "tasks killed at the memory limit (exit code 137) and replaced in a loop",
+    "No recently stopped task of the service was killed for memory; names the container's and the task's limits.",
+)
+def memory(view: LiveView, phase: Phase | None) -> CheckResult:
+    revision = view.running_revision()
+    if revision is None:
+        return skipped("memory", "no task definition")
+    container = revision.definition["containerDefinitions"][0]
+    limits = (
+        f"container {container['name']} limit {container.get('memory') or 'none'} MiB, "
+        f"task {revision.definition.get('memory')} MiB"
+    )
+    killed: dict[str, list[str]] = {"oom": [], "sigkill": []}
+    for task in view.stopped_tasks():
+        for stopped in task.get("containers", []):
+            ident = task["taskArn"].rsplit("/", 1)[-1][:8]
+            if OOM_REASON in (stopped.get("reason") or ""):
+                killed["oom"].append(ident)
+            elif stopped.get("exitCode") == SIGKILL_EXIT:
+                killed["sigkill"].append(ident)
+    fix = (
+        "raise container.memory in the phase manifest (the task's memory with it), or find what grows: "
+        "`snailtrail logs --previous` shows the killed tasks' last lines"
+    )
+    if killed["oom"]:
+        return failed("memory", f"task(s) {', '.join(killed['oom'])} were killed for memory ({limits})", fix)
+    if killed["sigkill"]:
+        return warned(
+            "memory",
+            f"task(s) {', '.join(killed['sigkill'])} exited with code 137 (SIGKILL: the memory limit, or a stop "
+            f"that outlasted the stop timeout; {limits})",
+            fix,
+        )
+    return passed("memory", f"no stopped task was killed for memory ({limits})")

@@ -1,0 +1,108 @@
+"""A failed rollout explains itself: the stopped tasks' own log lines, and the checks for ECS's reason."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from snailtrail.diagnosis import causes
+from tests.conftest import Sandbox
+
+GOOD_1 = "fake.local/shine:phase-1-good"
+LOG_GROUP = "/ecs/shine"
+
+
+def ship_logs_like_awslogs(sandbox: Sandbox, lines: list[str]) -> None:
+    """Each task the sandbox starts writes ``lines`` ("{image}" is its image) to the stream ECS's awslogs
+    driver would use (PREFIX/CONTAINER/TASK_ID), through the public CloudWatch Logs API."""
+    import boto3
+
+    logs = boto3.client("logs", region_name="us-east-1")
+    logs.create_log_group(logGroupName=LOG_GROUP)
+    sandbox.edit_config(lambda document: document["service"].update(log_group=LOG_GROUP))
+    start = sandbox.runtime.start
+
+    def start_and_log(task_id: str, container: dict[str, Any]) -> str:
+        handle = start(task_id, container)
+        stream = f"shine/{container['name']}/{task_id}"
+        logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
+        # Now: CloudWatch Logs (and moto) refuse events older than 14 days.
+        now_ms = int(time.time() * 1000)
+        events = [
+            {"timestamp": now_ms + i, "message": line.format(image=container["image"])} for i, line in enumerate(lines)
+        ]
+        logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream, logEvents=events)
+        return handle
+
+    sandbox.runtime.start = start_and_log
+
+
+def stopped_events(sandbox: Sandbox) -> list[dict[str, Any]]:
+    return [e for e in sandbox.run("trail", "--format", "json").json()["events"] if e["kind"] == "tasks.stopped"]
+
+
+def test_a_crashing_deploy_shows_and_trails_the_tasks_last_log_lines(sandbox: Sandbox) -> None:
+    ship_logs_like_awslogs(sandbox, ["starting shine", "FATAL: DATABASE_URL is not set"])
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    result = sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash", "--json")
+    assert result.exit_code == 1, result.stderr
+    assert "| FATAL: DATABASE_URL is not set" in result.stderr
+    assert "logged: FATAL: DATABASE_URL is not set" in result.json()["message"]
+    event = stopped_events(sandbox)[-1]
+    task = event["data"]["tasks"][0]
+    assert task["logs"]["app"] == ["starting shine", "FATAL: DATABASE_URL is not set"]
+    assert "exit code 1" in task["stopped"] and event["phase"] == "phase-2"
+    markdown = sandbox.run("trail", "--format", "markdown").stdout
+    assert f"{task['task'][:8]} app | FATAL: DATABASE_URL is not set" in markdown
+
+
+def test_without_awslogs_the_failure_says_why_there_are_no_logs(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    result = sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash")
+    assert result.exit_code == 1
+    assert "no logs of container app: the container has no logConfiguration" in result.stderr
+    assert "no logConfiguration" in stopped_events(sandbox)[-1]["data"]["tasks"][0]["logs_unavailable"]["app"]
+
+
+def test_failed_elb_health_checks_run_the_port_security_group_and_health_path_checks(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    result = sandbox.deploy("phase-2", "fake.local/shine:phase-2-wrong-port")
+    assert result.exit_code == 1
+    data = stopped_events(sandbox)[-1]["data"]
+    assert data["causes"] == ["the load balancer's health checks failed"]
+    ran = {check["name"] for check in data["checks"]}
+    assert ran == {"port alignment", "security groups", "health check path", "target health"}
+    assert "checks for the load balancer's health checks failed:" in result.stderr
+    assert "health check path: shine-tg requests /health" in result.stderr
+
+
+def stopped(reason: str, exit_code: int | None = None, container_reason: str | None = None) -> dict[str, Any]:
+    return {"stoppedReason": reason, "containers": [{"name": "app", "exitCode": exit_code, "reason": container_reason}]}
+
+
+@pytest.mark.parametrize(
+    "task, cause, check",
+    [
+        (stopped("CannotPullContainerError: pull image manifest has been retried"), "pulled", "network path"),
+        (stopped("CannotPullContainerError: ref not found"), "pulled", "image config"),
+        (stopped("ResourceInitializationError: unable to pull secrets"), "initialised", "secrets exist"),
+        (stopped("ResourceInitializationError: unable to pull secrets"), "initialised", "roles"),
+        (stopped("Essential container in task exited", 137), "exit code 137", "memory"),
+        (stopped("Essential container in task exited", 137, "OutOfMemoryError: Container killed"), "memory", "memory"),
+        (stopped("Task failed ELB health checks in (target-group arn)"), "health checks", "security groups"),
+    ],
+)
+def test_each_stop_reason_names_the_checks_that_explain_it(task: dict[str, Any], cause: str, check: str) -> None:
+    found = causes(task)
+    assert any(cause in said and check in checks for said, checks in found), found
+
+
+def test_an_out_of_memory_kill_is_one_cause_not_two() -> None:
+    task = stopped("Essential container in task exited", 137, "OutOfMemoryError: Container killed")
+    assert [said for said, _ in causes(task)] == ["killed for memory"]
+
+
+def test_an_app_error_exit_points_to_no_check() -> None:
+    assert causes(stopped("Essential container in task exited", 1)) == []

@@ -1,0 +1,138 @@
+"""Webhooks: deploys, rollbacks and failures are posted as Slack-compatible JSON; a failing webhook
+never fails the deploy, and the trail says it failed."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from tests.conftest import Sandbox
+
+GOOD_1 = "fake.local/shine:phase-1-good"
+
+
+class Hook:
+    """A webhook on 127.0.0.1 answering ``status`` (after ``delay_s``) and keeping what it was sent."""
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.delay_s = 0.0
+        self.received: list[dict[str, Any]] = []
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                hook.received.append(json.loads(body))
+                time.sleep(hook.delay_s)
+                self.send_response(hook.status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def hook() -> Iterator[Hook]:
+    served = Hook()
+    yield served
+    served.server.shutdown()
+
+
+def configure(sandbox: Sandbox, *webhooks: dict[str, str]) -> None:
+    sandbox.edit_config(lambda d: d["environments"]["unit"].update(notifications={"webhooks": list(webhooks)}))
+
+
+def trail_kinds(sandbox: Sandbox) -> list[dict[str, Any]]:
+    return sandbox.run("trail", "--format", "json").json()["events"]
+
+
+def test_a_deploy_is_posted_with_phase_outcome_and_where_the_trail_is(sandbox: Sandbox, hook: Hook) -> None:
+    configure(sandbox, {"url": hook.url})
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    [posted] = hook.received
+    assert "phase-1" in posted["text"] and "succeeded" in posted["text"]
+    fields = {f["text"].split("\n")[0]: f["text"].split("\n")[1] for f in posted["blocks"][1]["fields"]}
+    assert fields["*Phase*"] == "phase-1" and fields["*Outcome*"] == "succeeded" and fields["*Environment*"] == "unit"
+    assert "snailtrail --env unit trail" in posted["blocks"][-1]["elements"][0]["text"]
+
+
+def test_a_failed_deploy_posts_the_failure_with_its_fix_and_the_rollback(
+    sandbox: Sandbox, hook: Hook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEPLOY_HOOK_URL", hook.url)
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    configure(sandbox, {"url_env": "DEPLOY_HOOK_URL"})
+    assert sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash").exit_code == 1
+    texts = [posted["text"] for posted in hook.received]
+    assert [t.split(":")[0] for t in texts] == [
+        "snailtrail deploy failed of phase-2 to unit (shine)",
+        "snailtrail rollback of phase-1 to unit (shine)",
+        "snailtrail deploy of phase-2 to unit (shine)",
+    ]
+    assert "FAILED" in texts[0] and "Fix: read the stopped reasons" in texts[0]
+    assert "succeeded" in texts[1] and "FAILED" in texts[2]
+
+
+def test_a_failing_webhook_never_fails_the_deploy_and_the_trail_says_so(
+    sandbox: Sandbox, hook: Hook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hook.status = 500
+    configure(sandbox, {"url": hook.url})
+    result = sandbox.deploy("phase-1", GOOD_1)
+    assert result.exit_code == 0
+    assert len(hook.received) == 2  # one retry, then no more
+    [failed] = [e for e in trail_kinds(sandbox) if e["kind"] == "notification.failed"]
+    assert "answered HTTP 500 (2 attempts)" in failed["detail"] and failed["data"]["event"] == "deploy.finished"
+    assert "was not told of deploy.finished" in result.stderr
+
+
+def test_a_webhook_that_times_out_is_given_up_within_the_bound(
+    sandbox: Sandbox, hook: Hook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from snailtrail import notifications
+
+    monkeypatch.setattr(notifications, "POST_TIMEOUT_S", 0.2)
+    hook.delay_s = 1.0
+    configure(sandbox, {"url": hook.url})
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    [failed] = [e for e in trail_kinds(sandbox) if e["kind"] == "notification.failed"]
+    assert "not reached" in failed["detail"]
+
+
+def test_an_unset_url_variable_is_recorded_not_ignored(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DEPLOY_HOOK_URL", raising=False)
+    configure(sandbox, {"url_env": "DEPLOY_HOOK_URL"})
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    [failed] = [e for e in trail_kinds(sandbox) if e["kind"] == "notification.failed"]
+    assert "DEPLOY_HOOK_URL is not set" in failed["detail"]
+
+
+@pytest.mark.parametrize(
+    "webhook, says",
+    [
+        (
+            {"url": "https://hooks.slack.com/services/T0AAAA/B0BBBB/abcdefghijklmnopqrstuvwx"},
+            "looks like it carries a secret",
+        ),
+        ({"url": "https://chat.example.com/hook?token=abc"}, "looks like it carries a secret"),
+        ({"url": "https://chat.example.com/hook", "url_env": "HOOK"}, "either url_env"),
+        ({"url_env": "not a name"}, "url_env"),
+    ],
+)
+def test_a_secret_looking_or_ambiguous_webhook_is_refused_with_exit_2(
+    sandbox: Sandbox, webhook: dict[str, str], says: str
+) -> None:
+    configure(sandbox, webhook)
+    result = sandbox.run("status")
+    assert result.exit_code == 2 and says in result.stderr and "notifications" in result.stderr

@@ -113,9 +113,9 @@ class Sandbox:
         ecs = boto3.client("ecs", region_name="us-east-1")
         answer = ecs.describe_task_definition(taskDefinition="shine", include=["TAGS"])
         live = answer["taskDefinition"]
-        keys = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory")
+        keys = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory", "executionRoleArn", "taskRoleArn")
         container = live["containerDefinitions"][0] | {"image": image}
-        copy = {k: live[k] for k in keys} | {"containerDefinitions": [container]}
+        copy = {k: live[k] for k in keys if k in live} | {"containerDefinitions": [container]}
         if keep_tags:
             copy["tags"] = answer["tags"]
         return ecs.register_task_definition(**copy)["taskDefinition"]["taskDefinitionArn"]

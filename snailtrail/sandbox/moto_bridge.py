@@ -116,10 +116,15 @@ def _check_registration(backend: EC2ContainerServiceBackend, arguments: dict[str
 
 def _check_creation(backend: EC2ContainerServiceBackend, arguments: dict[str, Any]) -> None:
     strict.check_public_ip(arguments.get("launch_type"), arguments.get("network_configuration"))
-    if arguments.get("task_definition_str"):
-        definition = _definition(backend.describe_task_definition(arguments["task_definition_str"]))
-        strict.check_revision_active(definition)
-        strict.check_load_balancers(arguments.get("load_balancers") or [], definition, _target_types(backend))
+    if not arguments.get("task_definition_str"):
+        return
+    definition = _definition(backend.describe_task_definition(arguments["task_definition_str"]))
+    strict.check_revision_active(definition)
+    strict.check_launch_type(arguments.get("launch_type"), definition)
+    entries = arguments.get("load_balancers") or []
+    groups = _target_groups(backend)
+    strict.check_load_balancers(entries, definition, groups)
+    strict.check_target_groups_attached(entries, groups)
 
 
 def _check_update(backend: EC2ContainerServiceBackend, arguments: dict[str, Any]) -> None:
@@ -133,22 +138,39 @@ def _check_update(backend: EC2ContainerServiceBackend, arguments: dict[str, Any]
     )
     if properties.get("task_definition"):
         strict.check_revision_active(definition)
-    entries = properties.get("load_balancers") or service.load_balancers
-    strict.check_load_balancers(entries, definition, _target_types(backend))
+        strict.check_launch_type(service.launch_type, definition)
+    groups = _target_groups(backend)
+    strict.check_load_balancers(properties.get("load_balancers") or service.load_balancers, definition, groups)
+    strict.check_target_groups_attached(properties.get("load_balancers") or [], groups)
 
 
 def _definition(model: TaskDefinition) -> dict[str, Any]:
     """The parts of a registered task definition the service rules read, in the API's shape."""
     return {
         "status": model.status,
+        "compatibilities": model.compatibilities,
         "networkMode": model.network_mode,
         "containerDefinitions": model.container_definitions,
     }
 
 
-def _target_types(backend: EC2ContainerServiceBackend) -> dict[str, str]:
-    groups = elbv2(backend.region_name, backend.account_id).target_groups
-    return {arn: group.target_type for arn, group in list(groups.items())}
+def _target_groups(backend: EC2ContainerServiceBackend) -> dict[str, strict.TargetGroup]:
+    """The account's target groups, each with whether a listener or rule forwards to it now.
+
+    moto's own record (``load_balancer_arns``) misses ModifyListener, so the listeners are read instead.
+    """
+    balancing = elbv2(backend.region_name, backend.account_id)
+    forwarded: set[str] = set()
+    for balancer in list(balancing.load_balancers.values()):
+        for listener in list(balancer.listeners.values()):
+            rules = list(listener._non_default_rules.values())
+            for action in [*listener.default_actions, *(a for rule in rules for a in rule.actions)]:
+                if action.type == "forward":
+                    forwarded.update(balancing._get_target_group_arns_from(action_data=action.data))
+    return {
+        arn: strict.TargetGroup(group.target_type, arn in forwarded)
+        for arn, group in list(balancing.target_groups.items())
+    }
 
 
 def _tolerate_concurrent_inserts(method: Any) -> Any:

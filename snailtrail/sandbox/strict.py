@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 CLIENT_EXCEPTION = "ClientException"
@@ -31,6 +32,14 @@ FARGATE_SIZES: dict[int, frozenset[int]] = {
     8192: frozenset(range(16384, 61440 + 1, 4096)),
     16384: frozenset(range(32768, 122880 + 1, 8192)),
 }
+
+
+@dataclass(frozen=True)
+class TargetGroup:
+    """What the service rules read of a target group."""
+
+    target_type: str
+    forwarded_to: bool  # a listener or rule of some load balancer forwards to it
 
 
 class Refused(Exception):
@@ -116,6 +125,17 @@ def check_revision_active(definition: Mapping[str, Any]) -> None:
         raise Refused(INVALID_PARAMETER, "TaskDefinition is inactive")
 
 
+def check_launch_type(launch_type: str | None, definition: Mapping[str, Any]) -> None:
+    """A Fargate service runs only a revision registered as Fargate-compatible.
+
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#requires_compatibilities:
+    the task definition is validated against the launch types it requires, and ``compatibilities`` says which
+    ones it passed; a copy that drops requiresCompatibilities is EC2-only.
+    """
+    if launch_type == "FARGATE" and "FARGATE" not in (definition.get("compatibilities") or []):
+        raise Refused(INVALID_PARAMETER, "Task definition does not support launch_type FARGATE.")
+
+
 def check_public_ip(launch_type: str | None, network_configuration: Mapping[str, Any] | None) -> None:
     """Only Fargate tasks get a public IP on their ENI.
 
@@ -129,15 +149,14 @@ def check_public_ip(launch_type: str | None, network_configuration: Mapping[str,
 
 
 def check_load_balancers(
-    entries: Iterable[Mapping[str, Any]], definition: Mapping[str, Any], target_types: Mapping[str, str]
+    entries: Iterable[Mapping[str, Any]], definition: Mapping[str, Any], target_groups: Mapping[str, TargetGroup]
 ) -> None:
     """Each loadBalancers[] entry names a container and a port the task definition maps; awsvpc needs ip targets.
 
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb.html: with awsvpc "you must choose ip as the
-    target type"; https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-load-balancing.html: "If you
-    update the task definition for the service, the container name and container port that were specified when
-    the service was created must remain in the task definition." ``target_types`` maps target group ARNs to
-    their TargetType.
+    target type, not instance"; https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-load-balancing.html:
+    "If you update the task definition for the service, the container name and container port that were specified
+    when the service was created must remain in the task definition." ``target_groups`` is keyed by ARN.
     """
     containers = {c.get("name"): c for c in definition.get("containerDefinitions") or []}
     for entry in entries:
@@ -149,10 +168,29 @@ def check_load_balancers(
         if port not in [m.get("containerPort") for m in container.get("portMappings") or []]:
             raise Refused(INVALID_PARAMETER, f"The container {name} did not have a container port {port} defined.")
         arn = entry.get("targetGroupArn")
-        kind = target_types.get(arn) if arn else None
-        if definition.get("networkMode") == "awsvpc" and kind is not None and kind != "ip":
+        group = target_groups.get(arn) if arn else None
+        if definition.get("networkMode") == "awsvpc" and group is not None and group.target_type != "ip":
             raise Refused(
                 INVALID_PARAMETER,
-                f"The provided target group {arn} has target type {kind}, which is incompatible with the awsvpc "
-                "network mode specified in the task definition.",
+                f"The provided target group {arn} has target type {group.target_type}, which is incompatible with "
+                "the awsvpc network mode specified in the task definition.",
+            )
+
+
+def check_target_groups_attached(
+    entries: Iterable[Mapping[str, Any]], target_groups: Mapping[str, TargetGroup]
+) -> None:
+    """A service registers its tasks only in target groups a load balancer forwards to.
+
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb.html: the target group is created with, and
+    reached through, the load balancer's listener. AWS: "The target group with targetGroupArn ARN does not have an
+    associated load balancer." (reported for CreateService, e.g. terraform-aws-ecs-fargate#43).
+    """
+    for entry in entries:
+        arn = entry.get("targetGroupArn")
+        group = target_groups.get(arn) if arn else None
+        if group is not None and not group.forwarded_to:
+            raise Refused(
+                INVALID_PARAMETER,
+                f"The target group with targetGroupArn {arn} does not have an associated load balancer.",
             )

@@ -22,10 +22,12 @@ CONTAINER = {"name": "app", "image": "fake.local/shine:1", "portMappings": [{"co
 class Account:
     ecs: Any
     elbv2: Any
+    vpc: str
     subnet: str
     security_group: str
     ip_group: str
     instance_group: str
+    listener: str  # forwards to both groups above
 
 
 @pytest.fixture
@@ -44,9 +46,22 @@ def account(aws_env: None) -> Iterator[Account]:
                 "TargetGroups"
             ][0]["TargetGroupArn"]
 
+        ip_group, instance_group = group("shine-ip", "ip"), group("shine-instance", "instance")
+        balancer = elbv2.create_load_balancer(Name="shine-alb", Subnets=[subnet])["LoadBalancers"][0]
+        listener = elbv2.create_listener(
+            LoadBalancerArn=balancer["LoadBalancerArn"],
+            Protocol="HTTP",
+            Port=80,
+            DefaultActions=[forward({ip_group: 90, instance_group: 10})],
+        )["Listeners"][0]["ListenerArn"]
         ecs = boto3.client("ecs", region_name="us-east-1")
         ecs.create_cluster(clusterName="shine")
-        yield Account(ecs, elbv2, subnet, security_group, group("shine-ip", "ip"), group("shine-instance", "instance"))
+        yield Account(ecs, elbv2, vpc, subnet, security_group, ip_group, instance_group, listener)
+
+
+def forward(weights: dict[str, int]) -> dict[str, Any]:
+    groups = [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in weights.items()]
+    return {"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}
 
 
 def fargate(**overrides: Any) -> dict[str, Any]:
@@ -263,21 +278,38 @@ def test_an_update_to_a_revision_without_the_balanced_port_is_refused(account: A
 
 
 def test_modify_listener_replaces_the_whole_action_list(account: Account) -> None:
-    balancer = account.elbv2.create_load_balancer(Name="shine-alb", Subnets=[account.subnet])["LoadBalancers"][0]
-    weighted = {
-        "Type": "forward",
-        "ForwardConfig": {
-            "TargetGroups": [
-                {"TargetGroupArn": account.ip_group, "Weight": 90},
-                {"TargetGroupArn": account.instance_group, "Weight": 10},
-            ]
-        },
-    }
-    listener = account.elbv2.create_listener(
-        LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80, DefaultActions=[weighted]
-    )["Listeners"][0]
     only = {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "503", "ContentType": "text/plain"}}
-    account.elbv2.modify_listener(ListenerArn=listener["ListenerArn"], DefaultActions=[only])
-    actions = account.elbv2.describe_listeners(ListenerArns=[listener["ListenerArn"]])["Listeners"][0]["DefaultActions"]
+    account.elbv2.modify_listener(ListenerArn=account.listener, DefaultActions=[only])
+    actions = account.elbv2.describe_listeners(ListenerArns=[account.listener])["Listeners"][0]["DefaultActions"]
     assert [a["Type"] for a in actions] == ["fixed-response"]
     assert actions[0]["FixedResponseConfig"]["StatusCode"] == "503"
+
+
+def test_a_service_registers_only_in_a_target_group_a_listener_forwards_to(account: Account) -> None:
+    arn = register(account)
+    loose = account.elbv2.create_target_group(
+        Name="shine-loose", Protocol="HTTP", Port=8000, VpcId=account.vpc, TargetType="ip"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    entries = [{"targetGroupArn": loose, "containerName": "app", "containerPort": 8000}]
+    refused(
+        lambda: service(account, arn, loadBalancers=entries),
+        "InvalidParameterException",
+        f"The target group with targetGroupArn {loose} does not have an associated load balancer.",
+    )
+    account.elbv2.modify_listener(ListenerArn=account.listener, DefaultActions=[forward({loose: 1})])
+    assert service(account, arn, loadBalancers=entries)["loadBalancers"][0]["targetGroupArn"] == loose
+
+
+def test_a_fargate_service_runs_only_fargate_compatible_revisions(account: Account) -> None:
+    service(account, register(account))
+    ec2_only = register(account, requiresCompatibilities=None, containerDefinitions=[CONTAINER | {"memory": 512}])
+    refused(
+        lambda: account.ecs.update_service(cluster="shine", service="shine", taskDefinition=ec2_only),
+        "InvalidParameterException",
+        "Task definition does not support launch_type FARGATE.",
+    )
+    refused(
+        lambda: service(account, ec2_only, serviceName="other"),
+        "InvalidParameterException",
+        "Task definition does not support launch_type FARGATE.",
+    )

@@ -17,6 +17,7 @@ import yaml
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[1]
+EXECUTION_ROLE_ARN = "arn:aws:iam::123456789012:role/shine-task-execution"
 
 
 @dataclass
@@ -114,9 +115,9 @@ class Sandbox:
         ecs = boto3.client("ecs", region_name="us-east-1")
         answer = ecs.describe_task_definition(taskDefinition="shine", include=["TAGS"])
         live = answer["taskDefinition"]
-        keys = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory")
+        keys = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory", "executionRoleArn", "taskRoleArn")
         container = live["containerDefinitions"][0] | {"image": image}
-        copy = {k: live[k] for k in keys} | {"containerDefinitions": [container]}
+        copy = {k: live[k] for k in keys if k in live} | {"containerDefinitions": [container]}
         if keep_tags:
             copy["tags"] = answer["tags"]
         return ecs.register_task_definition(**copy)["taskDefinition"]["taskDefinitionArn"]
@@ -141,6 +142,8 @@ def write_config(root: Path, public_url: str, test_listener_port: int = 8080, **
     document = yaml.safe_load((REPO / "snailtrail.yaml").read_text())
     document["service"]["blue_green"]["test_listener_port"] = test_listener_port
     document["default_environment"] = "unit"
+    # AWS refuses Fargate task definitions with awslogs or secrets and no execution role; provision creates it.
+    document["service"]["execution_role_arn"] = EXECUTION_ROLE_ARN
     document["environments"] = {
         "unit": {
             "kind": "aws",
@@ -155,6 +158,14 @@ def write_config(root: Path, public_url: str, test_listener_port: int = 8080, **
     path = root / "snailtrail.yaml"
     path.write_text(yaml.safe_dump(document))
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def strict_moto() -> None:
+    """Every test's moto refuses what AWS refuses, as the sandbox's does, whichever test runs first."""
+    from snailtrail.sandbox import moto_bridge
+
+    moto_bridge.enable_strict_mode()
 
 
 @pytest.fixture

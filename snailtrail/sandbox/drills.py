@@ -176,18 +176,18 @@ def _wrong_port(ctx: Context) -> str:
     definition = render(ctx.settings, phase, current.image)
     container = definition["containerDefinitions"][0]
     port = container["portMappings"][0]["containerPort"] + 80
-    container["portMappings"] = [{"containerPort": port, "hostPort": port, "protocol": "tcp"}]
+    # Like a hand-made console edit of the app's PORT: ECS refuses a revision that drops the mapped port the
+    # service's load balancer entry names, so the mapping stays and the app listens elsewhere.
     container["environment"] = [
         e if e["name"] != "PORT" else {"name": "PORT", "value": str(port)} for e in container["environment"]
     ]
     registered = ctx.ecs.register_task_definition(definition, {"snailtrail:drill": "wrong-port"})
-    # Like a hand-made console edit: the task definition moves, the service's load balancer entry does not.
     ctx.clients.client("ecs").update_service(
         cluster=ctx.settings.service.cluster,
         service=ctx.colours.live.service,
         taskDefinition=registered["taskDefinitionArn"],
     )
-    return f"service now runs {registered['taskDefinitionArn'].rsplit('/', 1)[-1]} mapping port {port}"
+    return f"service now runs {registered['taskDefinitionArn'].rsplit('/', 1)[-1]} with PORT={port}"
 
 
 def _verified_revision(ctx: Context) -> str:

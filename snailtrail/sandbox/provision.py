@@ -3,11 +3,13 @@
 Used by ``sandbox up`` against moto's server and by the tests against in-process moto: VPC with
 public subnets routed to an internet gateway, the ALB and task security groups (with the
 ALB-to-task rule on the container port), ALB, target group, listener, cluster, ECR repository,
-Route 53 zone and record, the state table and the model bucket.
+the execution role the configuration names, Route 53 zone and record, the state table and the
+model bucket.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +19,30 @@ from snailtrail.aws.session import AwsClients
 from snailtrail.config import Settings
 
 VPC_CIDR = "10.42.0.0/16"
+# What ECS's own execution role trusts and is granted: pull from ECR, write awslogs streams.
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
+ECS_TASKS_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+# AmazonECSTaskExecutionRolePolicy's statement, inline: moto does not load AWS's managed policies.
+EXECUTION_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "ecr:GetAuthorizationToken",
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchGetImage",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+            ],
+            "Resource": "*",
+        }
+    ],
+}
 
 
 @dataclass(frozen=True)
@@ -186,6 +212,8 @@ def provision(
     except ClientError:
         ecr.create_repository(repositoryName=service.image_repository)
 
+    if service.execution_role_arn:
+        _execution_role(clients, service.execution_role_arn)
     if service.domain is not None:
         _dns(clients, service.domain.hosted_zone, service.domain.name, balancer["DNSName"])
     _state_table(clients, settings.environment.state_table)
@@ -222,6 +250,17 @@ def _allow(ec2: Any, group_id: str, permission: dict[str, Any]) -> None:
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "InvalidPermission.Duplicate":
             raise
+
+
+def _execution_role(clients: AwsClients, arn: str) -> None:
+    """The execution role the task definitions name, as AWS requires one for ECR images, awslogs and secrets."""
+    iam = clients.client("iam")
+    path, _, name = arn.split(":role", 1)[1].rpartition("/")
+    try:
+        iam.get_role(RoleName=name)
+    except iam.exceptions.NoSuchEntityException:
+        iam.create_role(RoleName=name, Path=f"{path}/", AssumeRolePolicyDocument=json.dumps(ECS_TASKS_TRUST))
+        iam.put_role_policy(RoleName=name, PolicyName="ecs-task-execution", PolicyDocument=json.dumps(EXECUTION_POLICY))
 
 
 def _dns(clients: AwsClients, zone_name: str, record: str, target: str) -> None:

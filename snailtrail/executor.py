@@ -13,6 +13,7 @@ from snailtrail.checks.criteria import http_probes, ml_mode_criterion, retry_unt
 from snailtrail.colours import Colour
 from snailtrail.context import Context
 from snailtrail.errors import SnailtrailError, operator_error
+from snailtrail.history import rollback_target
 from snailtrail.phases import Phase
 from snailtrail.plan import DeployOptions, DeployPlan
 from snailtrail.progressive import ProgressiveRollout
@@ -282,9 +283,9 @@ class Executor:
             result.exit_code = 1
             result.message += f" (--no-rollback: the service stays on unverified {result.task_definition})"
             return
-        exclude = frozenset({result.task_definition} if result.task_definition else set())
         try:
-            target = self.ctx.history.last_verified(exclude=exclude)
+            # What ran before this deploy, if verified, else the verified revision live before that.
+            target = rollback_target(self.ctx, result.task_definition)
         except Exception as raw:  # noqa: BLE001 - whatever the cause, the service needs a human
             result.exit_code = 3
             result.message += f"; the rollback target could not be found: {operator_error(raw).message}"

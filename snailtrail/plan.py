@@ -15,6 +15,7 @@ from snailtrail.colours import Colours
 from snailtrail.config import Settings, StrategyConfig, StrategyKind
 from snailtrail.context import Context
 from snailtrail.errors import ConfigError
+from snailtrail.history import rollback_target
 from snailtrail.phases import Phase
 from snailtrail.taskdef import Revision, normalize, render
 
@@ -156,7 +157,7 @@ def build_plan(ctx: Context, phase: Phase, options: DeployOptions) -> DeployPlan
         service,
         live_definition,
         identical,
-        ctx.history.last_verified(),
+        rollback_target(ctx, identical.arn if identical else None),
         strategy,
         ctx.colours,
     )

@@ -2,24 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
 from snailtrail.state import CliState
 
 
+def render_candidates(document: dict[str, Any]) -> str:
+    since = document["current_deployment_started"] or "unknown"
+    lines = [f"The service runs {document['current'] or 'nothing'} (its deployment started {since})."]
+    if not document["candidates"]:
+        lines.append("No revision has been verified or deployed by snailtrail.")
+    for candidate in document["candidates"]:
+        mark = "→" if candidate["default"] else ("✓" if candidate["eligible"] else "✗")
+        revision = candidate["task_definition"].rsplit("/", 1)[-1]
+        lines.append(
+            f"  {mark} {revision:<14} {candidate['phase'] or '?':<9} verified {candidate['verified_at'] or '-':<30} "
+            f"{candidate['reason']}"
+        )
+    return "\n".join(lines)
+
+
 def register(app: typer.Typer) -> None:
     @app.command(
-        help="Return the service to the last verified deployment before the current one (or --to a "
-        "phase's last verified revision, or a task-definition ARN), wait and verify it. Exit 0 when "
-        "the restored deployment verifies, 3 when it does not."
+        help="Return the service to the last verified revision that was live before the current deployment "
+        "started (or --to a phase's last verified revision, or a task-definition ARN), wait and verify it. "
+        "--list shows the candidates and changes nothing. Exit 0 when the restored deployment verifies, 3 "
+        "when it does not or nothing verified exists."
     )
     def rollback(
         ctx: typer.Context,
         to: Optional[str] = typer.Option(None, "--to", help="PHASE (its last verified revision) or TASKDEF_ARN."),
         timeout: float = typer.Option(600.0, "--timeout", min=1, help="Seconds to wait for the rollout."),
         poll_interval: Optional[float] = typer.Option(None, "--poll-interval", min=0.01, hidden=True),
+        list_candidates: bool = typer.Option(
+            False,
+            "--list",
+            help="List the candidates, newest first, with phase, verified time and why each is or is not "
+            "eligible; change nothing.",
+        ),
     ) -> None:
         from snailtrail.executor import Executor
         from snailtrail.plan import DeployOptions
@@ -27,6 +49,13 @@ def register(app: typer.Typer) -> None:
 
         state: CliState = ctx.obj
         context = state.context()
+        if list_candidates:
+            from snailtrail.history import current_deployment, rollback_choice
+
+            choice = rollback_choice(context, *current_deployment(context.colours.live_service))
+            document = choice.to_json()
+            state.output(document, render_candidates(document))
+            return
         with context.lock.held(f"rollback{' --to ' + to if to else ''}"):
             target = choose_target(context, to)
             executor = Executor(

@@ -29,6 +29,7 @@ READ_ONLY = [
     "secretsmanager:DescribeSecret",
     "ecr:DescribeImages",
     "tag:GetResources",
+    "application-autoscaling:DescribeScalableTargets",
 ]
 STATE_READ = ["dynamodb:GetItem", "dynamodb:Query"]
 DEPLOY = [

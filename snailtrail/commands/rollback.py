@@ -6,6 +6,7 @@ from typing import Any, Optional
 
 import typer
 
+from snailtrail.commands.options import DesiredCount
 from snailtrail.state import CliState
 
 
@@ -36,6 +37,7 @@ def register(app: typer.Typer) -> None:
         to: Optional[str] = typer.Option(None, "--to", help="PHASE (its last verified revision) or TASKDEF_ARN."),
         timeout: float = typer.Option(600.0, "--timeout", min=1, help="Seconds to wait for the rollout."),
         poll_interval: Optional[float] = typer.Option(None, "--poll-interval", min=0.01, hidden=True),
+        desired_count: DesiredCount = None,
         list_candidates: bool = typer.Option(
             False,
             "--list",
@@ -60,7 +62,11 @@ def register(app: typer.Typer) -> None:
             target = choose_target(context, to)
             executor = Executor(
                 context,
-                DeployOptions(timeout_s=timeout, poll_interval_s=poll_interval or context.default_poll_interval_s),
+                DeployOptions(
+                    timeout_s=timeout,
+                    poll_interval_s=poll_interval or context.default_poll_interval_s,
+                    desired_count=desired_count,
+                ),
             )
             result = executor.rollback_to(target, reason=f"requested by {'--to ' + to if to else 'operator'}")
         state.output(result.to_json(), ("✓ " if result.ok else "✗ ") + result.message)

@@ -231,6 +231,8 @@ def test_a_healthy_deploy_makes_each_call_for_a_purpose(sandbox: Sandbox, monkey
         "dynamodb.DeleteItem": 1,
         # The trail, read once: the rollback target is what was live before this deploy.
         "dynamodb.Query": 1,
+        # Whether autoscaling manages the service: its bounds limit the desired count.
+        "application-autoscaling.DescribeScalableTargets": 1,
     }
 
 

@@ -74,6 +74,7 @@ class VerifyReport:
 def selected(only: list[str] | None) -> list[CheckSpec]:
     import snailtrail.checks.app
     import snailtrail.checks.infra
+    import snailtrail.checks.rollback_readiness
     import snailtrail.checks.service  # noqa: F401 - registration by import
 
     specs = sorted(CATALOGUE, key=lambda s: LAYERS.index(s.layer))

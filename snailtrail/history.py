@@ -38,7 +38,7 @@ class Candidate:
 
     @property
     def number(self) -> int:
-        return int(self.arn.rsplit(":", 1)[1])
+        return _number(self.arn)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -101,10 +101,20 @@ def current_deployment(service: dict[str, Any] | None) -> tuple[str | None, date
     return current, parse_time(created) if created else None
 
 
-def ineligibility(revision: Revision | None, current: str | None, arn: str, describe_error: str | None) -> str | None:
-    """Why ``arn`` cannot be a rollback target, or None when it can."""
-    if arn == current:
-        return "the current revision: the service runs it"
+def unfinished_rollback(events: Iterable[dict[str, Any]]) -> str | None:
+    """The target of a rollback that started and was neither finished nor followed by a deploy
+    (interrupted, or its process killed), else None."""
+    last = None
+    for event in events:
+        if event.get("kind") in ("rollback.started", "rollback.finished", "deploy.started"):
+            last = event
+    if last is not None and last["kind"] == "rollback.started":
+        return last.get("task_definition")
+    return None
+
+
+def ineligibility(revision: Revision | None, describe_error: str | None) -> str | None:
+    """Why a revision cannot be a rollback target, or None when it can."""
     if describe_error is not None:
         return f"cannot be described: {describe_error}"
     assert revision is not None
@@ -121,10 +131,13 @@ def rollback_choice(
     """The rollback candidates for a service running ``current`` since ``since`` (default: now).
 
     The default target is the newest eligible revision that was live before ``since``; when the trail
-    holds no such deployment (it was lost), the most recently verified eligible revision. With
+    holds no such deployment (it was lost), the most recently verified eligible revision. A rollback to
+    ``current`` that never finished is finished instead: its target stays the default. With
     ``describe_all`` False, candidates are described only until the default is found.
     """
-    timeline = went_live(ctx.trail.events())
+    events = ctx.trail.events()
+    timeline = went_live(events)
+    resuming = current if current and unfinished_rollback(events) == current else None
     cutoff = since or datetime.now(UTC)
     last_live: dict[str, datetime] = {}
     for moment, arn in timeline:
@@ -134,7 +147,7 @@ def rollback_choice(
         arn for arn, moment in sorted(last_live.items(), key=lambda item: item[1], reverse=True) if moment < cutoff
     ]
     verified = {r.arn: r for r in ctx.history.verified()}
-    pool = dict.fromkeys(earlier + sorted(verified, key=_number, reverse=True))
+    pool = dict.fromkeys(([resuming] if resuming else []) + earlier + sorted(verified, key=_number, reverse=True))
     if current:
         pool.setdefault(current)
 
@@ -143,23 +156,31 @@ def rollback_choice(
     for arn in pool:
         if default is not None and not describe_all:
             break
-        # The current revision is never a target: described only to be listed.
-        revision, error = _describe(ctx, arn) if arn != current or describe_all else (None, None)
-        reason = ineligibility(revision, current, arn, error)
+        if arn == current and not resuming:
+            # Never a target (rolling back to what runs changes nothing): described only to be listed.
+            revision, error = _describe(ctx, arn) if describe_all else (None, None)
+            reason: str | None = "the current revision: the service runs it"
+        else:
+            revision, error = _describe(ctx, arn)
+            reason = ineligibility(revision, error)
         judged[arn] = (revision, reason)
-        if reason is None and default is None and arn in earlier:
+        if reason is None and default is None and (arn in earlier or arn == resuming):
             default = arn
     fallback = default is None
     if fallback:
-        eligible = [arn for arn, (_, reason) in judged.items() if reason is None]
-        default = max(eligible, key=lambda arn: (judged[arn][0].verified_at or "", _number(arn)), default=None)  # type: ignore[union-attr]
+        eligible = [revision for revision, reason in judged.values() if reason is None and revision is not None]
+        best = max(eligible, key=lambda r: (r.verified_at or "", r.number), default=None)
+        default = best.arn if best else None
 
     candidates = []
     for arn, (revision, reason) in judged.items():
         tags = revision.tags if revision is not None else (verified[arn].tags if arn in verified else {})
-        if arn == default:
+        if arn == default and arn == resuming:
+            why = "default: finishes the interrupted rollback to it (the service runs it, not verified since)"
+        elif arn == default:
             why = (
-                "default: the most recently verified (the trail shows no deployment before the current one)"
+                "default: the most recently verified (the trail shows no verified revision live before the current "
+                "deployment)"
                 if fallback
                 else "default: the last verified revision live before the current deployment"
             )

@@ -68,7 +68,16 @@ def register(app: typer.Typer) -> None:
                     desired_count=desired_count,
                 ),
             )
-            result = executor.rollback_to(target, reason=f"requested by {'--to ' + to if to else 'operator'}")
+            try:
+                result = executor.rollback_to(target, reason=f"requested by {'--to ' + to if to else 'operator'}")
+            except KeyboardInterrupt:
+                # Said here: typer turns an interrupt into a silent exit 130 before cli.run sees it.
+                message = f"interrupted: the service may run {target.arn} unverified; `snailtrail rollback` finishes it"
+                executor.emit("rollback.interrupted", target.phase, message, ok=False, task_definition=target.arn)
+                state.output(
+                    {"ok": False, "error": "interrupted", "message": message, "exit_code": 130}, "✗ " + message
+                )
+                raise typer.Exit(130) from None
         state.output(result.to_json(), ("✓ " if result.ok else "✗ ") + result.message)
         if result.exit_code:
             raise typer.Exit(result.exit_code)

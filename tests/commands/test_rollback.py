@@ -127,3 +127,58 @@ def test_rollback_to_a_verified_target_that_now_crashes_exits_3(
     assert sandbox.run("status", "--json").json()["task_definition"].endswith(":1")
     events = sandbox.run("trail", "--format", "json").json()["events"]
     assert [e["ok"] for e in events if e["kind"] == "rollback.finished"] == [False]
+
+
+def test_an_interrupted_rollback_exits_130_and_a_second_rollback_finishes_it(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from snailtrail import executor
+
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    assert sandbox.deploy("phase-2", GOOD_2).exit_code == 0
+    with monkeypatch.context() as patch:
+
+        def interrupted(*args: object, **kwargs: object) -> None:
+            raise KeyboardInterrupt  # Ctrl-C while the rollback waits for the rollout
+
+        patch.setattr(executor, "watch_rollout", interrupted)
+        stopped = sandbox.run("rollback", *FAST, "--json")
+    assert stopped.exit_code == 130 and stopped.json()["error"] == "interrupted"
+    assert "`snailtrail rollback` finishes it" in stopped.json()["message"]
+    # The service was already pointed at the target; the trail shows a rollback that never finished.
+    assert sandbox.run("status", "--json").json()["task_definition"].endswith(":1")
+    kinds = [e["kind"] for e in sandbox.run("trail", "--format", "json").json()["events"]]
+    assert kinds.count("rollback.started") == 1 and "rollback.finished" not in kinds
+    assert kinds[-1] == "rollback.interrupted"
+
+    listed = sandbox.run("rollback", "--list", "--json").json()
+    assert listed["default_target"].endswith(":1")
+    assert next(c for c in listed["candidates"] if c["default"])["reason"].startswith(
+        "default: finishes the interrupted"
+    )
+    finished = sandbox.run("rollback", *FAST, "--json")
+    assert finished.exit_code == 0, finished.stderr
+    # Finishes the interrupted rollback (wait and verify revision 1) rather than going back to 2.
+    assert finished.json()["rolled_back_to"].endswith(":1")
+    assert served_phase(sandbox) == "simple"
+
+
+def test_without_a_trail_the_most_recently_verified_revision_is_the_default(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    assert sandbox.deploy("phase-2", GOOD_2).exit_code == 0
+    # The trail is gone (table items and the local cache): only the verified tags remain.
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    items = dynamodb.query(
+        TableName="snailtrail-state",
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "trail#unit#shine"}},
+    )["Items"]
+    for item in items:
+        dynamodb.delete_item(TableName="snailtrail-state", Key={"pk": item["pk"], "sk": item["sk"]})
+    for cache in sandbox.root.rglob("trail-*.jsonl"):
+        cache.unlink()
+
+    listed = sandbox.run("rollback", "--list", "--json").json()
+    default = next(c for c in listed["candidates"] if c["default"])
+    assert default["task_definition"].endswith(":1") and default["reason"].startswith("default: the most recently")
+    assert default["last_live_at"] is None

@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from snailtrail.aws.ecs import TAG_DIGEST, TAG_FINGERPRINT, TAG_PHASE, TAG_REVISION, TAG_VERIFIED
+from snailtrail.capacity import planned_count
 from snailtrail.checks.base import CheckResult
 from snailtrail.checks.criteria import http_probes, ml_mode_criterion, retry_until, target_health_criterion
 from snailtrail.colours import Colour
 from snailtrail.context import Context
 from snailtrail.diagnosis import report_stopped_tasks
 from snailtrail.errors import SnailtrailError, operator_error
+from snailtrail.history import rollback_target
 from snailtrail.phases import Phase
 from snailtrail.plan import DeployOptions, DeployPlan
 from snailtrail.progressive import ProgressiveRollout
@@ -161,7 +163,7 @@ class Executor:
                         phase.name,
                         step.name,
                         step.summary,
-                        lambda name=step.name: self._update_or_create(name, phase, result),
+                        lambda name=step.name: self._update_or_create(name, plan, result),
                     )
                 elif step.name == "start" and progressive:
                     self.run_step(result, phase.name, "start", step.summary, lambda: progressive.start(phase, result))
@@ -283,9 +285,9 @@ class Executor:
             result.exit_code = 1
             result.message += f" (--no-rollback: the service stays on unverified {result.task_definition})"
             return
-        exclude = frozenset({result.task_definition} if result.task_definition else set())
         try:
-            target = self.ctx.history.last_verified(exclude=exclude)
+            # What ran before this deploy, if verified, else the verified revision live before that.
+            target = rollback_target(self.ctx, result.task_definition)
         except Exception as raw:  # noqa: BLE001 - whatever the cause, the service needs a human
             result.exit_code = 3
             result.message += f"; the rollback target could not be found: {operator_error(raw).message}"
@@ -336,7 +338,6 @@ class Executor:
         self.emit("rollback.started", phase_name, f"rolling back to {target.arn}: {reason}", task_definition=target.arn)
         self.ctx.reporter.heading(f"Rolling back to verified {target.arn} ({phase_name})")
         steps_before = len(result_for.steps) if result_for else 0
-        desired = phase.container.desired_count if phase else (service or {}).get("desiredCount", 1)
         try:
             if describe_error is not None:
                 raise describe_error
@@ -345,12 +346,16 @@ class Executor:
                     f"service {self.ctx.colours.live.service} does not exist; nothing to roll back",
                     fix="deploy a phase to create it",
                 )
+            live_count = service.get("desiredCount", 1)
+            desired = planned_count(
+                self.ctx, phase.container.desired_count if phase else live_count, service, self.options.desired_count
+            )
             self.run_step(
                 result,
                 phase_name,
                 "update",
-                f"update the service to {target.arn}",
-                lambda: self.update_service(target.arn, desired, phase),
+                f"update the service to {target.arn}, desired count {desired.count} ({desired.reason})",
+                lambda: self.update_service(target.arn, desired.count, phase),
             )
             self.run_step(result, phase_name, "wait", "watch the rollback", lambda: self._wait(result))
             if phase is None:
@@ -462,11 +467,12 @@ class Executor:
         self.ctx.history.add_tags(result.task_definition, tags)
         return f"registered {result.task_definition}"
 
-    def _update_or_create(self, name: str, phase: Phase, result: RunResult) -> str:
+    def _update_or_create(self, name: str, plan: DeployPlan, result: RunResult) -> str:
+        phase = plan.phase
         arn = result.task_definition or ""
         if name == "update":
-            return self.update_service(arn, phase.container.desired_count, phase)
-        return self.create_service(arn, phase)
+            return self.update_service(arn, plan.desired.count, phase)
+        return self.create_service(arn, phase, desired=plan.desired.count)
 
     def lock_lost(self) -> bool:
         lock = self.ctx.__dict__.get("lock")  # only when this run holds one (deploy, rollback)

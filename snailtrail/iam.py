@@ -31,6 +31,7 @@ READ_ONLY = [
     "secretsmanager:DescribeSecret",
     "ecr:DescribeImages",
     "tag:GetResources",
+    "application-autoscaling:DescribeScalableTargets",
 ]
 STATE_READ = ["dynamodb:GetItem", "dynamodb:Query"]
 DEPLOY = [

@@ -11,10 +11,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from snailtrail.capacity import DesiredCount, planned_count
 from snailtrail.colours import Colours
 from snailtrail.config import Settings, StrategyConfig, StrategyKind
 from snailtrail.context import Context
 from snailtrail.errors import ConfigError
+from snailtrail.history import rollback_target
 from snailtrail.phases import Phase
 from snailtrail.taskdef import Revision, normalize, render
 
@@ -48,6 +50,7 @@ class DeployOptions:
     create: bool = False  # --yes: the operator agreed to create a missing service
     poll_interval_s: float = 5.0
     strategy: StrategyKind | None = None  # --strategy: overrides the phase's and the environment's
+    desired_count: int | None = None  # --desired-count: else never fewer tasks than run now
 
 
 @dataclass
@@ -62,6 +65,7 @@ class DeployPlan:
     rollback_target: Revision | None
     strategy: StrategyConfig
     colours: Colours
+    desired: DesiredCount
     steps: list[Step] = field(default_factory=list)
 
     @property
@@ -90,7 +94,7 @@ class DeployPlan:
         spec = self.phase.container
         return {
             "taskDefinition": self.identical.arn if self.identical else "<new revision>",
-            "desiredCount": spec.desired_count,
+            "desiredCount": self.desired.count,
             "healthCheckGracePeriodSeconds": spec.health_check.grace_period_s,
         }
 
@@ -119,6 +123,7 @@ class DeployPlan:
             "live_service": self.colours.live.service,
             "reuses_task_definition": self.identical.arn if self.identical else None,
             "rollback_target": self.rollback_target.arn if self.rollback_target else None,
+            "desired_count": self.desired.to_json(),
             "steps": [s.to_json() for s in self.steps],
             "task_definition_diff": self.task_definition_diff(),
             "service_diff": self.service_diff(),
@@ -156,9 +161,10 @@ def build_plan(ctx: Context, phase: Phase, options: DeployOptions) -> DeployPlan
         service,
         live_definition,
         identical,
-        ctx.history.last_verified(),
+        rollback_target(ctx, identical.arn if identical else None),
         strategy,
         ctx.colours,
+        planned_count(ctx, phase.container.desired_count, service, options.desired_count),
     )
     if plan.progressive and not options.rollback:
         raise ConfigError(
@@ -226,7 +232,7 @@ VERIFY_AND_MARK = (
 
 
 def _rolling_steps(ctx: Context, plan: DeployPlan) -> list[Step]:
-    options, phase, settings = plan.options, plan.phase, ctx.settings
+    options, settings = plan.options, ctx.settings
     live = ctx.colours.live
     steps: list[Step] = []
     if plan.creates_service:
@@ -247,7 +253,7 @@ def _rolling_steps(ctx: Context, plan: DeployPlan) -> list[Step]:
         steps.append(
             Step(
                 "update",
-                f"update service {live.service} to the new revision, desired count {phase.container.desired_count}",
+                f"update service {live.service} to the new revision, desired count {plan.desired.count}",
                 ("ecs.UpdateService",),
                 mutating=True,
             )
@@ -265,7 +271,7 @@ def _rolling_steps(ctx: Context, plan: DeployPlan) -> list[Step]:
 
 def _progressive_steps(ctx: Context, plan: DeployPlan) -> list[Step]:
     """Start the idle colour, verify it without traffic, shift traffic step by step, retire the old one."""
-    phase, strategy = plan.phase, plan.strategy
+    strategy = plan.strategy
     old, new = plan.colours.live, plan.colours.idle
     assert new is not None  # plan.progressive
     blue_green = ctx.settings.service.blue_green
@@ -273,7 +279,7 @@ def _progressive_steps(ctx: Context, plan: DeployPlan) -> list[Step]:
     steps = [
         Step(
             "start",
-            f"{'create' if creates else 'update'} {new.service} ({new.name}) with {phase.container.desired_count} "
+            f"{'create' if creates else 'update'} {new.service} ({new.name}) with {plan.desired.count} "
             f"task(s) of the new revision, beside live {old.service} ({old.name}); no traffic yet",
             ("dynamodb.PutItem", "ecs.CreateService" if creates else "ecs.UpdateService"),
             mutating=True,

@@ -150,9 +150,9 @@ class ProgressiveRollout:
         arn = result.task_definition or ""
         idle = self.plan.colours.services[self.new.service]
         if idle is None:
-            return self.executor.create_service(arn, phase, colour=self.new)
+            return self.executor.create_service(arn, phase, colour=self.new, desired=self.plan.desired.count)
         self.executor.note_events(idle)
-        return self.executor.update_service(arn, phase.container.desired_count, phase, service_name=self.new.service)
+        return self.executor.update_service(arn, self.plan.desired.count, phase, service_name=self.new.service)
 
     def test(self, phase: Phase, result: RunResult) -> str:
         """The new colour, before any production traffic: target health, and the phase's HTTP

@@ -6,12 +6,12 @@ from botocore.exceptions import ClientError
 
 from snailtrail.context import Context
 from snailtrail.errors import ConfigError, RollbackFailed
+from snailtrail.history import current_deployment, rollback_target
 from snailtrail.taskdef import Revision
 
 
 def choose_target(ctx: Context, wanted: str | None) -> Revision:
     service = ctx.colours.live_service
-    current = service.get("taskDefinition") if service else None
     if wanted and wanted.startswith("arn:"):
         family = wanted.rsplit("/", 1)[-1].rsplit(":", 1)[0]
         if family != ctx.settings.service.task_family:
@@ -29,34 +29,34 @@ def choose_target(ctx: Context, wanted: str | None) -> Revision:
         if not revision.verified_at:
             raise ConfigError(
                 f"{wanted} was never verified",
-                fix="roll back to a verified revision: `snailtrail status` lists them, or use --to PHASE",
+                fix="roll back to a verified revision: `snailtrail rollback --list` lists them, or use --to PHASE",
+            )
+        if not revision.active:
+            raise ConfigError(
+                f"{wanted} is {revision.definition.get('status')}: ECS no longer starts a deregistered revision",
+                fix="`snailtrail rollback --list` shows the eligible revisions",
             )
         return revision
     if wanted:
         phase = ctx.phase(wanted)
         candidates = [r for r in ctx.history.verified() if r.phase == phase.name]
-        if not candidates:
+        newest_first = sorted(candidates, key=lambda r: (r.verified_at or "", r.number), reverse=True)
+        active = next((r for r in map(ctx.history.get, (c.arn for c in newest_first)) if r.active), None)
+        if active is None:
             raise RollbackFailed(
-                f"{phase.name} has no verified revision", fix="deploy it first, or choose another phase"
+                f"{phase.name} has no verified ACTIVE revision"
+                + (f" ({len(candidates)} verified, all deregistered)" if candidates else ""),
+                fix="deploy it first, or choose another phase",
             )
-        return ctx.history.get(max(candidates, key=lambda r: (r.verified_at or "", r.number)).arn)
-    running = ctx.history.get(current) if current else None
-    if running is not None and running.verified_at:
-        # Before the current one: a verified revision that was verified earlier than what runs now.
-        earlier = [
-            r
-            for r in ctx.history.verified()
-            if r.verified_at
-            and r.arn != running.arn
-            and (r.verified_at, r.number) < (running.verified_at, running.number)
-        ]
-        best = max(earlier, key=lambda r: (r.verified_at or "", r.number), default=None)
-        target = ctx.history.get(best.arn) if best else None
-    else:
-        target = ctx.history.last_verified(exclude=frozenset({current} if current else set()))
+        return active
+    # The last verified revision live before the current deployment started (history.py), so a
+    # killed deploy of an older phase or a change made outside snailtrail returns to what ran before.
+    current, since = current_deployment(service)
+    target = rollback_target(ctx, current, since)
     if target is None:
         raise RollbackFailed(
             f"no verified deployment other than the current {current} exists",
-            fix="deploy a phase and let it verify; `snailtrail status` shows what runs",
+            fix="deploy a phase and let it verify; `snailtrail rollback --list` shows each candidate and why "
+            "it is not eligible",
         )
     return target

@@ -118,6 +118,12 @@ class Revision:
         return self.tags.get(TAG_VERIFIED)
 
     @property
+    def active(self) -> bool:
+        """False once deregistered (INACTIVE): UpdateService refuses it, yet the tag lookup still returns it.
+        https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeregisterTaskDefinition.html"""
+        return self.definition.get("status", "ACTIVE") == "ACTIVE"
+
+    @property
     def image(self) -> str:
         return self.definition["containerDefinitions"][0]["image"]
 
@@ -140,19 +146,21 @@ class RevisionHistory:
         self._arns: list[str] | None = None
         self._described: dict[str, Revision] = {}
         self._tags: dict[str, dict[str, str]] | None = None  # arn -> tags of the family's snailtrail revisions
+        # Tags this run wrote: the tag lookup lags behind TagResource, so what the run did itself is
+        # known from its own record, whether the lookup came before or after.
+        self._written: dict[str, dict[str, str]] = {}
 
     def get(self, arn: str) -> Revision:
         if arn not in self._described:
             definition, tags = self._ecs.describe_task_definition(arn)
-            self._described[arn] = Revision(definition["taskDefinitionArn"], definition, tags)
+            self._described[arn] = Revision(
+                definition["taskDefinitionArn"], definition, tags | self._written.get(arn, {})
+            )
         return self._described[arn]
 
     def add_tags(self, arn: str, tags: dict[str, str]) -> None:
         """This run tagged ``arn`` (registered it, or marked it verified): keep what it knows true."""
-        if self._tags is not None:
-            merged = self._tags.get(arn, {}) | tags
-            if TAG_PHASE in merged:
-                self._tags[arn] = merged
+        self._written[arn] = self._written.get(arn, {}) | tags
         described = self._described.get(arn)
         if described is not None:
             self._described[arn] = Revision(described.arn, described.definition, described.tags | tags)
@@ -188,7 +196,9 @@ class RevisionHistory:
                 self._tags = found
         if self._tags is None:
             return None
-        return [Revision(arn, {}, tags) for arn, tags in self._tags.items()]
+        merged = {arn: self._tags.get(arn, {}) | tags for arn, tags in self._written.items()}
+        found = self._tags | {arn: tags for arn, tags in merged.items() if TAG_PHASE in tags}
+        return [Revision(arn, {}, tags) for arn, tags in found.items()]
 
     def verified(self) -> list[Revision]:
         """Every verified revision (tags only: ``get`` one for its definition)."""
@@ -209,12 +219,12 @@ class RevisionHistory:
         for candidate in pool:
             if candidate.phase == phase and candidate.tags.get(TAG_FINGERPRINT, wanted) == wanted:
                 revision = self.get(candidate.arn)
-                if fingerprint(revision.definition) == wanted:
+                if fingerprint(revision.definition) == wanted and revision.active:
                     return revision
         return None
 
     def last_verified(self, exclude: frozenset[str] = frozenset()) -> Revision | None:
-        """The most recently verified revision (by verification time), the rollback target."""
+        """The most recently verified ACTIVE revision (by verification time)."""
         candidates = [r for r in self.verified() if r.arn not in exclude]
-        best = max(candidates, key=lambda r: (r.verified_at or "", r.number), default=None)
-        return self.get(best.arn) if best else None
+        newest_first = sorted(candidates, key=lambda r: (r.verified_at or "", r.number), reverse=True)
+        return next((r for r in map(self.get, (c.arn for c in newest_first)) if r.active), None)

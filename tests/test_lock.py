@@ -67,3 +67,59 @@ def test_a_lock_removed_under_a_running_deploy_is_noticed(sandbox: Sandbox, monk
         while not mine.lost.is_set() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert mine.lost.is_set(), "the renewal must notice the lock is no longer ours"
+
+
+def test_an_expired_lease_is_taken_over_and_its_old_holder_can_neither_renew_nor_release(
+    sandbox: Sandbox, monkeypatch
+) -> None:
+    from snailtrail import lock as lock_module
+
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    dead = other_operator(sandbox)
+    monkeypatch.setattr(lock_module, "LEASE_S", -1)  # a holder that stopped renewing: its lease has run out
+    dead.acquire("deploy phase-2")
+    monkeypatch.setattr(lock_module, "LEASE_S", 300)
+    assert other_operator(sandbox).holder()["expired"] is True
+    assert sandbox.run("status", "--json").json()["lock"] is None  # an expired lock is reported as free
+
+    taker = other_operator(sandbox)
+    taker.acquire("deploy phase-1")  # no unlock --force needed
+    assert dead.renew() is False
+    dead.release()  # the old holder's release must not free the new holder's lock
+    holder = other_operator(sandbox).holder()
+    assert holder is not None and holder["command"] == "deploy phase-1" and not holder["expired"]
+    assert sandbox.deploy("phase-2", "fake.local/shine:phase-2-good").exit_code == 4
+
+
+def test_a_lost_lock_stops_the_deploy_before_it_changes_the_service(sandbox: Sandbox, monkeypatch) -> None:
+    import time
+
+    from snailtrail import lock as lock_module
+    from snailtrail.aws.ecs import EcsApi
+
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    monkeypatch.setattr(lock_module, "RENEW_EVERY_S", 0.05)
+    held: list[DeployLock] = []
+    acquire, register = DeployLock.acquire, EcsApi.register_task_definition
+
+    def acquire_and_remember(self: DeployLock, command: str) -> None:
+        acquire(self, command)
+        held.append(self)
+
+    def register_then_lose_the_lock(self: EcsApi, *args, **kwargs):
+        registered = register(self, *args, **kwargs)
+        other_operator(sandbox).force_remove()  # another operator's unlock --force, mid-deploy
+        deadline = time.monotonic() + 10
+        while not held[0].lost.is_set() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return registered
+
+    monkeypatch.setattr(DeployLock, "acquire", acquire_and_remember)
+    monkeypatch.setattr(EcsApi, "register_task_definition", register_then_lose_the_lock)
+    sandbox.api_calls.clear()
+    result = sandbox.deploy("phase-2", "fake.local/shine:phase-2-good", "--json")
+    assert held[0].lost.is_set()
+    assert result.exit_code == 3, result.stdout
+    assert "the deploy lock was lost" in result.json()["message"]
+    assert "ecs.UpdateService" not in sandbox.api_calls  # neither the deploy's update nor a rollback's
+    assert sandbox.run("status", "--json").json()["task_definition"].endswith(":1")

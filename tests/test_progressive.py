@@ -20,6 +20,15 @@ GOOD_2 = "fake.local/shine:phase-1-good-2"
 BROKEN = "fake.local/shine:phase-1-errors"
 
 
+# A canary that bakes 10 % for a minute, without needing traffic: long enough to act during the bake.
+LONG_CANARY_BAKE = {
+    "kind": "canary",
+    "steps": [{"weight": 10, "bake_s": 60}],
+    "final_bake_s": 0,
+    "gates": {"allow_no_traffic": True},
+}
+
+
 def weights(sandbox: Sandbox) -> dict[str, int]:
     """Target group name -> weight on the production listener."""
     elbv2 = boto3.client("elbv2", region_name="us-east-1")
@@ -175,15 +184,7 @@ def test_a_broken_canary_is_aborted_by_its_traffic_gate(sandbox: Sandbox) -> Non
 
 def test_abort_returns_traffic_at_once_and_the_baking_deploy_scales_the_new_colour_down(sandbox: Sandbox) -> None:
     first_deploy(sandbox)
-    use_strategy(
-        sandbox,
-        {
-            "kind": "canary",
-            "steps": [{"weight": 10, "bake_s": 60}],
-            "final_bake_s": 0,
-            "gates": {"allow_no_traffic": True},
-        },
-    )
+    use_strategy(sandbox, LONG_CANARY_BAKE)
     thread, codes = deploy_in_background(sandbox, GOOD_2)
     wait_for(lambda: weights(sandbox).get("shine-tg-green") == 10)
 
@@ -315,3 +316,26 @@ def test_a_rollout_left_in_flight_blocks_the_next_one_until_it_is_aborted(sandbo
     aborted = sandbox.run("abort", "--json")
     assert aborted.exit_code == 0 and aborted.json()["deploy_running"] is False
     assert sandbox.deploy("phase-1", GOOD_2).exit_code == 0
+
+
+def test_an_interrupt_during_a_canary_bake_returns_all_traffic_and_exits_130(sandbox: Sandbox, monkeypatch) -> None:
+    from snailtrail.progressive import ProgressiveRollout
+
+    first_deploy(sandbox)
+    use_strategy(sandbox, LONG_CANARY_BAKE)
+    seen: list[dict[str, int]] = []
+
+    def interrupted_bake(self: ProgressiveRollout, bake_s: float, step_started: Any) -> Any:
+        seen.append(weights(sandbox))  # Ctrl-C while 10 % bakes on the new colour
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ProgressiveRollout, "_bake", interrupted_bake)
+    result = sandbox.deploy("phase-1", GOOD_2, "--json")
+    assert seen == [{"shine-tg": 90, "shine-tg-green": 10}]
+    assert result.exit_code == 130
+    assert weights(sandbox) == {"shine-tg": 100, "shine-tg-green": 0}
+    assert desired("shine") == 1 and desired("shine-green") == 0
+    status = sandbox.run("status", "--json").json()
+    assert status["service"] == "shine" and status["task_definition"].endswith(":1")
+    events = sandbox.run("trail", "--json").json()["events"]
+    assert next(e for e in events if e["kind"] == "rollout.aborted")["data"]["gate"] == "interrupt"

@@ -74,6 +74,7 @@ class VerifyReport:
 def selected(only: list[str] | None) -> list[CheckSpec]:
     import snailtrail.checks.app
     import snailtrail.checks.infra
+    import snailtrail.checks.rollback_readiness
     import snailtrail.checks.service
     import snailtrail.checks.task  # noqa: F401 - registration by import
 

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from snailtrail.commands.options import BuildArgs
+from snailtrail.commands.options import BuildArgs, DesiredCount
 from snailtrail.state import CliState
 
 
@@ -47,6 +47,7 @@ def register(app: typer.Typer) -> None:
             "(blue-green and canary need service.blue_green in snailtrail.yaml).",
             show_default=False,
         ),
+        desired_count: DesiredCount = None,
         poll_interval: Optional[float] = typer.Option(None, "--poll-interval", min=0.01, hidden=True),
     ) -> None:
         from snailtrail.commands.plan import render_plan
@@ -72,6 +73,7 @@ def register(app: typer.Typer) -> None:
             create=yes,
             poll_interval_s=poll_interval or context.default_poll_interval_s,
             strategy=StrategyKind(strategy) if strategy else None,
+            desired_count=desired_count,
         )
         if dry_run:
             deploy_plan = build_plan(context, selected, options)

@@ -12,3 +12,13 @@ BuildArgs = Annotated[
         "--build-arg", help="KEY=VALUE added to the manifest's build args (repeatable), as docker build takes it."
     ),
 ]
+DesiredCount = Annotated[
+    Optional[int],
+    typer.Option(
+        "--desired-count",
+        min=0,
+        help="Run this many tasks. Default: the larger of the live count and the phase's, so a deploy or "
+        "rollback never shrinks a service autoscaling grew (kept within its bounds).",
+        show_default=False,
+    ),
+]

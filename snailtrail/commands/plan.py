@@ -19,6 +19,13 @@ def render_plan(plan: DeployPlan) -> str:
         lines.append(f"{number}. {step.name:<9}{' (changes AWS)' if step.mutating else ''} {step.summary}{calls}")
     if plan.creates_service:
         lines += ["", "The service does not exist: deploy creates it (needs --yes or create_service_if_missing)."]
+    desired = plan.desired
+    lines += ["", f"Desired count: {desired.count} ({desired.reason})"]
+    if desired.bounds is not None:
+        lines.append(
+            f"Application Auto Scaling manages the service ({desired.bounds.resource_id}, "
+            f"{desired.bounds.minimum}-{desired.bounds.maximum} tasks): the count stays within its bounds."
+        )
     target = plan.rollback_target
     lines += [
         "",

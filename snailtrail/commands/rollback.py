@@ -2,24 +2,48 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
+from snailtrail.commands.options import DesiredCount
 from snailtrail.state import CliState
+
+
+def render_candidates(document: dict[str, Any]) -> str:
+    since = document["current_deployment_started"] or "unknown"
+    lines = [f"The service runs {document['current'] or 'nothing'} (its deployment started {since})."]
+    if not document["candidates"]:
+        lines.append("No revision has been verified or deployed by snailtrail.")
+    for candidate in document["candidates"]:
+        mark = "→" if candidate["default"] else ("✓" if candidate["eligible"] else "✗")
+        revision = candidate["task_definition"].rsplit("/", 1)[-1]
+        lines.append(
+            f"  {mark} {revision:<14} {candidate['phase'] or '?':<9} verified {candidate['verified_at'] or '-':<30} "
+            f"{candidate['reason']}"
+        )
+    return "\n".join(lines)
 
 
 def register(app: typer.Typer) -> None:
     @app.command(
-        help="Return the service to the last verified deployment before the current one (or --to a "
-        "phase's last verified revision, or a task-definition ARN), wait and verify it. Exit 0 when "
-        "the restored deployment verifies, 3 when it does not."
+        help="Return the service to the last verified revision that was live before the current deployment "
+        "started (or --to a phase's last verified revision, or a task-definition ARN), wait and verify it. "
+        "--list shows the candidates and changes nothing. Exit 0 when the restored deployment verifies, 3 "
+        "when it does not or nothing verified exists."
     )
     def rollback(
         ctx: typer.Context,
         to: Optional[str] = typer.Option(None, "--to", help="PHASE (its last verified revision) or TASKDEF_ARN."),
         timeout: float = typer.Option(600.0, "--timeout", min=1, help="Seconds to wait for the rollout."),
         poll_interval: Optional[float] = typer.Option(None, "--poll-interval", min=0.01, hidden=True),
+        desired_count: DesiredCount = None,
+        list_candidates: bool = typer.Option(
+            False,
+            "--list",
+            help="List the candidates, newest first, with phase, verified time and why each is or is not "
+            "eligible; change nothing.",
+        ),
     ) -> None:
         from snailtrail.executor import Executor
         from snailtrail.plan import DeployOptions
@@ -27,13 +51,33 @@ def register(app: typer.Typer) -> None:
 
         state: CliState = ctx.obj
         context = state.context()
+        if list_candidates:
+            from snailtrail.history import current_deployment, rollback_choice
+
+            choice = rollback_choice(context, *current_deployment(context.colours.live_service))
+            document = choice.to_json()
+            state.output(document, render_candidates(document))
+            return
         with context.lock.held(f"rollback{' --to ' + to if to else ''}"):
             target = choose_target(context, to)
             executor = Executor(
                 context,
-                DeployOptions(timeout_s=timeout, poll_interval_s=poll_interval or context.default_poll_interval_s),
+                DeployOptions(
+                    timeout_s=timeout,
+                    poll_interval_s=poll_interval or context.default_poll_interval_s,
+                    desired_count=desired_count,
+                ),
             )
-            result = executor.rollback_to(target, reason=f"requested by {'--to ' + to if to else 'operator'}")
+            try:
+                result = executor.rollback_to(target, reason=f"requested by {'--to ' + to if to else 'operator'}")
+            except KeyboardInterrupt:
+                # Said here: typer turns an interrupt into a silent exit 130 before cli.run sees it.
+                message = f"interrupted: the service may run {target.arn} unverified; `snailtrail rollback` finishes it"
+                executor.emit("rollback.interrupted", target.phase, message, ok=False, task_definition=target.arn)
+                state.output(
+                    {"ok": False, "error": "interrupted", "message": message, "exit_code": 130}, "✗ " + message
+                )
+                raise typer.Exit(130) from None
         state.output(result.to_json(), ("✓ " if result.ok else "✗ ") + result.message)
         if result.exit_code:
             raise typer.Exit(result.exit_code)

@@ -1,0 +1,111 @@
+"""Whether the rollback an incident would need can still be deployed, asked before the incident."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from snailtrail.checks.base import CheckResult, failed, passed, warned
+from snailtrail.checks.catalogue import check
+from snailtrail.checks.service import _registry_config, _secret_exists
+from snailtrail.checks.view import LiveView
+from snailtrail.history import current_deployment, rollback_choice
+from snailtrail.phases import Phase
+from snailtrail.taskdef import Revision
+
+NAME = "rollback readiness"
+
+
+def _image_missing(view: LiveView, reference: str) -> str | None:
+    """Why the image cannot be pulled any more, or None when it is there (or cannot be asked)."""
+    if "@sha256:" not in reference:
+        return None
+    if ".dkr.ecr." in reference:
+        repository, _, digest = reference.split("/", 1)[1].partition("@")
+        try:
+            view._client("ecr").describe_images(repositoryName=repository, imageIds=[{"imageDigest": digest}])
+        except ClientError as exc:
+            return f"its image {reference} is not in ECR ({exc.response['Error']['Code']})"
+        return None
+    config, problem = _registry_config(reference)
+    if config is None and problem and "is not in the registry" in problem:
+        return f"its image {problem}"
+    return None
+
+
+def _target_problems(view: LiveView, target: Revision) -> list[str]:
+    """What would make ECS refuse the target or fail its tasks: image, roles, secrets."""
+    problems = []
+    missing_image = _image_missing(view, target.image)
+    if missing_image:
+        problems.append(missing_image)
+    for key in ("executionRoleArn", "taskRoleArn"):
+        arn = target.definition.get(key)
+        if arn and view.role(arn) is None:
+            problems.append(f"its {key} {arn} does not exist")
+    for secret in target.definition["containerDefinitions"][0].get("secrets", []):
+        if not _secret_exists(view, secret["valueFrom"]):
+            problems.append(f"its secret {secret['name']} ({secret['valueFrom']}) does not exist")
+    return problems
+
+
+def _racing_rollbacks(service: dict[str, Any]) -> list[str]:
+    """ECS features that roll back on their own, to the last COMPLETED deployment, verified or not.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html"""
+    configuration = service.get("deploymentConfiguration") or {}
+    notes = []
+    if (configuration.get("deploymentCircuitBreaker") or {}).get("rollback"):
+        notes.append("the deployment circuit breaker's rollback is enabled")
+    if (configuration.get("alarms") or {}).get("rollback"):
+        notes.append("the CloudWatch alarm rollback is enabled")
+    controller = (service.get("deploymentController") or {}).get("type", "ECS")
+    if controller != "ECS":
+        notes.append(f"the deployment controller is {controller}, not ECS rolling updates")
+    return notes
+
+
+@check(
+    NAME,
+    "service",
+    "an incident rollback failed: the verified revision was deregistered, or its image, role or secret was gone",
+    "The revision a rollback would return to is ACTIVE and its image digest, roles and secrets still exist; warns "
+    "when ECS's own circuit-breaker or alarm rollback (which races snailtrail back to an unverified revision) is "
+    "enabled, or the deployment controller is not ECS.",
+)
+def rollback_readiness(view: LiveView, phase: Phase | None) -> CheckResult:
+    service = view.service()
+    if service is None:
+        return warned(NAME, "no service: nothing to roll back", "deploy a phase")
+    choice = rollback_choice(view.ctx, *current_deployment(service), describe_all=False)
+    default = choice.default
+    racing = _racing_rollbacks(service)
+    race_fix = (
+        "disable ECS's own rollback (deploymentCircuitBreaker.rollback and alarms.rollback false) and use the ECS "
+        "deployment controller: snailtrail rolls back to the last verified revision itself"
+    )
+    if default is None:
+        skipped = "; ".join(f"{c.arn.rsplit('/', 1)[-1]}: {c.reason}" for c in choice.candidates if not c.eligible)
+        return warned(
+            NAME,
+            "a failed deploy now would have nothing to roll back to" + (f" ({skipped})" if skipped else ""),
+            "deploy and verify a phase; `snailtrail rollback --list` shows the candidates",
+        )
+    target = view.ctx.history.get(default.arn)
+    label = f"{target.arn.rsplit('/', 1)[-1]} ({target.phase})"
+    problems = _target_problems(view, target)
+    resources = [target.arn, service["serviceArn"]]
+    if problems:
+        return failed(
+            NAME,
+            f"the rollback target {label} cannot run: {'; '.join(problems)}",
+            "restore what it needs, or deploy and verify a phase that has it, so a rollback has a target",
+            resources,
+        )
+    if racing:
+        return warned(
+            NAME, f"target {label} is ready, but {'; '.join(racing)}: ECS may roll back first", race_fix, resources
+        )
+    tagged = "" if "@sha256:" in target.image else " (its image is referenced by tag: not checked in the registry)"
+    return passed(NAME, f"target {label} is ACTIVE; its image, roles and secrets exist{tagged}", resources)

@@ -1,0 +1,75 @@
+"""A deploy or rollback never shrinks the service, and stays within Application Auto Scaling's bounds."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from snailtrail.capacity import ScalingBounds, desired_count
+from snailtrail.errors import ConfigError
+from tests.commands.test_deploy import GOOD_1, GOOD_2
+from tests.conftest import Sandbox
+
+BOUNDS = ScalingBounds("service/shine/shine", 2, 5)
+
+
+def test_the_live_count_wins_over_a_smaller_phase_count() -> None:
+    kept = desired_count(phase_count=1, live_count=4, requested=None, bounds=None)
+    assert kept.count == 4 and "never shrinks" in kept.reason
+    assert desired_count(phase_count=3, live_count=1, requested=None, bounds=None).count == 3
+
+
+def test_the_count_is_kept_within_the_autoscaling_bounds() -> None:
+    assert desired_count(phase_count=1, live_count=1, requested=None, bounds=BOUNDS).count == 2
+    assert desired_count(phase_count=1, live_count=7, requested=None, bounds=BOUNDS).count == 5
+
+
+def test_desired_count_overrides_and_outside_the_bounds_is_refused() -> None:
+    assert desired_count(phase_count=2, live_count=4, requested=1, bounds=None).count == 1
+    with pytest.raises(ConfigError, match="outside the autoscaling bounds 2-5"):
+        desired_count(phase_count=2, live_count=4, requested=9, bounds=BOUNDS)
+
+
+def autoscaled_to(count: int) -> None:
+    """What Application Auto Scaling does: a scalable target 2-5, and the service grown to ``count``."""
+    boto3.client("application-autoscaling", region_name="us-east-1").register_scalable_target(
+        ServiceNamespace="ecs",
+        ResourceId="service/shine/shine",
+        ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=2,
+        MaxCapacity=5,
+    )
+    boto3.client("ecs", region_name="us-east-1").update_service(cluster="shine", service="shine", desiredCount=count)
+
+
+def live_desired_count() -> int:
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    return ecs.describe_services(cluster="shine", services=["shine"])["services"][0]["desiredCount"]
+
+
+def test_deploy_and_rollback_keep_the_count_autoscaling_grew(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    autoscaled_to(4)
+
+    plan = sandbox.run("plan", "phase-2", "--image", GOOD_2, "--json").json()
+    assert plan["desired_count"]["count"] == 4
+    assert plan["desired_count"]["autoscaling"] == {"resource_id": "service/shine/shine", "min": 2, "max": 5}
+    human = sandbox.run("plan", "phase-2", "--image", GOOD_2)
+    assert "Application Auto Scaling manages the service" in human.stdout and "Desired count: 4" in human.stdout
+
+    assert sandbox.deploy("phase-2", GOOD_2).exit_code == 0  # the phase asks 2
+    assert live_desired_count() == 4
+    back = sandbox.run("rollback", "--timeout", "20", "--poll-interval", "0.05", "--json")
+    assert back.exit_code == 0, back.stderr
+    assert live_desired_count() == 4  # phase-1 asks 1
+
+
+def test_desired_count_outside_the_bounds_exits_2_and_changes_nothing(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    autoscaled_to(3)
+    sandbox.api_calls.clear()
+    result = sandbox.deploy("phase-2", GOOD_2, "--desired-count", "9")
+    assert result.exit_code == 2 and "--desired-count 9 is outside the autoscaling bounds 2-5" in result.stderr
+    assert "ecs.UpdateService" not in sandbox.api_calls and "ecs.RegisterTaskDefinition" not in sandbox.api_calls
+    assert sandbox.deploy("phase-2", GOOD_2, "--desired-count", "2").exit_code == 0
+    assert live_desired_count() == 2

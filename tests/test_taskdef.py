@@ -1,0 +1,83 @@
+"""RevisionHistory against AWS's documented answers where moto cannot lag or keep a deregistered revision tagged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from snailtrail.aws.ecs import TAG_PHASE, TAG_VERIFIED, EcsApi
+from snailtrail.taskdef import RevisionHistory
+
+ARN = "arn:aws:ecs:us-east-1:123456789012:task-definition/shine:{}"
+
+
+class Clients:
+    """What EcsApi asks of AwsClients: one client by service name."""
+
+    def __init__(self, ecs: Any) -> None:
+        self._ecs = ecs
+
+    def client(self, name: str) -> Any:
+        assert name == "ecs"
+        return self._ecs
+
+
+@pytest.fixture
+def stubbed(aws_env: None) -> Iterator[tuple[Stubber, Stubber, RevisionHistory]]:
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    tagging = boto3.client("resourcegroupstaggingapi", region_name="us-east-1")
+    with Stubber(ecs) as ecs_stub, Stubber(tagging) as tagging_stub:
+        yield ecs_stub, tagging_stub, RevisionHistory(EcsApi(Clients(ecs), "shine"), "shine", tagging)
+        ecs_stub.assert_no_pending_responses()
+        tagging_stub.assert_no_pending_responses()
+
+
+def tag_page(*revisions: tuple[int, dict[str, str]]) -> dict[str, Any]:
+    return {
+        "ResourceTagMappingList": [
+            {"ResourceARN": ARN.format(n), "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+            for n, tags in revisions
+        ],
+        "PaginationToken": "",
+    }
+
+
+def described(number: int, status: str, tags: dict[str, str]) -> dict[str, Any]:
+    return {
+        "taskDefinition": {
+            "taskDefinitionArn": ARN.format(number),
+            "family": "shine",
+            "revision": number,
+            "status": status,
+            "containerDefinitions": [{"name": "app", "image": f"repo/shine:{number}"}],
+        },
+        "tags": [{"key": k, "value": v} for k, v in tags.items()],
+    }
+
+
+def test_a_revision_this_run_tagged_verified_counts_although_the_lookup_lags(stubbed) -> None:
+    _, tagging, history = stubbed
+    history.add_tags(ARN.format(2), {TAG_PHASE: "phase-2", TAG_VERIFIED: "2026-11-25T10:00:00.000+00:00"})
+    # The lookup, asked after TagResource, still shows revision 2 without its tags (it lags).
+    tagging.add_response("get_resources", tag_page((1, {TAG_PHASE: "phase-1", TAG_VERIFIED: "2026-11-24"})))
+    verified = {r.arn: r.verified_at for r in history.verified()}
+    assert verified == {ARN.format(1): "2026-11-24", ARN.format(2): "2026-11-25T10:00:00.000+00:00"}
+
+
+def test_a_deregistered_revision_the_lookup_still_returns_is_never_the_last_verified(stubbed) -> None:
+    ecs, tagging, history = stubbed
+    tagging.add_response(
+        "get_resources",
+        tag_page(
+            (1, {TAG_PHASE: "phase-1", TAG_VERIFIED: "2026-11-24"}),
+            (2, {TAG_PHASE: "phase-2", TAG_VERIFIED: "2026-11-25"}),
+        ),
+    )
+    ecs.add_response("describe_task_definition", described(2, "INACTIVE", {TAG_PHASE: "phase-2"}))
+    ecs.add_response("describe_task_definition", described(1, "ACTIVE", {TAG_PHASE: "phase-1"}))
+    target = history.last_verified()
+    assert target is not None and target.arn == ARN.format(1)

@@ -25,6 +25,17 @@ class EnvironmentKind(StrEnum):
     aws = "aws"
 
 
+class CpuArchitecture(StrEnum):
+    """ECS runtimePlatform.cpuArchitecture values and the docker platform each builds for."""
+
+    x86_64 = "X86_64"
+    arm64 = "ARM64"
+
+    @property
+    def docker_platform(self) -> str:
+        return "linux/amd64" if self is CpuArchitecture.x86_64 else "linux/arm64"
+
+
 class NetworkConfig(Strict):
     """awsvpc settings; subnets and groups are ids (subnet-..., sg-...) or Name tags."""
 
@@ -144,10 +155,33 @@ class StrategyConfig(Strict):
 
 class EnvironmentConfig(Strict):
     kind: EnvironmentKind = EnvironmentKind.aws
-    region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
-    profile: str | None = None
+    region: str | None = Field(
+        default=None,
+        pattern=r"^[a-z]{2}(-[a-z]+)+-\d$",
+        description="default: AWS_REGION / AWS_DEFAULT_REGION, else the profile's (us-east-1 in the sandbox)",
+    )
+    profile: str | None = Field(
+        default=None, description="a default: credentials or AWS_PROFILE in the process environment win"
+    )
+    account_id: str | None = Field(
+        default=None, pattern=r"^\d{12}$", description="the account this environment must run in (doctor checks it)"
+    )
     endpoint_url: str | None = None
-    registry: str = Field(default="ecr", description="'ecr' or a registry host[:port]")
+    registry: str = Field(default="ecr", description="'ecr', 'sandbox' or a registry host[:port]")
+    registry_credentials: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$",
+        description="a private non-ECR registry: the Secrets Manager secret ARN of its username and password",
+    )
+    execution_role_arn: str | None = Field(
+        default=None, description="the task execution role in this environment (overrides service's)"
+    )
+    log_group: str | None = Field(
+        default=None, description="the awslogs group in this environment (overrides service's)"
+    )
+    cpu_architecture: CpuArchitecture | None = Field(
+        default=None, description="runtimePlatform.cpuArchitecture; images are built for it (default: the host's)"
+    )
     public_url: str | None = None
     dns_server: str | None = Field(
         default=None,
@@ -238,6 +272,14 @@ class Settings(BaseModel):
     @property
     def environment(self) -> EnvironmentConfig:
         return self.project.environments[self.environment_name]
+
+    @property
+    def execution_role_arn(self) -> str | None:
+        return self.environment.execution_role_arn or self.service.execution_role_arn
+
+    @property
+    def log_group(self) -> str | None:
+        return self.environment.log_group or self.service.log_group
 
     @property
     def phases_path(self) -> Path:

@@ -287,6 +287,19 @@ def secrets_exist(view: LiveView, phase: Phase | None) -> CheckResult:
     )
 
 
+def registry_base_url(host: str) -> str:
+    """https for every registry but the sandbox's on loopback, which serves plain http."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    name = urlsplit(f"//{host}").hostname or host
+    try:
+        loopback = name == "localhost" or ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        loopback = False
+    return f"{'http' if loopback else 'https'}://{host}"
+
+
 def _registry_config(reference: str) -> tuple[dict[str, Any] | None, str | None]:
     """The image config of host/repo@digest from a registry's v2 API, or why it could not be read."""
     host, _, rest = reference.partition("/")
@@ -296,12 +309,12 @@ def _registry_config(reference: str) -> tuple[dict[str, Any] | None, str | None]
     )
     try:
         request = urllib.request.Request(
-            f"http://{host}/v2/{repository}/manifests/{digest}", headers={"Accept": accept}
+            f"{registry_base_url(host)}/v2/{repository}/manifests/{digest}", headers={"Accept": accept}
         )
-        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 - http registry on loopback
+        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 - http only on loopback
             manifest = json.loads(answer.read())
         config_digest = manifest["config"]["digest"]
-        blob = f"http://{host}/v2/{repository}/blobs/{config_digest}"
+        blob = f"{registry_base_url(host)}/v2/{repository}/blobs/{config_digest}"
         with urllib.request.urlopen(blob, timeout=5) as answer:
             return json.loads(answer.read()).get("config") or {}, None
     except urllib.error.HTTPError as exc:

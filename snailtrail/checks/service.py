@@ -308,14 +308,13 @@ def _registry_config(reference: str) -> tuple[dict[str, Any] | None, str | None]
         ["application/vnd.docker.distribution.manifest.v2+json", "application/vnd.oci.image.manifest.v1+json"]
     )
     try:
-        request = urllib.request.Request(
-            f"{registry_base_url(host)}/v2/{repository}/manifests/{digest}", headers={"Accept": accept}
-        )
-        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 - http only on loopback
+        manifest_url = f"{registry_base_url(host)}/v2/{repository}/manifests/{digest}"
+        request = urllib.request.Request(manifest_url, headers={"Accept": accept})  # noqa: S310 - http(s) only
+        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 - http(s) only
             manifest = json.loads(answer.read())
         config_digest = manifest["config"]["digest"]
         blob = f"{registry_base_url(host)}/v2/{repository}/blobs/{config_digest}"
-        with urllib.request.urlopen(blob, timeout=5) as answer:
+        with urllib.request.urlopen(blob, timeout=5) as answer:  # noqa: S310 - http(s) only
             return json.loads(answer.read()).get("config") or {}, None
     except urllib.error.HTTPError as exc:
         # The distribution API's error codes say "missing" even where the status is 401 (Docker Hub).

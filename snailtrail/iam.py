@@ -17,6 +17,7 @@ READ_ONLY = [
     "elasticloadbalancing:DescribeLoadBalancers",
     "elasticloadbalancing:DescribeListeners",
     "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetGroupAttributes",
     "elasticloadbalancing:DescribeTargetHealth",
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeSubnets",

@@ -19,6 +19,8 @@ def render_plan(plan: DeployPlan) -> str:
         lines.append(f"{number}. {step.name:<9}{' (changes AWS)' if step.mutating else ''} {step.summary}{calls}")
     if plan.creates_service:
         lines += ["", "The service does not exist: deploy creates it (needs --yes or create_service_if_missing)."]
+    if plan.options.timeout_explained:
+        lines += ["", f"Rollout timeout: {plan.options.timeout_explained}"]
     target = plan.rollback_target
     lines += [
         "",
@@ -48,8 +50,12 @@ def register(app: typer.Typer) -> None:
         image: Optional[str] = typer.Option(None, "--image", help="Plan a deploy of this image URI."),
     ) -> None:
         from snailtrail.plan import DeployOptions, build_plan
+        from snailtrail.rollout_budget import rollout_timeout
 
         state: CliState = ctx.obj
         context = state.context()
-        deploy_plan = build_plan(context, context.phase(phase), DeployOptions(image=image))
+        selected = context.phase(phase)
+        budget = rollout_timeout(context, selected.container.health_check.grace_period_s, None)
+        options = DeployOptions(image=image, timeout_s=budget.seconds, timeout_explained=budget.explanation)
+        deploy_plan = build_plan(context, selected, options)
         state.output(deploy_plan.to_json(), render_plan(deploy_plan))

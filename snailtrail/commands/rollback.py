@@ -18,20 +18,33 @@ def register(app: typer.Typer) -> None:
     def rollback(
         ctx: typer.Context,
         to: Optional[str] = typer.Option(None, "--to", help="PHASE (its last verified revision) or TASKDEF_ARN."),
-        timeout: float = typer.Option(600.0, "--timeout", min=1, help="Seconds to wait for the rollout."),
+        timeout: Optional[float] = typer.Option(
+            None,
+            "--timeout",
+            min=1,
+            help="Seconds to wait for the rollout (default: what ECS needs, from the target group).",
+            show_default=False,
+        ),
         poll_interval: Optional[float] = typer.Option(None, "--poll-interval", min=0.01, hidden=True),
     ) -> None:
         from snailtrail.executor import Executor
         from snailtrail.plan import DeployOptions
         from snailtrail.rollback import choose_target
+        from snailtrail.rollout_budget import rollout_timeout
 
         state: CliState = ctx.obj
         context = state.context()
         with context.lock.held(f"rollback{' --to ' + to if to else ''}"):
             target = choose_target(context, to)
+            phase = context.phase_or_none(target.phase)
+            budget = rollout_timeout(context, phase.container.health_check.grace_period_s if phase else 0, timeout)
             executor = Executor(
                 context,
-                DeployOptions(timeout_s=timeout, poll_interval_s=poll_interval or context.default_poll_interval_s),
+                DeployOptions(
+                    timeout_s=budget.seconds,
+                    timeout_explained=budget.explanation,
+                    poll_interval_s=poll_interval or context.default_poll_interval_s,
+                ),
             )
             result = executor.rollback_to(target, reason=f"requested by {'--to ' + to if to else 'operator'}")
         state.output(result.to_json(), ("✓ " if result.ok else "✗ ") + result.message)

@@ -30,9 +30,10 @@ READ_ONLY = [
     "ssm:DescribeParameters",
     "secretsmanager:DescribeSecret",
     "ecr:DescribeImages",
+    "ecr:DescribeRepositories",
     "tag:GetResources",
 ]
-STATE_READ = ["dynamodb:GetItem", "dynamodb:Query"]
+STATE_READ = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DescribeTable"]
 # Each deploy write on the resources it touches. Resource types per action come from the Service
 # Authorization Reference: https://docs.aws.amazon.com/service-authorization/latest/reference/
 # (list_amazonelasticcontainerservice, list_amazonelasticcontainerregistry, list_awselasticloadbalancingv2).

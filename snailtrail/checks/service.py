@@ -209,22 +209,25 @@ def roles(view: LiveView, phase: Phase | None) -> CheckResult:
     arns = [a for a in arns if a]
     if not arns:
         return skipped("roles", "the task definition names no roles")
-    problems = []
-    for arn in arns:
-        role = view.role(arn)
-        if role is None:
-            problems.append(f"{arn} does not exist")
-            continue
-        policy = role.get("AssumeRolePolicyDocument") or {}
-        if isinstance(policy, str):
-            policy = json.loads(urllib.request.unquote(policy))
-        if "ecs-tasks.amazonaws.com" not in json.dumps(policy):
-            problems.append(f"{arn} does not trust ecs-tasks.amazonaws.com")
+    problems = [problem for arn in arns if (problem := task_role_problem(view, arn))]
     if problems:
         return failed(
             "roles", "; ".join(problems), "create the role with a trust policy for ecs-tasks.amazonaws.com", arns
         )
     return passed("roles", f"{len(arns)} role(s) exist and trust ecs-tasks", arns)
+
+
+def task_role_problem(view: LiveView, arn: str) -> str | None:
+    """Why ECS tasks could not assume the role ``arn``, or None when they can."""
+    role = view.role(arn)
+    if role is None:
+        return f"{arn} does not exist"
+    policy = role.get("AssumeRolePolicyDocument") or {}
+    if isinstance(policy, str):
+        policy = json.loads(urllib.request.unquote(policy))
+    if "ecs-tasks.amazonaws.com" not in json.dumps(policy):
+        return f"{arn} does not trust ecs-tasks.amazonaws.com"
+    return None
 
 
 @check(

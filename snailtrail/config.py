@@ -32,8 +32,13 @@ class CpuArchitecture(StrEnum):
     arm64 = "ARM64"
 
     @property
+    def docker_architecture(self) -> str:
+        """The name Docker gives it in an image's Architecture."""
+        return "amd64" if self is CpuArchitecture.x86_64 else "arm64"
+
+    @property
     def docker_platform(self) -> str:
-        return "linux/amd64" if self is CpuArchitecture.x86_64 else "linux/arm64"
+        return f"linux/{self.docker_architecture}"
 
 
 class NetworkConfig(Strict):

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from snailtrail.checks.base import CheckResult, failed, passed, skipped, warned
 from snailtrail.checks.catalogue import CheckSpec, VerifyReport, guarded
-from snailtrail.checks.service import task_role_problem
+from snailtrail.checks.service import judge_roles
 from snailtrail.checks.view import LiveView
 from snailtrail.phases import Phase
 
@@ -83,14 +83,7 @@ def cluster(view: LiveView, _: Phase | None) -> CheckResult:
 
 def roles(view: LiveView, _: Phase | None) -> CheckResult:
     arns = [a for a in (view.settings.execution_role_arn, view.settings.service.task_role_arn) if a]
-    if not arns:
-        return skipped("roles", "the configuration names no roles")
-    problems = [problem for arn in arns if (problem := task_role_problem(view, arn))]
-    if problems:
-        return failed(
-            "roles", "; ".join(problems), "create each role with a trust policy for ecs-tasks.amazonaws.com", arns
-        )
-    return passed("roles", f"{len(arns)} role(s) exist and trust ecs-tasks.amazonaws.com", arns)
+    return judge_roles(view, arns, "the configuration names no roles")
 
 
 def repository(view: LiveView, _: Phase | None) -> CheckResult:

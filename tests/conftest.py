@@ -242,3 +242,15 @@ def count_polls(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
     monkeypatch.setattr(rollout, "time", SimpleNamespace(sleep=sleep, monotonic=time.monotonic))
     return polls
+
+
+@pytest.fixture
+def production_config(tmp_path: Path) -> Path:
+    """A copy of the repository's snailtrail.yaml to edit; its phases, Dockerfiles and service are the repository's."""
+    document = yaml.safe_load((REPO / "snailtrail.yaml").read_text())
+    document["phases_dir"] = str(REPO / "phases")
+    path = tmp_path / "snailtrail.yaml"
+    path.write_text(yaml.safe_dump(document))
+    for name in ("service", "images"):
+        (tmp_path / name).symlink_to(REPO / name)
+    return path

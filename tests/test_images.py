@@ -7,12 +7,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import yaml
 
 from snailtrail import images
-from snailtrail.config import load_settings
+from snailtrail.config import Settings, load_settings
 from snailtrail.phases import load_phases
-from tests.conftest import REPO
 
 
 class RecordingEngine:
@@ -35,18 +33,12 @@ class RecordingEngine:
 
 
 @pytest.fixture
-def production(tmp_path: Path) -> Any:
-    document = yaml.safe_load((REPO / "snailtrail.yaml").read_text())
-    document["phases_dir"] = str(REPO / "phases")
-    path = tmp_path / "snailtrail.yaml"
-    path.write_text(yaml.safe_dump(document))
-    (tmp_path / "service").symlink_to(REPO / "service")
-    (tmp_path / "images").symlink_to(REPO / "images")
-    return load_settings(str(path), "production")
+def production(production_config: Path) -> Settings:
+    return load_settings(str(production_config), "production")
 
 
 def test_the_build_targets_the_environments_platform_and_tags_it(
-    production: Any, monkeypatch: pytest.MonkeyPatch
+    production: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = RecordingEngine("amd64")
     monkeypatch.setattr(images, "docker_client", lambda: engine)
@@ -56,7 +48,7 @@ def test_the_build_targets_the_environments_platform_and_tags_it(
     assert built.local_tag.endswith("-x86_64")
 
 
-def test_smoke_refuses_an_arm64_image_for_x86_64_tasks(production: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_smoke_refuses_an_arm64_image_for_x86_64_tasks(production: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(images, "docker_client", lambda: RecordingEngine("arm64"))
     phase = load_phases(production.phases_path)[1]
     result = images.smoke("shine:phase-2", production, phase, 5, lambda _: None)

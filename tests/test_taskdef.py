@@ -4,22 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import yaml
 
 from snailtrail.config import load_settings
 from snailtrail.phases import load_phases
 from snailtrail.taskdef import fingerprint, render
-from tests.conftest import REPO
-
-
-@pytest.fixture
-def production_config(tmp_path: Path) -> Path:
-    document = yaml.safe_load((REPO / "snailtrail.yaml").read_text())
-    document["phases_dir"] = str(REPO / "phases")
-    path = tmp_path / "snailtrail.yaml"
-    path.write_text(yaml.safe_dump(document))
-    return path
 
 
 def rendered(config: Path) -> dict:

@@ -206,10 +206,14 @@ def grace_period(view: LiveView, phase: Phase | None) -> CheckResult:
 def roles(view: LiveView, phase: Phase | None) -> CheckResult:
     revision = view.running_revision()
     arns = [revision.definition.get(k) for k in ("taskRoleArn", "executionRoleArn")] if revision else []
-    arns = [a for a in arns if a]
+    return judge_roles(view, [a for a in arns if a], "the task definition names no roles")
+
+
+def judge_roles(view: LiveView, arns: list[str], when_none: str) -> CheckResult:
+    """The "roles" result for these role ARNs: each must exist and trust ecs-tasks.amazonaws.com."""
     if not arns:
-        return skipped("roles", "the task definition names no roles")
-    problems = [problem for arn in arns if (problem := task_role_problem(view, arn))]
+        return skipped("roles", when_none)
+    problems = [problem for arn in arns if (problem := _task_role_problem(view, arn))]
     if problems:
         return failed(
             "roles", "; ".join(problems), "create the role with a trust policy for ecs-tasks.amazonaws.com", arns
@@ -217,7 +221,7 @@ def roles(view: LiveView, phase: Phase | None) -> CheckResult:
     return passed("roles", f"{len(arns)} role(s) exist and trust ecs-tasks", arns)
 
 
-def task_role_problem(view: LiveView, arn: str) -> str | None:
+def _task_role_problem(view: LiveView, arn: str) -> str | None:
     """Why ECS tasks could not assume the role ``arn``, or None when they can."""
     role = view.role(arn)
     if role is None:

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from snailtrail.commands.options import BuildArgs
+from snailtrail.commands.options import BuildArgs, RolloutTimeout
 from snailtrail.state import CliState
 
 
@@ -34,13 +34,7 @@ def register(app: typer.Typer) -> None:
             help="Do not run the image locally before deploying "
             "(the rollout and success criteria still guard the service).",
         ),
-        timeout: Optional[float] = typer.Option(
-            None,
-            "--timeout",
-            min=1,
-            help="Seconds to wait for the rollout (default: what ECS needs, from the target group; plan says it).",
-            show_default=False,
-        ),
+        timeout: RolloutTimeout = None,
         no_rollback: bool = typer.Option(False, "--no-rollback", help="On failure leave the service as it is."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and diffs; change nothing."),
         yes: bool = typer.Option(

@@ -12,3 +12,12 @@ BuildArgs = Annotated[
         "--build-arg", help="KEY=VALUE added to the manifest's build args (repeatable), as docker build takes it."
     ),
 ]
+RolloutTimeout = Annotated[
+    Optional[float],
+    typer.Option(
+        "--timeout",
+        min=1,
+        help="Seconds to wait for the rollout (default: what ECS needs, from the target group; plan says it).",
+        show_default=False,
+    ),
+]

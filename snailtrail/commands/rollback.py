@@ -6,6 +6,7 @@ from typing import Optional
 
 import typer
 
+from snailtrail.commands.options import RolloutTimeout
 from snailtrail.state import CliState
 
 
@@ -18,13 +19,7 @@ def register(app: typer.Typer) -> None:
     def rollback(
         ctx: typer.Context,
         to: Optional[str] = typer.Option(None, "--to", help="PHASE (its last verified revision) or TASKDEF_ARN."),
-        timeout: Optional[float] = typer.Option(
-            None,
-            "--timeout",
-            min=1,
-            help="Seconds to wait for the rollout (default: what ECS needs, from the target group).",
-            show_default=False,
-        ),
+        timeout: RolloutTimeout = None,
         poll_interval: Optional[float] = typer.Option(None, "--poll-interval", min=0.01, hidden=True),
     ) -> None:
         from snailtrail.executor import Executor

@@ -131,10 +131,6 @@ class AwsClients:
     def region(self) -> str:
         return str(self._session.region_name)
 
-    @property
-    def partition(self) -> str:
-        return partition_of(self.region)
-
     def _record(self, model: Any, **_: Any) -> None:
         name = f"{model.service_model.service_name}.{model.name}"
         with self._lock:

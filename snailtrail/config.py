@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -18,6 +18,9 @@ Name = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+SANDBOX_REGION = "us-east-1"
 
 
 class EnvironmentKind(StrEnum):
@@ -163,7 +166,7 @@ class EnvironmentConfig(Strict):
     region: str | None = Field(
         default=None,
         pattern=r"^[a-z]{2}(-[a-z]+)+-\d$",
-        description="default: AWS_REGION / AWS_DEFAULT_REGION, else the profile's (us-east-1 in the sandbox)",
+        description=f"default: AWS_REGION / AWS_DEFAULT_REGION, else the profile's ({SANDBOX_REGION} in the sandbox)",
     )
     profile: str | None = Field(
         default=None, description="a default: credentials or AWS_PROFILE in the process environment win"
@@ -211,6 +214,15 @@ class EnvironmentConfig(Strict):
         description="resolution of the load balancer's CloudWatch metrics the gates read "
         "(default: 60, an ALB's; 1 in the sandbox, whose front door publishes per second)",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sandbox_region(cls, data: Any) -> Any:
+        # The sandbox (moto on loopback) runs in one region unless the config names another; an aws
+        # environment without one takes AWS_REGION or the profile's (aws/session.py).
+        if isinstance(data, dict) and data.get("kind") == EnvironmentKind.sandbox.value and data.get("region") is None:
+            return {**data, "region": SANDBOX_REGION}
+        return data
 
     @field_validator("container_environment")
     @classmethod

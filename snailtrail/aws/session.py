@@ -22,7 +22,6 @@ from botocore.config import Config
 from snailtrail.config import EnvironmentConfig, EnvironmentKind
 from snailtrail.errors import ConfigError
 
-SANDBOX_REGION = "us-east-1"
 READ_ONLY_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Query", "Scan", "Head")
 # What makes botocore's chain find credentials before any profile: environment keys, a named
 # profile, a web identity (GitHub Actions OIDC), the ECS/EKS container credential endpoints.
@@ -59,10 +58,8 @@ def _profile_not_found(profile: str | None, exc: Exception) -> ConfigError:
 
 def resolved_region(environment: EnvironmentConfig) -> str:
     """The configuration's region, else AWS_REGION / AWS_DEFAULT_REGION, else the profile's."""
-    if environment.region:
+    if environment.region:  # always set in a sandbox environment (config.py)
         return environment.region
-    if environment.kind is EnvironmentKind.sandbox:
-        return SANDBOX_REGION
     # AWS_REGION is the SDKs' standard variable, which botocore does not read itself.
     # https://docs.aws.amazon.com/sdkref/latest/guide/feature-region.html
     if os.environ.get("AWS_REGION"):

@@ -120,3 +120,8 @@ def test_expired_credentials_are_not_reported_as_a_missing_permission() -> None:
 def test_the_partition_follows_the_region() -> None:
     partitions = {r: partition_of(r) for r in ("eu-west-1", "cn-north-1", "us-gov-west-1")}
     assert partitions == {"eu-west-1": "aws", "cn-north-1": "aws-cn", "us-gov-west-1": "aws-us-gov"}
+
+
+def test_the_sandbox_keeps_its_region_whatever_aws_region_says(profiles: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_REGION", "ca-central-1")
+    assert AwsClients(EnvironmentConfig(kind="sandbox")).region == "us-east-1"

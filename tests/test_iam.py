@@ -124,3 +124,11 @@ def test_the_partition_and_account_come_from_the_environment(sandbox: Sandbox) -
     sandbox.edit_config(lambda doc: doc["environments"]["unit"].update(region="cn-north-1", account_id="123456789012"))
     table = statements(sandbox)["WriteTheTrailAndLock"]["Resource"]
     assert table == "arn:aws-cn:dynamodb:cn-north-1:123456789012:table/snailtrail-state"
+
+
+def test_doctor_runs_with_the_verify_policy_alone(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    user_with_policy(sandbox, "verify", monkeypatch)
+    with enable_iam_authentication():
+        result = sandbox.run("doctor", "--json")
+    unjudged = [c["name"] for c in result.json()["checks"] if "could not be checked" in c["summary"]]
+    assert unjudged == [] and result.exit_code == 0, result.stdout

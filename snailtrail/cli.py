@@ -18,6 +18,7 @@ from snailtrail import __version__
 from snailtrail.commands import (
     build,
     deploy,
+    doctor,
     iam_policy,
     logs,
     plan,
@@ -77,7 +78,7 @@ def global_options(
     ctx.obj = CliState(config=config, env=env, json_output=json_output, verbose=verbose)
 
 
-for module in (deploy, verify, plan, rollback, status, logs, trail, traffic, build, unlock, iam_policy, sandbox):
+for module in (deploy, verify, plan, rollback, status, logs, trail, traffic, build, unlock, iam_policy, doctor, sandbox):
     module.register(app)
 
 

@@ -6,7 +6,7 @@ import os
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -42,9 +42,28 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+SANDBOX_REGION = "us-east-1"
+
+
 class EnvironmentKind(StrEnum):
     sandbox = "sandbox"
     aws = "aws"
+
+
+class CpuArchitecture(StrEnum):
+    """ECS runtimePlatform.cpuArchitecture values and the docker platform each builds for."""
+
+    x86_64 = "X86_64"
+    arm64 = "ARM64"
+
+    @property
+    def docker_architecture(self) -> str:
+        """The name Docker gives it in an image's Architecture."""
+        return "amd64" if self is CpuArchitecture.x86_64 else "arm64"
+
+    @property
+    def docker_platform(self) -> str:
+        return f"linux/{self.docker_architecture}"
 
 
 class NetworkConfig(Strict):
@@ -196,10 +215,33 @@ class NotificationsConfig(Strict):
 
 class EnvironmentConfig(Strict):
     kind: EnvironmentKind = EnvironmentKind.aws
-    region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
-    profile: str | None = None
+    region: str | None = Field(
+        default=None,
+        pattern=r"^[a-z]{2}(-[a-z]+)+-\d$",
+        description=f"default: AWS_REGION / AWS_DEFAULT_REGION, else the profile's ({SANDBOX_REGION} in the sandbox)",
+    )
+    profile: str | None = Field(
+        default=None, description="a default: credentials or AWS_PROFILE in the process environment win"
+    )
+    account_id: str | None = Field(
+        default=None, pattern=r"^\d{12}$", description="the account this environment must run in (doctor checks it)"
+    )
     endpoint_url: str | None = None
-    registry: str = Field(default="ecr", description="'ecr' or a registry host[:port]")
+    registry: str = Field(default="ecr", description="'ecr', 'sandbox' or a registry host[:port]")
+    registry_credentials: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$",
+        description="a private non-ECR registry: the Secrets Manager secret ARN of its username and password",
+    )
+    execution_role_arn: str | None = Field(
+        default=None, description="the task execution role in this environment (overrides service's)"
+    )
+    log_group: str | None = Field(
+        default=None, description="the awslogs group in this environment (overrides service's)"
+    )
+    cpu_architecture: CpuArchitecture | None = Field(
+        default=None, description="runtimePlatform.cpuArchitecture; images are built for it (default: the host's)"
+    )
     public_url: str | None = None
     dns_server: str | None = Field(
         default=None,
@@ -224,6 +266,15 @@ class EnvironmentConfig(Strict):
         description="resolution of the load balancer's CloudWatch metrics the gates read "
         "(default: 60, an ALB's; 1 in the sandbox, whose front door publishes per second)",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sandbox_region(cls, data: Any) -> Any:
+        # The sandbox (moto on loopback) runs in one region unless the config names another; an aws
+        # environment without one takes AWS_REGION or the profile's (aws/session.py).
+        if isinstance(data, dict) and data.get("kind") == EnvironmentKind.sandbox.value and data.get("region") is None:
+            return {**data, "region": SANDBOX_REGION}
+        return data
 
     @field_validator("container_environment")
     @classmethod
@@ -293,6 +344,14 @@ class Settings(BaseModel):
     @property
     def environment(self) -> EnvironmentConfig:
         return self.project.environments[self.environment_name]
+
+    @property
+    def execution_role_arn(self) -> str | None:
+        return self.environment.execution_role_arn or self.service.execution_role_arn
+
+    @property
+    def log_group(self) -> str | None:
+        return self.environment.log_group or self.service.log_group
 
     @property
     def phases_path(self) -> Path:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from snailtrail.aws_rules import require_environment, require_phases
 from snailtrail.config import EnvironmentKind, Settings
 from snailtrail.errors import ConfigError
 from snailtrail.phases import Phase, load_phases, select_phase
@@ -39,6 +40,7 @@ class Context:
         self.settings = settings
         self.reporter = reporter
         env = settings.environment
+        require_environment(settings)
         self.endpoints = endpoints or Endpoints(env.endpoint_url, env.public_url, None, env.dns_server)
 
     @property
@@ -56,7 +58,9 @@ class Context:
 
     @cached_property
     def phases(self) -> list[Phase]:
-        return load_phases(self.settings.phases_path)
+        phases = load_phases(self.settings.phases_path)
+        require_phases(self.settings, phases)
+        return phases
 
     def phase(self, wanted: str) -> Phase:
         return select_phase(self.phases, wanted)

@@ -57,10 +57,21 @@ def operator_error(exc: Exception) -> SnailtrailError:
 
 
 def _aws_error(exc: Exception, name: str) -> SnailtrailError:
-    if name in ("NoCredentialsError", "PartialCredentialsError", "ProfileNotFound", "NoRegionError"):
+    if name in ("UnauthorizedSSOTokenError", "SSOTokenLoadError", "TokenRetrievalError", "SSOError"):
         return ConfigError(
-            f"AWS credentials or profile problem: {exc}",
-            fix="set AWS_PROFILE or the environment's profile, or use --env sandbox",
+            f"the AWS SSO session has expired or cannot be read: {exc}",
+            fix="run `aws sso login --profile PROFILE` (the profile in AWS_PROFILE or the environment's), then retry",
+        )
+    if name in ("NoCredentialsError", "PartialCredentialsError"):
+        return ConfigError(
+            f"no AWS credentials: {exc}",
+            fix="export AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), set the environment's profile, "
+            "or use --env sandbox",
+        )
+    if name in ("ProfileNotFound", "NoRegionError"):
+        return ConfigError(
+            f"AWS profile or region problem: {exc}",
+            fix="name an existing profile (aws configure list-profiles) and set the environment's region",
         )
     if name in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"):
         return SnailtrailError(
@@ -72,11 +83,15 @@ def _aws_error(exc: Exception, name: str) -> SnailtrailError:
         error = response.get("Error", {})
         code = error.get("Code", "")
         status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"):
+            return ConfigError(
+                f"AWS refused expired credentials: {code}: {error.get('Message', '')}",
+                fix="refresh them: `aws sso login`, or assume the role again (CI: re-run the credentials step)",
+            )
         if status == 403 or code in (
             "AccessDenied",
             "AccessDeniedException",
             "UnauthorizedOperation",
-            "ExpiredToken",
             "UnrecognizedClientException",
             "InvalidClientTokenId",
         ):

@@ -97,6 +97,9 @@ def build_args(phase: Phase, extra: dict[str, str] | None = None) -> dict[str, s
 def local_tag(settings: Settings, phase: Phase, extra_args: dict[str, str] | None = None) -> str:
     """repository:PHASE-GITREV, plus a digest of extra build args so a drill build never replaces the real one."""
     tag = f"{settings.service.image_repository}:{phase.name}-{git_revision(settings.root)}"
+    architecture = settings.environment.cpu_architecture
+    if architecture is not None:  # an image per platform: a sandbox build never stands in for a Fargate one
+        tag += f"-{architecture.value.lower()}"
     if extra_args:
         import hashlib
 
@@ -128,6 +131,7 @@ def build(settings: Settings, phase: Phase, progress: Progress, extra_args: dict
                 f"{phase.path}: {what} {path} does not exist", fix=f"fix {what} (paths are relative to {settings.root})"
             )
     tag = local_tag(settings, phase, extra_args)
+    architecture = settings.environment.cpu_architecture
     client = docker_client()
     tail: list[str] = []
     image_id = None
@@ -136,6 +140,8 @@ def build(settings: Settings, phase: Phase, progress: Progress, extra_args: dict
         dockerfile=str(dockerfile),
         tag=tag,
         buildargs=build_args(phase, extra_args),
+        # The tasks' CPU, not this machine's: an arm64 laptop builds X86_64 images for Fargate.
+        platform=architecture.docker_platform if architecture else None,
         network_mode="host",
         rm=True,
         forcerm=True,
@@ -245,6 +251,18 @@ def _wrong_port(container: Any, port: int, environment: dict[str, str]) -> Smoke
     )
 
 
+def architecture_mismatch(image_architecture: str, settings: Settings) -> str | None:
+    """Why an image of this architecture cannot run as the environment's tasks, or None."""
+    wanted = settings.environment.cpu_architecture
+    if wanted is None or image_architecture == wanted.docker_architecture:
+        return None
+    return (
+        f"the image is built for {image_architecture or 'an unknown architecture'}, but the tasks run "
+        f"{wanted.value} (environments.{settings.environment_name}.cpu_architecture): they would fail to start; "
+        f"rebuild it with `snailtrail build` for {wanted.docker_platform}"
+    )
+
+
 def smoke(image: str, settings: Settings, phase: Phase, timeout_s: float, progress: Progress) -> SmokeResult:
     """Run the image once as the task definition would (environment, command) and probe the declared port."""
     from snailtrail.checks.criteria import fetch
@@ -253,6 +271,9 @@ def smoke(image: str, settings: Settings, phase: Phase, timeout_s: float, progre
     spec = phase.container
     environment, port, health_path = container_environment(settings, phase), spec.port, spec.health_check.path
     client = docker_client()
+    mismatch = architecture_mismatch(client.images.get(image).attrs.get("Architecture", ""), settings)
+    if mismatch is not None:
+        return SmokeResult(False, mismatch)
     container = client.containers.run(
         image,
         command=spec.command,

@@ -46,6 +46,7 @@ class DeployOptions:
     build_args: dict[str, str] = field(default_factory=dict)
     smoke: bool = True
     timeout_s: float = 600.0
+    timeout_explained: str | None = None  # how timeout_s was derived (rollout_budget), said in the plan
     rollback: bool = True
     create: bool = False  # --yes: the operator agreed to create a missing service
     poll_interval_s: float = 5.0

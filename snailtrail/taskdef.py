@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from snailtrail.aws.ecs import TAG_FINGERPRINT, TAG_PHASE, TAG_VERIFIED, EcsApi
+from snailtrail.aws.session import resolved_region
 from snailtrail.config import Settings
 from snailtrail.phases import Phase
 
@@ -21,6 +22,7 @@ RENDERED_KEYS = (
     "memory",
     "executionRoleArn",
     "taskRoleArn",
+    "runtimePlatform",
     "containerDefinitions",
 )
 CONTAINER_KEYS = (
@@ -33,6 +35,7 @@ CONTAINER_KEYS = (
     "command",
     "memory",
     "logConfiguration",
+    "repositoryCredentials",
 )
 HISTORY_DEPTH = 50
 
@@ -57,12 +60,16 @@ def render(settings: Settings, phase: Phase, image: str) -> dict[str, Any]:
         container["secrets"] = [{"name": k, "valueFrom": v} for k, v in sorted(spec.secrets.items())]
     if spec.command:
         container["command"] = list(spec.command)
-    if service.log_group:
+    if settings.environment.registry_credentials:
+        # A private non-ECR registry: ECS reads its username and password from this secret.
+        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/private-auth.html
+        container["repositoryCredentials"] = {"credentialsParameter": settings.environment.registry_credentials}
+    if settings.log_group:
         container["logConfiguration"] = {
             "logDriver": "awslogs",
             "options": {
-                "awslogs-group": service.log_group,
-                "awslogs-region": settings.environment.region,
+                "awslogs-group": settings.log_group,
+                "awslogs-region": resolved_region(settings.environment),
                 "awslogs-stream-prefix": service.name,
             },
         }
@@ -74,10 +81,13 @@ def render(settings: Settings, phase: Phase, image: str) -> dict[str, Any]:
         "memory": str(spec.memory),
         "containerDefinitions": [container],
     }
-    if service.execution_role_arn:
-        definition["executionRoleArn"] = service.execution_role_arn
+    if settings.execution_role_arn:
+        definition["executionRoleArn"] = settings.execution_role_arn
     if service.task_role_arn:
         definition["taskRoleArn"] = service.task_role_arn
+    architecture = settings.environment.cpu_architecture
+    if architecture is not None:
+        definition["runtimePlatform"] = {"cpuArchitecture": architecture.value, "operatingSystemFamily": "LINUX"}
     return definition
 
 

@@ -152,6 +152,10 @@ def write_config(root: Path, public_url: str, test_listener_port: int = 8080, **
             "registry": "ecr",
             "state_table": "snailtrail-state",
             "metrics_period_s": 1,  # the in-process front door publishes per second, as the sandbox's does
+            # What an aws environment needs before any call (snailtrail/aws_rules.py); moto's account.
+            "execution_role_arn": "arn:aws:iam::123456789012:role/shine-execution",
+            "log_group": "/ecs/shine",
+            "cpu_architecture": "X86_64",
             **environment,
         }
     }
@@ -222,6 +226,22 @@ def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsy
         dns = DnsResponder(lambda: moto_bridge.dns_records("127.0.0.1", lb.name))
         dns.start()
         config = write_config(tmp_path, front_door.url, test_port, dns_server="{}:{}".format(*dns.address))
+        boto3.client("logs", region_name="us-east-1").create_log_group(logGroupName="/ecs/shine")
+        boto3.client("iam", region_name="us-east-1").create_role(
+            RoleName="shine-execution",
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "sts:AssumeRole",
+                            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                        }
+                    ],
+                }
+            ),
+        )
         record_api_calls.clear()
         reconciler.start(interval_s=0.02)
         try:
@@ -252,3 +272,15 @@ def count_polls(monkeypatch: pytest.MonkeyPatch, after_sleep: Callable[[], None]
 
     monkeypatch.setattr(rollout, "time", SimpleNamespace(sleep=sleep, monotonic=time.monotonic))
     return polls
+
+
+@pytest.fixture
+def production_config(tmp_path: Path) -> Path:
+    """A copy of the repository's snailtrail.yaml to edit; its phases, Dockerfiles and service are the repository's."""
+    document = yaml.safe_load((REPO / "snailtrail.yaml").read_text())
+    document["phases_dir"] = str(REPO / "phases")
+    path = tmp_path / "snailtrail.yaml"
+    path.write_text(yaml.safe_dump(document))
+    for name in ("service", "images"):
+        (tmp_path / name).symlink_to(REPO / name)
+    return path

@@ -3,6 +3,7 @@ deploy policy alone, and the verify policy cannot deploy."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 
 import boto3
@@ -15,12 +16,12 @@ GOOD = "fake.local/shine:phase-1-good"
 
 
 def user_with_policy(sandbox: Sandbox, purpose: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    # moto authorizes DynamoDB calls against Resource "*" only, so the table-scoped statements are
-    # widened here for the emulator; AWS itself matches them against the table's ARN.
+    # moto authorizes every call but S3's against Resource "*" (moto/core/authorization.py), so the
+    # scoped statements are widened here for the emulator; the actions stay exactly as printed.
+    # test_each_scoped_write_names_the_resources_the_deploy_touched checks the ARNs against AWS's.
     document = json.loads(sandbox.run("iam-policy", "--for", purpose).stdout)
     for statement in document["Statement"]:
-        if "table/" in str(statement["Resource"]):
-            statement["Resource"] = "*"
+        statement["Resource"] = "*"
     document = json.dumps(document)
     iam = boto3.client("iam", region_name="us-east-1")
     iam.create_user(UserName=purpose)
@@ -61,3 +62,73 @@ def test_deploy_runs_with_the_deploy_policy_alone(sandbox: Sandbox, monkeypatch:
     with enable_iam_authentication():
         result = sandbox.deploy("phase-2", "fake.local/shine:phase-2-good")
     assert result.exit_code == 0, result.stderr
+
+
+def statements(sandbox: Sandbox, *extra: str) -> dict[str, dict]:
+    document = json.loads(sandbox.run(*extra, "iam-policy", "--for", "deploy").stdout)
+    return {s["Sid"]: s for s in document["Statement"]}
+
+
+def test_no_deploy_write_is_granted_on_every_resource(sandbox: Sandbox) -> None:
+    from snailtrail.iam import STATE_WRITE, UNSCOPED_DEPLOY, UNSCOPED_TRAFFIC
+
+    unscoped = {
+        action
+        for statement in statements(sandbox).values()
+        if statement["Resource"] == "*"
+        for action in statement["Action"]
+        if not action.split(":")[1].startswith(("Describe", "List", "Get"))
+    }
+    assert unscoped == {"ecs:RegisterTaskDefinition"}  # no resource type in the Service Authorization Reference
+    assert "ecr:GetAuthorizationToken" in UNSCOPED_DEPLOY and "cloudwatch:GetMetricData" in UNSCOPED_TRAFFIC
+    assert "ecr:BatchGetImage" in statements(sandbox)["PushTheImage"]["Action"]
+    assert statements(sandbox)["WriteTheTrailAndLock"]["Action"] == STATE_WRITE
+
+
+def test_each_scoped_write_names_the_resources_the_deploy_touched(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    granted = statements(sandbox)
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    service = ecs.describe_services(cluster="shine", services=["shine"])["services"][0]
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
+    listeners = [
+        lst["ListenerArn"] for lst in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+    ]
+    # Another load balancer of the account: its listener must stay out of reach.
+    subnets = [zone["SubnetId"] for zone in balancer["AvailabilityZones"]]
+    other = elbv2.create_load_balancer(Name="other-alb", Subnets=subnets)["LoadBalancers"][0]
+    other_listener = elbv2.create_listener(
+        LoadBalancerArn=other["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}],
+    )["Listeners"][0]["ListenerArn"]
+
+    def allows(sid: str, arn: str) -> bool:
+        resources = granted[sid]["Resource"]
+        return any(
+            fnmatch.fnmatchcase(arn, pattern) for pattern in ([resources] if isinstance(resources, str) else resources)
+        )
+
+    assert allows("DeployTheService", service["serviceArn"])
+    assert not allows("DeployTheService", service["serviceArn"].replace("/shine/shine", "/shine/billing"))
+    assert allows("TagTheServiceAndRevisions", service["taskDefinition"])
+    assert not allows("TagTheServiceAndRevisions", service["taskDefinition"].replace("/shine:", "/billing:"))
+    assert all(allows("MoveTraffic", arn) for arn in listeners)
+    assert not allows("MoveTraffic", other_listener)
+    assert granted["PushTheImage"]["Resource"] == "arn:aws:ecr:us-east-1:*:repository/shine"
+
+
+def test_the_partition_and_account_come_from_the_environment(sandbox: Sandbox) -> None:
+    sandbox.edit_config(lambda doc: doc["environments"]["unit"].update(region="cn-north-1", account_id="123456789012"))
+    table = statements(sandbox)["WriteTheTrailAndLock"]["Resource"]
+    assert table == "arn:aws-cn:dynamodb:cn-north-1:123456789012:table/snailtrail-state"
+
+
+def test_doctor_runs_with_the_verify_policy_alone(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    user_with_policy(sandbox, "verify", monkeypatch)
+    with enable_iam_authentication():
+        result = sandbox.run("doctor", "--json")
+    unjudged = [c["name"] for c in result.json()["checks"] if "could not be checked" in c["summary"]]
+    assert unjudged == [] and result.exit_code == 0, result.stdout

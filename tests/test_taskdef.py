@@ -1,16 +1,21 @@
-"""RevisionHistory against AWS's documented answers where moto cannot lag or keep a deregistered revision tagged."""
+"""What a phase's task definition says to ECS in a real account, and RevisionHistory against AWS's documented
+answers where moto cannot lag or keep a deregistered revision tagged."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+import yaml
 from botocore.stub import Stubber
 
 from snailtrail.aws.ecs import TAG_PHASE, TAG_VERIFIED, EcsApi
-from snailtrail.taskdef import RevisionHistory
+from snailtrail.config import load_settings
+from snailtrail.phases import load_phases
+from snailtrail.taskdef import RevisionHistory, fingerprint, render
 
 ARN = "arn:aws:ecs:us-east-1:123456789012:task-definition/shine:{}"
 
@@ -81,3 +86,29 @@ def test_a_deregistered_revision_the_lookup_still_returns_is_never_the_last_veri
     ecs.add_response("describe_task_definition", described(1, "ACTIVE", {TAG_PHASE: "phase-1"}))
     target = history.last_verified()
     assert target is not None and target.arn == ARN.format(1)
+
+
+def rendered(config: Path) -> dict:
+    settings = load_settings(str(config), "production")
+    return render(
+        settings, load_phases(settings.phases_path)[1], "111122223333.dkr.ecr.eu-west-1.amazonaws.com/shine:x"
+    )
+
+
+def test_the_production_revision_names_its_platform_role_and_logs(production_config: Path) -> None:
+    definition = rendered(production_config)
+    assert definition["runtimePlatform"] == {"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"}
+    assert definition["executionRoleArn"] == "arn:aws:iam::111122223333:role/shine-execution"
+    options = definition["containerDefinitions"][0]["logConfiguration"]["options"]
+    assert options["awslogs-group"] == "/ecs/shine" and options["awslogs-region"] == "eu-west-1"
+
+
+def test_a_private_registry_gets_its_credentials_and_they_change_the_fingerprint(production_config: Path) -> None:
+    before = rendered(production_config)
+    secret = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:registry-AbCdEf"
+    document = yaml.safe_load(production_config.read_text())
+    document["environments"]["production"].update(registry="registry.example.com", registry_credentials=secret)
+    production_config.write_text(yaml.safe_dump(document))
+    after = rendered(production_config)
+    assert after["containerDefinitions"][0]["repositoryCredentials"] == {"credentialsParameter": secret}
+    assert fingerprint(after) != fingerprint(before)

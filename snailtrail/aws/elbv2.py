@@ -29,6 +29,12 @@ class Elbv2Api:
                 return None
             raise
 
+    def deregistration_delay(self, target_group_arn: str) -> int:
+        """Seconds a deregistered target drains before ECS may stop its task (300 unless changed)."""
+        attributes = self._elb.describe_target_group_attributes(TargetGroupArn=target_group_arn)["Attributes"]
+        values = {a["Key"]: a["Value"] for a in attributes}
+        return int(values.get("deregistration_delay.timeout_seconds", 300))
+
     def target_health(self, target_group_arn: str) -> list[dict[str, Any]]:
         return self._elb.describe_target_health(TargetGroupArn=target_group_arn)["TargetHealthDescriptions"]
 

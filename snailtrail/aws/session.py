@@ -1,7 +1,16 @@
-"""boto3 clients for one environment, shared by a run, with adaptive retries and a call log."""
+"""boto3 clients for one environment, shared by a run, with adaptive retries and a call log.
+
+Credentials for an aws environment follow the AWS standard chain: credentials or a profile named in
+the process environment (AWS_ACCESS_KEY_ID, AWS_PROFILE, a GitHub Actions OIDC web identity) beat
+the profile the configuration names, which is only a default. The region is the configuration's,
+else AWS_REGION / AWS_DEFAULT_REGION, else the profile's. An endpoint is used only when the
+configuration names one for the environment: a stray AWS_ENDPOINT_URL must never send an aws
+environment's credentials to an emulator.
+"""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -11,12 +20,70 @@ import boto3
 from botocore.config import Config
 
 from snailtrail.config import EnvironmentConfig, EnvironmentKind
+from snailtrail.errors import ConfigError
 
 READ_ONLY_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Query", "Scan", "Head")
+# What makes botocore's chain find credentials before any profile: environment keys, a named
+# profile, a web identity (GitHub Actions OIDC), the ECS/EKS container credential endpoints.
+# https://docs.aws.amazon.com/sdkref/latest/guide/standardized-credentials.html
+AMBIENT_CREDENTIALS = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+)
 
 
 def is_mutating(operation: str) -> bool:
     return not operation.startswith(READ_ONLY_PREFIXES)
+
+
+def chosen_profile(environment: EnvironmentConfig) -> str | None:
+    """The configured profile, unless the process environment already supplies credentials."""
+    if environment.kind is not EnvironmentKind.aws:
+        return None
+    if any(os.environ.get(name) for name in AMBIENT_CREDENTIALS):
+        return None
+    return environment.profile
+
+
+def _profile_not_found(profile: str | None, exc: Exception) -> ConfigError:
+    return ConfigError(
+        f"the environment's profile {profile!r} is not in the AWS config files ({exc})",
+        fix=f"create it (aws configure sso --profile {profile}), remove `profile:` from the environment, "
+        "or export credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)",
+    )
+
+
+def resolved_region(environment: EnvironmentConfig) -> str:
+    """The configuration's region, else AWS_REGION / AWS_DEFAULT_REGION, else the profile's."""
+    if environment.region:  # always set in a sandbox environment (config.py)
+        return environment.region
+    # AWS_REGION is the SDKs' standard variable, which botocore does not read itself.
+    # https://docs.aws.amazon.com/sdkref/latest/guide/feature-region.html
+    if os.environ.get("AWS_REGION"):
+        return os.environ["AWS_REGION"]
+    import botocore.session
+    from botocore.exceptions import ProfileNotFound
+
+    profile = chosen_profile(environment)
+    try:
+        region = botocore.session.Session(profile=profile).get_config_variable("region")
+    except ProfileNotFound as exc:
+        raise _profile_not_found(profile, exc) from exc
+    if not region:
+        raise ConfigError(
+            "no AWS region for this environment",
+            fix="set environments.<name>.region in snailtrail.yaml, or export AWS_REGION",
+        )
+    return str(region)
+
+
+def partition_of(region: str) -> str:
+    """The ARN partition of a region (aws, aws-cn, aws-us-gov), from botocore's endpoint data."""
+    found = boto3.session.Session().get_partition_for_region(region)
+    return str(found)
 
 
 @dataclass
@@ -32,17 +99,34 @@ class AwsClients:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
+        from botocore.exceptions import ProfileNotFound
+
+        environment = self.environment
         credentials: dict[str, str] = {}
-        if self.environment.kind is EnvironmentKind.sandbox:
+        if environment.kind is EnvironmentKind.sandbox:
             # The sandbox is moto: any credentials do, and real ones must never be sent to it.
             credentials = {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
-        self._session = boto3.session.Session(
-            profile_name=self.environment.profile if self.environment.kind is EnvironmentKind.aws else None,
-            region_name=self.environment.region,
-            **credentials,
+        profile = chosen_profile(environment)
+        try:
+            self._session = boto3.session.Session(
+                profile_name=profile, region_name=resolved_region(environment), **credentials
+            )
+        except ProfileNotFound as exc:
+            raise _profile_not_found(profile, exc) from exc
+        # Only the configuration names an endpoint: AWS_ENDPOINT_URL and endpoint_url in the shared
+        # config are ignored, so an aws environment never talks to whatever they point at.
+        # https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
+        self._config = Config(
+            retries={"mode": "adaptive", "max_attempts": 8},
+            connect_timeout=5,
+            read_timeout=30,
+            ignore_configured_endpoint_urls=True,
         )
-        self._config = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=30)
         self._session.events.register("before-call", self._record)
+
+    @property
+    def region(self) -> str:
+        return str(self._session.region_name)
 
     def _record(self, model: Any, **_: Any) -> None:
         name = f"{model.service_model.service_name}.{model.name}"

@@ -40,7 +40,7 @@ def check(name: str, layer: str, prevents: str, describes: str) -> Callable[[Che
     return register
 
 
-def _guarded(spec: CheckSpec, view: LiveView, phase: Phase | None) -> CheckResult:
+def guarded(spec: CheckSpec, view: LiveView, phase: Phase | None) -> CheckResult:
     """A check that cannot ask AWS fails with the error, instead of taking the others down."""
     try:
         return spec.run(view, phase)
@@ -101,7 +101,7 @@ def run_checks(
     specs = selected(only)
     started = time.monotonic() if started is None else started
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(lambda spec: _guarded(spec, view, phase), specs))
+        results = list(pool.map(lambda spec: guarded(spec, view, phase), specs))
     return VerifyReport(
         list(zip(specs, results, strict=True)), time.monotonic() - started, view.ctx.clients.total_calls - calls_before
     )

@@ -306,7 +306,7 @@ def _default_route(view: LiveView, subnet: dict[str, Any]) -> tuple[str, str | N
 
 
 def _missing_endpoints(view: LiveView, vpc_id: str) -> set[str]:
-    prefix = f"com.amazonaws.{view.settings.environment.region}."
+    prefix = f"com.amazonaws.{view.ctx.clients.region}."
     return PRIVATE_PATH_ENDPOINTS - {e["ServiceName"].removeprefix(prefix) for e in view.vpc_endpoints(vpc_id)}
 
 

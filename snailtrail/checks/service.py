@@ -206,25 +206,32 @@ def grace_period(view: LiveView, phase: Phase | None) -> CheckResult:
 def roles(view: LiveView, phase: Phase | None) -> CheckResult:
     revision = view.running_revision()
     arns = [revision.definition.get(k) for k in ("taskRoleArn", "executionRoleArn")] if revision else []
-    arns = [a for a in arns if a]
+    return judge_roles(view, [a for a in arns if a], "the task definition names no roles")
+
+
+def judge_roles(view: LiveView, arns: list[str], when_none: str) -> CheckResult:
+    """The "roles" result for these role ARNs: each must exist and trust ecs-tasks.amazonaws.com."""
     if not arns:
-        return skipped("roles", "the task definition names no roles")
-    problems = []
-    for arn in arns:
-        role = view.role(arn)
-        if role is None:
-            problems.append(f"{arn} does not exist")
-            continue
-        policy = role.get("AssumeRolePolicyDocument") or {}
-        if isinstance(policy, str):
-            policy = json.loads(urllib.request.unquote(policy))
-        if "ecs-tasks.amazonaws.com" not in json.dumps(policy):
-            problems.append(f"{arn} does not trust ecs-tasks.amazonaws.com")
+        return skipped("roles", when_none)
+    problems = [problem for arn in arns if (problem := _task_role_problem(view, arn))]
     if problems:
         return failed(
             "roles", "; ".join(problems), "create the role with a trust policy for ecs-tasks.amazonaws.com", arns
         )
     return passed("roles", f"{len(arns)} role(s) exist and trust ecs-tasks", arns)
+
+
+def _task_role_problem(view: LiveView, arn: str) -> str | None:
+    """Why ECS tasks could not assume the role ``arn``, or None when they can."""
+    role = view.role(arn)
+    if role is None:
+        return f"{arn} does not exist"
+    policy = role.get("AssumeRolePolicyDocument") or {}
+    if isinstance(policy, str):
+        policy = json.loads(urllib.request.unquote(policy))
+    if "ecs-tasks.amazonaws.com" not in json.dumps(policy):
+        return f"{arn} does not trust ecs-tasks.amazonaws.com"
+    return None
 
 
 @check(
@@ -287,6 +294,19 @@ def secrets_exist(view: LiveView, phase: Phase | None) -> CheckResult:
     )
 
 
+def registry_base_url(host: str) -> str:
+    """https for every registry but the sandbox's on loopback, which serves plain http."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    name = urlsplit(f"//{host}").hostname or host
+    try:
+        loopback = name == "localhost" or ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        loopback = False
+    return f"{'http' if loopback else 'https'}://{host}"
+
+
 def _registry_config(reference: str) -> tuple[dict[str, Any] | None, str | None]:
     """The image config of host/repo@digest from a registry's v2 API, or why it could not be read."""
     host, _, rest = reference.partition("/")
@@ -295,14 +315,13 @@ def _registry_config(reference: str) -> tuple[dict[str, Any] | None, str | None]
         ["application/vnd.docker.distribution.manifest.v2+json", "application/vnd.oci.image.manifest.v1+json"]
     )
     try:
-        request = urllib.request.Request(
-            f"http://{host}/v2/{repository}/manifests/{digest}", headers={"Accept": accept}
-        )
-        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 - http registry on loopback
+        manifest_url = f"{registry_base_url(host)}/v2/{repository}/manifests/{digest}"
+        request = urllib.request.Request(manifest_url, headers={"Accept": accept})  # noqa: S310 - http(s) only
+        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 - http(s) only
             manifest = json.loads(answer.read())
         config_digest = manifest["config"]["digest"]
-        blob = f"http://{host}/v2/{repository}/blobs/{config_digest}"
-        with urllib.request.urlopen(blob, timeout=5) as answer:
+        blob = f"{registry_base_url(host)}/v2/{repository}/blobs/{config_digest}"
+        with urllib.request.urlopen(blob, timeout=5) as answer:  # noqa: S310 - http(s) only
             return json.loads(answer.read()).get("config") or {}, None
     except urllib.error.HTTPError as exc:
         # The distribution API's error codes say "missing" even where the status is 401 (Docker Hub).

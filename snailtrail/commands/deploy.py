@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from snailtrail.commands.options import BuildArgs, DesiredCount
+from snailtrail.commands.options import BuildArgs, DesiredCount, RolloutTimeout
 from snailtrail.state import CliState
 
 
@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
             help="Do not run the image locally before deploying "
             "(the rollout and success criteria still guard the service).",
         ),
-        timeout: float = typer.Option(600.0, "--timeout", min=1, help="Seconds to wait for the rollout."),
+        timeout: RolloutTimeout = None,
         no_rollback: bool = typer.Option(False, "--no-rollback", help="On failure leave the service as it is."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and diffs; change nothing."),
         yes: bool = typer.Option(
@@ -56,6 +56,7 @@ def register(app: typer.Typer) -> None:
         from snailtrail.executor import Executor
         from snailtrail.images import parse_build_args
         from snailtrail.plan import DeployOptions, build_plan
+        from snailtrail.rollout_budget import rollout_timeout
 
         state: CliState = ctx.obj
         known = [k.value for k in StrategyKind]
@@ -63,12 +64,14 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"--strategy {strategy} is not a strategy", fix=f"use one of: {', '.join(known)}")
         context = state.context()
         selected = context.phase(phase)
+        budget = rollout_timeout(context, selected.container.health_check.grace_period_s, timeout)
         options = DeployOptions(
             image=image,
             build=not no_build,
             build_args=parse_build_args(build_arg),
             smoke=not skip_smoke,
-            timeout_s=timeout,
+            timeout_s=budget.seconds,
+            timeout_explained=budget.explanation,
             rollback=not no_rollback,
             create=yes,
             poll_interval_s=poll_interval or context.default_poll_interval_s,

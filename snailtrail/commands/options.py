@@ -22,3 +22,12 @@ DesiredCount = Annotated[
         show_default=False,
     ),
 ]
+RolloutTimeout = Annotated[
+    Optional[float],
+    typer.Option(
+        "--timeout",
+        min=1,
+        help="Seconds to wait for the rollout (default: what ECS needs, from the target group; plan says it).",
+        show_default=False,
+    ),
+]

@@ -26,6 +26,8 @@ def render_plan(plan: DeployPlan) -> str:
             f"Application Auto Scaling manages the service ({desired.bounds.resource_id}, "
             f"{desired.bounds.minimum}-{desired.bounds.maximum} tasks): the count stays within its bounds."
         )
+    if plan.options.timeout_explained:
+        lines += ["", f"Rollout timeout: {plan.options.timeout_explained}"]
     target = plan.rollback_target
     lines += [
         "",
@@ -55,8 +57,12 @@ def register(app: typer.Typer) -> None:
         image: Optional[str] = typer.Option(None, "--image", help="Plan a deploy of this image URI."),
     ) -> None:
         from snailtrail.plan import DeployOptions, build_plan
+        from snailtrail.rollout_budget import rollout_timeout
 
         state: CliState = ctx.obj
         context = state.context()
-        deploy_plan = build_plan(context, context.phase(phase), DeployOptions(image=image))
+        selected = context.phase(phase)
+        budget = rollout_timeout(context, selected.container.health_check.grace_period_s, None)
+        options = DeployOptions(image=image, timeout_s=budget.seconds, timeout_explained=budget.explanation)
+        deploy_plan = build_plan(context, selected, options)
         state.output(deploy_plan.to_json(), render_plan(deploy_plan))

@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 import typer
 
-from snailtrail.commands.options import DesiredCount
+from snailtrail.commands.options import DesiredCount, RolloutTimeout
 from snailtrail.state import CliState
 
 
@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
     def rollback(
         ctx: typer.Context,
         to: Optional[str] = typer.Option(None, "--to", help="PHASE (its last verified revision) or TASKDEF_ARN."),
-        timeout: float = typer.Option(600.0, "--timeout", min=1, help="Seconds to wait for the rollout."),
+        timeout: RolloutTimeout = None,
         poll_interval: Optional[float] = typer.Option(None, "--poll-interval", min=0.01, hidden=True),
         desired_count: DesiredCount = None,
         list_candidates: bool = typer.Option(
@@ -48,6 +48,7 @@ def register(app: typer.Typer) -> None:
         from snailtrail.executor import Executor
         from snailtrail.plan import DeployOptions
         from snailtrail.rollback import choose_target
+        from snailtrail.rollout_budget import rollout_timeout
 
         state: CliState = ctx.obj
         context = state.context()
@@ -60,10 +61,13 @@ def register(app: typer.Typer) -> None:
             return
         with context.lock.held(f"rollback{' --to ' + to if to else ''}"):
             target = choose_target(context, to)
+            phase = context.phase_or_none(target.phase)
+            budget = rollout_timeout(context, phase.container.health_check.grace_period_s if phase else 0, timeout)
             executor = Executor(
                 context,
                 DeployOptions(
-                    timeout_s=timeout,
+                    timeout_s=budget.seconds,
+                    timeout_explained=budget.explanation,
                     poll_interval_s=poll_interval or context.default_poll_interval_s,
                     desired_count=desired_count,
                 ),

@@ -13,13 +13,13 @@ from snailtrail.state import CliState
 MARKS = {"pass": "✓", "warn": "!", "fail": "✗", "skip": "-"}
 
 
-def render_tree(report: Any, environment: str) -> Any:
+def render_tree(report: Any, environment: str, command: str = "verify") -> Any:
     from rich.markup import escape
     from rich.tree import Tree
 
     colours = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
     tree = Tree(
-        f"verify {environment}: {'ok' if report.ok else 'FAILED'} ({report.duration_s:.2f} s, "
+        f"{command} {environment}: {'ok' if report.ok else 'FAILED'} ({report.duration_s:.2f} s, "
         f"{report.api_calls} API calls)"
     )
     branches: dict[str, Any] = {}
@@ -32,10 +32,10 @@ def render_tree(report: Any, environment: str) -> Any:
     return tree
 
 
-def render_plain(report: Any, environment: str) -> str:
+def render_plain(report: Any, environment: str, command: str = "verify") -> str:
     """Plain lines for logs and pipes: every summary whole, the fix under each failure or warning."""
     lines = [
-        f"verify {environment}: {'ok' if report.ok else 'FAILED'} ({report.duration_s:.2f} s, "
+        f"{command} {environment}: {'ok' if report.ok else 'FAILED'} ({report.duration_s:.2f} s, "
         f"{report.api_calls} API calls)"
     ]
     for spec, result in report.results:
@@ -44,6 +44,24 @@ def render_plain(report: Any, environment: str) -> str:
         if result.fix and status in ("fail", "warn"):
             lines.append(f"    fix: {result.fix}")
     return "\n".join(lines)
+
+
+def output_report(
+    state: CliState, report: Any, document: dict[str, Any], environment: str, command: str = "verify"
+) -> None:
+    """The JSON document, a tree on a terminal, plain lines in a pipe; exit 1 when a check failed."""
+    if state.json_output:
+        state.output(document)
+    else:
+        from rich.console import Console
+
+        console = Console(highlight=False, soft_wrap=True)
+        if console.is_terminal:
+            console.print(render_tree(report, environment, command))
+        else:
+            state.output(document, render_plain(report, environment, command))
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
@@ -114,19 +132,12 @@ def register(app: typer.Typer) -> None:
             except OSError as exc:
                 reason = exc.strerror or exc
                 raise ConfigError(f"--junit {junit}: {reason}", fix="name a file in a writable directory") from exc
-        if state.json_output:
-            state.output(document)
-        elif output_format == "github":
+        if output_format == "github" and not state.json_output:
             from snailtrail.checks.ci_report import github_annotations
 
-            typer.echo("\n".join(github_annotations(report, environment)))
-        else:
-            from rich.console import Console
-
-            console = Console(highlight=False, soft_wrap=True)
-            if console.is_terminal:
-                console.print(render_tree(report, environment))
-            else:
-                state.output(document, render_plain(report, environment))
-        if not report.ok:
-            raise typer.Exit(1)
+            typer.echo("
+".join(github_annotations(report, environment)))
+            if not report.ok:
+                raise typer.Exit(1)
+            return
+        output_report(state, report, document, environment)

@@ -79,11 +79,11 @@ def test_roles_must_exist_and_trust_ecs_tasks(sandbox: Sandbox) -> None:
 
 
 def test_log_group_must_exist(sandbox: Sandbox) -> None:
-    sandbox.edit_config(lambda doc: doc["service"].update(log_group="/ecs/shine"))
+    sandbox.edit_config(lambda doc: doc["environments"]["unit"].update(log_group="/ecs/shine-new"))
     assert sandbox.deploy("phase-1", GOOD).exit_code == 0
     check = only(sandbox, "log group")
-    assert check["status"] == "fail" and "/ecs/shine does not exist" in check["summary"]
-    boto3.client("logs", region_name="us-east-1").create_log_group(logGroupName="/ecs/shine")
+    assert check["status"] == "fail" and "/ecs/shine-new does not exist" in check["summary"]
+    boto3.client("logs", region_name="us-east-1").create_log_group(logGroupName="/ecs/shine-new")
     assert only(sandbox, "log group")["status"] == "pass"
 
 

@@ -180,3 +180,19 @@ def test_drills_refuse_a_non_sandbox_environment(deployed: Sandbox) -> None:
         result = deployed.run(*args)
         assert result.exit_code == 2 and "is not a sandbox" in result.stderr
     assert deployed.run("verify", "--only", "service active").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("127.0.0.1:5000", "http://127.0.0.1:5000"),
+        ("localhost:5000", "http://localhost:5000"),
+        ("[::1]:5000", "http://[::1]:5000"),
+        ("registry.example.com", "https://registry.example.com"),
+        ("10.0.0.5:5000", "https://10.0.0.5:5000"),
+    ],
+)
+def test_the_image_check_reads_registries_over_https_except_on_loopback(host: str, url: str) -> None:
+    from snailtrail.checks.service import registry_base_url
+
+    assert registry_base_url(host) == url

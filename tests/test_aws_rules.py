@@ -1,0 +1,149 @@
+"""An aws environment is refused before any AWS call when AWS would refuse it or run it badly."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from snailtrail.cli import run
+from tests.conftest import REPO
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the repository's configuration and phases, to edit."""
+    (tmp_path / "phases").mkdir()
+    for manifest in (REPO / "phases").glob("*.yaml"):
+        (tmp_path / "phases" / manifest.name).write_text(manifest.read_text())
+    path = tmp_path / "snailtrail.yaml"
+    path.write_text((REPO / "snailtrail.yaml").read_text())
+    return path
+
+
+def edit(path: Path, change: Callable[[Any], None]) -> None:
+    document = yaml.safe_load(path.read_text())
+    change(document)
+    path.write_text(yaml.safe_dump(document))
+
+
+def plan_production(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    capsys.readouterr()
+    code = run(["--config", str(path), "plan", "phase-2", "--env", "production"])
+    return code, capsys.readouterr().err
+
+
+def production(change: Callable[[dict[str, Any]], None]) -> Callable[[Any], None]:
+    return lambda document: change(document["environments"]["production"])
+
+
+def test_the_repository_production_environment_plans_with_environment_credentials(
+    aws_env: None, record_api_calls: Counter[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The profile the config names (shine-prod) is not on this machine: environment credentials win."""
+    from moto import mock_aws
+
+    with mock_aws():
+        code, err = plan_production(REPO / "snailtrail.yaml", capsys)
+    assert code == 0, err
+    assert record_api_calls["ecs.DescribeServices"] >= 1
+
+
+CASES: dict[str, tuple[Callable[[Any], None], str, str]] = {
+    "sandbox registry": (
+        production(lambda env: env.update(registry="sandbox")),
+        "environments.production.registry",
+        "registry: ecr",
+    ),
+    "seed commands": (
+        production(lambda env: env.update(seed_commands=[["true"]])),
+        "environments.production.seed_commands",
+        "remove seed_commands",
+    ),
+    "no execution role": (
+        production(lambda env: env.pop("execution_role_arn")),
+        "environments.production.execution_role_arn",
+        "ECR images, awslogs",
+    ),
+    "no log group": (production(lambda env: env.pop("log_group")), "environments.production.log_group", "log_group"),
+    "no platform": (
+        production(lambda env: env.pop("cpu_architecture")),
+        "environments.production.cpu_architecture",
+        "X86_64",
+    ),
+    "ecr with registry credentials": (
+        production(
+            lambda env: env.update(
+                registry_credentials="arn:aws:secretsmanager:eu-west-1:111122223333:secret:registry-AbCdEf"
+            )
+        ),
+        "environments.production.registry_credentials",
+        "execution role",
+    ),
+    "public ip on EC2": (
+        lambda document: document["service"].update(launch_type="EC2"),
+        "service.network.assign_public_ip",
+        "only to Fargate",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_an_incomplete_aws_environment_exits_2_naming_the_field_before_any_call(
+    case: str,
+    project: Path,
+    aws_env: None,
+    record_api_calls: Counter[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    change, field, words = CASES[case]
+    edit(project, change)
+    code, err = plan_production(project, capsys)
+    assert code == 2 and field in err and words in err, err
+    assert not record_api_calls
+
+
+def test_a_fargate_size_aws_would_refuse_names_the_valid_memories(
+    project: Path, aws_env: None, record_api_calls: Counter[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = project.parent / "phases" / "phase-2-hybrid.yaml"
+    edit(manifest, lambda document: document["container"].update(cpu=512, memory=512))
+    code, err = plan_production(project, capsys)
+    assert code == 2 and "phase-2-hybrid.yaml: container.memory" in err and "1024-4096" in err, err
+    edit(manifest, lambda document: document["container"].update(cpu=384, memory=1024))
+    code, err = plan_production(project, capsys)
+    assert code == 2 and "container.cpu" in err and "384 is not a Fargate task size" in err, err
+    assert not record_api_calls
+
+
+def test_secrets_need_an_execution_role_on_ec2_too(
+    project: Path, aws_env: None, record_api_calls: Counter[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    def ec2_without_role(document: Any) -> None:
+        document["service"].update(launch_type="EC2")
+        document["service"]["network"]["assign_public_ip"] = False
+        document["environments"]["production"].pop("execution_role_arn")
+
+    edit(project, ec2_without_role)
+    secret = "arn:aws:ssm:eu-west-1:111122223333:parameter/shine/token"
+    edit(project.parent / "phases" / "phase-2-hybrid.yaml", lambda d: d["container"].update(secrets={"TOKEN": secret}))
+    code, err = plan_production(project, capsys)
+    assert code == 2 and "execution_role_arn" in err and "phase-2's secrets" in err, err
+
+
+def test_the_sandbox_is_not_held_to_the_aws_rules(project: Path) -> None:
+    from snailtrail.aws_rules import environment_problems, require_environment
+    from snailtrail.config import load_settings
+
+    settings = load_settings(str(project), "sandbox")
+    assert [p.field for p in environment_problems(settings)] == [
+        "environments.sandbox.registry",
+        "environments.sandbox.seed_commands",
+        "environments.sandbox.log_group",
+        "environments.sandbox.cpu_architecture",
+    ]
+    require_environment(settings)  # the embedded sandbox needs none of it

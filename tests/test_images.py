@@ -1,0 +1,55 @@
+"""Images are built for the tasks' CPU, and smoke refuses an image of another architecture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from snailtrail import images
+from snailtrail.config import Settings, load_settings
+from snailtrail.phases import load_phases
+
+
+class RecordingEngine:
+    """A Docker engine that records what it was asked to build and holds one image of a given architecture."""
+
+    def __init__(self, architecture: str) -> None:
+        self.builds: list[dict[str, Any]] = []
+        self.api = SimpleNamespace(build=self._build)
+        self.images = SimpleNamespace(
+            get=lambda _: SimpleNamespace(attrs={"Architecture": architecture}, id="sha256:1")
+        )
+        self.containers = SimpleNamespace(run=self._run)
+
+    def _build(self, **kwargs: Any) -> list[dict[str, Any]]:
+        self.builds.append(kwargs)
+        return [{"aux": {"ID": "sha256:1"}}]
+
+    def _run(self, *_: Any, **__: Any) -> None:
+        raise AssertionError("smoke must not start an image of the wrong architecture")
+
+
+@pytest.fixture
+def production(production_config: Path) -> Settings:
+    return load_settings(str(production_config), "production")
+
+
+def test_the_build_targets_the_environments_platform_and_tags_it(
+    production: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = RecordingEngine("amd64")
+    monkeypatch.setattr(images, "docker_client", lambda: engine)
+    phase = load_phases(production.phases_path)[1]
+    built = images.build(production, phase, lambda _: None)
+    assert engine.builds[0]["platform"] == "linux/amd64"
+    assert built.local_tag.endswith("-x86_64")
+
+
+def test_smoke_refuses_an_arm64_image_for_x86_64_tasks(production: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(images, "docker_client", lambda: RecordingEngine("arm64"))
+    phase = load_phases(production.phases_path)[1]
+    result = images.smoke("shine:phase-2", production, phase, 5, lambda _: None)
+    assert not result.ok and "built for arm64" in result.summary and "X86_64" in result.summary

@@ -78,7 +78,21 @@ def global_options(
     ctx.obj = CliState(config=config, env=env, json_output=json_output, verbose=verbose)
 
 
-for module in (deploy, verify, plan, rollback, status, logs, trail, traffic, build, unlock, iam_policy, doctor, sandbox):
+for module in (
+    deploy,
+    verify,
+    plan,
+    rollback,
+    status,
+    logs,
+    trail,
+    traffic,
+    build,
+    unlock,
+    iam_policy,
+    doctor,
+    sandbox,
+):
     module.register(app)
 
 

@@ -135,8 +135,7 @@ def register(app: typer.Typer) -> None:
         if output_format == "github" and not state.json_output:
             from snailtrail.checks.ci_report import github_annotations
 
-            typer.echo("
-".join(github_annotations(report, environment)))
+            typer.echo("\n".join(github_annotations(report, environment)))
             if not report.ok:
                 raise typer.Exit(1)
             return

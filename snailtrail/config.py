@@ -142,6 +142,20 @@ class StrategyConfig(Strict):
         return value
 
 
+class TrafficConfig(Strict):
+    """Where blue-green and canary deploys move production traffic in one environment."""
+
+    listener_port: int | None = Field(
+        default=None, ge=1, le=65535, description="default: service.load_balancer.listener_port"
+    )
+    rule_priority: int | None = Field(
+        default=None,
+        ge=1,
+        le=50_000,
+        description="the rule of that listener whose forward moves; default: the listener's default action",
+    )
+
+
 class EnvironmentConfig(Strict):
     kind: EnvironmentKind = EnvironmentKind.aws
     region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
@@ -181,6 +195,9 @@ class EnvironmentConfig(Strict):
         return value
 
     production: bool = False
+    traffic: TrafficConfig | None = Field(
+        default=None, description="the listener (or listener rule) whose forward blue-green and canary move"
+    )
 
     @field_validator("endpoint_url", "public_url")
     @classmethod

@@ -15,6 +15,7 @@ READ_ONLY = [
     "ecs:DescribeTasks",
     "elasticloadbalancing:DescribeLoadBalancers",
     "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeRules",
     "elasticloadbalancing:DescribeTargetGroups",
     "elasticloadbalancing:DescribeTargetHealth",
     "ec2:DescribeSecurityGroups",
@@ -44,7 +45,7 @@ DEPLOY = [
     "ecr:PutImage",
 ]
 # Blue-green and canary only: the traffic shifts and the gates' metrics.
-TRAFFIC = ["elasticloadbalancing:ModifyListener", "cloudwatch:GetMetricData"]
+TRAFFIC = ["elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule", "cloudwatch:GetMetricData"]
 STATE_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 PURPOSES = ("verify", "deploy")
 

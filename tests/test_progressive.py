@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import urllib.error
@@ -140,7 +141,7 @@ def test_the_new_colour_is_tested_through_the_test_listener_before_any_traffic(s
     body = result.json()
     assert body["rolled_back"] and "aborted" in body["message"]
     assert {group for _, _, group in load.answers} == {"shine-tg"}
-    assert weights(sandbox) == {"shine-tg": 100, "shine-tg-green": 0}
+    assert weights(sandbox) == {"shine-tg": 1}  # the listener exactly as the rollout found it
     assert desired("shine-green") == 0
 
 
@@ -157,7 +158,7 @@ def test_a_broken_canary_is_aborted_by_its_traffic_gate(sandbox: Sandbox) -> Non
     assert result.exit_code == 1, result.stderr
     body = result.json()
     assert "aborted (traffic error rate)" in body["message"]
-    assert weights(sandbox) == {"shine-tg": 100, "shine-tg-green": 0}
+    assert weights(sandbox) == {"shine-tg": 1}  # the listener exactly as the rollout found it
     assert desired("shine-green") == 0
 
     events = sandbox.run("trail", "--json").json()["events"]
@@ -189,7 +190,7 @@ def test_abort_returns_traffic_at_once_and_the_baking_deploy_scales_the_new_colo
     aborted = sandbox.run("abort", "--reason", "pager went off", "--json")
     assert aborted.exit_code == 0, aborted.stderr
     assert aborted.json()["deploy_running"] is True
-    assert weights(sandbox) == {"shine-tg": 100, "shine-tg-green": 0}  # before the deploy even noticed
+    assert weights(sandbox) == {"shine-tg": 1}  # as the rollout found it, before the deploy even noticed
     thread.join(timeout=20)
     assert codes == [1]
     assert desired("shine-green") == 0
@@ -272,6 +273,7 @@ RECORD = {
     "old_target_group": "tg-old",
     "new_target_group": "tg-new",
     "listener": "listener",
+    "restore_actions": "[]",
 }
 
 
@@ -281,7 +283,7 @@ def test_a_bake_without_traffic_does_not_pass_as_evidence(sandbox: Sandbox) -> N
     result = sandbox.deploy("phase-1", GOOD_2, "--json")
     assert result.exit_code == 1
     assert "aborted (traffic)" in result.json()["message"] and "before the gates could judge" in result.stdout
-    assert weights(sandbox) == {"shine-tg": 100, "shine-tg-green": 0}
+    assert weights(sandbox) == {"shine-tg": 1}  # the listener exactly as the rollout found it
 
 
 def test_abort_is_refused_once_the_rollout_is_committing(sandbox: Sandbox) -> None:
@@ -306,6 +308,7 @@ def test_a_rollout_left_in_flight_blocks_the_next_one_until_it_is_aborted(sandbo
             "old_target_group": groups["shine-tg"],
             "new_target_group": groups["shine-tg-green"],
             "listener": listener["ListenerArn"],
+            "restore_actions": json.dumps(listener["DefaultActions"]),
         }
     )
     use_strategy(sandbox, {"kind": "blue-green", "final_bake_s": 0, "gates": {"allow_no_traffic": True}})
@@ -314,3 +317,51 @@ def test_a_rollout_left_in_flight_blocks_the_next_one_until_it_is_aborted(sandbo
     aborted = sandbox.run("abort", "--json")
     assert aborted.exit_code == 0 and aborted.json()["deploy_running"] is False
     assert sandbox.deploy("phase-1", GOOD_2).exit_code == 0
+
+
+def test_a_deploy_onto_a_redirecting_listener_is_refused_before_anything_changes(sandbox: Sandbox) -> None:
+    first_deploy(sandbox)
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
+    listener = next(
+        x for x in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"] if x["Port"] == 80
+    )
+    redirect = [{"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}]
+    elbv2.modify_listener(ListenerArn=listener["ListenerArn"], DefaultActions=redirect)
+    use_strategy(sandbox, {"kind": "blue-green", "final_bake_s": 0, "gates": {"allow_no_traffic": True}})
+
+    refused = sandbox.deploy("phase-1", GOOD_2)
+
+    assert refused.exit_code == 2
+    assert "listener 80 of shine-alb answers with redirect, not a forward" in refused.stderr
+    assert (
+        elbv2.describe_listeners(ListenerArns=[listener["ListenerArn"]])["Listeners"][0]["DefaultActions"][0]["Type"]
+        == "redirect"
+    )
+    assert "shine-green" not in {
+        s["serviceName"]
+        for s in boto3.client("ecs", region_name="us-east-1").describe_services(
+            cluster="shine", services=["shine-green"]
+        )["services"]
+    }
+
+
+def test_the_old_colour_keeps_its_tasks_while_another_listener_still_forwards_to_it(sandbox: Sandbox) -> None:
+    first_deploy(sandbox)
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
+    blue = elbv2.describe_target_groups(Names=["shine-tg"])["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=8081,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": blue}],
+    )
+    use_strategy(sandbox, {"kind": "blue-green", "final_bake_s": 0, "gates": {"allow_no_traffic": True}})
+
+    result = sandbox.deploy("phase-1", GOOD_2, "--json")
+
+    assert result.exit_code == 0, result.stderr  # the new colour is verified; only the scale-down waits
+    assert weights(sandbox) == {"shine-tg": 0, "shine-tg-green": 100}
+    assert desired("shine") == 1 and desired("shine-green") == 1
+    assert "listener 8081 of shine-alb still forward to shine-tg" in result.stdout + result.stderr

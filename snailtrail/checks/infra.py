@@ -8,6 +8,7 @@ from snailtrail.checks.base import CheckResult, failed, passed, skipped, warned
 from snailtrail.checks.catalogue import check
 from snailtrail.checks.view import LiveView
 from snailtrail.phases import Phase
+from snailtrail.traffic_route import traffic_port
 
 
 def _container_port(view: LiveView, phase: Phase | None) -> int | None:
@@ -102,8 +103,8 @@ def _addresses(resolver: Any, name: str) -> set[str]:
     "listener forwards",
     "listener",
     "9, 10: traffic reached a load balancer not forwarding to the service",
-    "The configured load balancer exists and its listener on the configured port forwards to the service's "
-    "target group.",
+    "The configured load balancer exists and its traffic listener (environments.<name>.traffic.listener_port, "
+    "else service.load_balancer.listener_port) forwards to the service's target group.",
 )
 def listener_forwards(view: LiveView, phase: Phase | None) -> CheckResult:
     config = view.settings.service.load_balancer
@@ -115,26 +116,27 @@ def listener_forwards(view: LiveView, phase: Phase | None) -> CheckResult:
             "create it, or fix service.load_balancer.name",
         )
     group = view.target_group()
-    listener = next((x for x in view.listeners() if x["Port"] == config.listener_port), None)
+    port = traffic_port(view.settings)  # the environment's traffic listener: port 80 may only redirect
+    listener = next((x for x in view.listeners() if x["Port"] == port), None)
     if listener is None:
         return failed(
             "listener forwards",
-            f"{config.name} has no listener on port {config.listener_port}",
-            f"add a listener on {config.listener_port} forwarding to {config.target_group}",
+            f"{config.name} has no listener on port {port}",
+            f"add a listener on {port} forwarding to {config.target_group}",
             [balancer["LoadBalancerArn"]],
         )
     forwards = view.forwarded_target_groups(listener)
     if group is None or group["TargetGroupArn"] not in forwards:
         return failed(
             "listener forwards",
-            f"listener {config.listener_port} forwards to "
+            f"listener {port} forwards to "
             f"{', '.join(a.rsplit('/', 2)[-2] for a in forwards) or 'nothing'}, not {config.target_group}",
             f"modify the listener's default action to forward to {config.target_group}",
             [listener["ListenerArn"]],
         )
     return passed(
         "listener forwards",
-        f"{config.name}:{config.listener_port} forwards to {config.target_group}",
+        f"{config.name}:{port} forwards to {config.target_group}",
         [listener["ListenerArn"], group["TargetGroupArn"]],
     )
 

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
-from snailtrail.aws.elbv2 import forward_weights
+from snailtrail.aws.elbv2 import actions_of, forward_weights
 from snailtrail.context import Context
 
 T = TypeVar("T")
@@ -86,7 +86,7 @@ class LiveView:
         return self._once("health", lambda: self.ctx.elbv2.target_health(group["TargetGroupArn"]))
 
     def forwarded_target_groups(self, listener: dict[str, Any]) -> list[str]:
-        return [arn for arn, weight in forward_weights(listener).items() if weight > 0]
+        return [arn for arn, weight in forward_weights(actions_of(listener)).items() if weight > 0]
 
     # -- network ------------------------------------------------------------------------------
     def awsvpc(self) -> dict[str, Any]:

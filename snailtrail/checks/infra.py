@@ -292,6 +292,20 @@ def security_groups(view: LiveView, phase: Phase | None) -> CheckResult:
 
 
 PRIVATE_PATH_ENDPOINTS = {"ecr.api", "ecr.dkr", "s3", "logs"}
+# Where a route can send traffic (EC2 API reference, Route): an internet gateway is the public path;
+# every other target (NAT gateway, transit gateway, NAT instance or appliance ENI, peering) is a
+# private path whose far side the account controls.
+ROUTE_TARGETS = (
+    "GatewayId",
+    "NatGatewayId",
+    "TransitGatewayId",
+    "InstanceId",
+    "NetworkInterfaceId",
+    "VpcPeeringConnectionId",
+    "CarrierGatewayId",
+    "CoreNetworkArn",
+    "LocalGatewayId",
+)
 
 
 def _default_route(view: LiveView, subnet: dict[str, Any]) -> tuple[str, str | None]:
@@ -300,11 +314,20 @@ def _default_route(view: LiveView, subnet: dict[str, Any]) -> tuple[str, str | N
     explicit = [t for t in tables if any(a.get("SubnetId") == subnet["SubnetId"] for a in t.get("Associations", []))]
     main = [t for t in tables if any(a.get("Main") for a in t.get("Associations", []))]
     table = (explicit or main or [None])[0]
-    default = [r for r in (table or {}).get("Routes", []) if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
-    via = (default[0].get("GatewayId") or default[0].get("NatGatewayId")) if default else None
+    default = [
+        r
+        for r in (table or {}).get("Routes", [])
+        if r.get("DestinationCidrBlock") == "0.0.0.0/0" and r.get("State") != "blackhole"
+    ]
+    via = next((default[0][key] for key in ROUTE_TARGETS if default[0].get(key)), None) if default else None
     if table is None:
         return subnet["SubnetId"], via
     return f"{subnet['SubnetId']} ({'explicit ' + table['RouteTableId'] if explicit else 'main table'})", via
+
+
+def _private_route(via: str | None) -> bool:
+    """A default route that reaches beyond the VPC without the tasks' own public addresses."""
+    return via is not None and not via.startswith("igw-") and via != "local"
 
 
 def _missing_endpoints(view: LiveView, vpc_id: str) -> set[str]:
@@ -317,7 +340,8 @@ def _missing_endpoints(view: LiveView, vpc_id: str) -> set[str]:
     "network",
     "5: tasks got no route to the internet (subnet not on the IGW route table)",
     "With assignPublicIp ENABLED each subnet routes 0.0.0.0/0 to an internet gateway (explicit association or "
-    "the main table); with DISABLED a NAT gateway or VPC endpoints for ECR, S3 and logs.",
+    "the main table); with DISABLED a NAT gateway (or transit gateway, NAT instance, peering) or VPC endpoints "
+    "for ECR, S3 and logs.",
 )
 def network_path(view: LiveView, phase: Phase | None) -> CheckResult:
     awsvpc = view.awsvpc()
@@ -330,10 +354,12 @@ def network_path(view: LiveView, phase: Phase | None) -> CheckResult:
         where, via = _default_route(view, subnet)
         if public and not (via and via.startswith("igw-")):
             problems.append(f"{where} routes 0.0.0.0/0 to {via or 'nothing'}, not an internet gateway")
-        if not public and not (via and via.startswith("nat-")):
+        if not public and not _private_route(via):
             missing = _missing_endpoints(view, subnet["VpcId"])
             if missing:
-                problems.append(f"{where} has no NAT route and lacks VPC endpoints for {', '.join(sorted(missing))}")
+                problems.append(
+                    f"{where} has no NAT or transit route and lacks VPC endpoints for {', '.join(sorted(missing))}"
+                )
     ids = [s["SubnetId"] for s in subnets]
     if problems:
         return failed(
@@ -346,7 +372,8 @@ def network_path(view: LiveView, phase: Phase | None) -> CheckResult:
         )
     return passed(
         "network path",
-        f"{len(ids)} subnet(s) route 0.0.0.0/0 to {'an internet gateway' if public else 'a NAT gateway or endpoints'}",
+        f"{len(ids)} subnet(s) route 0.0.0.0/0 to "
+        + ("an internet gateway" if public else "a NAT or transit route, or VPC endpoints"),
         ids,
     )
 
@@ -401,13 +428,13 @@ def public_ips(view: LiveView, phase: Phase | None) -> CheckResult:
     private_paths = []
     for subnet in subnets:
         _, via = _default_route(view, subnet)
-        if (via or "").startswith("nat-") or not _missing_endpoints(view, subnet["VpcId"]):
+        if _private_route(via) or not _missing_endpoints(view, subnet["VpcId"]):
             private_paths.append(subnet["SubnetId"])
     if private_paths:
         return warned(
             "public ips",
             f"tasks get public IPs although {', '.join(private_paths)} reach AWS through a "
-            "NAT gateway or VPC endpoints",
+            "NAT or transit route or VPC endpoints",
             "set assign_public_ip: false",
             private_paths,
         )

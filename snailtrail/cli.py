@@ -19,6 +19,7 @@ from snailtrail.commands import (
     build,
     deploy,
     iam_policy,
+    init,
     plan,
     rollback,
     sandbox,
@@ -76,7 +77,7 @@ def global_options(
     ctx.obj = CliState(config=config, env=env, json_output=json_output, verbose=verbose)
 
 
-for module in (deploy, verify, plan, rollback, status, trail, traffic, build, unlock, iam_policy, sandbox):
+for module in (init, deploy, verify, plan, rollback, status, trail, traffic, build, unlock, iam_policy, sandbox):
     module.register(app)
 
 

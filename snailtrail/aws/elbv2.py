@@ -32,6 +32,12 @@ class Elbv2Api:
                 return None
             raise
 
+    def target_groups_by_arn(self, arns: list[str]) -> list[dict[str, Any]]:
+        return self._elb.describe_target_groups(TargetGroupArns=arns)["TargetGroups"]
+
+    def load_balancers_by_arn(self, arns: list[str]) -> list[dict[str, Any]]:
+        return self._elb.describe_load_balancers(LoadBalancerArns=arns)["LoadBalancers"]
+
     def target_health(self, target_group_arn: str) -> list[dict[str, Any]]:
         return self._elb.describe_target_health(TargetGroupArn=target_group_arn)["TargetHealthDescriptions"]
 

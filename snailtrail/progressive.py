@@ -224,8 +224,8 @@ class ProgressiveRollout:
         if still:
             raise SnailtrailError(
                 f"{', '.join(map(str, still))} of {self.ctx.settings.service.load_balancer.name} still forward "
-                f"to {self.old.target_group}",
-                fix="move them to the new colour (or name the one that carries users in environments.<name>.traffic)",
+                f"to {self.old.target_group}: {self.old.service} keeps its tasks until they forward to "
+                f"{self.new.target_group}"
             )
         self.ctx.ecs.scale_to_zero(self.old.service)
 

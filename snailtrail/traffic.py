@@ -35,7 +35,10 @@ def abort_rollout(ctx: Context, reason: str) -> dict[str, Any]:
     started = time.monotonic()
     # The listener's (or rule's) actions as the rollout found them: a redirect, authenticate actions
     # and stickiness come back with the traffic.
-    ctx.elbv2.set_actions(record["listener"], json.loads(record["restore_actions"]))
+    if "restore_actions" in record:
+        ctx.elbv2.set_actions(record["listener"], json.loads(record["restore_actions"]))
+    else:  # recorded by a snailtrail that kept none: its rollouts ran on a listener with one plain forward
+        ctx.elbv2.forward_to(record["listener"], {record["old_target_group"]: 100, record["new_target_group"]: 0})
     switched_s = time.monotonic() - started
     ctx.trail.emit(
         Event(

@@ -365,3 +365,26 @@ def test_the_old_colour_keeps_its_tasks_while_another_listener_still_forwards_to
     assert weights(sandbox) == {"shine-tg": 0, "shine-tg-green": 100}
     assert desired("shine") == 1 and desired("shine-green") == 1
     assert "listener 8081 of shine-alb still forward to shine-tg" in result.stdout + result.stderr
+
+
+def test_a_rollout_recorded_without_its_listener_actions_can_still_be_aborted(sandbox: Sandbox) -> None:
+    """A record written by a snailtrail that kept no action list (an upgrade mid-rollout)."""
+    first_deploy(sandbox)
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    groups = {g["TargetGroupName"]: g["TargetGroupArn"] for g in elbv2.describe_target_groups()["TargetGroups"]}
+    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
+    listener = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"][0]
+    sandbox.forward({"shine-tg": 50, "shine-tg-green": 50})
+    record = RECORD | {
+        "old_target_group": groups["shine-tg"],
+        "new_target_group": groups["shine-tg-green"],
+        "listener": listener["ListenerArn"],
+    }
+    del record["restore_actions"]
+    item = {"pk": {"S": "rollout#unit#shine"}, "sk": {"S": "rollout"}} | {k: {"S": v} for k, v in record.items()}
+    boto3.client("dynamodb", region_name="us-east-1").put_item(TableName="snailtrail-state", Item=item)
+
+    aborted = sandbox.run("abort", "--json")
+
+    assert aborted.exit_code == 0, aborted.stderr
+    assert weights(sandbox) == {"shine-tg": 100, "shine-tg-green": 0}

@@ -179,11 +179,10 @@ def target_group_attached(view: LiveView, phase: Phase | None) -> CheckResult:
     "the app answers on, printed as one chain with the broken link marked.",
 )
 def port_alignment(view: LiveView, phase: Phase | None) -> CheckResult:
-    config = view.settings.service.load_balancer
     group = view.target_group()
     service = view.service() or {}
     revision = view.running_revision()
-    links: list[tuple[str, Any]] = [("listener", config.listener_port)]
+    links: list[tuple[str, Any]] = [("listener", traffic_port(view.settings))]
     expected = _container_port(view, phase)
     group_port = group["Port"] if group else None
     links.append(("target group", group_port))
@@ -251,7 +250,7 @@ def security_groups(view: LiveView, phase: Phase | None) -> CheckResult:
     balancer = view.load_balancer() or {}
     alb_ids = balancer.get("SecurityGroups", [])
     port = _container_port(view, phase)
-    listener_port = view.settings.service.load_balancer.listener_port
+    listener_port = traffic_port(view.settings)  # where users arrive: 443 behind an 80 -> 443 redirect
     if not task_ids or port is None:
         return skipped("security groups", "the service has no awsvpc security groups to check")
     problems, warnings = [], []

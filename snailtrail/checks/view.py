@@ -71,10 +71,7 @@ class LiveView:
         balancer = self.load_balancer()
         if balancer is None:
             return []
-        return self._once(
-            "listeners",
-            lambda: self._client("elbv2").describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"],
-        )
+        return self._once("listeners", lambda: self.ctx.elbv2.listeners(balancer["LoadBalancerArn"]))
 
     def target_group(self) -> dict[str, Any] | None:
         return self._once("tg", lambda: self.ctx.elbv2.target_group(self.ctx.colours.live.target_group))

@@ -144,13 +144,14 @@ def _container(definition: dict[str, Any], name: str) -> dict[str, Any]:
 def _load_balancing(elbv2: Elbv2Api, target_group_arn: str) -> tuple[dict[str, Any], dict[str, Any], int, str | None]:
     """The target group, its load balancer, and the one listener (or rule) forwarding to it."""
     group = elbv2.target_groups_by_arn([target_group_arn])[0]
-    if len(group.get("LoadBalancerArns", [])) != 1:
+    balancers = sorted(set(group.get("LoadBalancerArns", [])))
+    if len(balancers) != 1:
         raise ConfigError(
-            f"target group {group['TargetGroupName']} is attached to {len(group.get('LoadBalancerArns', []))} "
-            "load balancers; snailtrail follows exactly one",
+            f"target group {group['TargetGroupName']} is attached to {len(balancers)} load balancers; "
+            "snailtrail follows exactly one",
             fix="attach it to one application load balancer",
         )
-    balancer = elbv2.load_balancers_by_arn(group["LoadBalancerArns"])[0]
+    balancer = elbv2.load_balancers_by_arn(balancers)[0]
     found = forwarders(elbv2, balancer["LoadBalancerArn"], target_group_arn)
     if len(found) != 1:
         where = ", ".join(map(str, found)) or "no listener"

@@ -154,3 +154,21 @@ def test_existing_files_are_not_overwritten_without_force(account: None, tmp_pat
     assert (tmp_path / "snailtrail.yaml").read_text() == "# mine\n"
     assert adopt(capsys, tmp_path, "--force").exit_code == 0
     assert "shine-alb" in (tmp_path / "snailtrail.yaml").read_text()
+
+
+def test_a_target_group_two_listeners_forward_to_is_refused_naming_both(
+    account: None, tmp_path: Path, capsys: Any
+) -> None:
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
+    group = elbv2.describe_target_groups(Names=["shine-tg"])["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=8081,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group}],
+    )
+    refused = adopt(capsys, tmp_path)
+    assert refused.exit_code == 2
+    assert "listener 443, listener 8081 of shine-alb forwards to shine-tg" in refused.stderr
+    assert not (tmp_path / "snailtrail.yaml").exists()

@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 
 from snailtrail.sandbox.front_door import TARGET_GROUP_HEADER
-from tests.conftest import CliResult, Sandbox
+from tests.conftest import CliResult, Sandbox, forwarding_listener
 
 GOOD_1 = "fake.local/shine:phase-1-good"
 GOOD_2 = "fake.local/shine:phase-1-good-2"
@@ -348,15 +348,7 @@ def test_a_deploy_onto_a_redirecting_listener_is_refused_before_anything_changes
 
 def test_the_old_colour_keeps_its_tasks_while_another_listener_still_forwards_to_it(sandbox: Sandbox) -> None:
     first_deploy(sandbox)
-    elbv2 = boto3.client("elbv2", region_name="us-east-1")
-    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
-    blue = elbv2.describe_target_groups(Names=["shine-tg"])["TargetGroups"][0]["TargetGroupArn"]
-    elbv2.create_listener(
-        LoadBalancerArn=balancer["LoadBalancerArn"],
-        Protocol="HTTP",
-        Port=8081,
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": blue}],
-    )
+    forwarding_listener(8081, "shine-tg")
     use_strategy(sandbox, {"kind": "blue-green", "final_bake_s": 0, "gates": {"allow_no_traffic": True}})
 
     result = sandbox.deploy("phase-1", GOOD_2, "--json")

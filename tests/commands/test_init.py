@@ -10,7 +10,7 @@ import boto3
 import pytest
 import yaml
 
-from tests.conftest import CliResult
+from tests.conftest import CliResult, forwarding_listener
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shine:v7"
 SECRET = "arn:aws:ssm:us-east-1:123456789012:parameter/shine/db-url"
@@ -159,15 +159,7 @@ def test_existing_files_are_not_overwritten_without_force(account: None, tmp_pat
 def test_a_target_group_two_listeners_forward_to_is_refused_naming_both(
     account: None, tmp_path: Path, capsys: Any
 ) -> None:
-    elbv2 = boto3.client("elbv2", region_name="us-east-1")
-    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
-    group = elbv2.describe_target_groups(Names=["shine-tg"])["TargetGroups"][0]["TargetGroupArn"]
-    elbv2.create_listener(
-        LoadBalancerArn=balancer["LoadBalancerArn"],
-        Protocol="HTTP",
-        Port=8081,
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": group}],
-    )
+    forwarding_listener(8081, "shine-tg")
     refused = adopt(capsys, tmp_path)
     assert refused.exit_code == 2
     assert "listener 443, listener 8081 of shine-alb forwards to shine-tg" in refused.stderr

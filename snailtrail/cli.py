@@ -20,6 +20,7 @@ from snailtrail.commands import (
     deploy,
     doctor,
     iam_policy,
+    init,
     logs,
     plan,
     rollback,
@@ -79,6 +80,7 @@ def global_options(
 
 
 for module in (
+    init,
     deploy,
     verify,
     plan,

@@ -3,7 +3,8 @@
 Without ``service.blue_green`` there is one colour, the configured service and target group, and
 finding it costs no call. With it, one DescribeServices covers both colours: the one with tasks
 wanted is live. When both or neither want tasks (a deploy stopped mid-canary, or both scaled to
-zero), the old colour of a rollout in flight is live, else the listener's weighting decides.
+zero), the old colour of a rollout in flight is live, else the weights of the environment's traffic
+listener (or rule) decide.
 """
 
 from __future__ import annotations
@@ -62,11 +63,11 @@ def _from_rollout_in_flight(ctx: Context, blue: Colour, green: Colour) -> Colour
 
 def _by_listener_weight(ctx: Context, blue: Colour, green: Colour) -> Colour:
     from snailtrail.aws.elbv2 import forward_weights
+    from snailtrail.traffic_route import resolve_route
 
-    lb = ctx.settings.service.load_balancer
-    balancer = ctx.elbv2.load_balancer(lb.name)
-    listener = ctx.elbv2.listener(balancer["LoadBalancerArn"], lb.listener_port) if balancer else None
-    if listener is None:
+    balancer = ctx.elbv2.load_balancer(ctx.settings.service.load_balancer.name)
+    if balancer is None:
         return blue
-    by_name = {arn.rsplit("/", 2)[-2]: weight for arn, weight in forward_weights(listener).items()}
+    weights = forward_weights(resolve_route(ctx.elbv2, ctx.settings, balancer).actions)
+    by_name = {arn.rsplit("/", 2)[-2]: weight for arn, weight in weights.items()}
     return green if by_name.get(green.target_group, 0) > by_name.get(blue.target_group, 0) else blue

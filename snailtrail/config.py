@@ -213,6 +213,20 @@ class NotificationsConfig(Strict):
     webhooks: list[WebhookConfig] = Field(default_factory=list, max_length=10)
 
 
+class TrafficConfig(Strict):
+    """Where blue-green and canary deploys move production traffic in one environment."""
+
+    listener_port: int | None = Field(
+        default=None, ge=1, le=65535, description="default: service.load_balancer.listener_port"
+    )
+    rule_priority: int | None = Field(
+        default=None,
+        ge=1,
+        le=50_000,
+        description="the rule of that listener whose forward moves; default: the listener's default action",
+    )
+
+
 class EnvironmentConfig(Strict):
     kind: EnvironmentKind = EnvironmentKind.aws
     region: str | None = Field(
@@ -286,6 +300,9 @@ class EnvironmentConfig(Strict):
     production: bool = False
     notifications: NotificationsConfig | None = Field(
         default=None, description="webhooks (Slack-compatible) told of deploys, rollbacks, aborts and failures"
+    )
+    traffic: TrafficConfig | None = Field(
+        default=None, description="the listener (or listener rule) whose forward blue-green and canary move"
     )
 
     @field_validator("endpoint_url", "public_url")

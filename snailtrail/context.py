@@ -100,7 +100,12 @@ class Context:
     def ec2(self) -> Ec2Api:
         from snailtrail.aws.ec2 import Ec2Api
 
-        return Ec2Api(self.clients)
+        def service_vpc() -> str | None:
+            """Name tags repeat across VPCs: the service's are in its load balancer's."""
+            balancer = self.elbv2.load_balancer(self.settings.service.load_balancer.name)
+            return balancer["VpcId"] if balancer else None
+
+        return Ec2Api(self.clients, service_vpc)
 
     @cached_property
     def colours(self) -> Colours:

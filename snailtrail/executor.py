@@ -451,7 +451,7 @@ class Executor:
         from snailtrail.images import git_revision
 
         rendered = render(self.ctx.settings, phase, image_state["image"])
-        identical = self.ctx.history.find_identical(rendered, phase.name)
+        identical = self.ctx.history.find_identical(rendered, phase.name, result.previous_task_definition)
         if identical is not None:
             result.task_definition = identical.arn
             return f"identical definition exists: reusing {identical.arn}"

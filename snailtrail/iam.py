@@ -16,6 +16,7 @@ READ_ONLY = [
     "ecs:DescribeTasks",
     "elasticloadbalancing:DescribeLoadBalancers",
     "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeRules",
     "elasticloadbalancing:DescribeTargetGroups",
     "elasticloadbalancing:DescribeTargetGroupAttributes",
     "elasticloadbalancing:DescribeTargetHealth",
@@ -55,8 +56,8 @@ IMAGE_PUSH = [
 ]
 # These actions have no resource type: AWS accepts them only on "*".
 UNSCOPED_DEPLOY = ["ecs:RegisterTaskDefinition", "ecr:GetAuthorizationToken"]
-# Blue-green and canary only: the traffic shifts (on the service's load balancer) and the gates' metrics.
-LISTENER_WRITE = ["elasticloadbalancing:ModifyListener"]
+# Blue-green and canary only: the traffic shifts (listeners and rules of the service's load balancer) and the gates' metrics.
+LISTENER_WRITE = ["elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule"]
 UNSCOPED_TRAFFIC = ["cloudwatch:GetMetricData"]
 STATE_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 PURPOSES = ("verify", "deploy")
@@ -96,6 +97,11 @@ class Arns:
         """Every listener of the service's load balancer (its ARN's ids are unknown until asked)."""
         return self._arn("elasticloadbalancing", f"listener/app/{self._settings.service.load_balancer.name}/*")
 
+    @property
+    def listener_rules(self) -> str:
+        """Every rule of those listeners (a rule_priority names one; its ARN's ids are unknown until asked)."""
+        return self._arn("elasticloadbalancing", f"listener-rule/app/{self._settings.service.load_balancer.name}/*")
+
 
 def _allow(sid: str, actions: list[str], resource: str | list[str]) -> dict[str, Any]:
     return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resource}
@@ -116,7 +122,7 @@ def policy(settings: Settings, purpose: str) -> dict[str, Any]:
         if settings.environment.registry == "ecr":
             statements.append(_allow("PushTheImage", IMAGE_PUSH, arns.repository))
         if settings.service.blue_green is not None:
-            statements.append(_allow("MoveTraffic", LISTENER_WRITE, arns.listeners))
+            statements.append(_allow("MoveTraffic", LISTENER_WRITE, [arns.listeners, arns.listener_rules]))
             statements.append(_allow("ReadTheGatesMetrics", UNSCOPED_TRAFFIC, "*"))
         statements.append(_allow("WriteTheTrailAndLock", STATE_WRITE, arns.table))
         roles = [r for r in (settings.service.task_role_arn, settings.execution_role_arn) if r]

@@ -19,7 +19,16 @@ from snailtrail.trail import current_actor, now_iso
 
 ABORT, PROMOTE = "abort", "promote"
 COMMITTING = "committing"
-FIELDS = ("run_id", "phase", "old_service", "new_service", "old_target_group", "new_target_group", "listener")
+FIELDS = (
+    "run_id",
+    "phase",
+    "old_service",
+    "new_service",
+    "old_target_group",
+    "new_target_group",
+    "listener",  # the ARN of the listener or listener rule whose forward moves
+    "restore_actions",  # JSON: its actions as an abort writes them back
+)
 
 
 def _conditional_failed(exc: ClientError) -> bool:

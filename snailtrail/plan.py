@@ -105,7 +105,8 @@ class DeployPlan:
         return {
             "taskDefinition": self.service.get("taskDefinition"),
             "desiredCount": self.service.get("desiredCount"),
-            "healthCheckGracePeriodSeconds": self.service.get("healthCheckGracePeriodSeconds"),
+            # Unset is ECS's default, 0 (API reference, CreateService healthCheckGracePeriodSeconds).
+            "healthCheckGracePeriodSeconds": self.service.get("healthCheckGracePeriodSeconds") or 0,
         }
 
     def task_definition_diff(self) -> str:
@@ -153,7 +154,8 @@ def build_plan(ctx: Context, phase: Phase, options: DeployOptions) -> DeployPlan
         live_definition = ctx.history.get(service["taskDefinition"]).definition
     image = options.image or IMAGE_PLACEHOLDER
     rendered = render(settings, phase, image)
-    identical = ctx.history.find_identical(rendered, phase.name) if options.image else None
+    running = service.get("taskDefinition") if service else None
+    identical = ctx.history.find_identical(rendered, phase.name, running) if options.image else None
     plan = DeployPlan(
         phase,
         settings.environment_name,

@@ -13,12 +13,14 @@ the load balancer's CloudWatch metrics, which the sandbox's front door publishes
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from snailtrail.aws.cloudwatch import TrafficMetrics
+from snailtrail.aws.elbv2 import with_forward_weights
 from snailtrail.checks.base import CheckResult, Status, failed, passed
 from snailtrail.checks.gates import traffic_gate
 from snailtrail.colours import Colour
@@ -26,6 +28,7 @@ from snailtrail.config import Settings, StrategyConfig, StrategyKind
 from snailtrail.errors import ConfigError, SnailtrailError, operator_error
 from snailtrail.inflight import ABORT, PROMOTE, describe_request
 from snailtrail.phases import Phase
+from snailtrail.traffic_route import TrafficRoute, forwarders, require_forward, resolve_route, restore_actions
 
 if TYPE_CHECKING:
     from snailtrail.context import Context
@@ -62,7 +65,8 @@ class Listeners:
     """The ARNs a rollout moves traffic with, resolved once."""
 
     load_balancer: str
-    production: str
+    production: TrafficRoute
+    restore: list[dict[str, Any]]  # the production actions an abort writes back
     test: str | None
     old_target_group: str
     new_target_group: str
@@ -84,15 +88,10 @@ class ProgressiveRollout:
         self.new_weight = 0
         self.promoted_by: str | None = None
         self.began = False
-        self._listeners: Listeners | None = None
         self.inflight = self.ctx.inflight
         self.metrics = TrafficMetrics(self.ctx.clients)
-
-    @property
-    def listeners(self) -> Listeners:
-        if self._listeners is None:
-            self._listeners = self._resolve_listeners()
-        return self._listeners
+        # Before any step changes anything: a listener that cannot carry the rollout is refused (exit 2).
+        self.listeners = self._resolve_listeners()
 
     def _resolve_listeners(self) -> Listeners:
         service = self.ctx.settings.service
@@ -100,11 +99,7 @@ class ProgressiveRollout:
         balancer = self.ctx.elbv2.load_balancer(lb.name)
         if balancer is None:
             raise ConfigError(f"load balancer {lb.name} does not exist", fix="fix service.load_balancer.name")
-        production = self.ctx.elbv2.listener(balancer["LoadBalancerArn"], lb.listener_port)
-        if production is None:
-            raise ConfigError(
-                f"{lb.name} has no listener on port {lb.listener_port}", fix="fix service.load_balancer.listener_port"
-            )
+        production = resolve_route(self.ctx.elbv2, self.ctx.settings, balancer)
         test_port = service.blue_green.test_listener_port if service.blue_green else None
         test = self.ctx.elbv2.listener(balancer["LoadBalancerArn"], test_port) if test_port else None
         if test_port and test is None:
@@ -120,13 +115,18 @@ class ProgressiveRollout:
                     f"target group {colour.target_group} ({colour.name}) does not exist",
                     fix="create it (ip targets, the container port, the same health check as the other colour)",
                 )
-            groups[colour.name] = group["TargetGroupArn"]
+            groups[colour.name] = group
+        require_forward(
+            self.ctx.elbv2, self.ctx.settings, production, balancer["LoadBalancerArn"], groups[self.old.name]
+        )
+        old, new = groups[self.old.name]["TargetGroupArn"], groups[self.new.name]["TargetGroupArn"]
         return Listeners(
             balancer["LoadBalancerArn"],
-            production["ListenerArn"],
+            production,
+            restore_actions(production, old, new),
             test["ListenerArn"] if test else None,
-            groups[self.old.name],
-            groups[self.new.name],
+            old,
+            new,
         )
 
     # -- the steps ------------------------------------------------------------------------------
@@ -141,7 +141,8 @@ class ProgressiveRollout:
                 "new_service": self.new.service,
                 "old_target_group": listeners.old_target_group,
                 "new_target_group": listeners.new_target_group,
-                "listener": listeners.production,
+                "listener": listeners.production.arn,
+                "restore_actions": json.dumps(listeners.restore),
             }
         )
         self.began = True
@@ -199,7 +200,7 @@ class ProgressiveRollout:
         """
         done, problems = [], []
         for action, describe in (
-            (lambda: self.ctx.ecs.scale_to_zero(self.old.service), f"{self.old.service} scaled to 0"),
+            (self._scale_old_to_zero, f"{self.old.service} scaled to 0"),
             (lambda: self.inflight.end(self.executor.run_id), "rollout closed"),
         ):
             try:
@@ -213,6 +214,20 @@ class ProgressiveRollout:
                 "; ".join(problems) + f" — scale {self.old.service} to 0 by hand and `snailtrail abort` to close"
             )
         return "; ".join(done + problems) + f"; {self.new.service} ({self.new.name}) is live"
+
+    def _scale_old_to_zero(self) -> None:
+        """Only once no listener or rule of the load balancer still sends the old colour traffic:
+        scaling it down under a forward that was not moved (another port, another rule) gives its
+        users 503s."""
+        listeners = self.listeners
+        still = forwarders(self.ctx.elbv2, listeners.load_balancer, listeners.old_target_group)
+        if still:
+            raise SnailtrailError(
+                f"{', '.join(map(str, still))} of {self.ctx.settings.service.load_balancer.name} still forward "
+                f"to {self.old.target_group}: {self.old.service} keeps its tasks until they forward to "
+                f"{self.new.target_group}"
+            )
+        self.ctx.ecs.scale_to_zero(self.old.service)
 
     # -- gates ----------------------------------------------------------------------------------
     def _bake(self, bake_s: float, step_started: datetime) -> CheckResult:
@@ -287,9 +302,14 @@ class ProgressiveRollout:
     def _forward(self, weight: int) -> None:
         self.executor.require_lock()
         listeners = self.listeners
-        self.ctx.elbv2.forward_to(
-            listeners.production, {listeners.old_target_group: 100 - weight, listeners.new_target_group: weight}
+        actions = (
+            listeners.restore
+            if weight == 0
+            else with_forward_weights(
+                listeners.restore, {listeners.old_target_group: 100 - weight, listeners.new_target_group: weight}
+            )
         )
+        self.ctx.elbv2.set_actions(listeners.production.arn, actions)
         self.new_weight = weight
 
     def abort(self, result: RunResult, gate: str, reason: str) -> None:
@@ -310,9 +330,7 @@ class ProgressiveRollout:
             # lost, or an earlier run's leftover weight, must not leave users on the new colour.
             # No lock check: returning traffic to the old colour is always safe to do.
             listeners = self.listeners
-            self.ctx.elbv2.forward_to(
-                listeners.production, {listeners.old_target_group: 100, listeners.new_target_group: 0}
-            )
+            self.ctx.elbv2.set_actions(listeners.production.arn, listeners.restore)
             switched_s = time.monotonic() - decided
             if gate != "operator":  # `snailtrail abort` moved the traffic itself and said so
                 self.executor.emit(

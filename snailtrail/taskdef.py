@@ -215,8 +215,12 @@ class RevisionHistory:
         tagged = self._snailtrail_revisions()
         return [r for r in (self.newest_first() if tagged is None else tagged) if r.verified_at]
 
-    def find_identical(self, rendered: dict[str, Any], phase: str) -> Revision | None:
+    def find_identical(self, rendered: dict[str, Any], phase: str, running: str | None = None) -> Revision | None:
         """A revision of the same phase with the same definition: verifying it must not relabel another phase's.
+
+        ``running``, the service's current revision, counts too when snailtrail never registered it
+        (no phase tag) and its definition is the same: adopting a service (`snailtrail init`) must not
+        replace what runs with a copy of it.
 
         The tags only point at candidates. A tool that copies a revision to change it (ecs-deploy
         does, to set a new image) copies snailtrail's tags as well, so a candidate counts only when
@@ -224,6 +228,10 @@ class RevisionHistory:
         costs a call only for such a copy.
         """
         wanted = fingerprint(rendered)
+        if running is not None:
+            live = self.get(running)
+            if live.phase is None and fingerprint(live.definition) == wanted:
+                return live
         tagged = self._snailtrail_revisions()
         pool = self.newest_first() if tagged is None else sorted(tagged, key=lambda r: r.number, reverse=True)
         for candidate in pool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -26,13 +27,18 @@ def _request(ctx: Context, action: str, reason: str) -> tuple[InFlight, dict[str
 
 
 def abort_rollout(ctx: Context, reason: str) -> dict[str, Any]:
-    """Traffic back on the old colour now (one ModifyListener), then the new colour to zero: by the
+    """Traffic back on the old colour now (one ModifyListener or ModifyRule), then the new colour to zero: by the
     baking deploy when one holds the lock, else here."""
     inflight, record = _request(ctx, ABORT, reason)
     old, new = record["old_service"], record["new_service"]
     why = f" ({reason})" if reason else ""
     started = time.monotonic()
-    ctx.elbv2.forward_to(record["listener"], {record["old_target_group"]: 100, record["new_target_group"]: 0})
+    # The listener's (or rule's) actions as the rollout found them: a redirect, authenticate actions
+    # and stickiness come back with the traffic.
+    if "restore_actions" in record:
+        ctx.elbv2.set_actions(record["listener"], json.loads(record["restore_actions"]))
+    else:  # recorded by a snailtrail that kept none: its rollouts ran on a listener with one plain forward
+        ctx.elbv2.forward_to(record["listener"], {record["old_target_group"]: 100, record["new_target_group"]: 0})
     switched_s = time.monotonic() - started
     ctx.trail.emit(
         Event(

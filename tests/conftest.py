@@ -137,6 +137,21 @@ class Sandbox:
         return sorted(c for c in self.api_calls if is_mutating(c.split(".", 1)[1]))
 
 
+def forwarding_listener(port: int, target_group: str) -> None:
+    """A second HTTP listener on shine-alb whose default action forwards to the target group."""
+    import boto3
+
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
+    group = elbv2.describe_target_groups(Names=[target_group])["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=port,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group}],
+    )
+
+
 def write_config(root: Path, public_url: str, test_listener_port: int = 8080, **environment: Any) -> Path:
     shutil.copytree(FIXTURES / "phases", root / "phases", dirs_exist_ok=True)
     document = yaml.safe_load((REPO / "snailtrail.yaml").read_text())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import urllib.error
@@ -13,7 +14,7 @@ from typing import Any
 import boto3
 
 from snailtrail.sandbox.front_door import TARGET_GROUP_HEADER
-from tests.conftest import CliResult, Sandbox
+from tests.conftest import CliResult, Sandbox, forwarding_listener
 
 GOOD_1 = "fake.local/shine:phase-1-good"
 GOOD_2 = "fake.local/shine:phase-1-good-2"
@@ -149,7 +150,7 @@ def test_the_new_colour_is_tested_through_the_test_listener_before_any_traffic(s
     body = result.json()
     assert body["rolled_back"] and "aborted" in body["message"]
     assert {group for _, group in load.answers} == {"shine-tg"}
-    assert weights(sandbox) == {"shine-tg": 100, "shine-tg-green": 0}
+    assert weights(sandbox) == {"shine-tg": 1}  # the listener exactly as the rollout found it
     assert desired("shine-green") == 0
 
 
@@ -165,7 +166,7 @@ def test_a_broken_canary_is_aborted_by_its_traffic_gate(sandbox: Sandbox) -> Non
     assert result.exit_code == 1, result.stderr
     body = result.json()
     assert "aborted (traffic error rate)" in body["message"]
-    assert weights(sandbox) == {"shine-tg": 100, "shine-tg-green": 0}
+    assert weights(sandbox) == {"shine-tg": 1}  # the listener exactly as the rollout found it
     assert desired("shine-green") == 0
     # The gate aborted, the listener went back to the old colour, and only then did the deploy end.
     kinds = [e["kind"] for e in sandbox.run("trail", "--json").json()["events"]]
@@ -191,7 +192,7 @@ def test_abort_returns_traffic_at_once_and_the_baking_deploy_scales_the_new_colo
     aborted = sandbox.run("abort", "--reason", "pager went off", "--json")
     assert aborted.exit_code == 0, aborted.stderr
     assert aborted.json()["deploy_running"] is True
-    assert weights(sandbox) == {"shine-tg": 100, "shine-tg-green": 0}  # before the deploy even noticed
+    assert weights(sandbox) == {"shine-tg": 1}  # as the rollout found it, before the deploy even noticed
     thread.join(timeout=20)
     assert codes == [1]
     assert desired("shine-green") == 0
@@ -274,6 +275,7 @@ RECORD = {
     "old_target_group": "tg-old",
     "new_target_group": "tg-new",
     "listener": "listener",
+    "restore_actions": "[]",
 }
 
 
@@ -283,7 +285,7 @@ def test_a_bake_without_traffic_does_not_pass_as_evidence(sandbox: Sandbox) -> N
     result = sandbox.deploy("phase-1", GOOD_2, "--json")
     assert result.exit_code == 1
     assert "aborted (traffic)" in result.json()["message"] and "before the gates could judge" in result.stdout
-    assert weights(sandbox) == {"shine-tg": 100, "shine-tg-green": 0}
+    assert weights(sandbox) == {"shine-tg": 1}  # the listener exactly as the rollout found it
 
 
 def test_abort_is_refused_once_the_rollout_is_committing(sandbox: Sandbox) -> None:
@@ -308,6 +310,7 @@ def test_a_rollout_left_in_flight_blocks_the_next_one_until_it_is_aborted(sandbo
             "old_target_group": groups["shine-tg"],
             "new_target_group": groups["shine-tg-green"],
             "listener": listener["ListenerArn"],
+            "restore_actions": json.dumps(listener["DefaultActions"]),
         }
     )
     use_strategy(sandbox, {"kind": "blue-green", "final_bake_s": 0, "gates": {"allow_no_traffic": True}})
@@ -339,3 +342,66 @@ def test_an_interrupt_during_a_canary_bake_returns_all_traffic_and_exits_130(san
     assert status["service"] == "shine" and status["task_definition"].endswith(":1")
     events = sandbox.run("trail", "--json").json()["events"]
     assert next(e for e in events if e["kind"] == "rollout.aborted")["data"]["gate"] == "interrupt"
+
+
+def test_a_deploy_onto_a_redirecting_listener_is_refused_before_anything_changes(sandbox: Sandbox) -> None:
+    first_deploy(sandbox)
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
+    listener = next(
+        x for x in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"] if x["Port"] == 80
+    )
+    redirect = [{"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}]
+    elbv2.modify_listener(ListenerArn=listener["ListenerArn"], DefaultActions=redirect)
+    use_strategy(sandbox, {"kind": "blue-green", "final_bake_s": 0, "gates": {"allow_no_traffic": True}})
+
+    refused = sandbox.deploy("phase-1", GOOD_2)
+
+    assert refused.exit_code == 2
+    assert "listener 80 of shine-alb answers with redirect, not a forward" in refused.stderr
+    assert (
+        elbv2.describe_listeners(ListenerArns=[listener["ListenerArn"]])["Listeners"][0]["DefaultActions"][0]["Type"]
+        == "redirect"
+    )
+    assert "shine-green" not in {
+        s["serviceName"]
+        for s in boto3.client("ecs", region_name="us-east-1").describe_services(
+            cluster="shine", services=["shine-green"]
+        )["services"]
+    }
+
+
+def test_the_old_colour_keeps_its_tasks_while_another_listener_still_forwards_to_it(sandbox: Sandbox) -> None:
+    first_deploy(sandbox)
+    forwarding_listener(8081, "shine-tg")
+    use_strategy(sandbox, {"kind": "blue-green", "final_bake_s": 0, "gates": {"allow_no_traffic": True}})
+
+    result = sandbox.deploy("phase-1", GOOD_2, "--json")
+
+    assert result.exit_code == 0, result.stderr  # the new colour is verified; only the scale-down waits
+    assert weights(sandbox) == {"shine-tg": 0, "shine-tg-green": 100}
+    assert desired("shine") == 1 and desired("shine-green") == 1
+    assert "listener 8081 of shine-alb still forward to shine-tg" in result.stdout + result.stderr
+
+
+def test_a_rollout_recorded_without_its_listener_actions_can_still_be_aborted(sandbox: Sandbox) -> None:
+    """A record written by a snailtrail that kept no action list (an upgrade mid-rollout)."""
+    first_deploy(sandbox)
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    groups = {g["TargetGroupName"]: g["TargetGroupArn"] for g in elbv2.describe_target_groups()["TargetGroups"]}
+    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
+    listener = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"][0]
+    sandbox.forward({"shine-tg": 50, "shine-tg-green": 50})
+    record = RECORD | {
+        "old_target_group": groups["shine-tg"],
+        "new_target_group": groups["shine-tg-green"],
+        "listener": listener["ListenerArn"],
+    }
+    del record["restore_actions"]
+    item = {"pk": {"S": "rollout#unit#shine"}, "sk": {"S": "rollout"}} | {k: {"S": v} for k, v in record.items()}
+    boto3.client("dynamodb", region_name="us-east-1").put_item(TableName="snailtrail-state", Item=item)
+
+    aborted = sandbox.run("abort", "--json")
+
+    assert aborted.exit_code == 0, aborted.stderr
+    assert weights(sandbox) == {"shine-tg": 100, "shine-tg-green": 0}

@@ -1,12 +1,15 @@
-"""The load-balancer calls snailtrail makes."""
+"""The load-balancer calls snailtrail makes, and the action lists it writes back."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from snailtrail.aws.session import AwsClients
+
+RULE_ARN_MARK = ":listener-rule/"  # arn:aws:elasticloadbalancing:...:listener-rule/app/... names a rule
 
 
 class Elbv2Api:
@@ -35,19 +38,43 @@ class Elbv2Api:
         values = {a["Key"]: a["Value"] for a in attributes}
         return int(values.get("deregistration_delay.timeout_seconds", 300))
 
+    def target_groups_by_arn(self, arns: list[str]) -> list[dict[str, Any]]:
+        return self._elb.describe_target_groups(TargetGroupArns=arns)["TargetGroups"]
+
+    def load_balancers_by_arn(self, arns: list[str]) -> list[dict[str, Any]]:
+        return self._elb.describe_load_balancers(LoadBalancerArns=arns)["LoadBalancers"]
+
     def target_health(self, target_group_arn: str) -> list[dict[str, Any]]:
         return self._elb.describe_target_health(TargetGroupArn=target_group_arn)["TargetHealthDescriptions"]
 
+    def listeners(self, load_balancer_arn: str) -> list[dict[str, Any]]:
+        pages = self._elb.get_paginator("describe_listeners").paginate(LoadBalancerArn=load_balancer_arn)
+        return [listener for page in pages for listener in page["Listeners"]]
+
     def listener(self, load_balancer_arn: str, port: int) -> dict[str, Any] | None:
-        listeners = self._elb.describe_listeners(LoadBalancerArn=load_balancer_arn)["Listeners"]
-        return next((x for x in listeners if x["Port"] == port), None)
+        return next((x for x in self.listeners(load_balancer_arn) if x["Port"] == port), None)
+
+    def rules(self, listener_arn: str) -> list[dict[str, Any]]:
+        """Every rule of a listener, its default rule included (priority "default")."""
+        rules: list[dict[str, Any]] = []
+        marker: dict[str, str] = {}
+        while True:  # DescribeRules pages by Marker, and botocore has no paginator for it
+            page = self._elb.describe_rules(ListenerArn=listener_arn, **marker)
+            rules.extend(page["Rules"])
+            if not page.get("NextMarker"):
+                return rules
+            marker = {"Marker": page["NextMarker"]}
+
+    def set_actions(self, arn: str, actions: list[dict[str, Any]]) -> None:
+        """One call: a listener's default actions (ModifyListener) or a rule's actions (ModifyRule)."""
+        if RULE_ARN_MARK in arn:
+            self._elb.modify_rule(RuleArn=arn, Actions=actions)
+        else:
+            self._elb.modify_listener(ListenerArn=arn, DefaultActions=actions)
 
     def forward_to(self, listener_arn: str, weights: dict[str, int]) -> None:
-        """One ModifyListener: the default action forwards to these target groups by weight.
-
-        Every weight changes in the same call, so traffic moves between colours at once, with no
-        moment where neither or both take it by accident.
-        """
+        """Replace a listener's whole action list with one weighted forward: only for the blue-green
+        test listener, which snailtrail owns; production traffic moves through `with_forward_weights`."""
         groups = [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in weights.items()]
         self._elb.modify_listener(
             ListenerArn=listener_arn,
@@ -55,10 +82,15 @@ class Elbv2Api:
         )
 
 
-def forward_weights(listener: dict[str, Any]) -> dict[str, int]:
-    """Target group arn -> weight of the listener's default forward action (a plain forward is 1)."""
+def actions_of(listener_or_rule: dict[str, Any]) -> list[dict[str, Any]]:
+    """A listener's default actions or a rule's actions, as described."""
+    return listener_or_rule.get("DefaultActions") or listener_or_rule.get("Actions") or []
+
+
+def forward_weights(actions: list[dict[str, Any]]) -> dict[str, int]:
+    """Target group arn -> weight of the action list's forward action (a plain forward is 1)."""
     weights: dict[str, int] = {}
-    for action in listener.get("DefaultActions", []):
+    for action in actions:
         if action.get("Type") != "forward":
             continue
         for group in (action.get("ForwardConfig") or {}).get("TargetGroups") or []:
@@ -66,3 +98,38 @@ def forward_weights(listener: dict[str, Any]) -> dict[str, int]:
         if action.get("TargetGroupArn") and action["TargetGroupArn"] not in weights:
             weights[action["TargetGroupArn"]] = 1
     return weights
+
+
+def writable(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A described action list as ModifyListener/ModifyRule accept it back, unchanged in effect.
+
+    Describe calls never return an OIDC action's client secret; a modify call keeps the existing one
+    only with UseExistingClientSecret (AWS API reference, AuthenticateOidcActionConfig: "If you are
+    modifying a rule, you can omit this parameter if you set UseExistingClientSecret to true").
+    """
+    copied = copy.deepcopy(actions)
+    for action in copied:
+        oidc = action.get("AuthenticateOidcConfig")
+        if oidc is not None:
+            oidc.pop("ClientSecret", None)
+            oidc["UseExistingClientSecret"] = True
+    return copied
+
+
+def with_forward_weights(actions: list[dict[str, Any]], weights: dict[str, int]) -> list[dict[str, Any]]:
+    """The action list with only its forward's target groups and weights replaced.
+
+    Every other action (authenticate-oidc/cognito before the forward, with its Order) and the
+    forward's own settings (TargetGroupStickinessConfig, Order) are kept. TargetGroupArn goes: AWS
+    accepts it beside a ForwardConfig only when both name the same single group (AWS API reference,
+    Action.TargetGroupArn).
+    """
+    rewritten = writable(actions)
+    for action in rewritten:
+        if action.get("Type") == "forward":
+            action.pop("TargetGroupArn", None)
+            action["ForwardConfig"] = {
+                **(action.get("ForwardConfig") or {}),
+                "TargetGroups": [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in weights.items()],
+            }
+    return rewritten

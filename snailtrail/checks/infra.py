@@ -8,6 +8,7 @@ from snailtrail.checks.base import CheckResult, failed, passed, skipped, warned
 from snailtrail.checks.catalogue import check
 from snailtrail.checks.view import LiveView
 from snailtrail.phases import Phase
+from snailtrail.traffic_route import traffic_port
 
 
 def _container_port(view: LiveView, phase: Phase | None) -> int | None:
@@ -102,8 +103,8 @@ def _addresses(resolver: Any, name: str) -> set[str]:
     "listener forwards",
     "listener",
     "9, 10: traffic reached a load balancer not forwarding to the service",
-    "The configured load balancer exists and its listener on the configured port forwards to the service's "
-    "target group.",
+    "The configured load balancer exists and its traffic listener (environments.<name>.traffic.listener_port, "
+    "else service.load_balancer.listener_port) forwards to the service's target group.",
 )
 def listener_forwards(view: LiveView, phase: Phase | None) -> CheckResult:
     config = view.settings.service.load_balancer
@@ -115,26 +116,27 @@ def listener_forwards(view: LiveView, phase: Phase | None) -> CheckResult:
             "create it, or fix service.load_balancer.name",
         )
     group = view.target_group()
-    listener = next((x for x in view.listeners() if x["Port"] == config.listener_port), None)
+    port = traffic_port(view.settings)  # the environment's traffic listener: port 80 may only redirect
+    listener = next((x for x in view.listeners() if x["Port"] == port), None)
     if listener is None:
         return failed(
             "listener forwards",
-            f"{config.name} has no listener on port {config.listener_port}",
-            f"add a listener on {config.listener_port} forwarding to {config.target_group}",
+            f"{config.name} has no listener on port {port}",
+            f"add a listener on {port} forwarding to {config.target_group}",
             [balancer["LoadBalancerArn"]],
         )
     forwards = view.forwarded_target_groups(listener)
     if group is None or group["TargetGroupArn"] not in forwards:
         return failed(
             "listener forwards",
-            f"listener {config.listener_port} forwards to "
+            f"listener {port} forwards to "
             f"{', '.join(a.rsplit('/', 2)[-2] for a in forwards) or 'nothing'}, not {config.target_group}",
             f"modify the listener's default action to forward to {config.target_group}",
             [listener["ListenerArn"]],
         )
     return passed(
         "listener forwards",
-        f"{config.name}:{config.listener_port} forwards to {config.target_group}",
+        f"{config.name}:{port} forwards to {config.target_group}",
         [listener["ListenerArn"], group["TargetGroupArn"]],
     )
 
@@ -177,11 +179,10 @@ def target_group_attached(view: LiveView, phase: Phase | None) -> CheckResult:
     "the app answers on, printed as one chain with the broken link marked.",
 )
 def port_alignment(view: LiveView, phase: Phase | None) -> CheckResult:
-    config = view.settings.service.load_balancer
     group = view.target_group()
     service = view.service() or {}
     revision = view.running_revision()
-    links: list[tuple[str, Any]] = [("listener", config.listener_port)]
+    links: list[tuple[str, Any]] = [("listener", traffic_port(view.settings))]
     expected = _container_port(view, phase)
     group_port = group["Port"] if group else None
     links.append(("target group", group_port))
@@ -249,7 +250,7 @@ def security_groups(view: LiveView, phase: Phase | None) -> CheckResult:
     balancer = view.load_balancer() or {}
     alb_ids = balancer.get("SecurityGroups", [])
     port = _container_port(view, phase)
-    listener_port = view.settings.service.load_balancer.listener_port
+    listener_port = traffic_port(view.settings)  # where users arrive: 443 behind an 80 -> 443 redirect
     if not task_ids or port is None:
         return skipped("security groups", "the service has no awsvpc security groups to check")
     problems, warnings = [], []
@@ -290,6 +291,20 @@ def security_groups(view: LiveView, phase: Phase | None) -> CheckResult:
 
 
 PRIVATE_PATH_ENDPOINTS = {"ecr.api", "ecr.dkr", "s3", "logs"}
+# Where a route can send traffic (EC2 API reference, Route): an internet gateway is the public path;
+# every other target (NAT gateway, transit gateway, NAT instance or appliance ENI, peering) is a
+# private path whose far side the account controls.
+ROUTE_TARGETS = (
+    "GatewayId",
+    "NatGatewayId",
+    "TransitGatewayId",
+    "InstanceId",
+    "NetworkInterfaceId",
+    "VpcPeeringConnectionId",
+    "CarrierGatewayId",
+    "CoreNetworkArn",
+    "LocalGatewayId",
+)
 
 
 def _default_route(view: LiveView, subnet: dict[str, Any]) -> tuple[str, str | None]:
@@ -298,11 +313,20 @@ def _default_route(view: LiveView, subnet: dict[str, Any]) -> tuple[str, str | N
     explicit = [t for t in tables if any(a.get("SubnetId") == subnet["SubnetId"] for a in t.get("Associations", []))]
     main = [t for t in tables if any(a.get("Main") for a in t.get("Associations", []))]
     table = (explicit or main or [None])[0]
-    default = [r for r in (table or {}).get("Routes", []) if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
-    via = (default[0].get("GatewayId") or default[0].get("NatGatewayId")) if default else None
+    default = [
+        r
+        for r in (table or {}).get("Routes", [])
+        if r.get("DestinationCidrBlock") == "0.0.0.0/0" and r.get("State") != "blackhole"
+    ]
+    via = next((default[0][key] for key in ROUTE_TARGETS if default[0].get(key)), None) if default else None
     if table is None:
         return subnet["SubnetId"], via
     return f"{subnet['SubnetId']} ({'explicit ' + table['RouteTableId'] if explicit else 'main table'})", via
+
+
+def _private_route(via: str | None) -> bool:
+    """A default route that reaches beyond the VPC without the tasks' own public addresses."""
+    return via is not None and not via.startswith("igw-") and via != "local"
 
 
 def _missing_endpoints(view: LiveView, vpc_id: str) -> set[str]:
@@ -315,7 +339,8 @@ def _missing_endpoints(view: LiveView, vpc_id: str) -> set[str]:
     "network",
     "5: tasks got no route to the internet (subnet not on the IGW route table)",
     "With assignPublicIp ENABLED each subnet routes 0.0.0.0/0 to an internet gateway (explicit association or "
-    "the main table); with DISABLED a NAT gateway or VPC endpoints for ECR, S3 and logs.",
+    "the main table); with DISABLED a NAT gateway (or transit gateway, NAT instance, peering) or VPC endpoints "
+    "for ECR, S3 and logs.",
 )
 def network_path(view: LiveView, phase: Phase | None) -> CheckResult:
     awsvpc = view.awsvpc()
@@ -328,10 +353,12 @@ def network_path(view: LiveView, phase: Phase | None) -> CheckResult:
         where, via = _default_route(view, subnet)
         if public and not (via and via.startswith("igw-")):
             problems.append(f"{where} routes 0.0.0.0/0 to {via or 'nothing'}, not an internet gateway")
-        if not public and not (via and via.startswith("nat-")):
+        if not public and not _private_route(via):
             missing = _missing_endpoints(view, subnet["VpcId"])
             if missing:
-                problems.append(f"{where} has no NAT route and lacks VPC endpoints for {', '.join(sorted(missing))}")
+                problems.append(
+                    f"{where} has no NAT or transit route and lacks VPC endpoints for {', '.join(sorted(missing))}"
+                )
     ids = [s["SubnetId"] for s in subnets]
     if problems:
         return failed(
@@ -344,7 +371,8 @@ def network_path(view: LiveView, phase: Phase | None) -> CheckResult:
         )
     return passed(
         "network path",
-        f"{len(ids)} subnet(s) route 0.0.0.0/0 to {'an internet gateway' if public else 'a NAT gateway or endpoints'}",
+        f"{len(ids)} subnet(s) route 0.0.0.0/0 to "
+        + ("an internet gateway" if public else "a NAT or transit route, or VPC endpoints"),
         ids,
     )
 
@@ -399,13 +427,13 @@ def public_ips(view: LiveView, phase: Phase | None) -> CheckResult:
     private_paths = []
     for subnet in subnets:
         _, via = _default_route(view, subnet)
-        if (via or "").startswith("nat-") or not _missing_endpoints(view, subnet["VpcId"]):
+        if _private_route(via) or not _missing_endpoints(view, subnet["VpcId"]):
             private_paths.append(subnet["SubnetId"])
     if private_paths:
         return warned(
             "public ips",
             f"tasks get public IPs although {', '.join(private_paths)} reach AWS through a "
-            "NAT gateway or VPC endpoints",
+            "NAT or transit route or VPC endpoints",
             "set assign_public_ip: false",
             private_paths,
         )

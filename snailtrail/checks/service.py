@@ -255,19 +255,33 @@ def log_group(view: LiveView, phase: Phase | None) -> CheckResult:
     return passed("log group", f"log group {name} exists", [name])
 
 
-def _secret_exists(view: LiveView, arn: str) -> bool:
-    """Existence only, through describe calls: verify never reads a secret's value."""
+def _secret_exists(view: LiveView, value_from: str) -> bool:
+    """Existence only, through describe calls: verify never reads a secret's value.
+
+    ECS takes a Secrets Manager secret as its ARN, optionally followed by
+    ``:json-key:version-stage:version-id``, and an SSM parameter as its ARN or, in the task's own
+    region, its bare name (ECS developer guide, "Pass sensitive data to an Amazon ECS container").
+    """
     try:
-        if ":ssm:" in arn:
-            name = "/" + arn.split(":parameter/", 1)[1]
-            found = view._client("ssm").describe_parameters(
-                ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [name]}]
-            )["Parameters"]
-            return bool(found)
-        view._client("secretsmanager").describe_secret(SecretId=arn)
-    except (ClientError, IndexError):
+        if ":secretsmanager:" in value_from:
+            # arn:aws:secretsmanager:region:account:secret:name-AbCdEf[:json-key:version-stage:version-id]
+            view._client("secretsmanager").describe_secret(SecretId=":".join(value_from.split(":")[:7]))
+            return True
+        found = view._client("ssm").describe_parameters(
+            ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": _parameter_names(value_from)}]
+        )["Parameters"]
+        return bool(found)
+    except ClientError:
         return False
-    return True
+
+
+def _parameter_names(value_from: str) -> list[str]:
+    """The parameter names a valueFrom can mean: the ARN of ``name`` and of ``/name`` both end in
+    ``parameter/name``, so an ARN is looked up both ways; a bare name is the name itself."""
+    if ":parameter" not in value_from:
+        return [value_from]
+    name = value_from.split(":parameter", 1)[1].lstrip("/")
+    return [name, f"/{name}"]
 
 
 @check(

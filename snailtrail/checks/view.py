@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
-from snailtrail.aws.elbv2 import forward_weights
+from snailtrail.aws.elbv2 import actions_of, forward_weights
 from snailtrail.context import Context
 
 T = TypeVar("T")
@@ -77,10 +77,7 @@ class LiveView:
         balancer = self.load_balancer()
         if balancer is None:
             return []
-        return self._once(
-            "listeners",
-            lambda: self._client("elbv2").describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"],
-        )
+        return self._once("listeners", lambda: self.ctx.elbv2.listeners(balancer["LoadBalancerArn"]))
 
     def target_group(self) -> dict[str, Any] | None:
         return self._once("tg", lambda: self.ctx.elbv2.target_group(self.ctx.colours.live.target_group))
@@ -92,7 +89,7 @@ class LiveView:
         return self._once("health", lambda: self.ctx.elbv2.target_health(group["TargetGroupArn"]))
 
     def forwarded_target_groups(self, listener: dict[str, Any]) -> list[str]:
-        return [arn for arn, weight in forward_weights(listener).items() if weight > 0]
+        return [arn for arn, weight in forward_weights(actions_of(listener)).items() if weight > 0]
 
     # -- network ------------------------------------------------------------------------------
     def awsvpc(self) -> dict[str, Any]:
@@ -142,17 +139,19 @@ class LiveView:
 
         def load() -> dict[str, Any] | None:
             route53 = self._client("route53")
+            wanted = dns_name(domain.hosted_zone)
+            # A private zone of the same name answers only inside its VPCs: users resolve the public one.
             zones = [
                 z
                 for z in route53.list_hosted_zones_by_name(DNSName=domain.hosted_zone)["HostedZones"]
-                if z["Name"].rstrip(".") == domain.hosted_zone.rstrip(".")
+                if dns_name(z["Name"]) == wanted and not (z.get("Config") or {}).get("PrivateZone")
             ]
             if not zones:
                 return {"zone": None}
             records = route53.list_resource_record_sets(HostedZoneId=zones[0]["Id"], StartRecordName=domain.name)[
                 "ResourceRecordSets"
             ]
-            found = next((r for r in records if r["Name"].rstrip(".") == domain.name.rstrip(".")), None)
+            found = next((r for r in records if dns_name(r["Name"]) == dns_name(domain.name)), None)
             return {"zone": zones[0]["Id"], "record": found}
 
         return self._once("route53", load)
@@ -171,7 +170,13 @@ class LiveView:
 
     def log_group_exists(self, name: str) -> bool:
         def load() -> bool:
-            groups = self._client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
-            return any(g["logGroupName"] == name for g in groups)
+            # Every page: DescribeLogGroups may answer a page without the group and a nextToken.
+            pages = self._client("logs").get_paginator("describe_log_groups").paginate(logGroupNamePrefix=name)
+            return any(g["logGroupName"] == name for page in pages for g in page["logGroups"])
 
         return self._once(("logs", name), load)
+
+
+def dns_name(name: str) -> str:
+    """DNS names compare case-insensitively, with or without the root's trailing dot (RFC 4343)."""
+    return name.rstrip(".").lower()

@@ -1,0 +1,210 @@
+"""Adopting a running ECS service: snailtrail.yaml and a first phase manifest read from the account.
+
+Everything is read (DescribeServices, DescribeTaskDefinition, the load balancer, its listeners and
+Route 53), nothing is changed. The files describe what runs, so `plan` on them shows no
+task-definition and no service change when the running definition has the shape snailtrail
+renders; what it cannot express (a second container, a non-awsvpc task) is refused with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from snailtrail.aws.elbv2 import Elbv2Api
+from snailtrail.aws.session import AwsClients
+from snailtrail.config import EnvironmentKind, ProjectConfig
+from snailtrail.errors import ConfigError
+from snailtrail.phases import PhaseManifest
+from snailtrail.traffic_route import forwarders
+from snailtrail.validation import validate_model
+
+MANIFEST_NAME = "phase-1-adopted.yaml"
+
+
+@dataclass(frozen=True)
+class Adopted:
+    config: dict[str, Any]  # snailtrail.yaml
+    manifest: dict[str, Any]  # phases/phase-1-adopted.yaml
+    image: str  # the running image: `plan phase-1 --image IMAGE` compares like with like
+
+
+def parse_target(target: str) -> tuple[str, str]:
+    cluster, _, service = target.partition("/")
+    if not cluster or not service or "/" in service:
+        raise ConfigError(
+            f"--from-service {target!r} is not CLUSTER/SERVICE", fix="for example: --from-service shine/shine"
+        )
+    return cluster, service
+
+
+def adopt(clients: AwsClients, cluster: str, service_name: str, environment: str) -> Adopted:
+    ecs = clients.client("ecs")
+    described = ecs.describe_services(cluster=cluster, services=[service_name])["services"]
+    service = next((s for s in described if s.get("status") == "ACTIVE"), None)
+    if service is None:
+        raise ConfigError(
+            f"no active service {service_name} in cluster {cluster} ({clients.environment.region})",
+            fix="check the names (aws ecs list-services --cluster CLUSTER) and the region (--region)",
+        )
+    definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    entry = _load_balancer_entry(service)
+    container = _container(definition, entry["containerName"])
+    balancer, group, listener_port, rule_priority = _load_balancing(Elbv2Api(clients), entry["targetGroupArn"])
+    network = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration")
+    if definition.get("networkMode") != "awsvpc" or not network:
+        raise ConfigError(
+            f"{service_name} runs in network mode {definition.get('networkMode')}; snailtrail deploys awsvpc tasks",
+            fix="move the service to awsvpc networking first",
+        )
+    image = container["image"]
+    registry, repository = _split_image(image)
+    service_config: dict[str, Any] = {
+        "name": service_name,
+        "cluster": cluster,
+        "container_name": container["name"],
+        "image_repository": repository,
+        "launch_type": service.get("launchType") or definition.get("requiresCompatibilities", ["FARGATE"])[0],
+        "network": {
+            "subnets": network["subnets"],
+            "security_groups": network["securityGroups"],
+            "assign_public_ip": network.get("assignPublicIp") == "ENABLED",
+        },
+        "load_balancer": {
+            "name": balancer["LoadBalancerName"],
+            "target_group": group["TargetGroupName"],
+            "listener_port": listener_port,
+            **({"security_group": balancer["SecurityGroups"][0]} if balancer.get("SecurityGroups") else {}),
+        },
+    }
+    if definition["family"] != service_name:
+        service_config["family"] = definition["family"]
+    for key, field in (("executionRoleArn", "execution_role_arn"), ("taskRoleArn", "task_role_arn")):
+        if definition.get(key):
+            service_config[field] = definition[key]
+    log_options = (container.get("logConfiguration") or {}).get("options") or {}
+    if (container.get("logConfiguration") or {}).get("logDriver") == "awslogs" and log_options.get("awslogs-group"):
+        service_config["log_group"] = log_options["awslogs-group"]
+    domain = _domain(clients, balancer["DNSName"])
+    if domain is not None:
+        service_config["domain"] = domain
+    environment_config: dict[str, Any] = {
+        "kind": EnvironmentKind.aws.value,
+        "region": clients.environment.region,
+        "registry": "ecr" if ".dkr.ecr." in registry else registry,
+    }
+    if rule_priority is not None:
+        environment_config["traffic"] = {"listener_port": listener_port, "rule_priority": int(rule_priority)}
+    config = {
+        "service": service_config,
+        "default_environment": environment,
+        "environments": {environment: environment_config},
+    }
+    manifest = _manifest(definition, container, service, group, f"{cluster}/{service_name}")
+    validate_model(ProjectConfig, config, Path("snailtrail.yaml"))
+    validate_model(PhaseManifest, manifest, Path("phases") / MANIFEST_NAME)
+    return Adopted(config, manifest, image)
+
+
+def _split_image(image: str) -> tuple[str, str]:
+    """(registry host, repository) of an image reference, without its tag or digest."""
+    name = image.split("@", 1)[0]
+    first, _, rest = name.partition("/")
+    # The first component is a registry host when it looks like one (Docker's own rule).
+    registry, path = (
+        (first, rest) if rest and ("." in first or ":" in first or first == "localhost") else ("docker.io", name)
+    )
+    return registry, path.rsplit(":", 1)[0] if ":" in path.rsplit("/", 1)[-1] else path
+
+
+def _load_balancer_entry(service: dict[str, Any]) -> dict[str, Any]:
+    entries = [e for e in service.get("loadBalancers", []) if e.get("targetGroupArn")]
+    if len(entries) != 1:
+        raise ConfigError(
+            f"{service['serviceName']} has {len(entries)} target groups; snailtrail deploys a service behind "
+            "exactly one (a second colour is added with service.blue_green)",
+            fix="adopt a service registered with one application load balancer target group",
+        )
+    return entries[0]
+
+
+def _container(definition: dict[str, Any], name: str) -> dict[str, Any]:
+    containers = definition["containerDefinitions"]
+    if len(containers) != 1:
+        raise ConfigError(
+            f"{definition['family']} has {len(containers)} containers; snailtrail renders one per task",
+            fix="adopt a single-container service",
+        )
+    if containers[0]["name"] != name:
+        raise ConfigError(f"the load balancer sends traffic to container {name}, not {containers[0]['name']}")
+    return containers[0]
+
+
+def _load_balancing(elbv2: Elbv2Api, target_group_arn: str) -> tuple[dict[str, Any], dict[str, Any], int, str | None]:
+    """The target group, its load balancer, and the one listener (or rule) forwarding to it."""
+    group = elbv2.target_groups_by_arn([target_group_arn])[0]
+    balancers = sorted(set(group.get("LoadBalancerArns", [])))
+    if len(balancers) != 1:
+        raise ConfigError(
+            f"target group {group['TargetGroupName']} is attached to {len(balancers)} load balancers; "
+            "snailtrail follows exactly one",
+            fix="attach it to one application load balancer",
+        )
+    balancer = elbv2.load_balancers_by_arn(balancers)[0]
+    found = forwarders(elbv2, balancer["LoadBalancerArn"], target_group_arn)
+    if len(found) != 1:
+        where = ", ".join(map(str, found)) or "no listener"
+        raise ConfigError(
+            f"{where} of {balancer['LoadBalancerName']} forwards to {group['TargetGroupName']}; "
+            "snailtrail moves traffic in exactly one forward",
+            fix="write snailtrail.yaml by hand, naming the listener that carries users in environments.<name>.traffic",
+        )
+    return balancer, group, found[0].port, found[0].rule_priority
+
+
+def _domain(clients: AwsClients, balancer_dns: str) -> dict[str, str] | None:
+    """The public Route 53 record that aliases (or CNAMEs) the load balancer, if there is one."""
+    route53 = clients.client("route53")
+    wanted = balancer_dns.rstrip(".").lower()
+    for page in route53.get_paginator("list_hosted_zones").paginate():
+        for zone in page["HostedZones"]:
+            if (zone.get("Config") or {}).get("PrivateZone"):
+                continue
+            records = route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone["Id"])
+            for record in (r for p in records for r in p["ResourceRecordSets"]):
+                target = (record.get("AliasTarget") or {}).get("DNSName") or next(
+                    (r["Value"] for r in record.get("ResourceRecords", []) if record["Type"] == "CNAME"), ""
+                )
+                if target.rstrip(".").lower().removeprefix("dualstack.") == wanted:
+                    return {"name": record["Name"].rstrip("."), "hosted_zone": zone["Name"].rstrip(".")}
+    return None
+
+
+def _manifest(
+    definition: dict[str, Any], container: dict[str, Any], service: dict[str, Any], group: dict[str, Any], source: str
+) -> dict[str, Any]:
+    mappings = container.get("portMappings") or []
+    if not mappings:
+        raise ConfigError(f"container {container['name']} maps no port", fix="adopt a service that serves HTTP")
+    spec: dict[str, Any] = {
+        "port": mappings[0]["containerPort"],
+        "environment": {e["name"]: e["value"] for e in container.get("environment", [])},
+        "secrets": {s["name"]: s["valueFrom"] for s in container.get("secrets", [])},
+        "cpu": int(definition.get("cpu") or 256),
+        "memory": int(definition.get("memory") or container.get("memory") or 512),
+        "health_check": {
+            "path": group.get("HealthCheckPath") or "/",
+            "grace_period_s": service.get("healthCheckGracePeriodSeconds") or 0,
+        },
+        "desired_count": service["desiredCount"],
+    }
+    if container.get("command"):
+        spec["command"] = container["command"]
+    return {
+        "description": f"adopted from {source} ({definition['taskDefinitionArn'].rsplit('/', 1)[-1]})",
+        # snailtrail builds images from here: point it at the service's own Dockerfile.
+        "image": {"dockerfile": "Dockerfile", "context": "."},
+        "container": spec,
+        "success": {"http": [{"path": spec["health_check"]["path"], "status": 200}]},
+    }

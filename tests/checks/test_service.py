@@ -1,0 +1,33 @@
+"""Service-layer checks on accounts shaped as real ones (in-process moto)."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from snailtrail.checks.base import Status
+from snailtrail.checks.service import secrets_exist
+from snailtrail.checks.view import LiveView
+from tests.checks.conftest import running
+
+
+def test_secrets_in_every_form_ecs_documents_are_found(view: LiveView, monkeypatch: pytest.MonkeyPatch) -> None:
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    ssm.put_parameter(Name="shine-db-url", Value="x", Type="SecureString")
+    ssm.put_parameter(Name="/shine/api-key", Value="x", Type="SecureString")
+    secret = boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+        Name="shine-db", SecretString='{"password": "x"}'
+    )["ARN"]
+    forms = {
+        "BARE_NAME": "shine-db-url",  # a parameter in the task's own region, by name
+        "ARN_NO_SLASH": "arn:aws:ssm:us-east-1:123456789012:parameter/shine-db-url",
+        "ARN_HIERARCHY": "arn:aws:ssm:us-east-1:123456789012:parameter/shine/api-key",
+        "JSON_KEY": f"{secret}:password::",  # arn:...:secret:name-AbCdEf:json-key:version-stage:version-id
+        "WHOLE_SECRET": secret,
+    }
+    running(view, monkeypatch, {"secrets": [{"name": k, "valueFrom": v} for k, v in forms.items()]})
+    assert secrets_exist(view, None).status is Status.PASS, secrets_exist(view, None).summary
+
+    running(view, monkeypatch, {"secrets": [{"name": "GONE", "valueFrom": "shine-gone"}]})
+    missing = secrets_exist(view, None)
+    assert missing.status is Status.FAIL and "GONE (shine-gone)" in missing.summary

@@ -1,0 +1,166 @@
+"""init --from-service: adopting a service built in moto with boto3, then planning on the written files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+from tests.conftest import CliResult, forwarding_listener
+
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shine:v7"
+SECRET = "arn:aws:ssm:us-east-1:123456789012:parameter/shine/db-url"
+
+
+def build_service() -> None:
+    """shine as a team runs it before snailtrail: Fargate behind an ALB whose 80 redirects to 443."""
+    region = {"region_name": "us-east-1"}
+    ec2, elbv2, ecs = (boto3.client(name, **region) for name in ("ec2", "elbv2", "ecs"))
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"us-east-1{zone}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, zone in ((1, "a"), (2, "b"))
+    ]
+    alb_group, task_group = (
+        ec2.create_security_group(GroupName=name, Description=name, VpcId=vpc)["GroupId"] for name in ("alb", "tasks")
+    )
+    balancer = elbv2.create_load_balancer(Name="shine-alb", Subnets=subnets, SecurityGroups=[alb_group])[
+        "LoadBalancers"
+    ][0]
+    group = elbv2.create_target_group(
+        Name="shine-tg", Protocol="HTTP", Port=8000, VpcId=vpc, TargetType="ip", HealthCheckPath="/health"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    redirect = {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}
+    elbv2.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "redirect", "RedirectConfig": redirect}],
+    )
+    certificate = boto3.client("acm", **region).request_certificate(DomainName="shine.example.com")["CertificateArn"]
+    elbv2.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Protocol="HTTPS",
+        Port=443,
+        Certificates=[{"CertificateArn": certificate}],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group}],
+    )
+    ecs.create_cluster(clusterName="shine")
+    revision = ecs.register_task_definition(
+        family="shine",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="512",
+        memory="1024",
+        executionRoleArn="arn:aws:iam::123456789012:role/shine-execution",
+        containerDefinitions=[
+            {
+                "name": "app",
+                "image": IMAGE,
+                "essential": True,
+                "portMappings": [{"containerPort": 8000, "hostPort": 8000, "protocol": "tcp"}],
+                "environment": [{"name": "PORT", "value": "8000"}, {"name": "SHINE_MODE", "value": "full"}],
+                "secrets": [{"name": "DATABASE_URL", "valueFrom": SECRET}],
+                "memory": 1024,
+                "logConfiguration": {
+                    "logDriver": "awslogs",
+                    "options": {
+                        "awslogs-group": "/ecs/shine",
+                        "awslogs-region": "us-east-1",
+                        "awslogs-stream-prefix": "shine",
+                    },
+                },
+            }
+        ],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(
+        cluster="shine",
+        serviceName="shine",
+        taskDefinition=revision,
+        desiredCount=2,
+        launchType="FARGATE",
+        healthCheckGracePeriodSeconds=45,
+        loadBalancers=[{"targetGroupArn": group, "containerName": "app", "containerPort": 8000}],
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": subnets, "securityGroups": [task_group], "assignPublicIp": "DISABLED"}
+        },
+    )
+    route53 = boto3.client("route53", **region)
+    zone = route53.create_hosted_zone(Name="example.com", CallerReference="shine")["HostedZone"]["Id"]
+    alias = {
+        "HostedZoneId": balancer["CanonicalHostedZoneId"],
+        "DNSName": balancer["DNSName"],
+        "EvaluateTargetHealth": False,
+    }
+    record = {"Name": "shine.example.com", "Type": "A", "AliasTarget": alias}
+    route53.change_resource_record_sets(
+        HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": record}]}
+    )
+
+
+@pytest.fixture
+def account(aws_env: None) -> Iterator[None]:
+    from moto import mock_aws
+
+    with mock_aws():
+        build_service()
+        yield
+
+
+def cli(capsys: Any, *args: str) -> CliResult:
+    from snailtrail.cli import run
+
+    capsys.readouterr()
+    code = run(list(args))
+    out, err = capsys.readouterr()
+    return CliResult(code, out, err)
+
+
+def adopt(capsys: Any, directory: Path, *extra: str) -> CliResult:
+    return cli(capsys, "init", "--from-service", "shine/shine", "--output-dir", str(directory), *extra)
+
+
+def test_plan_on_the_adopted_files_shows_no_change(account: None, tmp_path: Path, capsys: Any) -> None:
+    adopted = adopt(capsys, tmp_path, "--env", "production")
+    assert adopted.exit_code == 0, adopted.stderr
+
+    config = yaml.safe_load((tmp_path / "snailtrail.yaml").read_text())
+    assert config["service"]["load_balancer"] == {
+        "name": "shine-alb",
+        "target_group": "shine-tg",
+        "listener_port": 443,  # the listener that forwards, not the redirect on 80
+        "security_group": config["service"]["load_balancer"]["security_group"],
+    }
+    assert config["service"]["domain"] == {"name": "shine.example.com", "hosted_zone": "example.com"}
+    assert config["environments"]["production"]["registry"] == "ecr"
+
+    plan = cli(capsys, "--config", str(tmp_path / "snailtrail.yaml"), "--json", "plan", "phase-1", "--image", IMAGE)
+    assert plan.exit_code == 0, plan.stderr
+    body = plan.json()
+    assert body["task_definition_diff"] == ""
+    assert body["service_diff"] == ""
+
+
+def test_existing_files_are_not_overwritten_without_force(account: None, tmp_path: Path, capsys: Any) -> None:
+    (tmp_path / "snailtrail.yaml").write_text("# mine\n")
+    refused = adopt(capsys, tmp_path)
+    assert refused.exit_code == 2 and "already exist" in refused.stderr and "--force" in refused.stderr
+    assert (tmp_path / "snailtrail.yaml").read_text() == "# mine\n"
+    assert adopt(capsys, tmp_path, "--force").exit_code == 0
+    assert "shine-alb" in (tmp_path / "snailtrail.yaml").read_text()
+
+
+def test_a_target_group_two_listeners_forward_to_is_refused_naming_both(
+    account: None, tmp_path: Path, capsys: Any
+) -> None:
+    forwarding_listener(8081, "shine-tg")
+    refused = adopt(capsys, tmp_path)
+    assert refused.exit_code == 2
+    assert "listener 443, listener 8081 of shine-alb forwards to shine-tg" in refused.stderr
+    assert not (tmp_path / "snailtrail.yaml").exists()

@@ -56,7 +56,7 @@ IMAGE_PUSH = [
 ]
 # These actions have no resource type: AWS accepts them only on "*".
 UNSCOPED_DEPLOY = ["ecs:RegisterTaskDefinition", "ecr:GetAuthorizationToken"]
-# Blue-green and canary only: the traffic shifts (listeners and rules of the service's load balancer) and the gates' metrics.
+# Blue-green and canary only: the traffic shifts (the load balancer's listeners and rules), the gates' metrics.
 LISTENER_WRITE = ["elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule"]
 UNSCOPED_TRAFFIC = ["cloudwatch:GetMetricData"]
 STATE_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]

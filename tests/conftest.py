@@ -17,6 +17,24 @@ import yaml
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[1]
 
+BASE_IMAGE = os.environ.get("SNAILTRAIL_BASE_IMAGE", "snailtrail/python:3.11-bookworm")
+
+
+def docker_problem() -> str | None:
+    """Why the container tests cannot run here (no engine, no base image), or None."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=10)
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means no engine
+        return f"no Docker engine reachable ({exc}); scripts/ensure-docker-engine.sh starts one"
+    try:
+        client.images.get(BASE_IMAGE)
+    except Exception:  # noqa: BLE001
+        return f"base image {BASE_IMAGE} missing; scripts/ensure-base-image.sh makes it"
+    return None
+
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(

@@ -18,25 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.conftest import BASE_IMAGE, REPO, docker_problem
 
 pytestmark = pytest.mark.docker
-BASE_IMAGE = os.environ.get("SNAILTRAIL_BASE_IMAGE", "snailtrail/python:3.11-bookworm")
-
-
-def _docker_problem() -> str | None:
-    try:
-        import docker
-
-        client = docker.from_env(timeout=10)
-        client.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means no engine
-        return f"no Docker engine reachable ({exc}); scripts/ensure-docker-engine.sh starts one"
-    try:
-        client.images.get(BASE_IMAGE)
-    except Exception:  # noqa: BLE001
-        return f"base image {BASE_IMAGE} missing; scripts/ensure-base-image.sh makes it"
-    return None
 
 
 class Project:
@@ -77,7 +61,7 @@ class Project:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
-    problem = _docker_problem()
+    problem = docker_problem()
     if problem:
         pytest.skip(problem)
     root = tmp_path_factory.mktemp("project")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
-from snailtrail.sandbox.task_network import TaskNetworkError, bridge_gateway
+from snailtrail.images import BASE_IMAGE_ENV
+from snailtrail.sandbox.task_network import TaskNetworkError, bridge_gateway, prove_reachable
+from tests.conftest import BASE_IMAGE, docker_problem
 
 
 def bridge(subnet: str, interface: str, gateway: str | None = None) -> dict[str, Any]:
@@ -38,3 +43,47 @@ def test_an_interface_address_outside_the_network_subnet_is_an_error() -> None:
 def test_a_network_with_neither_gateway_nor_bridge_interface_is_an_error() -> None:
     with pytest.raises(TaskNetworkError, match="names neither an IPAM gateway nor a bridge interface"):
         bridge_gateway({"Name": "custom", "IPAM": {"Config": []}, "Options": {}})
+
+
+@pytest.fixture
+def engine(monkeypatch: pytest.MonkeyPatch) -> Any:
+    problem = docker_problem()
+    if problem:
+        pytest.skip(problem)
+    import docker
+
+    monkeypatch.setenv(BASE_IMAGE_ENV, BASE_IMAGE)
+    return docker.from_env(timeout=120)
+
+
+def bridge_address(engine: Any) -> str:
+    return bridge_gateway(engine.networks.get("bridge").attrs)
+
+
+@pytest.mark.docker
+def test_a_container_reaches_an_http_server_on_the_bridge_gateway(engine: Any) -> None:
+    server = ThreadingHTTPServer((bridge_address(engine), 0), BaseHTTPRequestHandler)  # answers every GET 501
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        prove_reachable(engine, "http://{}:{}/moto-api/".format(*server.server_address), {})
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.docker
+def test_a_container_that_cannot_connect_fails_the_task_aws_api_part(engine: Any) -> None:
+    with socket.socket() as closed:
+        closed.bind((bridge_address(engine), 0))
+        url = "http://{}:{}/moto-api/".format(*closed.getsockname())
+    with pytest.raises(TaskNetworkError, match="cannot reach the sandbox's AWS API") as caught:
+        prove_reachable(engine, url, {})
+    assert caught.value.part == "task_aws_api"
+
+
+@pytest.mark.docker
+def test_a_base_image_that_cannot_be_had_fails_the_engine_part(engine: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(BASE_IMAGE_ENV, "snailtrail-test/no-such-image:missing")
+    with pytest.raises(TaskNetworkError, match="no-such-image:missing is not on the Docker engine") as caught:
+        prove_reachable(engine, "http://127.0.0.1:9/", {})
+    assert caught.value.part == "engine" and BASE_IMAGE_ENV in caught.value.fix

@@ -4,7 +4,9 @@
 # Installs what is missing (virtual environment; Docker engine via Debian's docker.io; a local
 # Python base image; a local OCI registry), starts the sandbox, deploys phase-1 to phase-4, shows a
 # broken build (the app ignores $PORT) caught by smoke and, deployed anyway, caught and rolled
-# back, then prints status and the trail. Safe to run again: everything is reused.
+# back, then prints status and the trail, and checks the result: phase-4 verified and its analyzer
+# enhanced through the front door, with the models of the sandbox's S3 (else it exits 1, saying why).
+# Safe to run again: everything is reused.
 set -euo pipefail
 SCRIPT_NAME=demo.sh
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
@@ -60,4 +62,31 @@ banner "status"
 "$snailtrail" status
 banner "trail"
 "$snailtrail" trail
+
+banner "result: phase-4 verified, its analyzer enhanced with the models of the sandbox's S3"
+# The demo's job, checked rather than assumed: a rollout can succeed while the service degrades.
+"$python" - "$front_door" "$("$snailtrail" status --json)" <<'PY' || die "the demo did not reach its result (see above)"
+import json
+import sys
+import urllib.request
+
+front_door, status = sys.argv[1], json.loads(sys.argv[2])
+problems = []
+if status.get("phase") != "phase-4" or not status.get("verified_at"):
+    verified = "verified" if status.get("verified_at") else "NOT verified"
+    problems.append(f"the service runs {status.get('phase')}, {verified}; expected phase-4, verified")
+with urllib.request.urlopen(front_door + "/ml/status", timeout=10) as answer:
+    ml = json.load(answer)
+if ml.get("mode") != "enhanced":
+    reasons = "; ".join(ml.get("reasons") or []) or "no reason given"
+    problems.append(f"ML mode through the front door is {ml.get('mode')!r}, expected 'enhanced': {reasons}")
+sources = sorted({str(model.get("source")) for model in ml.get("components", {}).get("models", [])})
+if sources != ["s3"]:
+    problems.append(f"the models came from {sources or 'nowhere'}, expected the sandbox's S3 only")
+for problem in problems:
+    print(f"demo.sh: {problem}", file=sys.stderr)
+if problems:
+    sys.exit(1)
+print(f"phase-4 verified at {status['verified_at']}; ML mode enhanced, models from the sandbox's S3", file=sys.stderr)
+PY
 log "demo finished in $(elapsed_since "$T0") s; the sandbox keeps running (stop it: $snailtrail sandbox down)"

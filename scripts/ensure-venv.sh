@@ -18,7 +18,10 @@ fi
   || die "$("$python" --version) is too old: snailtrail needs Python 3.11 or newer"
 
 if [ ! -x "$VENV/bin/python" ]; then
-  log "creating $VENV with $("$python" --version)"
+  # A user's own virtual environment may come first on PATH: build on its base interpreter, so that
+  # this one keeps working when that one is removed.
+  python=$("$python" -c 'import sys; print(getattr(sys, "_base_executable", "") or sys.executable)')
+  log "creating $VENV with $("$python" --version) ($python)"
   if ! "$python" -m venv "$VENV" 2>/dev/null; then
     rm -rf "$VENV"
     apt_ensure python3-venv

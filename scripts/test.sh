@@ -20,4 +20,8 @@ else
 fi
 export SNAILTRAIL_BASE_IMAGE=${SNAILTRAIL_BASE_IMAGE:-snailtrail/python:3.11-bookworm}
 export_extra_ca "$ROOT"
-exec "$python" -m pytest tests service/tests "$@"
+rc=0
+"$python" -m pytest tests service/tests "$@" || rc=$?
+# pytest's 5 is "no tests collected": arguments that select nothing test nothing, which is no pass.
+[ "$rc" -ne 5 ] || die "pytest collected no tests (exit 5): check the arguments $*"
+exit "$rc"

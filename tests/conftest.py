@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,40 @@ import yaml
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[1]
 EXECUTION_ROLE_ARN = "arn:aws:iam::123456789012:role/shine-task-execution"
+
+BASE_IMAGE = os.environ.get("SNAILTRAIL_BASE_IMAGE", "snailtrail/python:3.11-bookworm")
+
+
+def docker_problem() -> str | None:
+    """Why the container tests cannot run here (no engine, no base image), or None."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=10)
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means no engine
+        return f"no Docker engine reachable ({exc}); scripts/ensure-docker-engine.sh starts one"
+    try:
+        client.images.get(BASE_IMAGE)
+    except Exception:  # noqa: BLE001
+        return f"base image {BASE_IMAGE} missing; scripts/ensure-base-image.sh makes it"
+    return None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Under CI=true a container test that cannot have its engine, base image or registry fails.
+
+    CI exists to run them: a skip there would pass a build whose containers were never tried.
+    """
+    report = yield
+    if report.skipped and os.environ.get("CI") == "true" and item.get_closest_marker("docker"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"CI=true: this container test cannot skip ({reason})"
+    return report
 
 
 @dataclass

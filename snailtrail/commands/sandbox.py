@@ -58,7 +58,10 @@ def down(ctx: typer.Context) -> None:
     )
 
 
-@sandbox_app.command(help="Whether the sandbox runs, its endpoints, the registry, the Docker engine and its pids.")
+@sandbox_app.command(
+    help="Whether the sandbox runs, its endpoints, the registry, the Docker engine, its pids, and whether "
+    "each part the phases need is ready (engine, registry, seed, task_aws_api)."
+)
 def status(ctx: typer.Context) -> None:
     from snailtrail.sandbox import control
 
@@ -72,6 +75,11 @@ def status(ctx: typer.Context) -> None:
             f"DNS: {document['dns_server']}",
             f"registry: {document['registry'] or 'none (local engine)'}",
             f"pids: {document['pids']}",
+        ]
+        lines += [
+            f"{part}: {'ok' if entry.get('ok') else 'FAILED'}: {entry.get('detail')}"
+            + ("" if entry.get("ok") or not entry.get("fix") else f" (fix: {entry['fix']})")
+            for part, entry in document["readiness"].items()
         ]
     state.output(document, "\n".join(lines))
 

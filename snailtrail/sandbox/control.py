@@ -16,6 +16,7 @@ from typing import Any
 
 from snailtrail.config import Settings
 from snailtrail.errors import ConfigError, SnailtrailError
+from snailtrail.sandbox.readiness import unready
 from snailtrail.ui import Reporter
 
 START_TIMEOUT_S = 90.0
@@ -41,6 +42,16 @@ class SandboxState:
     @property
     def registry(self) -> str | None:
         return self.data.get("registry")
+
+    @property
+    def readiness(self) -> dict[str, dict[str, Any]]:
+        return self.data.get("readiness") or {}
+
+    def require_ready(self) -> None:
+        """Refuse a sandbox that cannot serve the phases: nothing may degrade silently."""
+        error = unready(self.readiness)
+        if error is not None:
+            raise error
 
 
 def state_file(settings: Settings) -> Path:
@@ -69,7 +80,7 @@ def _is_daemon(pid: int) -> bool:
         return False
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback URL we wrote
             return True
@@ -86,7 +97,7 @@ def current(settings: Settings) -> SandboxState | None:
         state = SandboxState(json.loads(path.read_text()))
     except (OSError, ValueError, KeyError):
         return None
-    if _alive(state.pid) and _is_daemon(state.pid) and _answers(state.aws_endpoint_url + "/moto-api/"):
+    if _alive(state.pid) and _is_daemon(state.pid) and answers(state.aws_endpoint_url + "/moto-api/"):
         return state
     path.unlink(missing_ok=True)
     return None
@@ -105,7 +116,7 @@ def docker_reachable() -> bool:
 def find_registry(reporter: Reporter) -> str | None:
     """A registry on 127.0.0.1: one already answering, else Debian's docker-registry if installed."""
     wanted = os.environ.get("SNAILTRAIL_SANDBOX_REGISTRY", f"127.0.0.1:{DEFAULT_REGISTRY_PORT}")
-    if _answers(f"http://{wanted}/v2/"):
+    if answers(f"http://{wanted}/v2/"):
         return wanted
     script = Path(__file__).resolve().parents[2] / "scripts" / "ensure-registry.sh"
     if shutil.which("docker-registry") and script.exists():
@@ -114,6 +125,10 @@ def find_registry(reporter: Reporter) -> str | None:
         )
         if result.returncode == 0:
             return result.stdout.strip()
+        raise ConfigError(
+            f"the sandbox's registry on {wanted} could not be started:\n" + result.stderr.strip()[-1500:],
+            fix=f"fix what {script.name} says above, or set SNAILTRAIL_SANDBOX_REGISTRY to a registry that runs",
+        )
     reporter.warn(
         "no OCI registry on 127.0.0.1: images are used from the local Docker engine "
         "(run scripts/ensure-registry.sh for a real registry)"
@@ -125,6 +140,7 @@ def up(settings: Settings, reporter: Reporter) -> tuple[SandboxState, bool]:
     """The running sandbox, starting it when needed; True when this call started it."""
     running = current(settings)
     if running is not None:
+        running.require_ready()
         return running, False
     if not docker_reachable():
         raise ConfigError(
@@ -163,6 +179,7 @@ def up(settings: Settings, reporter: Reporter) -> tuple[SandboxState, bool]:
             )
         state = current(settings)
         if state is not None:
+            state.require_ready()
             return state, True
         time.sleep(0.2)
     process.terminate()
@@ -206,4 +223,6 @@ def describe(settings: Settings) -> dict[str, Any]:
         "pids": {"daemon": data["pid"]} if state else {},
         "state_file": str(state_file(settings)),
         "load_balancer_dns": data.get("load_balancer_dns"),
+        "ready": state is not None and unready(state.readiness) is None,
+        "readiness": state.readiness if state else {},
     }

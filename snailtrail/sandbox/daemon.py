@@ -22,11 +22,13 @@ from pathlib import Path
 from snailtrail.aws.session import AwsClients
 from snailtrail.config import Settings, load_settings
 from snailtrail.phases import load_phases
+from snailtrail.sandbox import control, task_network
 from snailtrail.sandbox import moto_bridge as bridge
 from snailtrail.sandbox.dns import DnsResponder
 from snailtrail.sandbox.forwarder import TcpForwarder
 from snailtrail.sandbox.front_door import FrontDoor
 from snailtrail.sandbox.provision import provision
+from snailtrail.sandbox.readiness import Readiness
 from snailtrail.sandbox.reconciler import Reconciler
 from snailtrail.sandbox.runtime import DockerRuntime
 
@@ -46,8 +48,13 @@ def free_port(preferred: int | None = None) -> int:
     raise OSError("no free loopback port")
 
 
-def seed(settings: Settings, endpoint: str) -> None:
-    """Run the environment's seed commands (the service's own publisher, say) against the sandbox."""
+def seed(settings: Settings, endpoint: str) -> Readiness:
+    """Run the environment's seed commands (the service's own publisher, say) against the sandbox.
+
+    ``python`` in a command is the interpreter running snailtrail, never whichever ``python`` comes
+    first on PATH (a user's own virtual environment); a command naming a path runs that path.
+    The first command that fails stops the seeding: the phases would run without what it puts.
+    """
     environment = os.environ | {
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "sandbox",
@@ -55,38 +62,66 @@ def seed(settings: Settings, endpoint: str) -> None:
         "AWS_DEFAULT_REGION": settings.environment.region,
         "AWS_REGION": settings.environment.region,
     }
+    fix = (
+        f"make the command work with {settings.path}'s environment {settings.environment_name}: "
+        f"`python` in seed_commands is snailtrail's own interpreter ({sys.executable}), so install what the "
+        "command imports there (./scripts/ensure-venv.sh installs the service), or name an interpreter path instead"
+    )
     for command in settings.environment.seed_commands:
         argv = [sys.executable if part == "python" else part for part in command]
+        shown = " ".join(command)
         try:
             result = subprocess.run(
                 argv, cwd=settings.root, env=environment, capture_output=True, text=True, timeout=120, check=False
             )
         except (OSError, subprocess.SubprocessError) as exc:
-            log.warning("seed command %s could not run: %s", command, exc)
-            continue
-        level = logging.INFO if result.returncode == 0 else logging.WARNING
-        log.log(
-            level,
-            "seed %s exited %d: %s",
-            " ".join(command),
-            result.returncode,
-            (result.stdout + result.stderr).strip()[-500:],
-        )
+            return Readiness(False, f"seed command `{shown}` could not run: {exc}", fix)
+        output = (result.stdout + result.stderr).strip()
+        log.info("seed %s exited %d: %s", shown, result.returncode, output[-500:])
+        if result.returncode != 0:
+            last = output.splitlines()[-1] if output else "no output"
+            return Readiness(False, f"seed command `{shown}` exited {result.returncode}: {last}", fix)
+    count = len(settings.environment.seed_commands)
+    return Readiness(True, f"{count} seed command(s) succeeded" if count else "no seed commands")
 
 
-def task_endpoint(endpoint: str) -> TcpForwarder | None:
-    """The AWS API, reachable from containers through the Docker bridge's gateway (None without one)."""
+def task_endpoint(endpoint: str, sandbox_id: str) -> tuple[TcpForwarder | None, dict[str, Readiness]]:
+    """The AWS API for task containers: a forwarder on the Docker bridge's gateway, proved from a container.
+
+    Also says whether the engine can run a container of the base image at all ("engine").
+    """
     import docker
 
+    forwarder = None
     try:
-        bridge = docker.from_env(timeout=10).networks.get("bridge")
-        gateway = bridge.attrs["IPAM"]["Config"][0]["Gateway"]
+        client = docker.from_env(timeout=120)
+        version = client.version()
+        engine = Readiness(True, f"Docker engine {version.get('Version')} (API {version.get('ApiVersion')})")
+        gateway = task_network.bridge_gateway(client.networks.get("bridge").attrs)
         forwarder = TcpForwarder(gateway, ("127.0.0.1", int(endpoint.rsplit(":", 1)[1])))
-    except Exception as exc:  # noqa: BLE001 - tasks then run without AWS access, and the log says why
-        log.warning("task containers cannot reach the sandbox's AWS API: %s", exc)
-        return None
-    forwarder.start()
-    return forwarder
+        forwarder.start()
+        url = "http://{}:{}/moto-api/".format(*forwarder.address)
+        task_network.prove_reachable(client, url, {DockerRuntime.LABEL: sandbox_id})
+    except task_network.TaskNetworkError as exc:
+        log.error("%s: %s", exc.part, exc)
+        failed = Readiness(False, str(exc), exc.fix)
+        if exc.part == "engine":
+            return forwarder, {"engine": failed, "task_aws_api": Readiness(False, "not proved: see engine")}
+        return forwarder, {"engine": engine, "task_aws_api": failed}
+    except (docker.errors.DockerException, OSError) as exc:
+        log.error("Docker engine: %s", exc)
+        failed = Readiness(False, f"Docker engine: {exc}", "check the engine: docker info")
+        return forwarder, {"engine": failed, "task_aws_api": failed}
+    proved = Readiness(True, f"a container of {task_network.probe_image()} reached {url}")
+    return forwarder, {"engine": engine, "task_aws_api": proved}
+
+
+def registry_readiness(registry: str | None) -> Readiness:
+    if registry is None:
+        return Readiness(True, "none: images stay on the local Docker engine")
+    if not control.answers(f"http://{registry}/v2/"):
+        return Readiness(False, f"registry {registry} does not answer", "scripts/ensure-registry.sh starts one")
+    return Readiness(True, f"{registry} answers the OCI distribution API")
 
 
 def serve(config: str, env: str, state_file: Path, registry: str | None) -> None:
@@ -107,8 +142,9 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
         first.health_check.path,
         health_interval_s=HEALTH_INTERVAL_S,
     )
-    seed(settings, endpoint)
-    forwarder = task_endpoint(endpoint)
+    seeded = seed(settings, endpoint)
+    forwarder, task_access = task_endpoint(endpoint, sandbox_id)
+    readiness = task_access | {"seed": seeded, "registry": registry_readiness(registry)}
     task_environment = {}
     if forwarder is not None:
         # What ECS gives a task: credentials and a way to the AWS API (here, the sandbox's).
@@ -150,6 +186,7 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
         "started_at": time.time(),
         "config": config,
         "environment": settings.environment_name,
+        "readiness": {part: entry.as_dict() for part, entry in readiness.items()},
     }
     temporary = state_file.with_suffix(".tmp")
     temporary.write_text(json.dumps(state, indent=2))

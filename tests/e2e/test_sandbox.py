@@ -1,7 +1,7 @@
 """End to end with real containers: the sandbox daemon, real images, the front door.
 
 Skipped, with the reason, when no Docker engine or no base image is available (scripts/test.sh
-provides both, and requires them under CI).
+provides both); under CI=true those skips fail (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -18,25 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.conftest import BASE_IMAGE, REPO, docker_problem
 
 pytestmark = pytest.mark.docker
-BASE_IMAGE = os.environ.get("SNAILTRAIL_BASE_IMAGE", "snailtrail/python:3.11-bookworm")
-
-
-def _docker_problem() -> str | None:
-    try:
-        import docker
-
-        client = docker.from_env(timeout=10)
-        client.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means no engine
-        return f"no Docker engine reachable ({exc}); scripts/ensure-docker-engine.sh starts one"
-    try:
-        client.images.get(BASE_IMAGE)
-    except Exception:  # noqa: BLE001
-        return f"base image {BASE_IMAGE} missing; scripts/ensure-base-image.sh makes it"
-    return None
 
 
 class Project:
@@ -77,7 +61,7 @@ class Project:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
-    problem = _docker_problem()
+    problem = docker_problem()
     if problem:
         pytest.skip(problem)
     root = tmp_path_factory.mktemp("project")
@@ -114,6 +98,17 @@ def test_phase_1_then_phase_2_and_the_front_door_serves_the_new_version(project:
     assert "@sha256:" in next(s["detail"] for s in second["steps"] if s["name"] == "push")
     assert project.served()["phase"] == "hybrid"
     assert project.served("/ml/status")["mode"] in ("basic", "enhanced")
+
+
+@pytest.mark.parametrize("phase", ["phase-3", "phase-4"])
+def test_phases_3_and_4_run_the_enhanced_analyzer_with_models_from_the_sandbox_s3(project: Project, phase: str) -> None:
+    project.ensure(phase)
+    ml = project.served("/ml/status")
+    assert ml["phase"] == {"phase-3": "enhanced", "phase-4": "full"}[phase]
+    assert ml["mode"] == "enhanced", ml["reasons"]
+    assert ml["components"]["s3"]["reachable"] is True, ml["components"]["s3"]
+    models = ml["components"]["models"]
+    assert models and {model["source"] for model in models} == {"s3"}, models
 
 
 def test_broken_image_is_caught_by_smoke_before_the_service_changes(project: Project) -> None:
@@ -263,6 +258,13 @@ def test_sandbox_status_and_down_remove_exactly_its_containers(project: Project)
     for key in ("running", "aws_endpoint_url", "front_door_url", "dns_server", "registry", "docker", "pids"):
         assert key in status
     assert status["running"] and status["docker"] and status["pids"]["daemon"] > 0
+    assert status["ready"], status["readiness"]
+    assert {part for part, entry in status["readiness"].items() if entry["ok"]} == {
+        "engine",
+        "registry",
+        "seed",
+        "task_aws_api",
+    }
     state = json.loads((project.root / ".snailtrail" / "sandbox-sandbox.json").read_text())
     label = f"snailtrail.sandbox={state['sandbox_id']}"
     client = docker.from_env()

@@ -14,6 +14,9 @@ import pytest
 import yaml
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# A container that exits at start-up, as a service missing a dependency does (tests/in_memory_runtime.py
+# runs a task's command as a process).
+CRASHING = ["sh", "-c", "echo loading models; echo 'ModuleNotFoundError: no module named cv2' >&2; exit 1"]
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -75,6 +78,16 @@ class Sandbox:
         change(document)
         path.write_text(yaml.safe_dump(document))
 
+    def break_phase(self, name: str, command: list[str] | None = None, **environment: str) -> None:
+        """Give a phase's task definition a fault: a command (CRASHING) or drill variables (SHINE_DRILL_*)."""
+
+        def change(document: dict[str, Any]) -> None:
+            if command is not None:
+                document["container"]["command"] = command
+            document["container"]["environment"].update(environment)
+
+        self.edit_phase(name, change)
+
     def extra_target_group(self, name: str) -> str:
         """A second, empty target group in the service's VPC; its ARN."""
         import boto3
@@ -104,9 +117,9 @@ class Sandbox:
             DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}],
         )
 
-    def copy_revision(self, image: str, keep_tags: bool = False) -> str:
-        """Register a copy of the family's newest revision with another image, as ecs-deploy does
-        (which keeps the tags too); its ARN."""
+    def copy_revision(self, image: str, keep_tags: bool = False, command: list[str] | None = None) -> str:
+        """Register a copy of the family's newest revision with another image (and command), as ecs-deploy
+        does (which keeps the tags too); its ARN."""
         import boto3
 
         ecs = boto3.client("ecs", region_name="us-east-1")
@@ -114,6 +127,8 @@ class Sandbox:
         live = answer["taskDefinition"]
         keys = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory")
         container = live["containerDefinitions"][0] | {"image": image}
+        if command is not None:
+            container["command"] = command
         copy = {k: live[k] for k in keys} | {"containerDefinitions": [container]}
         if keep_tags:
             copy["tags"] = answer["tags"]
@@ -177,20 +192,26 @@ def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsy
     from snailtrail.sandbox.front_door import FrontDoor
     from snailtrail.sandbox.provision import provision
     from snailtrail.sandbox.reconciler import Reconciler
-    from snailtrail.sandbox.runtime import InMemoryRuntime
+    from tests.in_memory_runtime import InMemoryRuntime
 
     with mock_aws():
         runtime = InMemoryRuntime()
         reconciler = Reconciler("us-east-1", runtime, health_interval_s=0.05)
-        test_door = FrontDoor("us-east-1", "shine-alb", None, reconciler.addresses)
+        test_door = FrontDoor("us-east-1", "shine-alb", None, reconciler.route)
         test_port = test_door.listener_port
         settings_path = write_config(tmp_path, "http://placeholder", test_port)
         settings = load_settings(str(settings_path))
-        provision(AwsClients(settings.environment), settings, container_port=8000, health_path="/health")
+        provision(
+            AwsClients(settings.environment),
+            settings,
+            container_port=8000,
+            health_path="/health",
+            deregistration_delay_s=0,
+        )
         lb = settings.service.load_balancer
         # A plain boto3 client: the front door's metrics are the ALB's, not calls snailtrail makes.
         cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
-        front_door = FrontDoor("us-east-1", lb.name, lb.listener_port, reconciler.addresses, cloudwatch=cloudwatch)
+        front_door = FrontDoor("us-east-1", lb.name, lb.listener_port, reconciler.route, cloudwatch=cloudwatch)
         front_door.start()
         test_door.start()
         dns = DnsResponder(lambda: moto_bridge.dns_records("127.0.0.1", lb.name))

@@ -130,7 +130,7 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
         listener_ports.append(settings.service.blue_green.test_listener_port)
     # One front door per listener, each publishing the ALB's metrics as AWS would.
     front_doors = [
-        FrontDoor(region, lb.name, port, reconciler.addresses, port=free_port(port), cloudwatch=cloudwatch)
+        FrontDoor(region, lb.name, port, reconciler.route, port=free_port(port), cloudwatch=cloudwatch)
         for port in listener_ports
     ]
     for door in front_doors:

@@ -106,6 +106,7 @@ def test_unverified_revision_and_failing_criteria_fail(sandbox: Sandbox) -> None
 
 def test_unhealthy_targets_fail_target_health(sandbox: Sandbox) -> None:
     # Only unhealthy tasks exist: no healthy old task can make the target group look fine.
+    sandbox.break_phase("phase-1", SHINE_DRILL_HEALTH="failing")
     unhealthy = sandbox.deploy("phase-1", "fake.local/shine:phase-1-unhealthy", "--no-rollback", "--timeout", "2")
     assert unhealthy.exit_code == 1
     code, checks = checks_by_name(sandbox, "--only", "target health", "--only", "port alignment")

@@ -51,6 +51,7 @@ def test_engine_vanishing_mid_build_is_a_clear_failure(sandbox: Sandbox, monkeyp
 
 def test_flapping_health_endpoint_is_never_a_false_success(sandbox: Sandbox) -> None:
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    sandbox.break_phase("phase-2", SHINE_DRILL_HEALTH="flapping")
     result = sandbox.deploy("phase-2", "fake.local/shine:phase-2-flap", "--json", "--timeout", "10")
     # Either the flapping revision is caught (and phase 1 restored) or it really passed its criteria.
     assert result.exit_code in (0, 1)

@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 
-from tests.conftest import Sandbox
+from tests.conftest import CRASHING, Sandbox
 
 
 def wait_for(predicate: Any, timeout: float = 10.0) -> Any:
@@ -54,6 +54,7 @@ def test_old_tasks_stop_with_scaling_reason_after_replacement(sandbox: Sandbox) 
 
 def test_crashing_revision_trips_the_circuit_breaker(sandbox: Sandbox) -> None:
     assert sandbox.deploy("phase-1", "fake.local/shine:one").exit_code == 0
+    sandbox.break_phase("phase-2", CRASHING)
     assert sandbox.deploy("phase-2", "fake.local/shine:crash", "--no-rollback").exit_code == 1
 
     def failed() -> Any:

@@ -78,6 +78,16 @@ class Sandbox:
         change(document)
         path.write_text(yaml.safe_dump(document))
 
+    def drill(self, kind: str | None) -> list[str] | str:
+        """Inject a drill (or heal with None) through the domain layer: the CLI refuses non-sandbox environments."""
+        from snailtrail.config import load_settings
+        from snailtrail.context import Context
+        from snailtrail.sandbox import drills
+        from snailtrail.ui import Reporter
+
+        context = Context(load_settings(str(self.config)), Reporter(quiet=True))
+        return drills.heal(context) if kind is None else drills.inject(context, kind)
+
     def break_phase(self, name: str, command: list[str] | None = None, **environment: str) -> None:
         """Give a phase's task definition a fault: a command (CRASHING) or drill variables (SHINE_DRILL_*)."""
 

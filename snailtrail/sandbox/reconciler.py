@@ -262,6 +262,12 @@ class Reconciler:
                 bridge.set_target_health(self.region, target_arn, tracked.ip, "unhealthy", code, description)
             grace = float(getattr(service, "health_check_grace_period_seconds", 0) or 0)
             if now - tracked.started >= grace:
+                # The event ECS writes before it replaces the task (the reason is the target's description).
+                bridge.add_event(
+                    service,
+                    f"(task {tracked.task.id}) (port {port}) is unhealthy in (target-group {arn}) "
+                    f"due to (reason {description}).",
+                )
                 self._stop_task(
                     service, tracked, f"Task failed ELB health checks in (target-group {arn})", None, None, failed=True
                 )

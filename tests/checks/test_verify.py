@@ -16,17 +16,7 @@ def deployed(sandbox: Sandbox) -> Sandbox:
 
 
 def drill(sandbox: Sandbox, kind: str | None) -> None:
-    """Inject a drill (or heal with None) through the domain layer: the CLI refuses non-sandbox environments."""
-    from snailtrail.config import load_settings
-    from snailtrail.context import Context
-    from snailtrail.sandbox import drills
-    from snailtrail.ui import Reporter
-
-    context = Context(load_settings(str(sandbox.config)), Reporter(quiet=True))
-    if kind is None:
-        drills.heal(context)
-    else:
-        drills.inject(context, kind)
+    sandbox.drill(kind)
 
 
 def checks_by_name(sandbox: Sandbox, *args: str) -> tuple[int, dict[str, dict]]:

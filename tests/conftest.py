@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from collections import Counter
@@ -201,6 +202,7 @@ def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsy
     from snailtrail.sandbox.dns import DnsResponder
     from snailtrail.sandbox.front_door import FrontDoor
     from snailtrail.sandbox.provision import provision
+    from snailtrail.sandbox.public_dns import PublicDns, public_dns_file, public_view
     from snailtrail.sandbox.reconciler import Reconciler
     from tests.in_memory_runtime import InMemoryRuntime
 
@@ -224,7 +226,8 @@ def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsy
         front_door = FrontDoor("us-east-1", lb.name, lb.listener_port, reconciler.route, cloudwatch=cloudwatch)
         front_door.start()
         test_door.start()
-        dns = DnsResponder(lambda: moto_bridge.dns_records("127.0.0.1", lb.name))
+        route53 = functools.partial(moto_bridge.dns_records, "127.0.0.1", lb.name)
+        dns = DnsResponder(public_view(route53, PublicDns(public_dns_file(settings))))
         dns.start()
         config = write_config(tmp_path, front_door.url, test_port, dns_server="{}:{}".format(*dns.address))
         record_api_calls.clear()

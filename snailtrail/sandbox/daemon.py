@@ -7,6 +7,7 @@ and removes it, with every container it started, on SIGTERM.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -27,6 +28,7 @@ from snailtrail.sandbox.dns import DnsResponder
 from snailtrail.sandbox.forwarder import TcpForwarder
 from snailtrail.sandbox.front_door import FrontDoor
 from snailtrail.sandbox.provision import provision
+from snailtrail.sandbox.public_dns import PublicDns, public_dns_file, public_view
 from snailtrail.sandbox.reconciler import Reconciler
 from snailtrail.sandbox.runtime import DockerRuntime
 
@@ -136,7 +138,8 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
     for door in front_doors:
         door.start()
     front_door = front_doors[0]
-    dns = DnsResponder(lambda: bridge.dns_records("127.0.0.1", lb.name))
+    route53 = functools.partial(bridge.dns_records, "127.0.0.1", lb.name)
+    dns = DnsResponder(public_view(route53, PublicDns(public_dns_file(settings))))
     dns.start()
     state = {
         "pid": os.getpid(),

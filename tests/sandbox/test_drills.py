@@ -102,18 +102,49 @@ def test_port_drill_fails_health_checks_of_the_new_tasks(deployed: Sandbox) -> N
     healed(deployed)
 
 
-def test_domain_drill_resolves_the_name_to_another_load_balancer(deployed: Sandbox) -> None:
+def resolved(sandbox: Sandbox) -> set[str]:
+    """The domain's addresses as a resolver on the internet gets them (the sandbox's DNS responder)."""
     import yaml
 
-    dns_server = yaml.safe_load(deployed.config.read_text())["environments"]["unit"]["dns_server"]
-    host, port = dns_server.split(":")
+    host, port = yaml.safe_load(sandbox.config.read_text())["environments"]["unit"]["dns_server"].split(":")
+    answer = dns.query.udp(dns.message.make_query("shine.sandbox.test", "A"), host, port=int(port), timeout=2)
+    return {r.address for rrset in answer.answer for r in rrset if hasattr(r, "address")}
 
-    def addresses() -> set[str]:
-        answer = dns.query.udp(dns.message.make_query("shine.sandbox.test", "A"), host, port=int(port), timeout=2)
-        return {r.address for rrset in answer.answer for r in rrset if hasattr(r, "address")}
 
-    assert addresses() == {"127.0.0.1"}  # the front door
-    deployed.drill("domain")
-    assert addresses() and "127.0.0.1" not in addresses()
+def route53_target() -> str:
+    route53 = boto3.client("route53", region_name="us-east-1")
+    zone = route53.list_hosted_zones_by_name(DNSName="sandbox.test")["HostedZones"][0]["Id"]
+    records = route53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+    record = next(r for r in records if r["Name"].rstrip(".") == "shine.sandbox.test")
+    return ((record.get("AliasTarget") or {}).get("DNSName") or record["ResourceRecords"][0]["Value"]).lower()
+
+
+def dns_ownership(sandbox: Sandbox) -> dict[str, Any]:
+    result = sandbox.run("verify", "--only", "dns ownership", "--json")
+    return result.json()["checks"][0]
+
+
+@pytest.mark.parametrize("kind", ["domain", "public-dns"])
+def test_dns_drills_send_the_public_name_to_another_load_balancer(deployed: Sandbox, kind: str) -> None:
+    assert resolved(deployed) == {"127.0.0.1"}  # the front door
+    deployed.drill(kind)
+    assert resolved(deployed) and "127.0.0.1" not in resolved(deployed)
+    if kind == "public-dns":
+        assert route53_target().startswith("shine-alb-")  # Route 53 looks right
+    assert "does not reach shine-alb-1" in dns_ownership(deployed)["summary"]
     healed(deployed)
-    assert addresses() == {"127.0.0.1"}
+    assert resolved(deployed) == {"127.0.0.1"}
+    assert dns_ownership(deployed)["status"] == "pass"
+
+
+def test_route53_dns_drill_leaves_the_public_name_right_and_the_record_wrong(deployed: Sandbox) -> None:
+    deployed.drill("route53-dns")
+    assert resolved(deployed) == {"127.0.0.1"}
+    assert route53_target().startswith("drill-other-alb-")
+    check = dns_ownership(deployed)
+    assert (
+        check["status"] == "fail"
+        and "the Route 53 record shine.sandbox.test points at drill-other-alb" in (check["summary"])
+    )
+    healed(deployed)
+    assert route53_target().startswith("shine-alb-") and dns_ownership(deployed)["status"] == "pass"

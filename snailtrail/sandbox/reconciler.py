@@ -194,9 +194,8 @@ class Reconciler:
             tracked.registered.append((arn, port))
 
     def _ship_logs(self, tracked: TrackedTask) -> None:
-        lines = self.runtime.logs(tracked.handle)
-        if tracked.logs is not None:
-            tracked.logs.ship(lines)
+        if tracked.logs is not None:  # only awslogs ships; other drivers keep the output in the runtime
+            tracked.logs.ship(self.runtime.logs(tracked.handle))
 
     def _health_check(self, service: Service, tracked: TrackedTask) -> None:
         """As the target group checks: path, interval, thresholds, matcher; then ECS acts on it."""

@@ -28,6 +28,7 @@ from snailtrail.sandbox.runtime import TaskRuntime
 
 log = logging.getLogger(__name__)
 CIRCUIT_BREAKER_THRESHOLD = 3
+DELAY_ATTRIBUTE = "deregistration_delay.timeout_seconds"  # 300 unless set (ELB docs, target group attributes)
 
 
 def pull_error(image: str, why: str) -> str:
@@ -148,7 +149,7 @@ class Reconciler:
         tracked = TrackedTask(task, "", deployment["id"], bridge.task_ip(task), time.monotonic())
         tracked.subnet, tracked.groups = subnet, list(awsvpc.get("securityGroups") or [])
         pull_blocked = self.network.pull_blocked(subnet, awsvpc.get("assignPublicIp") == "ENABLED")
-        logs = open_stream(self.region, container, task.id)
+        logs = open_stream(self.region, container, task.id) if not pull_blocked else None
         if pull_blocked:
             tracked.failure = pull_error(container["image"], pull_blocked)
         elif isinstance(logs, str):
@@ -359,9 +360,6 @@ class Reconciler:
             mine = [t for t in live if t.deployment_id == deployment["id"]]
             deployment["runningCount"] = sum(1 for t in mine if t.task.last_status == "RUNNING")
             deployment["pendingCount"] = sum(1 for t in mine if t.task.last_status in starting)
-
-
-DELAY_ATTRIBUTE = "deregistration_delay.timeout_seconds"  # 300 unless set (ELB docs, target group attributes)
 
 
 def _matches(status: int, matcher: str) -> bool:

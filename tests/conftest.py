@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -17,6 +18,9 @@ import pytest
 import yaml
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# A container that exits at start-up, as a service missing a dependency does (tests/in_memory_runtime.py
+# runs a task's command as a process).
+CRASHING = ["sh", "-c", "echo loading models; echo 'ModuleNotFoundError: no module named cv2' >&2; exit 1"]
 REPO = Path(__file__).resolve().parents[1]
 EXECUTION_ROLE_ARN = "arn:aws:iam::123456789012:role/shine-task-execution"
 
@@ -113,6 +117,26 @@ class Sandbox:
         change(document)
         path.write_text(yaml.safe_dump(document))
 
+    def drill(self, kind: str | None) -> list[str] | str:
+        """Inject a drill (or heal with None) through the domain layer: the CLI refuses non-sandbox environments."""
+        from snailtrail.config import load_settings
+        from snailtrail.context import Context
+        from snailtrail.sandbox import drills
+        from snailtrail.ui import Reporter
+
+        context = Context(load_settings(str(self.config)), Reporter(quiet=True))
+        return drills.heal(context) if kind is None else drills.inject(context, kind)
+
+    def break_phase(self, name: str, command: list[str] | None = None, **environment: str) -> None:
+        """Give a phase's task definition a fault: a command (CRASHING) or drill variables (SHINE_DRILL_*)."""
+
+        def change(document: dict[str, Any]) -> None:
+            if command is not None:
+                document["container"]["command"] = command
+            document["container"]["environment"].update(environment)
+
+        self.edit_phase(name, change)
+
     def extra_target_group(self, name: str) -> str:
         """A second, empty target group in the service's VPC; its ARN."""
         import boto3
@@ -142,9 +166,9 @@ class Sandbox:
             DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}],
         )
 
-    def copy_revision(self, image: str, keep_tags: bool = False) -> str:
-        """Register a copy of the family's newest revision with another image, as ecs-deploy does
-        (which keeps the tags too); its ARN."""
+    def copy_revision(self, image: str, keep_tags: bool = False, command: list[str] | None = None) -> str:
+        """Register a copy of the family's newest revision with another image (and command), as ecs-deploy
+        does (which keeps the tags too); its ARN."""
         import boto3
 
         ecs = boto3.client("ecs", region_name="us-east-1")
@@ -152,6 +176,8 @@ class Sandbox:
         live = answer["taskDefinition"]
         keys = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory", "executionRoleArn", "taskRoleArn")
         container = live["containerDefinitions"][0] | {"image": image}
+        if command is not None:
+            container["command"] = command
         copy = {k: live[k] for k in keys if k in live} | {"containerDefinitions": [container]}
         if keep_tags:
             copy["tags"] = answer["tags"]
@@ -252,28 +278,36 @@ def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsy
     from snailtrail.sandbox.dns import DnsResponder
     from snailtrail.sandbox.front_door import FrontDoor
     from snailtrail.sandbox.provision import provision
+    from snailtrail.sandbox.public_dns import PublicDns, public_dns_file, public_view
     from snailtrail.sandbox.reconciler import Reconciler
-    from snailtrail.sandbox.runtime import InMemoryRuntime
+    from tests.in_memory_runtime import InMemoryRuntime
 
     with mock_aws():
         runtime = InMemoryRuntime()
         reconciler = Reconciler("us-east-1", runtime, health_interval_s=0.05)
-        test_door = FrontDoor("us-east-1", "shine-alb", None, reconciler.addresses)
+        test_door = FrontDoor("us-east-1", "shine-alb", None, reconciler.route)
         test_port = test_door.listener_port
         settings_path = write_config(tmp_path, "http://placeholder", test_port)
         settings = load_settings(str(settings_path))
-        provision(AwsClients(settings.environment), settings, container_port=8000, health_path="/health")
+        provision(
+            AwsClients(settings.environment),
+            settings,
+            container_port=8000,
+            health_path="/health",
+            deregistration_delay_s=0,
+        )
         lb = settings.service.load_balancer
         # A plain boto3 client: the front door's metrics are the ALB's, not calls snailtrail makes.
         cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
         # A seeded weighted choice: a run sends the same sequence of requests to the same colours.
         chooser = random.Random(12)
         front_door = FrontDoor(
-            "us-east-1", lb.name, lb.listener_port, reconciler.addresses, cloudwatch=cloudwatch, chooser=chooser
+            "us-east-1", lb.name, lb.listener_port, reconciler.route, cloudwatch=cloudwatch, chooser=chooser
         )
         front_door.start()
         test_door.start()
-        dns = DnsResponder(lambda: moto_bridge.dns_records("127.0.0.1", lb.name))
+        route53 = functools.partial(moto_bridge.dns_records, "127.0.0.1", lb.name)
+        dns = DnsResponder(public_view(route53, PublicDns(public_dns_file(settings))))
         dns.start()
         config = write_config(tmp_path, front_door.url, test_port, dns_server="{}:{}".format(*dns.address))
         boto3.client("logs", region_name="us-east-1").create_log_group(logGroupName="/ecs/shine")

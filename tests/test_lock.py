@@ -5,7 +5,7 @@ from __future__ import annotations
 from snailtrail.aws.session import AwsClients
 from snailtrail.config import load_settings
 from snailtrail.lock import DeployLock
-from tests.conftest import Sandbox
+from tests.conftest import CRASHING, Sandbox
 
 GOOD = "fake.local/shine:phase-1-good"
 
@@ -32,6 +32,7 @@ def test_a_held_lock_makes_deploy_and_rollback_exit_4_naming_the_holder(sandbox:
 def test_lock_is_released_after_success_and_after_failure(sandbox: Sandbox) -> None:
     assert sandbox.deploy("phase-1", GOOD).exit_code == 0
     assert other_operator(sandbox).holder() is None
+    sandbox.break_phase("phase-2", CRASHING)
     assert sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash").exit_code == 1
     assert other_operator(sandbox).holder() is None
 

@@ -145,6 +145,7 @@ def test_the_new_colour_is_tested_through_the_test_listener_before_any_traffic(s
     use_strategy(sandbox, {"kind": "blue-green", "final_bake_s": 0})
     # The new revision answers /health with 500: the test step catches it, production never sees it.
     with Load(sandbox.front_door_url).running() as load:
+        sandbox.break_phase("phase-1", SHINE_DRILL_HEALTH="failing")
         result = sandbox.deploy("phase-1", "fake.local/shine:phase-1-unhealthy", "--json", "--timeout", "3")
     assert result.exit_code == 1
     body = result.json()
@@ -162,6 +163,7 @@ def test_a_broken_canary_is_aborted_by_its_traffic_gate(sandbox: Sandbox) -> Non
     )
     with Load(sandbox.front_door_url).running() as load:
         wait_for(lambda: len(load.answers) >= 20)  # a baseline for the old colour
+        sandbox.break_phase("phase-1", SHINE_DRILL_FAIL_REQUESTS="1")
         result = sandbox.deploy("phase-1", BROKEN, "--json")
     assert result.exit_code == 1, result.stderr
     body = result.json()

@@ -20,13 +20,13 @@ OLD = "arn:aws:ecs:us-east-1:123456789012:task-definition/shine:1"
 NEW = "arn:aws:ecs:us-east-1:123456789012:task-definition/shine:2"
 
 
-def point_service_at(sandbox: Sandbox, image: str) -> tuple[EcsApi, str]:
-    """The deployed service updated to a revision running ``image``, two tasks of it: what the
-    deploy's update step leaves for the wait. Returns the ECS API and the new revision."""
+def point_service_at(sandbox: Sandbox, image: str, command: list[str] | None = None) -> tuple[EcsApi, str]:
+    """The deployed service updated to a revision running ``image`` (and ``command``), two tasks of it:
+    what the deploy's update step leaves for the wait. Returns the ECS API and the new revision."""
     from snailtrail.aws.session import AwsClients
     from snailtrail.config import load_settings
 
-    arn = sandbox.copy_revision(image)
+    arn = sandbox.copy_revision(image, command=command)
     ecs = boto3.client("ecs", region_name="us-east-1")
     # A grace period, so that the crashing tasks stop for their exit and not for health checks first.
     ecs.update_service(
@@ -76,9 +76,8 @@ def test_a_crashing_revision_is_noticed_on_the_first_poll_after_its_first_failed
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Both tasks run a moment, then exit: well before the circuit breaker's third failed task.
-    monkeypatch.setattr(sandbox.runtime, "crash_after_s", 0.3)
     deploy_phase_1(sandbox)
-    ecs, arn = point_service_at(sandbox, "fake.local/shine:phase-2-crash")
+    ecs, arn = point_service_at(sandbox, "fake.local/shine:phase-2-crash", ["sh", "-c", "sleep 1; exit 1"])
     failed_tasks_seen: list[int] = []
     describe = ecs.describe_service
 

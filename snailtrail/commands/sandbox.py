@@ -91,10 +91,11 @@ def register(app: typer.Typer) -> None:
 @sandbox_app.command(
     name="break",
     help="Inject one incident of docs/incidents.md so `verify` can be seen catching it: "
-    "sg-rule, route-table, domain, service, port. `sandbox heal` undoes it.",
+    "sg-rule, route-table, domain, public-dns, route53-dns, service, port. `sandbox heal` undoes it.",
 )
 def break_(
-    ctx: typer.Context, kind: str = typer.Argument(..., help="sg-rule | route-table | domain | service | port")
+    ctx: typer.Context,
+    kind: str = typer.Argument(..., help="sg-rule | route-table | domain | public-dns | route53-dns | service | port"),
 ) -> None:
     from snailtrail.sandbox.drills import DRILLS, inject
 

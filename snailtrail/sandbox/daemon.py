@@ -7,6 +7,7 @@ and removes it, with every container it started, on SIGTERM.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -28,6 +29,7 @@ from snailtrail.sandbox.dns import DnsResponder
 from snailtrail.sandbox.forwarder import TcpForwarder
 from snailtrail.sandbox.front_door import FrontDoor
 from snailtrail.sandbox.provision import provision
+from snailtrail.sandbox.public_dns import PublicDns, public_dns_file, public_view
 from snailtrail.sandbox.readiness import Readiness
 from snailtrail.sandbox.reconciler import Reconciler
 from snailtrail.sandbox.runtime import DockerRuntime
@@ -166,13 +168,14 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
         listener_ports.append(settings.service.blue_green.test_listener_port)
     # One front door per listener, each publishing the ALB's metrics as AWS would.
     front_doors = [
-        FrontDoor(region, lb.name, port, reconciler.addresses, port=free_port(port), cloudwatch=cloudwatch)
+        FrontDoor(region, lb.name, port, reconciler.route, port=free_port(port), cloudwatch=cloudwatch)
         for port in listener_ports
     ]
     for door in front_doors:
         door.start()
     front_door = front_doors[0]
-    dns = DnsResponder(lambda: bridge.dns_records("127.0.0.1", lb.name))
+    route53 = functools.partial(bridge.dns_records, "127.0.0.1", lb.name)
+    dns = DnsResponder(public_view(route53, PublicDns(public_dns_file(settings))))
     dns.start()
     state = {
         "pid": os.getpid(),

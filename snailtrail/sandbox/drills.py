@@ -1,7 +1,8 @@
 """Drills: inject one incident of docs/incidents.md into the sandbox, and undo it.
 
 Every drill goes through the public AWS API, as an operator's mistake would, so `verify` sees it
-exactly as it would see the real thing.
+exactly as it would see the real thing; the public-DNS drills also change what the internet resolves
+(public_dns.py), which on AWS lives outside Route 53.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 from snailtrail.context import Context
 from snailtrail.errors import ConfigError, SnailtrailError
+from snailtrail.sandbox.public_dns import PublicDns, public_dns_file
 from snailtrail.taskdef import render
 
 OTHER_LOAD_BALANCER = "drill-other-alb"
@@ -120,27 +122,55 @@ def _point_record(ctx: Context, target: str) -> None:
     )
 
 
-def _domain_elsewhere(ctx: Context) -> str:
-    elb = ctx.clients.client("elbv2")
+def _other_load_balancer(ctx: Context) -> str:
+    """The DNS name of another ALB in the same subnets: where a misdirected domain leads."""
     other = ctx.elbv2.load_balancer(OTHER_LOAD_BALANCER)
     if other is None:
         mine = ctx.elbv2.load_balancer(ctx.settings.service.load_balancer.name)
         subnets = [z["SubnetId"] for z in mine["AvailabilityZones"]]
-        other = elb.create_load_balancer(
+        other = ctx.clients.client("elbv2").create_load_balancer(
             Name=OTHER_LOAD_BALANCER,
             Subnets=subnets,
             SecurityGroups=mine["SecurityGroups"],
             Scheme="internet-facing",
             Type="application",
         )["LoadBalancers"][0]
-    _point_record(ctx, other["DNSName"])
-    return f"{ctx.settings.service.domain.name} now points at {other['DNSName']}"  # type: ignore[union-attr]
+    return other["DNSName"]
+
+
+def _domain_name(ctx: Context) -> str:
+    if ctx.settings.service.domain is None:
+        raise ConfigError("no service.domain configured: there is no record to point elsewhere", fix="set one")
+    return ctx.settings.service.domain.name
+
+
+def _domain_elsewhere(ctx: Context) -> str:
+    other = _other_load_balancer(ctx)
+    _point_record(ctx, other)
+    return f"{_domain_name(ctx)} now points at {other}"
+
+
+def _public_dns_elsewhere(ctx: Context) -> str:
+    """The registrar delegates to servers that send the name to another ALB; Route 53 still looks right."""
+    other = _other_load_balancer(ctx)
+    PublicDns(public_dns_file(ctx.settings)).delegate(_domain_name(ctx), "CNAME", [other])
+    return f"{_domain_name(ctx)} resolves publicly to {other}; its Route 53 record is unchanged"
+
+
+def _route53_elsewhere(ctx: Context) -> str:
+    """The reverse: the Route 53 record points at another ALB while the public name still reaches this one."""
+    name, other = _domain_name(ctx), _other_load_balancer(ctx)
+    mine = ctx.elbv2.load_balancer(ctx.settings.service.load_balancer.name)
+    PublicDns(public_dns_file(ctx.settings)).delegate(name, "CNAME", [mine["DNSName"]])
+    _point_record(ctx, other)
+    return f"the Route 53 record {name} points at {other}; the public name still resolves to {mine['DNSName']}"
 
 
 def _domain_home(ctx: Context) -> str:
     mine = ctx.elbv2.load_balancer(ctx.settings.service.load_balancer.name)
     _point_record(ctx, mine["DNSName"])
-    return f"{ctx.settings.service.domain.name} points at {mine['DNSName']}"  # type: ignore[union-attr]
+    delegated = PublicDns(public_dns_file(ctx.settings)).clear()
+    return f"{_domain_name(ctx)} points at {mine['DNSName']}" + (", publicly too" if delegated else "")
 
 
 def _delete_service(ctx: Context) -> str:
@@ -237,6 +267,20 @@ DRILLS = {
         ),
         Drill(
             "domain", "9: the domain points at another load balancer", "dns ownership", _domain_elsewhere, _domain_home
+        ),
+        Drill(
+            "public-dns",
+            "9: the public name resolves to another load balancer while Route 53 looks right",
+            "dns ownership",
+            _public_dns_elsewhere,
+            _domain_home,
+        ),
+        Drill(
+            "route53-dns",
+            "9: the Route 53 record points at another load balancer while the public name looks right",
+            "dns ownership",
+            _route53_elsewhere,
+            _domain_home,
         ),
         Drill("service", "1: the service does not exist", "service active", _delete_service, _restore_service),
         Drill(

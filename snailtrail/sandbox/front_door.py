@@ -2,6 +2,9 @@
 
 It reads the listener's forward action (with weights) and the targets' health from the control
 plane on every request, so a listener update or a target going unhealthy takes effect at once.
+Whether a request reaches the chosen target is the reconciler's network view (security groups, the
+port the task serves), refreshed once a reconciler pass: a dropped request answers 504 as an ALB's
+timed-out one does, a refused connection 502.
 Like an ALB it publishes per-target-group metrics to CloudWatch (namespace AWS/ApplicationELB,
 LoadBalancer and TargetGroup dimensions), so canary gates read the sandbox's traffic through the
 same GetMetricData queries as AWS's; unlike an ALB it publishes every second, not every minute
@@ -22,6 +25,7 @@ from typing import Any
 
 from snailtrail.aws.cloudwatch import NAMESPACE, dimension
 from snailtrail.sandbox import moto_bridge as bridge
+from snailtrail.sandbox.network import Route
 from snailtrail.sandbox.runtime import send_json
 
 HOP_BY_HOP = {
@@ -67,7 +71,7 @@ class FrontDoor:
         region: str,
         load_balancer: str,
         listener_port: int | None,
-        addresses: dict[str, tuple[str, int]],
+        route: Callable[[str, str, int], Route],
         host: str = "127.0.0.1",
         port: int = 0,
         cloudwatch: Any = None,
@@ -75,7 +79,7 @@ class FrontDoor:
     ) -> None:
         self.region = region
         self.load_balancer = load_balancer
-        self.addresses = addresses
+        self.route = route  # (load balancer, target ip, port) -> how a request to that target fares
         self.served: dict[str, int] = {}  # target group arn -> requests forwarded, for weight checks
         self._cloudwatch = cloudwatch  # a boto3 CloudWatch client, or None to publish nothing
         # Load spreading, not security: the standard generator; tests pass a seeded one to repeat a run.
@@ -143,22 +147,22 @@ class FrontDoor:
             {"Name": "TargetGroup", "Value": dimension(target_group_arn)},
         ]
 
-    def _pick(self) -> tuple[str, tuple[str, int]] | None:
-        """A healthy target's address, choosing the target group by the listener's weights."""
+    def _pick(self) -> tuple[str, str, Route] | None:
+        """A target of a group chosen by the listener's weights: the group, the target's id and its route."""
         # Read without the reconciler's lock: a request must not wait while it starts containers.
         forwards = bridge.listener_forwards(self.region, self.load_balancer, self.listener_port)
         candidates = []
         for arn, weight in forwards:
-            addresses = dict(self.addresses)
-            healthy = [addresses[t] for t in bridge.healthy_targets(self.region, arn) if t in addresses]
-            if weight > 0 and healthy:
-                candidates.append((arn, weight, healthy))
+            targets = bridge.routable_targets(self.region, arn)
+            if weight > 0 and targets:
+                candidates.append((arn, weight, targets))
         if not candidates:
             return None
-        arn, _, healthy = self._chooser.choices(candidates, weights=[c[1] for c in candidates])[0]
+        arn, _, targets = self._chooser.choices(candidates, weights=[c[1] for c in candidates])[0]
         with self._pending_lock:
             self.served[arn] = self.served.get(arn, 0) + 1
-        return arn, self._chooser.choice(healthy)
+        ip, port = self._chooser.choice(targets)
+        return arn, f"{ip}:{port}", self.route(self.load_balancer, ip, port)
 
 
 def _metric_data(dimensions: list[dict[str, str]], at: datetime, counts: _Second) -> list[dict[str, Any]]:
@@ -190,7 +194,7 @@ def _metric_data(dimensions: list[dict[str, str]], at: datetime, counts: _Second
 
 
 def _handler(
-    pick: Callable[[], tuple[str, tuple[str, int]] | None], record: Callable[[str, int | None, float], None]
+    pick: Callable[[], tuple[str, str, Route] | None], record: Callable[[str, int | None, float], None]
 ) -> type[BaseHTTPRequestHandler]:
     class Proxy(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -200,13 +204,23 @@ def _handler(
             if picked is None:
                 send_json(self, 503, {"error": "no healthy targets behind the listener"})
                 return
-            target_group_arn, target = picked
+            target_group_arn, target_id, route = picked
+            colour = {TARGET_GROUP_HEADER: target_group_arn.rsplit("/", 2)[-2]}
             started = time.monotonic()
+            if route.blocked is not None:
+                # The security groups drop the packets: the ALB waits out its timeout and answers 504.
+                record(target_group_arn, None, time.monotonic() - started)
+                send_json(self, 504, {"error": f"target {target_id} timed out: {route.blocked}"}, colour)
+                return
+            if route.address is None:
+                record(target_group_arn, None, time.monotonic() - started)
+                send_json(self, 502, {"error": f"target {target_id} refused the connection"}, colour)
+                return
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
             headers["X-Forwarded-For"] = self.client_address[0]
-            connection = http.client.HTTPConnection(*target, timeout=30)
+            connection = http.client.HTTPConnection(*route.address, timeout=30)
             try:
                 connection.request(self.command, self.path, body=body, headers=headers)
                 answer = connection.getresponse()
@@ -216,15 +230,15 @@ def _handler(
                 send_json(
                     self,
                     502,
-                    {"error": f"target {target[0]}:{target[1]} failed: {exc}"},
-                    {TARGET_GROUP_HEADER: target_group_arn.rsplit("/", 2)[-2]},
+                    {"error": f"target {target_id} failed: {exc}"},
+                    colour,
                 )
                 return
             finally:
                 connection.close()
             record(target_group_arn, answer.status, time.monotonic() - started)
             self.send_response(answer.status)
-            self.send_header(TARGET_GROUP_HEADER, target_group_arn.rsplit("/", 2)[-2])
+            self.send_header(TARGET_GROUP_HEADER, colour[TARGET_GROUP_HEADER])
             for key, value in answer.getheaders():
                 if key.lower() not in HOP_BY_HOP and key.lower() != "content-length":
                     self.send_header(key, value)

@@ -21,6 +21,7 @@ from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup, elbv2_backends
 from moto.moto_api import state_manager
 
 from snailtrail.sandbox import strict
+from snailtrail.sandbox.network import Balancer, Group, NetworkState, RouteTable, Rule, Subnet
 
 # moto's backends are plain dicts and lists shared with the request threads of the server.
 LOCK = threading.RLock()
@@ -330,11 +331,16 @@ def target_group(region: str, arn: str) -> FakeTargetGroup | None:
     return elbv2(region).target_groups.get(arn)
 
 
-def healthy_targets(region: str, target_group_arn: str) -> list[str]:
+def routable_targets(region: str, target_group_arn: str) -> list[tuple[str, int]]:
+    """(id, port) of the targets an ALB sends new requests to: the healthy ones or, when every registered
+    target is unhealthy, all of those (ELB docs, "Health checks for Application Load Balancer target
+    groups": with only unhealthy targets the load balancer fails open)."""
     group = target_group(region, target_group_arn)
     if group is None:
         return []
-    return [tid for tid, t in list(group.targets.items()) if t.get(_HEALTH_KEY, ("healthy",))[0] == "healthy"]
+    states = [(tid, int(t["Port"]), t.get(_HEALTH_KEY, ("healthy",))[0]) for tid, t in list(group.targets.items())]
+    healthy = [(tid, port) for tid, port, state in states if state == "healthy"]
+    return healthy or [(tid, port) for tid, port, state in states if state == "unhealthy"]
 
 
 def load_balancer_arn(region: str, load_balancer_name: str) -> str:
@@ -353,18 +359,22 @@ def listener_forwards(region: str, load_balancer_name: str, port: int) -> list[t
         for listener in list(balancer.listeners.values()):
             if int(listener.port) != port:
                 continue
-            pairs: list[tuple[str, int]] = []
-            for action in listener.default_actions:
-                data = action.data
-                if data.get("Type") != "forward":
-                    continue
-                groups = (data.get("ForwardConfig") or {}).get("TargetGroups") or []
-                if groups:
-                    pairs.extend((g["TargetGroupArn"], int(g.get("Weight", 1))) for g in groups)
-                elif data.get("TargetGroupArn"):
-                    pairs.append((data["TargetGroupArn"], 1))
-            return pairs
+            return _forwards(listener.default_actions)
     return []
+
+
+def _forwards(actions: list[Any]) -> list[tuple[str, int]]:
+    pairs: list[tuple[str, int]] = []
+    for action in actions:
+        data = action.data
+        if data.get("Type") != "forward":
+            continue
+        groups = (data.get("ForwardConfig") or {}).get("TargetGroups") or []
+        if groups:
+            pairs.extend((g["TargetGroupArn"], int(g.get("Weight", 1))) for g in groups)
+        elif data.get("TargetGroupArn"):
+            pairs.append((data["TargetGroupArn"], 1))
+    return pairs
 
 
 def dns_records(
@@ -397,3 +407,82 @@ def dns_records(
                 values = [r["Value"] if isinstance(r, dict) else str(r) for r in record.records]
                 records[name] = (record.type, values)
     return records
+
+
+def network_state(region: str, account: str = DEFAULT_ACCOUNT_ID) -> NetworkState:
+    """Security groups, subnets, route tables, endpoints and load balancers as the data plane needs them."""
+    from moto.ec2.models import ec2_backends
+
+    ec2 = ec2_backends[account][region]
+    groups = {
+        group_id: Group([_rule(r) for r in list(group.ingress_rules)], [_rule(r) for r in list(group.egress_rules)])
+        for by_vpc in list(ec2.groups.values())
+        for group_id, group in list(by_vpc.items())
+    }
+    subnets = {
+        subnet_id: Subnet(subnet.vpc_id, subnet.cidr_block)
+        for by_zone in list(ec2.subnets.values())
+        for subnet_id, subnet in list(by_zone.items())
+    }
+    tables = []
+    for table in list(ec2.route_tables.values()):
+        default = next((r for r in table.routes if r.destination_cidr_block == "0.0.0.0/0"), None)
+        via = None
+        if default is not None:
+            target = default.nat_gateway or default.gateway
+            via = getattr(target, "id", target)
+        associations = table.associations
+        tables.append(
+            RouteTable(
+                table.vpc_id,
+                any(a.get("Main") for a in associations),
+                [a["SubnetId"] for a in associations if "SubnetId" in a],
+                via,
+            )
+        )
+    endpoints: dict[str, set[str]] = {}
+    for endpoint in list(ec2.vpc_end_points.values()):
+        endpoints.setdefault(endpoint.vpc_id, set()).add(endpoint.service_name.removeprefix(f"com.amazonaws.{region}."))
+    balancers = {}
+    for balancer in list(elbv2(region, account).load_balancers.values()):
+        forwarded = {
+            arn for listener in list(balancer.listeners.values()) for arn, _ in _forwards(listener.default_actions)
+        }
+        balancers[balancer.name] = Balancer(
+            list(balancer.security_groups or []), [getattr(s, "id", s) for s in balancer.subnets], forwarded
+        )
+    return NetworkState(groups, subnets, tables, endpoints, balancers)
+
+
+def _rule(rule: Any) -> Rule:
+    return Rule(
+        str(rule.ip_protocol),
+        rule.from_port,
+        rule.to_port,
+        rule.ip_range.get("CidrIp"),
+        rule.source_group.get("GroupId"),
+    )
+
+
+def _logs(region: str, account: str = DEFAULT_ACCOUNT_ID) -> Any:
+    from moto.logs.models import logs_backends
+
+    return logs_backends[account][region]
+
+
+def log_group_exists(region: str, group: str) -> bool:
+    return group in _logs(region).groups
+
+
+def create_log_group(region: str, group: str) -> None:
+    if not log_group_exists(region, group):
+        _logs(region).create_log_group(group, {})
+
+
+def create_log_stream(region: str, group: str, stream: str) -> None:
+    _logs(region).ensure_log_stream(group, stream)
+
+
+def put_log_events(region: str, group: str, stream: str, lines: list[tuple[int, str]]) -> None:
+    events = [{"timestamp": at, "message": message} for at, message in sorted(lines, key=lambda line: line[0])]
+    _logs(region).put_log_events(group, stream, events)

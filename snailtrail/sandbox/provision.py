@@ -69,8 +69,15 @@ def _find_by_name(items: list[dict[str, Any]], name: str) -> dict[str, Any] | No
 
 
 def provision(
-    clients: AwsClients, settings: Settings, container_port: int, health_path: str, health_interval_s: int = 5
+    clients: AwsClients,
+    settings: Settings,
+    container_port: int,
+    health_path: str,
+    health_interval_s: int = 5,
+    deregistration_delay_s: int = 5,
 ) -> Provisioned:
+    """``deregistration_delay_s``: how long replaced tasks drain; short, where ECS's default 300 s would make
+    every sandbox deploy wait five minutes."""
     service = settings.service
     ec2 = clients.client("ec2")
     name = service.name
@@ -155,7 +162,7 @@ def provision(
         try:
             return elb.describe_target_groups(Names=[name])["TargetGroups"][0]
         except ClientError:
-            return elb.create_target_group(
+            created = elb.create_target_group(
                 Name=name,
                 Protocol="HTTP",
                 Port=container_port,
@@ -169,6 +176,11 @@ def provision(
                 UnhealthyThresholdCount=2,
                 Matcher={"HttpCode": "200"},
             )["TargetGroups"][0]
+            elb.modify_target_group_attributes(
+                TargetGroupArn=created["TargetGroupArn"],
+                Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": str(deregistration_delay_s)}],
+            )
+            return created
 
     group = target_group(lb.target_group)
     listeners = elb.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]

@@ -4,7 +4,10 @@ Rolling replacement as ECS does it with minimumHealthyPercent 100 / maximumPerce
 new deployment's tasks, register them in the service's target groups, health-check them with the
 target group's own settings, and only when enough are healthy stop the old deployment's tasks.
 Crashed tasks and tasks failing health checks are stopped with ECS's reasons and replaced; the
-deployment circuit breaker fails the rollout after a number of failed tasks.
+deployment circuit breaker fails the rollout after a number of failed tasks. Replaced tasks drain for
+their target group's deregistration delay before they stop. What the VPC allows (network.py) decides
+whether a task can pull its image and whether the load balancer's health checks and requests reach it;
+the awslogs driver ships each task's output to CloudWatch Logs.
 """
 
 from __future__ import annotations
@@ -19,10 +22,28 @@ from moto.ecs.models import Service, Task
 
 from snailtrail.checks.criteria import fetch
 from snailtrail.sandbox import moto_bridge as bridge
+from snailtrail.sandbox.awslogs import LogStream, open_stream
+from snailtrail.sandbox.network import NetworkState, NetworkView, Route
 from snailtrail.sandbox.runtime import TaskRuntime
 
 log = logging.getLogger(__name__)
 CIRCUIT_BREAKER_THRESHOLD = 3
+DELAY_ATTRIBUTE = "deregistration_delay.timeout_seconds"  # 300 unless set (ELB docs, target group attributes)
+
+
+def pull_error(image: str, why: str) -> str:
+    """The stoppedReason of a Fargate task that cannot reach its registry (AWS docs, "CannotPullContainer task
+    errors in Amazon ECS": the image manifest request times out when the task has no route to the registry)."""
+    registry, _, rest = image.partition("/")
+    if "@" in rest:  # repository@sha256:...: the manifest is asked for by digest
+        repository, _, tag = rest.partition("@")
+    else:
+        repository, _, tag = rest.rpartition(":") if ":" in rest else (rest, "", "latest")
+    return (
+        f"CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref {image}: "
+        f'failed to do request: Head "https://{registry}/v2/{repository}/manifests/{tag}": '
+        f"dial tcp {registry if ':' in registry else registry + ':443'}: i/o timeout ({why})"
+    )
 
 
 @dataclass
@@ -37,6 +58,13 @@ class TrackedTask:
     last_check: float = 0.0
     healthy: bool = False
     registered: list[tuple[str, int]] = field(default_factory=list)
+    subnet: str = ""
+    groups: list[str] = field(default_factory=list)
+    ports: dict[int, tuple[str, int]] = field(default_factory=dict)  # container port -> where it answers
+    failure: str | None = None  # why the task could not start (image pull, log driver)
+    logs: LogStream | None = None
+    draining_until: float | None = None  # deregistration delay running out (monotonic clock)
+    stop_reason: str = ""
 
 
 class Reconciler:
@@ -44,8 +72,10 @@ class Reconciler:
         self.region = region
         self.runtime = runtime
         self.health_interval_s = health_interval_s  # None: each target group's own interval
-        self.addresses: dict[str, tuple[str, int]] = {}  # task ip -> where its container port answers
+        self.clock = time.monotonic  # the deregistration delay's clock
+        self.network = NetworkView(NetworkState({}, {}, [], {}, {}))  # refreshed once a pass
         self._tasks: dict[str, TrackedTask] = {}
+        self._by_ip: dict[str, TrackedTask] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         bridge.enable_agent_mode()
@@ -74,8 +104,17 @@ class Reconciler:
     # -- one pass -------------------------------------------------------------------------------
     def tick(self) -> None:
         with bridge.LOCK:
+            self.network = NetworkView(bridge.network_state(self.region))
             for service in bridge.services(self.region):
                 self._reconcile(service)
+
+    def route(self, balancer: str, ip: str, port: int) -> Route:
+        """How the load balancer's request to target ip:port fares: the front door's view of the VPC."""
+        tracked = self._by_ip.get(ip)
+        if tracked is None:
+            return Route(None, f"no task has address {ip}")
+        blocked = self.network.blocked(balancer, tracked.groups, tracked.subnet, port)
+        return Route(tracked.ports.get(port), blocked)
 
     def _reconcile(self, service: Service) -> None:
         mine = [
@@ -83,14 +122,20 @@ class Reconciler:
             for t in self._tasks.values()
             if t.task.group == f"service:{service.name}" and t.task.cluster_name == service.cluster_name
         ]
+        for tracked in mine:
+            if tracked.draining_until is not None and tracked.task.last_status != "STOPPED":
+                self._ship_logs(tracked)
+                if self.clock() >= tracked.draining_until:
+                    self._stop_task(service, tracked, tracked.stop_reason, 0, drain=False)
         if service.status != "ACTIVE":
             for tracked in mine:
-                self._stop_task(service, tracked, "Service deleted", exit_code=0)
+                if tracked.draining_until is None and tracked.task.last_status != "STOPPED":
+                    self._stop_task(service, tracked, "Service deleted", exit_code=0)
             return
         primary = bridge.primary_deployment(service)
         self._observe(service, primary, mine)
         live = [t for t in mine if t.task.last_status != "STOPPED"]
-        wanted = [t for t in live if t.deployment_id == primary["id"]]
+        wanted = [t for t in live if t.deployment_id == primary["id"] and t.draining_until is None]
         if primary["rolloutState"] != "FAILED":
             for _ in range(max(0, service.desired_count - len(wanted))):
                 live.append(self._start_task(service, primary))
@@ -102,9 +147,21 @@ class Reconciler:
         definition = bridge.ecs(self.region).describe_task_definition(deployment["taskDefinition"])
         # The task-level cpu applies to the container when the container names none, as on Fargate.
         container = {"cpu": definition.cpu} | definition.container_definitions[0]
-        handle = self.runtime.start(task.id, container)
-        tracked = TrackedTask(task, handle, deployment["id"], bridge.task_ip(task), time.monotonic())
+        awsvpc = (deployment.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+        subnet = (awsvpc.get("subnets") or [""])[0]  # where moto placed the task's ENI
+        tracked = TrackedTask(task, "", deployment["id"], bridge.task_ip(task), time.monotonic())
+        tracked.subnet, tracked.groups = subnet, list(awsvpc.get("securityGroups") or [])
+        pull_blocked = self.network.pull_blocked(subnet, awsvpc.get("assignPublicIp") == "ENABLED")
+        logs = open_stream(self.region, container, task.id) if not pull_blocked else None
+        if pull_blocked:
+            tracked.failure = pull_error(container["image"], pull_blocked)
+        elif isinstance(logs, str):
+            tracked.failure = logs
+        else:
+            tracked.logs = logs
+            tracked.handle = self.runtime.start(task.id, container)
         self._tasks[task.task_arn] = tracked
+        self._by_ip[tracked.ip] = tracked
         bridge.add_event(service, f"has started 1 tasks: (task {task.id}).")
         return tracked
 
@@ -112,7 +169,13 @@ class Reconciler:
         for tracked in mine:
             if tracked.task.last_status == "STOPPED":
                 continue
+            if tracked.draining_until is not None:
+                continue
+            if tracked.failure is not None:
+                self._stop_task(service, tracked, tracked.failure, None, tracked.failure, failed=True)
+                continue
             state = self.runtime.state(tracked.handle)
+            self._ship_logs(tracked)
             if not state.running:
                 self._stop_task(
                     service, tracked, "Essential container in task exited", state.exit_code, state.reason, failed=True
@@ -120,10 +183,9 @@ class Reconciler:
                 continue
             if tracked.task.last_status != "RUNNING":
                 bridge.mark_running(tracked.task)
-            if state.address is not None:
-                self.addresses[tracked.ip] = state.address
+            tracked.ports = state.ports
             self._register(service, tracked)
-            self._health_check(service, tracked, state.address)
+            self._health_check(service, tracked)
         if primary["failedTasks"] >= CIRCUIT_BREAKER_THRESHOLD and primary["rolloutState"] == "IN_PROGRESS":
             self._trip_circuit_breaker(service, primary)
 
@@ -135,14 +197,30 @@ class Reconciler:
             bridge.register_target(self.region, arn, tracked.ip, port)
             tracked.registered.append((arn, port))
 
-    def _health_check(self, service: Service, tracked: TrackedTask, address: tuple[str, int] | None) -> None:
+    def _ship_logs(self, tracked: TrackedTask) -> None:
+        if tracked.logs is not None:  # only awslogs ships; other drivers keep the output in the runtime
+            tracked.logs.ship(self.runtime.logs(tracked.handle))
+
+    def _health_check(self, service: Service, tracked: TrackedTask) -> None:
         """As the target group checks: path, interval, thresholds, matcher; then ECS acts on it."""
         if not tracked.registered:
             tracked.healthy = True  # no load balancer: running is all ECS asks
             return
-        arn, _ = tracked.registered[0]
+        arn, port = tracked.registered[0]
         group = bridge.target_group(self.region, arn)
         if group is None:
+            return
+        if not self.network.in_use(arn):
+            # An ALB checks only the target groups its listeners use (TargetHealth: Target.NotInUse).
+            tracked.healthy, tracked.healthy_streak = False, 0
+            bridge.set_target_health(
+                self.region,
+                arn,
+                tracked.ip,
+                "unused",
+                "Target.NotInUse",
+                "Target group is not configured to receive traffic from the load balancer",
+            )
             return
         interval = self.health_interval_s or float(group.health_check_interval_seconds)
         now = time.monotonic()
@@ -150,12 +228,16 @@ class Reconciler:
             return
         tracked.last_check = now
         matcher = (group.matcher or {}).get("HttpCode", "200")
+        balancers = [name for name, b in self.network.state.balancers.items() if arn in b.target_groups]
+        blocked = [self.network.blocked(name, tracked.groups, tracked.subnet, port) for name in balancers]
+        timed_out = all(blocked)  # no load balancer using the group gets through the security groups
+        address = tracked.ports.get(port)
         answer = (
             fetch(
                 f"http://{address[0]}:{address[1]}{group.health_check_path}",
                 timeout=float(group.health_check_timeout_seconds),
             )
-            if address
+            if address and not timed_out
             else None
         )
         ok = answer is not None and answer.status is not None and _matches(answer.status, matcher)
@@ -167,16 +249,28 @@ class Reconciler:
                     bridge.set_target_health(self.region, target_arn, tracked.ip, "healthy")
             return
         tracked.unhealthy_streak, tracked.healthy_streak = tracked.unhealthy_streak + 1, 0
-        why = f"status {answer.status}" if answer and answer.status else "connection refused or timed out"
         if tracked.unhealthy_streak >= int(group.unhealthy_threshold_count):
             tracked.healthy = False
-            code = "Target.ResponseCodeMismatch" if answer and answer.status else "Target.FailedHealthChecks"
-            for target_arn, _port in tracked.registered:
-                bridge.set_target_health(
-                    self.region, target_arn, tracked.ip, "unhealthy", code, f"Health checks failed ({why})"
+            # The reason codes and descriptions describe_target_health gives on AWS (API reference, TargetHealth).
+            if timed_out:
+                code, description = "Target.Timeout", "Request timed out"
+            elif answer and answer.status:
+                code, description = (
+                    "Target.ResponseCodeMismatch",
+                    f"Health checks failed with these codes: [{answer.status}]",
                 )
+            else:
+                code, description = "Target.FailedHealthChecks", "Health checks failed"
+            for target_arn, _port in tracked.registered:
+                bridge.set_target_health(self.region, target_arn, tracked.ip, "unhealthy", code, description)
             grace = float(getattr(service, "health_check_grace_period_seconds", 0) or 0)
             if now - tracked.started >= grace:
+                # The event ECS writes before it replaces the task (the reason is the target's description).
+                bridge.add_event(
+                    service,
+                    f"(task {tracked.task.id}) (port {port}) is unhealthy in (target-group {arn}) "
+                    f"due to (reason {description}).",
+                )
                 self._stop_task(
                     service, tracked, f"Task failed ELB health checks in (target-group {arn})", None, None, failed=True
                 )
@@ -195,11 +289,12 @@ class Reconciler:
         ready = [t for t in live if t.deployment_id == primary["id"] and t.task.last_status == "RUNNING" and t.healthy]
         if len(ready) < service.desired_count or primary["rolloutState"] == "FAILED":
             return
-        for tracked in live:
-            if tracked.deployment_id != primary["id"]:
-                self._stop_task(service, tracked, f"Scaling activity initiated by (deployment {primary['id']})", 0)
-        for tracked in ready[service.desired_count :]:
-            self._stop_task(service, tracked, f"Scaling activity initiated by (deployment {primary['id']})", 0)
+        reason = f"Scaling activity initiated by (deployment {primary['id']})"
+        for tracked in [t for t in live if t.deployment_id != primary["id"]] + ready[service.desired_count :]:
+            if tracked.draining_until is None:
+                self._stop_task(service, tracked, reason, 0)
+        if any(t.task.last_status != "STOPPED" and t.draining_until is not None for t in live):
+            return  # the deployment completes when the replaced tasks have drained and stopped
         had_others = len(service.deployments) > 1
         service.deployments[:] = [primary]
         if primary["rolloutState"] != "COMPLETED":
@@ -219,12 +314,18 @@ class Reconciler:
         exit_code: int | None,
         container_reason: str | None = None,
         failed: bool = False,
+        drain: bool = True,
     ) -> None:
+        if drain and not failed and tracked.registered and tracked.task.last_status == "RUNNING":
+            self._drain(tracked, reason)
+            return
         for arn, _port in tracked.registered:
             bridge.deregister_target(self.region, arn, tracked.ip)
         tracked.registered.clear()
-        self.addresses.pop(tracked.ip, None)
-        self.runtime.stop(tracked.handle)
+        self._by_ip.pop(tracked.ip, None)
+        if tracked.handle:
+            self._ship_logs(tracked)
+            self.runtime.stop(tracked.handle)
         bridge.mark_stopped(tracked.task, reason, exit_code, container_reason)
         if failed:
             for deployment in service.deployments:
@@ -233,15 +334,35 @@ class Reconciler:
         bridge.add_event(service, f"has stopped 1 running tasks: (task {tracked.task.id}). {reason}")
         del self._tasks[tracked.task.task_arn]
 
+    def _drain(self, tracked: TrackedTask, reason: str) -> None:
+        """As ECS deregisters a task it replaces: no new requests, in-flight ones finish, then it stops
+        after the target group's deregistration_delay.timeout_seconds (ELB docs, "Deregistration delay")."""
+        groups = [bridge.target_group(self.region, arn) for arn, _port in tracked.registered]
+        delay = max((float(g.attributes.get(DELAY_ATTRIBUTE, 300)) for g in groups if g is not None), default=0.0)
+        for arn, _port in tracked.registered:
+            bridge.set_target_health(
+                self.region,
+                arn,
+                tracked.ip,
+                "draining",
+                "Target.DeregistrationInProgress",
+                "Target deregistration is in progress",
+            )
+        tracked.healthy = False
+        tracked.stop_reason = reason
+        tracked.draining_until = self.clock() + delay
+        tracked.task.last_status = "DEACTIVATING"
+        tracked.task.desired_status = "STOPPED"
+
     def _count(self, service: Service, live: list[TrackedTask]) -> None:
         live = [t for t in live if t.task.last_status != "STOPPED"]  # stopped during this pass
-        running = [t for t in live if t.task.last_status == "RUNNING"]
-        service.running_count = len(running)
-        service.pending_count = len(live) - len(running)
+        starting = ("PROVISIONING", "PENDING")  # draining (DEACTIVATING) tasks are neither running nor pending
+        service.running_count = sum(1 for t in live if t.task.last_status == "RUNNING")
+        service.pending_count = sum(1 for t in live if t.task.last_status in starting)
         for deployment in service.deployments:
             mine = [t for t in live if t.deployment_id == deployment["id"]]
             deployment["runningCount"] = sum(1 for t in mine if t.task.last_status == "RUNNING")
-            deployment["pendingCount"] = len(mine) - deployment["runningCount"]
+            deployment["pendingCount"] = sum(1 for t in mine if t.task.last_status in starting)
 
 
 def _matches(status: int, matcher: str) -> bool:

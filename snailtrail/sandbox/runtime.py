@@ -1,12 +1,10 @@
-"""Where the reconciler runs a task's container: the Docker engine, or in memory for fast tests."""
+"""Where the reconciler runs a task's container: the Docker engine (the tests bring an in-memory one)."""
 
 from __future__ import annotations
 
 import json
-import threading
-import time
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
 
 
@@ -15,7 +13,8 @@ class ContainerState:
     running: bool
     exit_code: int | None = None
     reason: str | None = None
-    address: tuple[str, int] | None = None  # where the container port is reachable from this host
+    # container port -> where it answers from this host (a port nothing serves refuses connections)
+    ports: dict[int, tuple[str, int]] = field(default_factory=dict)
 
 
 class TaskRuntime(Protocol):
@@ -25,6 +24,9 @@ class TaskRuntime(Protocol):
     def state(self, handle: str) -> ContainerState: ...
 
     def stop(self, handle: str) -> None: ...
+
+    def logs(self, handle: str) -> list[tuple[int, str]]:
+        """What the container wrote to stdout and stderr since the last call: (epoch ms, line) pairs."""
 
 
 def send_json(
@@ -41,93 +43,6 @@ def send_json(
     handler.wfile.write(raw)
 
 
-class _FakeApp(BaseHTTPRequestHandler):
-    """A stand-in for the service: /health and /ml/status answering as the image's behaviour says."""
-
-    def do_GET(self) -> None:
-        env = self.server.environment  # type: ignore[attr-defined]
-        if self.path == "/health":
-            image = self.server.image  # type: ignore[attr-defined]
-            self.server.probes += 1  # type: ignore[attr-defined]
-            flapping_down = "flap" in image and self.server.probes % 2 == 0  # type: ignore[attr-defined]
-            status = 500 if "unhealthy" in image or flapping_down else 200
-            body = {
-                "status": "ok" if status == 200 else "failing",
-                "phase": env.get("SHINE_PHASE"),
-                "image": self.server.image,
-            }  # type: ignore[attr-defined]
-        elif self.path == "/ml/status":
-            status, body = 200, {"mode": env.get("FAKE_ML_MODE", "basic"), "degraded": False, "reasons": []}
-        elif "errors" in self.server.image:  # type: ignore[attr-defined]
-            status, body = 500, {"error": "internal error"}
-        else:
-            status, body = 404, {"error": "not found"}
-        send_json(self, status, body)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature fixed by http.server
-        pass
-
-
-class InMemoryRuntime:
-    """Tasks as loopback HTTP servers, behaving as their image reference says.
-
-    An image whose reference contains ``crash`` exits with code 1 shortly after starting,
-    ``wrong-port`` listens on a port other than the declared one, ``unhealthy`` answers /health
-    with 500, ``flap`` alternates 200 and 500, ``errors`` passes its health checks but answers
-    every other request (what users send) with 500; any other image is a healthy app. Used by the unit
-    tests, where Docker is absent.
-    """
-
-    crash_after_s = 0.0
-
-    def __init__(self) -> None:
-        self._servers: dict[str, tuple[ThreadingHTTPServer | None, float, str]] = {}
-        self._lock = threading.Lock()
-        self.started: list[str] = []
-
-    def start(self, task_id: str, container: dict[str, Any]) -> str:
-        image = container["image"]
-        environment = {e["name"]: e["value"] for e in container.get("environment", [])}
-        server: ThreadingHTTPServer | None = None
-        if "crash" not in image:
-            server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeApp)
-            server.image = image  # type: ignore[attr-defined]
-            server.environment = environment  # type: ignore[attr-defined]
-            server.probes = 0  # type: ignore[attr-defined]
-            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        with self._lock:
-            self._servers[task_id] = (server, time.monotonic(), image)
-            self.started.append(image)
-        return task_id
-
-    def state(self, handle: str) -> ContainerState:
-        with self._lock:
-            server, started, image = self._servers[handle]
-        if server is None:
-            if time.monotonic() - started >= self.crash_after_s:
-                return ContainerState(False, 1, "Essential container exited: app crashed on start-up")
-            return ContainerState(True)
-        if "wrong-port" in image:
-            return ContainerState(True, address=("127.0.0.1", _closed_port()))
-        return ContainerState(True, address=server.server_address[:2])  # type: ignore[arg-type]
-
-    def stop(self, handle: str) -> None:
-        with self._lock:
-            server, _, _ = self._servers.pop(handle, (None, 0.0, ""))
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-
-
-def _closed_port() -> int:
-    """A loopback port nothing listens on: what the declared port looks like when the app binds elsewhere."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class DockerRuntime:
     """Tasks as real containers on the local engine, published on 127.0.0.1 ephemeral ports."""
 
@@ -140,6 +55,7 @@ class DockerRuntime:
         self.sandbox_id = sandbox_id
         self.task_environment = task_environment or {}
         self._failed: dict[str, ContainerState] = {}
+        self._log_cursor: dict[str, float] = {}  # handle -> epoch seconds after its last shipped line
 
     def start(self, task_id: str, container: dict[str, Any]) -> str:
         from docker.errors import DockerException
@@ -183,10 +99,34 @@ class DockerRuntime:
             state = container.attrs["State"]
             logs = container.logs(tail=3).decode(errors="replace").strip().replace("\n", " | ")
             return ContainerState(False, state.get("ExitCode"), f"Essential container exited: {logs}"[:500])
-        for binding in (container.ports or {}).values():
-            if binding:
-                return ContainerState(True, address=(binding[0]["HostIp"], int(binding[0]["HostPort"])))
-        return ContainerState(True)
+        ports = {
+            int(spec.split("/")[0]): (binding[0]["HostIp"], int(binding[0]["HostPort"]))
+            for spec, binding in (container.ports or {}).items()
+            if binding
+        }
+        return ContainerState(True, ports=ports)
+
+    def logs(self, handle: str) -> list[tuple[int, str]]:
+        from datetime import datetime
+
+        from docker.errors import DockerException
+
+        if handle in self._failed:
+            return []
+        since = self._log_cursor.get(handle)
+        try:
+            raw = self._docker.containers.get(handle).logs(timestamps=True, since=since)
+        except DockerException:
+            return []
+        lines: list[tuple[int, str]] = []
+        for entry in raw.decode(errors="replace").splitlines():
+            stamp, _, message = entry.partition(" ")
+            # Docker's RFC 3339 stamps carry nanoseconds; Python parses up to microseconds.
+            at = datetime.fromisoformat(stamp[:26].rstrip("Z") + "+00:00")
+            lines.append((int(at.timestamp() * 1000), message))
+            # `since` is inclusive to the second: the next call starts just after this line.
+            self._log_cursor[handle] = at.timestamp() + 1e-6
+        return lines
 
     def stop(self, handle: str) -> None:
         from docker.errors import DockerException

@@ -80,7 +80,9 @@ def test_roles_must_exist_and_trust_ecs_tasks(sandbox: Sandbox) -> None:
 
 def test_log_group_must_exist(sandbox: Sandbox) -> None:
     sandbox.edit_config(lambda doc: doc["environments"]["unit"].update(log_group="/ecs/shine-new"))
-    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    # As on Fargate, the tasks cannot start without their log group.
+    deploy = sandbox.deploy("phase-1", GOOD)
+    assert deploy.exit_code == 3 and "The specified log group does not exist" in deploy.stdout
     check = only(sandbox, "log group")
     assert check["status"] == "fail" and "/ecs/shine-new does not exist" in check["summary"]
     boto3.client("logs", region_name="us-east-1").create_log_group(logGroupName="/ecs/shine-new")
@@ -111,7 +113,9 @@ def test_image_missing_from_ecr_fails(sandbox: Sandbox) -> None:
 
 def test_private_subnets_need_nat_or_endpoints(sandbox: Sandbox) -> None:
     sandbox.edit_config(lambda doc: doc["service"]["network"].update(assign_public_ip=False))
-    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    # As on AWS, tasks without a public IP, NAT or endpoints cannot pull their image.
+    deploy = sandbox.deploy("phase-1", GOOD)
+    assert deploy.exit_code == 3 and "CannotPullContainerError" in deploy.stdout
     check = only(sandbox, "network path")
     assert check["status"] == "fail" and "lacks VPC endpoints for ecr.api, ecr.dkr, logs, s3" in check["summary"]
     ec2 = boto3.client("ec2", region_name="us-east-1")

@@ -16,17 +16,7 @@ def deployed(sandbox: Sandbox) -> Sandbox:
 
 
 def drill(sandbox: Sandbox, kind: str | None) -> None:
-    """Inject a drill (or heal with None) through the domain layer: the CLI refuses non-sandbox environments."""
-    from snailtrail.config import load_settings
-    from snailtrail.context import Context
-    from snailtrail.sandbox import drills
-    from snailtrail.ui import Reporter
-
-    context = Context(load_settings(str(sandbox.config)), Reporter(quiet=True))
-    if kind is None:
-        drills.heal(context)
-    else:
-        drills.inject(context, kind)
+    sandbox.drill(kind)
 
 
 def checks_by_name(sandbox: Sandbox, *args: str) -> tuple[int, dict[str, dict]]:
@@ -110,6 +100,7 @@ def test_unverified_revision_and_failing_criteria_fail(sandbox: Sandbox) -> None
 
 def test_unhealthy_targets_fail_target_health(sandbox: Sandbox) -> None:
     # Only unhealthy tasks exist: no healthy old task can make the target group look fine.
+    sandbox.break_phase("phase-1", SHINE_DRILL_HEALTH="failing")
     unhealthy = sandbox.deploy("phase-1", "fake.local/shine:phase-1-unhealthy", "--no-rollback", "--timeout", "2")
     assert unhealthy.exit_code == 1
     code, checks = checks_by_name(sandbox, "--only", "target health", "--only", "port alignment")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from tests.conftest import Sandbox, count_polls
+from tests.conftest import CRASHING, Sandbox, count_polls
 
 GOOD_1 = "fake.local/shine:phase-1-good"
 GOOD_2 = "fake.local/shine:phase-2-good"
@@ -54,6 +54,7 @@ def test_missing_service_without_consent_exits_2_and_changes_nothing(sandbox: Sa
 
 def test_crashing_tasks_roll_back_to_verified_phase_1(sandbox: Sandbox) -> None:
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    sandbox.break_phase("phase-2", CRASHING)
     result = sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash", "--json")
     assert result.exit_code == 1, result.stderr
     body = result.json()
@@ -84,6 +85,7 @@ def test_rollback_target_skips_unverified_newer_revision(sandbox: Sandbox) -> No
     unverified = sandbox.deploy("phase-3", "fake.local/shine:phase-3-good", "--no-rollback", "--json")
     assert unverified.exit_code == 1 and unverified.json()["task_definition"].endswith(":2")
     # Revision 3 crashes: the rollback must skip revision 2, the previous one, for verified revision 1.
+    sandbox.break_phase("phase-2", CRASHING)
     crash = sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash", "--json")
     assert crash.exit_code == 1
     assert crash.json()["previous_task_definition"].endswith(":2")
@@ -100,6 +102,7 @@ def test_operator_rollback_returns_to_last_verified(sandbox: Sandbox) -> None:
 
 
 def test_no_verified_deployment_means_exit_3(sandbox: Sandbox) -> None:
+    sandbox.break_phase("phase-1", CRASHING)
     result = sandbox.deploy("phase-1", "fake.local/shine:phase-1-crash", "--json")
     assert result.exit_code == 3
     assert "no verified deployment" in result.json()["message"]
@@ -141,6 +144,7 @@ def test_dry_run_makes_no_mutating_call(sandbox: Sandbox) -> None:
 
 def test_wrong_port_image_is_caught_by_target_health_and_rolled_back(sandbox: Sandbox) -> None:
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    sandbox.break_phase("phase-2", SHINE_DRILL_WRONG_PORT="8080")
     result = sandbox.deploy("phase-2", "fake.local/shine:phase-2-wrong-port", "--json")
     assert result.exit_code == 1
     assert "failed ELB health checks" in result.json()["message"]
@@ -153,6 +157,7 @@ def test_after_an_operator_rollback_a_failed_deploy_returns_to_what_ran(sandbox:
     back = sandbox.run("rollback", "--to", "phase-1", "--timeout", "20", "--poll-interval", "0.05", "--json")
     assert back.exit_code == 0 and back.json()["rolled_back_to"].endswith(":1")
     # Revision 1 was proven good again after revision 2: a failing deploy now returns to it, not to 2.
+    sandbox.break_phase("phase-3", CRASHING)
     crash = sandbox.deploy("phase-3", "fake.local/shine:phase-3-crash", "--json")
     assert crash.exit_code == 1
     assert crash.json()["rolled_back_to"].endswith(":1")
@@ -240,6 +245,7 @@ def test_verified_revisions_come_from_one_tagging_call(sandbox: Sandbox) -> None
     for image in (GOOD_1, "fake.local/shine:phase-1-b", "fake.local/shine:phase-1-c"):
         assert sandbox.deploy("phase-1", image).exit_code == 0
     sandbox.api_calls.clear()
+    sandbox.break_phase("phase-2", CRASHING)
     crash = sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash", "--json")
     assert crash.exit_code == 1 and crash.json()["rolled_back_to"].endswith(":3")
     # The plan's identical revision and rollback target, the register step's identical revision and
@@ -270,6 +276,7 @@ def test_without_the_tagging_api_the_revisions_are_described_instead(sandbox: Sa
 
     monkeypatch.setattr(session.AwsClients, "__post_init__", hooked)
     sandbox.api_calls.clear()
+    sandbox.break_phase("phase-2", CRASHING)
     crash = sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash", "--json")
     assert crash.exit_code == 1 and crash.json()["rolled_back_to"].endswith(":1")
     # Refused once, then not asked again in the run.

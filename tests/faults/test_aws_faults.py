@@ -15,7 +15,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectionClosedError
 
-from tests.conftest import Sandbox
+from tests.conftest import CRASHING, Sandbox
 
 GOOD_1 = "fake.local/shine:phase-1-good"
 GOOD_2 = "fake.local/shine:phase-2-good"
@@ -97,6 +97,7 @@ def test_crashing_deploy_under_faults_still_rolls_back_to_verified(
 ) -> None:
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
     injected = inject(monkeypatch, rate=0.15, seed=7)
+    sandbox.break_phase("phase-2", CRASHING)
     result = sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash", "--json")
     assert sum(injected.values()) > 0
     assert result.exit_code == 1 and result.json()["rolled_back_to"].endswith(":1")

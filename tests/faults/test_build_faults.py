@@ -51,7 +51,8 @@ def test_engine_vanishing_mid_build_is_a_clear_failure(sandbox: Sandbox, monkeyp
 
 def test_flapping_health_endpoint_is_never_a_false_success(sandbox: Sandbox) -> None:
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
-    result = sandbox.deploy("phase-2", "fake.local/shine:phase-2-flap", "--json", "--timeout", "3")
+    sandbox.break_phase("phase-2", SHINE_DRILL_HEALTH="flapping")
+    result = sandbox.deploy("phase-2", "fake.local/shine:phase-2-flap", "--json", "--timeout", "10")
     # Its health checks never pass twice in a row: the rollout never completes, phase 1 comes back.
     body = result.json()
     assert result.exit_code == 1 and body["rolled_back"]

@@ -6,8 +6,10 @@ import time
 from typing import Any
 
 import boto3
+import pytest
 
-from tests.conftest import Sandbox
+from tests.conftest import CRASHING, Sandbox
+from tests.sandbox.test_front_door import get
 
 
 def wait_for(predicate: Any, timeout: float = 10.0) -> Any:
@@ -54,6 +56,7 @@ def test_old_tasks_stop_with_scaling_reason_after_replacement(sandbox: Sandbox) 
 
 def test_crashing_revision_trips_the_circuit_breaker(sandbox: Sandbox) -> None:
     assert sandbox.deploy("phase-1", "fake.local/shine:one").exit_code == 0
+    sandbox.break_phase("phase-2", CRASHING)
     assert sandbox.deploy("phase-2", "fake.local/shine:crash", "--no-rollback").exit_code == 1
 
     def failed() -> Any:
@@ -71,3 +74,39 @@ def test_crashing_revision_trips_the_circuit_breaker(sandbox: Sandbox) -> None:
         [(d["status"], d["runningCount"], d["taskDefinition"][-2:]) for d in deployments],
         [(t["taskDefinitionArn"][-2:], t["lastStatus"], t.get("stoppedReason")) for t in tasks],
     )
+
+
+def test_replaced_tasks_drain_for_the_deregistration_delay_before_they_stop(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert sandbox.deploy("phase-1", "fake.local/shine:one").exit_code == 0
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    group = elbv2.describe_target_groups(Names=["shine-tg"])["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.modify_target_group_attributes(
+        TargetGroupArn=group, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "600"}]
+    )
+    now = [0.0]
+    monkeypatch.setattr(sandbox.reconciler, "clock", lambda: now[0])
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    old = ecs.list_tasks(cluster="shine")["taskArns"]
+    ecs.update_service(cluster="shine", service="shine", taskDefinition=sandbox.copy_revision("fake.local/shine:two"))
+
+    def health() -> dict[str, str]:
+        descriptions = elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+        return {d["TargetHealth"]["State"]: d["TargetHealth"].get("Reason", "") for d in descriptions}
+
+    # The new task is healthy; the old one drains: no new requests, still running, the rollout not done.
+    assert wait_for(lambda: health() if set(health()) == {"healthy", "draining"} else None) == {
+        "healthy": "",
+        "draining": "Target.DeregistrationInProgress",
+    }
+    (task,) = ecs.describe_tasks(cluster="shine", tasks=old)["tasks"]
+    assert (task["lastStatus"], task["desiredStatus"]) == ("DEACTIVATING", "STOPPED")
+    assert _service(sandbox)["deployments"][0]["rolloutState"] == "IN_PROGRESS"
+    assert get(sandbox.front_door_url + "/health")[0] == 200
+    # The delay runs out: the old task stops and the deployment completes.
+    now[0] = 600.0
+    wait_for(lambda: [d["rolloutState"] for d in _service(sandbox)["deployments"]] == ["COMPLETED"])
+    (task,) = ecs.describe_tasks(cluster="shine", tasks=old)["tasks"]
+    assert task["lastStatus"] == "STOPPED" and task["stoppedReason"].startswith("Scaling activity initiated by")
+    assert list(health()) == ["healthy"]

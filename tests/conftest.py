@@ -22,7 +22,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 # runs a task's command as a process).
 CRASHING = ["sh", "-c", "echo loading models; echo 'ModuleNotFoundError: no module named cv2' >&2; exit 1"]
 REPO = Path(__file__).resolve().parents[1]
-EXECUTION_ROLE_ARN = "arn:aws:iam::123456789012:role/shine-task-execution"
+EXECUTION_ROLE_ARN = "arn:aws:iam::123456789012:role/shine-execution"
 
 BASE_IMAGE = os.environ.get("SNAILTRAIL_BASE_IMAGE", "snailtrail/python:3.11-bookworm")
 
@@ -218,8 +218,6 @@ def write_config(root: Path, public_url: str, test_listener_port: int = 8080, **
     document = yaml.safe_load((REPO / "snailtrail.yaml").read_text())
     document["service"]["blue_green"]["test_listener_port"] = test_listener_port
     document["default_environment"] = "unit"
-    # AWS refuses Fargate task definitions with awslogs or secrets and no execution role; provision creates it.
-    document["service"]["execution_role_arn"] = EXECUTION_ROLE_ARN
     document["environments"] = {
         "unit": {
             "kind": "aws",
@@ -229,7 +227,8 @@ def write_config(root: Path, public_url: str, test_listener_port: int = 8080, **
             "state_table": "snailtrail-state",
             "metrics_period_s": 1,  # the in-process front door publishes per second, as the sandbox's does
             # What an aws environment needs before any call (snailtrail/aws_rules.py); moto's account.
-            "execution_role_arn": "arn:aws:iam::123456789012:role/shine-execution",
+            # provision() creates the role and the log group, as an account's set-up would have.
+            "execution_role_arn": EXECUTION_ROLE_ARN,
             "log_group": "/ecs/shine",
             "cpu_architecture": "X86_64",
             **environment,
@@ -310,22 +309,6 @@ def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsy
         dns = DnsResponder(public_view(route53, PublicDns(public_dns_file(settings))))
         dns.start()
         config = write_config(tmp_path, front_door.url, test_port, dns_server="{}:{}".format(*dns.address))
-        boto3.client("logs", region_name="us-east-1").create_log_group(logGroupName="/ecs/shine")
-        boto3.client("iam", region_name="us-east-1").create_role(
-            RoleName="shine-execution",
-            AssumeRolePolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": "sts:AssumeRole",
-                            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                        }
-                    ],
-                }
-            ),
-        )
         record_api_calls.clear()
         reconciler.start(interval_s=0.02)
         try:

@@ -9,6 +9,7 @@ model bucket.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -224,8 +225,10 @@ def provision(
     except ClientError:
         ecr.create_repository(repositoryName=service.image_repository)
 
-    if service.execution_role_arn:
-        _execution_role(clients, service.execution_role_arn)
+    if settings.execution_role_arn:
+        _execution_role(clients, settings.execution_role_arn)
+    if settings.log_group:
+        _log_group(clients, settings.log_group)
     if service.domain is not None:
         _dns(clients, service.domain.hosted_zone, service.domain.name, balancer["DNSName"])
     _state_table(clients, settings.environment.state_table)
@@ -273,6 +276,13 @@ def _execution_role(clients: AwsClients, arn: str) -> None:
     except iam.exceptions.NoSuchEntityException:
         iam.create_role(RoleName=name, Path=f"{path}/", AssumeRolePolicyDocument=json.dumps(ECS_TASKS_TRUST))
         iam.put_role_policy(RoleName=name, PolicyName="ecs-task-execution", PolicyDocument=json.dumps(EXECUTION_POLICY))
+
+
+def _log_group(clients: AwsClients, name: str) -> None:
+    """The awslogs group the task definitions name: ECS stops a task whose group is missing."""
+    logs = clients.client("logs")
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+        logs.create_log_group(logGroupName=name)
 
 
 def _dns(clients: AwsClients, zone_name: str, record: str, target: str) -> None:

@@ -11,22 +11,13 @@ from tests.conftest import EXECUTION_ROLE_ARN, Sandbox
 
 
 def test_the_configured_execution_role_exists_and_trusts_ecs_tasks(sandbox: Sandbox) -> None:
-    role = boto3.client("iam", region_name="us-east-1").get_role(RoleName="shine-task-execution")["Role"]
+    role = boto3.client("iam", region_name="us-east-1").get_role(RoleName="shine-execution")["Role"]
     assert role["Arn"] == EXECUTION_ROLE_ARN
     policy = role["AssumeRolePolicyDocument"]
     trust = json.loads(urllib.parse.unquote(policy)) if isinstance(policy, str) else policy
     assert trust["Statement"][0]["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
 
 
-def test_a_deploy_with_awslogs_and_no_execution_role_fails_as_on_aws(sandbox: Sandbox) -> None:
-    def awslogs_without_role(doc: dict) -> None:
-        doc["service"]["log_group"] = "/ecs/shine"
-        del doc["service"]["execution_role_arn"]
-
-    sandbox.edit_config(awslogs_without_role)
-    result = sandbox.deploy("phase-1", "fake.local/shine:phase-1-good")
-    assert result.exit_code != 0
-    assert "Fargate requires task definition to have execution role ARN to support log driver awslogs" in (
-        result.stdout + result.stderr
-    )
-    assert boto3.client("ecs", region_name="us-east-1").list_task_definitions()["taskDefinitionArns"] == []
+def test_the_configured_log_group_exists(sandbox: Sandbox) -> None:
+    groups = boto3.client("logs", region_name="us-east-1").describe_log_groups(logGroupNamePrefix="/ecs/shine")
+    assert [g["logGroupName"] for g in groups["logGroups"]] == ["/ecs/shine"]

@@ -93,6 +93,8 @@ def adopt(clients: AwsClients, cluster: str, service_name: str, environment: str
         "kind": EnvironmentKind.aws.value,
         "region": clients.environment.region,
         "registry": "ecr" if ".dkr.ecr." in registry else registry,
+        # Without a runtimePlatform, Fargate runs X86_64: naming it makes the images built for it.
+        "cpu_architecture": (definition.get("runtimePlatform") or {}).get("cpuArchitecture", "X86_64"),
     }
     if rule_priority is not None:
         environment_config["traffic"] = {"listener_port": listener_port, "rule_priority": int(rule_priority)}

@@ -16,18 +16,16 @@ LOG_GROUP = "/ecs/shine"
 
 def ship_logs_like_awslogs(sandbox: Sandbox, lines: list[str]) -> None:
     """Each task the sandbox starts writes ``lines`` ("{image}" is its image) to the stream ECS's awslogs
-    driver would use (PREFIX/CONTAINER/TASK_ID), through the public CloudWatch Logs API."""
+    driver uses (PREFIX/CONTAINER/TASK_ID, which the sandbox opened in the environment's log group),
+    through the public CloudWatch Logs API."""
     import boto3
 
     logs = boto3.client("logs", region_name="us-east-1")
-    logs.create_log_group(logGroupName=LOG_GROUP)
-    sandbox.edit_config(lambda document: document["service"].update(log_group=LOG_GROUP))
     start = sandbox.runtime.start
 
     def start_and_log(task_id: str, container: dict[str, Any]) -> str:
         handle = start(task_id, container)
         stream = f"shine/{container['name']}/{task_id}"
-        logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
         # Now: CloudWatch Logs (and moto) refuse events older than 14 days.
         now_ms = int(time.time() * 1000)
         events = [

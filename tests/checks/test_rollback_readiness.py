@@ -6,7 +6,7 @@ import boto3
 
 from tests.checks.test_verify import checks_by_name
 from tests.commands.test_deploy import GOOD_1, GOOD_2
-from tests.conftest import Sandbox
+from tests.conftest import EXECUTION_ROLE_ARN, Sandbox
 
 NAME = "rollback readiness"
 
@@ -23,9 +23,9 @@ def test_a_ready_target_passes_and_a_first_deploy_warns_it_has_none(sandbox: San
 
 def test_a_target_whose_role_is_gone_fails_naming_it(sandbox: Sandbox) -> None:
     role = "arn:aws:iam::123456789012:role/shine-execution-deleted"
-    sandbox.edit_config(lambda document: document["service"].update(execution_role_arn=role))
+    sandbox.edit_config(lambda document: document["environments"]["unit"].update(execution_role_arn=role))
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
-    sandbox.edit_config(lambda document: document["service"].pop("execution_role_arn"))
+    sandbox.edit_config(lambda document: document["environments"]["unit"].update(execution_role_arn=EXECUTION_ROLE_ARN))
     assert sandbox.deploy("phase-2", GOOD_2).exit_code == 0
     code, checks = checks_by_name(sandbox, "--only", NAME)
     assert code == 1 and checks[NAME]["status"] == "fail"

@@ -59,6 +59,7 @@ def build_service() -> None:
         cpu="512",
         memory="1024",
         executionRoleArn="arn:aws:iam::123456789012:role/shine-execution",
+        runtimePlatform={"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
         containerDefinitions=[
             {
                 "name": "app",

@@ -9,13 +9,11 @@ import boto3
 from tests.conftest import CRASHING, Sandbox
 from tests.sandbox.test_reconciler import wait_for
 
-GROUP = "/ecs/shine"
+GROUP = "/ecs/shine"  # the environment's log group, which provisioning created
 
 
-def with_log_group(sandbox: Sandbox, create: bool = True) -> None:
-    sandbox.edit_config(lambda d: d["service"].update(log_group=GROUP))
-    if create:
-        boto3.client("logs", region_name="us-east-1").create_log_group(logGroupName=GROUP)
+def with_missing_log_group(sandbox: Sandbox) -> None:
+    sandbox.edit_config(lambda d: d["environments"]["unit"].update(log_group="/ecs/shine-missing"))
 
 
 def tasks(desired: str = "RUNNING") -> list[dict[str, Any]]:
@@ -30,7 +28,6 @@ def messages(stream: str) -> list[str]:
 
 
 def test_a_task_output_lands_in_the_prefix_container_task_id_stream(sandbox: Sandbox) -> None:
-    with_log_group(sandbox)
     assert sandbox.deploy("phase-1", "fake.local/shine:one").exit_code == 0
     task = tasks()[0]
     container = task["containers"][0]["name"]
@@ -42,7 +39,6 @@ def test_a_task_output_lands_in_the_prefix_container_task_id_stream(sandbox: San
 
 
 def test_a_crashing_task_leaves_its_last_words_in_the_stream(sandbox: Sandbox) -> None:
-    with_log_group(sandbox)
     sandbox.break_phase("phase-1", CRASHING)
     assert sandbox.deploy("phase-1", "fake.local/shine:crash").exit_code == 3
     stopped = tasks("STOPPED")[0]
@@ -51,7 +47,7 @@ def test_a_crashing_task_leaves_its_last_words_in_the_stream(sandbox: Sandbox) -
 
 
 def test_a_missing_log_group_stops_the_task_as_fargate_does(sandbox: Sandbox) -> None:
-    with_log_group(sandbox, create=False)
+    with_missing_log_group(sandbox)
     result = sandbox.deploy("phase-1", "fake.local/shine:one")
     assert result.exit_code == 3
     reason = tasks("STOPPED")[0]["stoppedReason"]

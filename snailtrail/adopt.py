@@ -45,7 +45,7 @@ def adopt(clients: AwsClients, cluster: str, service_name: str, environment: str
     service = next((s for s in described if s.get("status") == "ACTIVE"), None)
     if service is None:
         raise ConfigError(
-            f"no active service {service_name} in cluster {cluster} ({clients.environment.region})",
+            f"no active service {service_name} in cluster {cluster} ({clients.region})",
             fix="check the names (aws ecs list-services --cluster CLUSTER) and the region (--region)",
         )
     definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
@@ -91,7 +91,7 @@ def adopt(clients: AwsClients, cluster: str, service_name: str, environment: str
         service_config["domain"] = domain
     environment_config: dict[str, Any] = {
         "kind": EnvironmentKind.aws.value,
-        "region": clients.environment.region,
+        "region": clients.region,
         "registry": "ecr" if ".dkr.ecr." in registry else registry,
         # Without a runtimePlatform, Fargate runs X86_64: naming it makes the images built for it.
         "cpu_architecture": (definition.get("runtimePlatform") or {}).get("cpuArchitecture", "X86_64"),

@@ -109,7 +109,7 @@ def explain_stopped_tasks(
     from snailtrail.aws.logs import LogsApi
 
     definitions = {arn: ctx.history.get(arn).definition for arn in {t["taskDefinitionArn"] for t in tasks}}
-    evidence = stopped_task_evidence(LogsApi(ctx.clients), definitions, tasks, ctx.settings.environment.region)
+    evidence = stopped_task_evidence(LogsApi(ctx.clients), definitions, tasks, ctx.clients.region)
     explanation = FailureExplanation(evidence)
     wanted: list[str] = []
     for task in tasks:

@@ -25,6 +25,7 @@ READ_ONLY = [
     "ec2:DescribeRouteTables",
     "ec2:DescribeVpcEndpoints",
     "route53:ListHostedZonesByName",
+    "route53:ListHostedZones",  # `init --from-service`: the public record that aliases the load balancer
     "route53:ListResourceRecordSets",
     "iam:GetRole",
     "logs:DescribeLogGroups",

@@ -205,7 +205,7 @@ def selected_sources(ctx: Context, task: str | None, previous: bool) -> list[Log
     """The log sources of the live service's running tasks; of its newest stopped ones (``previous``);
     or of one task by id or id prefix. A task ECS no longer lists (it forgets stopped tasks after about
     an hour) is still read, from its stream under the service's current task definition."""
-    region = ctx.settings.environment.region
+    region = ctx.clients.region
     service_name = ctx.colours.live.service
     if task:
         tasks = [t for t in ctx.ecs.service_tasks(service_name) if task_id(t["taskArn"]).startswith(task)]

@@ -77,7 +77,7 @@ def test_no_deploy_write_is_granted_on_every_resource(sandbox: Sandbox) -> None:
         for statement in statements(sandbox).values()
         if statement["Resource"] == "*"
         for action in statement["Action"]
-        if not action.split(":")[1].startswith(("Describe", "List", "Get"))
+        if not action.split(":")[1].startswith(("Describe", "List", "Get", "Filter"))
     }
     assert unscoped == {"ecs:RegisterTaskDefinition"}  # no resource type in the Service Authorization Reference
     assert "ecr:GetAuthorizationToken" in UNSCOPED_DEPLOY and "cloudwatch:GetMetricData" in UNSCOPED_TRAFFIC

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Sandbox
+from tests.conftest import CRASHING, Sandbox
 
 GOOD_1 = "fake.local/shine:phase-1-good"
 
@@ -73,6 +73,7 @@ def test_a_failed_deploy_posts_the_failure_with_its_fix_and_the_rollback(
     monkeypatch.setenv("DEPLOY_HOOK_URL", hook.url)
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
     configure(sandbox, {"url_env": "DEPLOY_HOOK_URL"})
+    sandbox.break_phase("phase-2", CRASHING)
     assert sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash").exit_code == 1
     texts = [posted["text"] for posted in hook.received]
     assert [t.split(":")[0] for t in texts] == [

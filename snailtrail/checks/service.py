@@ -262,17 +262,24 @@ def _secret_exists(view: LiveView, value_from: str) -> bool:
     ``:json-key:version-stage:version-id``, and an SSM parameter as its ARN or, in the task's own
     region, its bare name (ECS developer guide, "Pass sensitive data to an Amazon ECS container").
     """
-    try:
-        if ":secretsmanager:" in value_from:
+    if ":secretsmanager:" in value_from:
+        try:
             # arn:aws:secretsmanager:region:account:secret:name-AbCdEf[:json-key:version-stage:version-id]
             view._client("secretsmanager").describe_secret(SecretId=":".join(value_from.split(":")[:7]))
-            return True
-        found = view._client("ssm").describe_parameters(
-            ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": _parameter_names(value_from)}]
-        )["Parameters"]
-        return bool(found)
-    except ClientError:
-        return False
+        except ClientError as exc:
+            # Only "not found" means missing; a refusal or throttling is an error the check reports as such.
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+            return False
+        return True
+    # A page may hold fewer results than asked, even none, and still carry a NextToken (SSM API reference,
+    # DescribeParameters): only the paginator reads them all.
+    pages = (
+        view._client("ssm")
+        .get_paginator("describe_parameters")
+        .paginate(ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": _parameter_names(value_from)}])
+    )
+    return any(page["Parameters"] for page in pages)
 
 
 def _parameter_names(value_from: str) -> list[str]:

@@ -26,7 +26,6 @@ def register(app: typer.Typer) -> None:
         ),
         force: bool = typer.Option(False, "--force", help="Overwrite files that exist."),
     ) -> None:
-        import boto3
         import yaml
 
         from snailtrail.adopt import MANIFEST_NAME, adopt, parse_target
@@ -40,11 +39,9 @@ def register(app: typer.Typer) -> None:
         existing = [str(p) for p in targets if p.exists()]
         if existing and not force:
             raise ConfigError(f"{', '.join(existing)} already exist", fix="pass --force to overwrite, or --output-dir")
-        chosen = region or boto3.session.Session().region_name
-        if chosen is None:
-            raise ConfigError("no region: the service's region is unknown", fix="pass --region, or set AWS_REGION")
+        # The region: --region, else AWS_REGION / AWS_DEFAULT_REGION, else the profile's (the SDK's order).
         # The global --env names the environment written (default: production).
-        adopted = adopt(AwsClients(EnvironmentConfig(region=chosen)), cluster, service, state.env or "production")
+        adopted = adopt(AwsClients(EnvironmentConfig(region=region)), cluster, service, state.env or "production")
         targets[1].parent.mkdir(parents=True, exist_ok=True)
         header = f"# Adopted from {from_service} by `snailtrail init`: review before the first deploy.\n"
         targets[0].write_text(header + yaml.safe_dump(adopted.config, sort_keys=False), encoding="utf-8")

@@ -6,7 +6,7 @@ import boto3
 import pytest
 
 from tests.commands.test_deploy import GOOD_1, GOOD_2, served_phase
-from tests.conftest import Sandbox
+from tests.conftest import CRASHING, Sandbox
 from tests.test_lock import other_operator
 
 FAST = ("--timeout", "20", "--poll-interval", "0.05")
@@ -93,6 +93,7 @@ def test_list_shows_each_candidate_newest_first_and_why(sandbox: Sandbox) -> Non
 
 
 def test_rollback_with_nothing_verified_exits_3_and_changes_nothing(sandbox: Sandbox) -> None:
+    sandbox.break_phase("phase-1", SHINE_DRILL_HEALTH="failing")
     first = sandbox.deploy("phase-1", "fake.local/shine:phase-1-unhealthy", "--no-rollback")
     assert first.exit_code == 1  # the service runs revision 1, never verified
     sandbox.api_calls.clear()
@@ -106,7 +107,7 @@ def test_rollback_with_nothing_verified_exits_3_and_changes_nothing(sandbox: San
 def test_rollback_to_a_verified_target_that_now_crashes_exits_3(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from snailtrail.sandbox.runtime import InMemoryRuntime
+    from tests.in_memory_runtime import InMemoryRuntime
 
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
     assert sandbox.deploy("phase-2", GOOD_2).exit_code == 0
@@ -115,7 +116,7 @@ def test_rollback_to_a_verified_target_that_now_crashes_exits_3(
 
     def crashing(self: InMemoryRuntime, task_id: str, container: dict) -> str:
         if container["image"] == GOOD_1:
-            container = container | {"image": GOOD_1 + "-crash"}
+            container = container | {"command": CRASHING}
         return start(self, task_id, container)
 
     monkeypatch.setattr(InMemoryRuntime, "start", crashing)

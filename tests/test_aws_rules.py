@@ -143,7 +143,6 @@ def test_the_sandbox_is_not_held_to_the_aws_rules(project: Path) -> None:
     assert [p.field for p in environment_problems(settings)] == [
         "environments.sandbox.registry",
         "environments.sandbox.seed_commands",
-        "environments.sandbox.log_group",
         "environments.sandbox.cpu_architecture",
     ]
     require_environment(settings)  # the embedded sandbox needs none of it

@@ -166,9 +166,12 @@ class Sandbox:
             DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}],
         )
 
-    def copy_revision(self, image: str, keep_tags: bool = False, command: list[str] | None = None) -> str:
+    def copy_revision(
+        self, image: str, keep_tags: bool = False, command: list[str] | None = None, without_logs: bool = False
+    ) -> str:
         """Register a copy of the family's newest revision with another image (and command), as ecs-deploy
-        does (which keeps the tags too); its ARN."""
+        does (which keeps the tags too); ``without_logs`` leaves out its logConfiguration, as a revision
+        registered by hand may. Its ARN."""
         import boto3
 
         ecs = boto3.client("ecs", region_name="us-east-1")
@@ -178,6 +181,8 @@ class Sandbox:
         container = live["containerDefinitions"][0] | {"image": image}
         if command is not None:
             container["command"] = command
+        if without_logs:
+            del container["logConfiguration"]
         copy = {k: live[k] for k in keys if k in live} | {"containerDefinitions": [container]}
         if keep_tags:
             copy["tags"] = answer["tags"]

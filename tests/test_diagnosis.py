@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+import boto3
 import pytest
 
+from snailtrail.aws.ecs import TAG_FINGERPRINT
 from snailtrail.diagnosis import causes
+from snailtrail.taskdef import fingerprint
 from tests.conftest import Sandbox
 
 GOOD_1 = "fake.local/shine:phase-1-good"
-LOG_GROUP = "/ecs/shine"
-
-
-def ship_logs_like_awslogs(sandbox: Sandbox, lines: list[str]) -> None:
-    """Each task the sandbox starts writes ``lines`` ("{image}" is its image) to the stream ECS's awslogs
-    driver uses (PREFIX/CONTAINER/TASK_ID, which the sandbox opened in the environment's log group),
-    through the public CloudWatch Logs API."""
-    import boto3
-
-    logs = boto3.client("logs", region_name="us-east-1")
-    start = sandbox.runtime.start
-
-    def start_and_log(task_id: str, container: dict[str, Any]) -> str:
-        handle = start(task_id, container)
-        stream = f"shine/{container['name']}/{task_id}"
-        # Now: CloudWatch Logs (and moto) refuse events older than 14 days.
-        now_ms = int(time.time() * 1000)
-        events = [
-            {"timestamp": now_ms + i, "message": line.format(image=container["image"])} for i, line in enumerate(lines)
-        ]
-        logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream, logEvents=events)
-        return handle
-
-    sandbox.runtime.start = start_and_log
+# A service that cannot start without its configuration: what it says, on stdout then stderr, and its exit.
+FATAL_AT_START = ["sh", "-c", "echo starting shine; echo FATAL: DATABASE_URL is not set >&2; exit 1"]
 
 
 def stopped_events(sandbox: Sandbox) -> list[dict[str, Any]]:
@@ -42,9 +22,9 @@ def stopped_events(sandbox: Sandbox) -> list[dict[str, Any]]:
 
 
 def test_a_crashing_deploy_shows_and_trails_the_tasks_last_log_lines(sandbox: Sandbox) -> None:
-    ship_logs_like_awslogs(sandbox, ["starting shine", "FATAL: DATABASE_URL is not set"])
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
-    result = sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash", "--json")
+    sandbox.break_phase("phase-2", FATAL_AT_START)
+    result = sandbox.deploy("phase-2", "fake.local/shine:phase-2", "--json")
     assert result.exit_code == 1, result.stderr
     assert "| FATAL: DATABASE_URL is not set" in result.stderr
     assert "logged: FATAL: DATABASE_URL is not set" in result.json()["message"]
@@ -56,16 +36,29 @@ def test_a_crashing_deploy_shows_and_trails_the_tasks_last_log_lines(sandbox: Sa
     assert f"{task['task'][:8]} app | FATAL: DATABASE_URL is not set" in markdown
 
 
+def revision_verified_without_log_configuration(sandbox: Sandbox, command: list[str]) -> str:
+    """A revision of the family verified before the environment named a log group (an older snailtrail
+    did not ask for one): the newest revision's definition and tags, without logConfiguration and running
+    ``command``, with its own fingerprint, registered through the public API as it once was. Its ARN."""
+    arn = sandbox.copy_revision(GOOD_1, keep_tags=True, command=command, without_logs=True)
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    definition = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    ecs.tag_resource(resourceArn=arn, tags=[{"key": TAG_FINGERPRINT, "value": fingerprint(definition)}])
+    return arn
+
+
 def test_without_awslogs_the_failure_says_why_there_are_no_logs(sandbox: Sandbox) -> None:
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
-    result = sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash")
-    assert result.exit_code == 1
+    old = revision_verified_without_log_configuration(sandbox, FATAL_AT_START)
+    result = sandbox.run("rollback", "--to", old, "--timeout", "20", "--poll-interval", "0.05")
+    assert result.exit_code == 3, result.stderr
     assert "no logs of container app: the container has no logConfiguration" in result.stderr
     assert "no logConfiguration" in stopped_events(sandbox)[-1]["data"]["tasks"][0]["logs_unavailable"]["app"]
 
 
 def test_failed_elb_health_checks_run_the_port_security_group_and_health_path_checks(sandbox: Sandbox) -> None:
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    sandbox.break_phase("phase-2", SHINE_DRILL_WRONG_PORT="8080")
     result = sandbox.deploy("phase-2", "fake.local/shine:phase-2-wrong-port")
     assert result.exit_code == 1
     data = stopped_events(sandbox)[-1]["data"]

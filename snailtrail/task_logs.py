@@ -49,7 +49,13 @@ def log_sources(definition: dict[str, Any], task_arn: str, region: str) -> list[
         options = config.get("options") or {}
         driver = config.get("logDriver")
         if driver is None:
-            reason = "the container has no logConfiguration: ECS keeps none of its output (set service.log_group)"
+            # snailtrail renders awslogs whenever a log group is configured, so this revision was registered
+            # elsewhere (or before the environment named one): the fix is a revision of ours, not a setting.
+            reason = (
+                f"the container has no logConfiguration in {definition.get('taskDefinitionArn', 'this revision')}: "
+                "ECS kept none of its output (revisions snailtrail registers log to the environment's log_group; "
+                "this one was registered without it)"
+            )
         elif driver != "awslogs":
             reason = f"the container logs through the {driver} driver; only awslogs output can be read"
         elif not options.get("awslogs-group"):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from snailtrail.config import EnvironmentKind, Settings
+from snailtrail.aws import cloudwatch
+from snailtrail.config import EnvironmentKind, Settings, StrategyConfig
 from snailtrail.errors import ConfigError
 from snailtrail.phases import Phase
 
@@ -104,6 +105,60 @@ def environment_problems(settings: Settings) -> list[Problem]:
                 "set assign_public_ip: false (EC2 tasks reach out through a NAT gateway)",
             )
         )
+    problems.extend(_metrics_problems(settings))
+    if env.strategy is not None:
+        problems.extend(strategy_problems(settings, env.strategy, f"{where}.strategy"))
+    return problems
+
+
+def _metrics_problems(settings: Settings) -> list[Problem]:
+    period = settings.environment.metrics_period_s
+    alb_period = cloudwatch.ALB_PERIOD_S
+    if period is None or period % alb_period == 0:
+        return []
+    # GetMetricData's MetricStat.Period: a multiple of 60 for regular-resolution metrics, as an ALB's are.
+    return [
+        Problem(
+            f"environments.{settings.environment_name}.metrics_period_s",
+            f"{period} s is not a period of an ALB's metrics, which it publishes every {alb_period} s",
+            f"remove metrics_period_s (default {alb_period}) or set a multiple of {alb_period}",
+        )
+    ]
+
+
+def strategy_problems(settings: Settings, strategy: StrategyConfig, where: str) -> list[Problem]:
+    """Bakes the gates could not judge: shorter than one period of the load balancer's metrics plus the
+    delay before CloudWatch has it. A bake of 0 is no bake at all, honest only where
+    ``gates.allow_no_traffic`` lets a step pass on target health alone; gates.allow_no_traffic does not
+    excuse a short bake, which would pass every step with "too few requests" whatever the traffic."""
+    timing = cloudwatch.metrics_timing(settings.environment)
+    shortest = timing.shortest_bake_s
+    bakes = [(f"{where}.steps[{i}].bake_s", step.bake_s) for i, step in enumerate(strategy.steps)]
+    bakes.append((f"{where}.final_bake_s", strategy.final_bake_s))
+    why = (
+        f"the gates judge a period of the load balancer's metrics ({timing.period_s} s) only once CloudWatch "
+        f"has it, up to {timing.delay_s} s after it ends"
+    )
+    problems = []
+    for field, bake_s in bakes:
+        if bake_s == 0 and strategy.gates.allow_no_traffic:
+            continue
+        if bake_s == 0:
+            problems.append(
+                Problem(
+                    field,
+                    f"a bake of 0 s ends before the traffic gates can judge anything ({why}): the deploy would abort",
+                    f"bake at least {shortest} s, or set gates.allow_no_traffic to pass the step on target health",
+                )
+            )
+        elif bake_s < shortest:
+            problems.append(
+                Problem(
+                    field,
+                    f"a bake of {bake_s:g} s ends before the traffic gates can judge anything ({why})",
+                    f"bake at least {shortest} s (or 0 with gates.allow_no_traffic for no bake)",
+                )
+            )
     return problems
 
 
@@ -120,6 +175,8 @@ def phase_problems(settings: Settings, phase: Phase) -> list[Problem]:
     spec = phase.container
     where = f"{phase.path.name}: container"
     problems: list[Problem] = []
+    if phase.manifest.strategy is not None:
+        problems.extend(strategy_problems(settings, phase.manifest.strategy, f"{phase.path.name}: strategy"))
     if spec.secrets and settings.execution_role_arn is None:
         problems.append(_no_execution_role(f"environments.{settings.environment_name}", f"{phase.name}'s secrets"))
     if settings.service.launch_type == "FARGATE":

@@ -164,8 +164,10 @@ class StrategyConfig(Strict):
         default_factory=lambda: [CanaryStep(weight=10, bake_s=120), CanaryStep(weight=50, bake_s=120)],
         description="canary only: weights below 100 in increasing order; 100 % comes last",
     )
+    # 120 s: on AWS the gates see a step's first minute of ALB metrics only a minute after it ends
+    # (snailtrail/aws/cloudwatch.py), so a shorter bake could never judge the new colour at 100 %.
     final_bake_s: float = Field(
-        default=60, ge=0, le=86_400, description="at 100 %, the old colour still running, before it is scaled down"
+        default=120, ge=0, le=86_400, description="at 100 %, the old colour still running, before it is scaled down"
     )
     gates: GateConfig = Field(default_factory=GateConfig)
 
@@ -277,8 +279,8 @@ class EnvironmentConfig(Strict):
         default=None,
         ge=1,
         le=3600,
-        description="resolution of the load balancer's CloudWatch metrics the gates read "
-        "(default: 60, an ALB's; 1 in the sandbox, whose front door publishes per second)",
+        description="period of the load balancer's CloudWatch metrics the gates read (default: 60, an ALB's, "
+        "and a multiple of 60 on AWS; 1 in the sandbox, whose front door publishes per second)",
     )
 
     @model_validator(mode="before")

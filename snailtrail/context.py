@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from snailtrail.aws.cloudwatch import MetricsTiming, metrics_timing
 from snailtrail.aws_rules import require_environment, require_phases
 from snailtrail.config import EnvironmentKind, Settings
 from snailtrail.errors import ConfigError
@@ -49,12 +50,9 @@ class Context:
         return 1.0 if self.settings.environment.kind is EnvironmentKind.sandbox else 5.0
 
     @property
-    def metrics_period_s(self) -> int:
-        """The load balancer's metric resolution: an ALB publishes per minute, the sandbox per second."""
-        configured = self.settings.environment.metrics_period_s
-        if configured is not None:
-            return configured
-        return 1 if self.settings.environment.kind is EnvironmentKind.sandbox else 60
+    def metrics_timing(self) -> MetricsTiming:
+        """The load balancer's metric period and publication delay: an ALB's per minute, the sandbox's per second."""
+        return metrics_timing(self.settings.environment)
 
     @cached_property
     def phases(self) -> list[Phase]:

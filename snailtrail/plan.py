@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from snailtrail.aws_rules import strategy_problems
 from snailtrail.capacity import DesiredCount, planned_count
 from snailtrail.colours import Colours
 from snailtrail.config import Settings, StrategyConfig, StrategyKind
@@ -175,12 +176,10 @@ def build_plan(ctx: Context, phase: Phase, options: DeployOptions) -> DeployPlan
             "traffic to the old colour",
             fix="drop --no-rollback, or deploy with --strategy rolling --no-rollback",
         )
-    short = [w for w in [*(s.weight for s in strategy.steps), 100] if strategy.bake_for(w) < 3 * ctx.metrics_period_s]
-    if plan.progressive and short:
-        ctx.reporter.warn(
-            f"bakes at {', '.join(f'{w}%' for w in short)} are shorter than 3 metric periods "
-            f"({3 * ctx.metrics_period_s} s): the traffic gates may have nothing to judge"
-        )
+    if plan.progressive:
+        # An aws environment's were refused before any call (aws_rules); the sandbox's are only told.
+        for problem in strategy_problems(ctx.settings, strategy, "strategy"):
+            ctx.reporter.warn(f"{problem.field}: {problem.message} (fix: {problem.fix})")
     if strategy.kind is not StrategyKind.rolling and not plan.progressive:
         ctx.reporter.warn(
             f"{strategy.kind.value}: no colour takes traffic yet, so there is nothing to compare with or fall "

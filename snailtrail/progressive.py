@@ -231,7 +231,7 @@ class ProgressiveRollout:
 
     # -- gates ----------------------------------------------------------------------------------
     def _bake(self, bake_s: float, step_started: datetime) -> CheckResult:
-        interval = max(self.executor.options.poll_interval_s, self.ctx.metrics_period_s / 2)
+        interval = max(self.executor.options.poll_interval_s, self.ctx.metrics_timing.period_s / 2)
         deadline = time.monotonic() + bake_s
         while True:
             verdict = self._evaluate(step_started)
@@ -283,13 +283,13 @@ class ProgressiveRollout:
     def _traffic(self, step_started: datetime) -> CheckResult:
         """The new colour since this step began against the old colour's baseline, one call for both."""
         listeners = self.listeners
-        period = self.ctx.metrics_period_s
-        now = datetime.now(UTC) + timedelta(seconds=period)  # the current, partial period counts too
+        timing = self.ctx.metrics_timing
         since = {
             listeners.new_target_group: step_started,
             listeners.old_target_group: self.started_at - timedelta(seconds=BASELINE_S),
         }
-        traffic = self.metrics.window(listeners.load_balancer, since, now, period)
+        end = timing.judged_end(datetime.now(UTC))
+        traffic = self.metrics.window(listeners.load_balancer, since, end, timing.period_s)
         return traffic_gate(
             traffic[listeners.new_target_group],
             traffic[listeners.old_target_group],

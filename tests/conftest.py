@@ -230,7 +230,6 @@ def write_config(root: Path, public_url: str, test_listener_port: int = 8080, **
             "public_url": public_url,
             "registry": "ecr",
             "state_table": "snailtrail-state",
-            "metrics_period_s": 1,  # the in-process front door publishes per second, as the sandbox's does
             # What an aws environment needs before any call (snailtrail/aws_rules.py); moto's account.
             # provision() creates the role and the log group, as an account's set-up would have.
             "execution_role_arn": EXECUTION_ROLE_ARN,
@@ -272,10 +271,13 @@ def record_api_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsys: Any) -> Iterator[Sandbox]:
+def sandbox(
+    tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Sandbox]:
     import boto3
     from moto import mock_aws
 
+    from snailtrail.aws import cloudwatch
     from snailtrail.aws.session import AwsClients
     from snailtrail.config import load_settings
     from snailtrail.sandbox import moto_bridge
@@ -286,6 +288,11 @@ def sandbox(tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsy
     from snailtrail.sandbox.reconciler import Reconciler
     from tests.in_memory_runtime import InMemoryRuntime
 
+    # The in-process front door stands in for the ALB, and publishes its metrics as the sandbox's does: each
+    # second, as soon as it ends. Its timing replaces the ALB's (one minute, published a minute later), so
+    # the gates judge it, and the rules refuse bakes too short for it, as they would on AWS.
+    monkeypatch.setattr(cloudwatch, "ALB_PERIOD_S", 1)
+    monkeypatch.setattr(cloudwatch, "ALB_PUBLICATION_DELAY_S", 0)
     with mock_aws():
         runtime = InMemoryRuntime()
         reconciler = Reconciler("us-east-1", runtime, health_interval_s=0.05)

@@ -84,6 +84,35 @@ CASES: dict[str, tuple[Callable[[Any], None], str, str]] = {
         "environments.production.registry_credentials",
         "execution role",
     ),
+    "metrics period under an ALB's": (
+        production(lambda env: env.update(metrics_period_s=30)),
+        "environments.production.metrics_period_s",
+        "a multiple of 60",
+    ),
+    "final bake under one published period": (
+        production(lambda env: env.update(strategy={"kind": "blue-green", "final_bake_s": 60})),
+        "environments.production.strategy.final_bake_s",
+        "bake at least 120 s",
+    ),
+    # allow_no_traffic does not excuse a bake that could not judge the new colour whatever its traffic.
+    "short canary step with allow_no_traffic": (
+        production(
+            lambda env: env.update(
+                strategy={
+                    "kind": "canary",
+                    "steps": [{"weight": 10, "bake_s": 90}],
+                    "gates": {"allow_no_traffic": True},
+                }
+            )
+        ),
+        "environments.production.strategy.steps[0].bake_s",
+        "bake at least 120 s",
+    ),
+    "no bake without allow_no_traffic": (
+        production(lambda env: env.update(strategy={"kind": "blue-green", "final_bake_s": 0})),
+        "environments.production.strategy.final_bake_s",
+        "the deploy would abort",
+    ),
     "public ip on EC2": (
         lambda document: document["service"].update(launch_type="EC2"),
         "service.network.assign_public_ip",
@@ -146,3 +175,39 @@ def test_the_sandbox_is_not_held_to_the_aws_rules(project: Path) -> None:
         "environments.sandbox.cpu_architecture",
     ]
     require_environment(settings)  # the embedded sandbox needs none of it
+
+
+def test_a_phase_strategy_with_a_short_bake_is_refused_before_any_call(
+    project: Path, aws_env: None, record_api_calls: Counter[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = project.parent / "phases" / "phase-2-hybrid.yaml"
+    short = {"kind": "canary", "steps": [{"weight": 10, "bake_s": 60}]}
+    edit(manifest, lambda document: document.update(strategy=short))
+    code, err = plan_production(project, capsys)
+    assert code == 2 and "phase-2-hybrid.yaml: strategy.steps[0].bake_s" in err and "at least 120 s" in err, err
+    assert not record_api_calls
+
+
+def test_the_default_strategy_and_a_health_only_step_pass_on_aws(project: Path) -> None:
+    from snailtrail.aws_rules import environment_problems
+    from snailtrail.config import load_settings
+
+    # No strategy in the environment: blue-green or canary take the defaults, which must judge on AWS.
+    edit(project, production(lambda env: env.update(strategy={"kind": "canary"})))
+    assert environment_problems(load_settings(str(project), "production")) == []
+    # A bake of 0 is no bake: with allow_no_traffic the step passes on target health, as it says.
+    edit(
+        project,
+        production(
+            lambda env: env.update(
+                metrics_period_s=300,
+                strategy={
+                    "kind": "canary",
+                    "steps": [{"weight": 10, "bake_s": 360}],
+                    "final_bake_s": 0,
+                    "gates": {"allow_no_traffic": True},
+                },
+            )
+        ),
+    )
+    assert environment_problems(load_settings(str(project), "production")) == []

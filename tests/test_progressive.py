@@ -111,7 +111,7 @@ def first_deploy(sandbox: Sandbox) -> None:
 def test_blue_green_switches_all_traffic_at_once_and_retires_the_old_colour(sandbox: Sandbox) -> None:
     first_deploy(sandbox)
     assert weights(sandbox) == {"shine-tg": 1}
-    use_strategy(sandbox, {"kind": "blue-green", "final_bake_s": 0.5, "gates": {"allow_no_traffic": True}})
+    use_strategy(sandbox, {"kind": "blue-green", "final_bake_s": 1, "gates": {"allow_no_traffic": True}})
 
     result = sandbox.deploy("phase-1", GOOD_2, "--json")
     assert result.exit_code == 0, result.stderr
@@ -142,7 +142,7 @@ def test_blue_green_switches_all_traffic_at_once_and_retires_the_old_colour(sand
 
 def test_the_new_colour_is_tested_through_the_test_listener_before_any_traffic(sandbox: Sandbox) -> None:
     first_deploy(sandbox)
-    use_strategy(sandbox, {"kind": "blue-green", "final_bake_s": 0})
+    use_strategy(sandbox, {"kind": "blue-green", "final_bake_s": 1})
     # The new revision answers /health with 500: the test step catches it, production never sees it.
     with Load(sandbox.front_door_url).running() as load:
         sandbox.break_phase("phase-1", SHINE_DRILL_HEALTH="failing")
@@ -159,7 +159,7 @@ def test_a_broken_canary_is_aborted_by_its_traffic_gate(sandbox: Sandbox) -> Non
     first_deploy(sandbox)
     use_strategy(
         sandbox,
-        {"kind": "canary", "steps": [{"weight": 10, "bake_s": 30}], "final_bake_s": 0, "gates": {"min_requests": 5}},
+        {"kind": "canary", "steps": [{"weight": 10, "bake_s": 30}], "final_bake_s": 1, "gates": {"min_requests": 5}},
     )
     with Load(sandbox.front_door_url).running() as load:
         wait_for(lambda: len(load.answers) >= 20)  # a baseline for the old colour
@@ -283,7 +283,7 @@ RECORD = {
 
 def test_a_bake_without_traffic_does_not_pass_as_evidence(sandbox: Sandbox) -> None:
     first_deploy(sandbox)
-    use_strategy(sandbox, {"kind": "canary", "steps": [{"weight": 10, "bake_s": 0.5}], "final_bake_s": 0})
+    use_strategy(sandbox, {"kind": "canary", "steps": [{"weight": 10, "bake_s": 1}], "final_bake_s": 1})
     result = sandbox.deploy("phase-1", GOOD_2, "--json")
     assert result.exit_code == 1
     assert "aborted (traffic)" in result.json()["message"] and "before the gates could judge" in result.stdout

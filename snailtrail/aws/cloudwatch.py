@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from snailtrail.aws.session import AwsClients
+from snailtrail.config import EnvironmentConfig, EnvironmentKind
+
+if TYPE_CHECKING:
+    from snailtrail.aws.session import AwsClients
 
 NAMESPACE = "AWS/ApplicationELB"
+# "If there are requests flowing through the load balancer, Elastic Load Balancing measures and sends its
+# metrics in 60-second intervals": the AWS/ApplicationELB metrics are regular resolution, so a query's
+# Period is a multiple of 60 (GetMetricData, MetricStat.Period), and a minute's data point reaches
+# CloudWatch only after that minute has ended, up to another interval later.
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html
+ALB_PERIOD_S = 60
+ALB_PUBLICATION_DELAY_S = 60
 # query id suffix -> (metric, statistic): a mean latency over a window is Sum / SampleCount,
 # never an average of per-period averages.
 _QUERIES = {
@@ -32,6 +43,33 @@ class TrafficStats:
     def describe(self) -> str:
         latency = f"{self.mean_latency_s * 1000:.0f} ms" if self.mean_latency_s is not None else "no latency"
         return f"{self.requests} requests, {self.error_rate:.1%} errors, {latency}"
+
+
+@dataclass(frozen=True)
+class MetricsTiming:
+    """When the load balancer's metrics can be judged: their period, and how long after a period ends
+    its data point is published."""
+
+    period_s: int
+    delay_s: int
+
+    @property
+    def shortest_bake_s(self) -> int:
+        """A bake that can see at least one published period: the period the step begins in, then the delay."""
+        return self.period_s + self.delay_s
+
+    def judged_end(self, now: datetime) -> datetime:
+        """The end of the last complete period published by ``now``: the gates judge nothing later, so a
+        period still being collected or not yet published never counts as a quiet one."""
+        published = now.timestamp() - self.delay_s
+        return datetime.fromtimestamp(published - published % self.period_s, UTC)
+
+
+def metrics_timing(environment: EnvironmentConfig) -> MetricsTiming:
+    """An ALB's timing on AWS; the sandbox's front door publishes each second as soon as it ends."""
+    if environment.kind is EnvironmentKind.sandbox:
+        return MetricsTiming(environment.metrics_period_s or 1, 0)
+    return MetricsTiming(environment.metrics_period_s or ALB_PERIOD_S, ALB_PUBLICATION_DELAY_S)
 
 
 def dimension(arn: str) -> str:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from snailtrail.checks.base import CheckResult, failed, passed, warned
 from snailtrail.checks.catalogue import check
-from snailtrail.checks.service import _registry_config, _secret_exists
+from snailtrail.checks.service import _registry_config, _secret_exists, ecr_image_missing
 from snailtrail.checks.view import LiveView
 from snailtrail.history import current_deployment, rollback_choice
 from snailtrail.phases import Phase
@@ -22,12 +20,8 @@ def _image_missing(view: LiveView, reference: str) -> str | None:
     if "@sha256:" not in reference:
         return None
     if ".dkr.ecr." in reference:
-        repository, _, digest = reference.split("/", 1)[1].partition("@")
-        try:
-            view._client("ecr").describe_images(repositoryName=repository, imageIds=[{"imageDigest": digest}])
-        except ClientError as exc:
-            return f"its image {reference} is not in ECR ({exc.response['Error']['Code']})"
-        return None
+        missing = ecr_image_missing(view, reference)
+        return None if missing is None else f"its image {missing}"
     config, problem = _registry_config(reference)
     if config is None and problem and "is not in the registry" in problem:
         return f"its image {problem}"

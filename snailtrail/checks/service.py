@@ -354,6 +354,21 @@ def _registry_config(reference: str) -> tuple[dict[str, Any] | None, str | None]
         return None, f"the registry could not be read ({exc})"
 
 
+def ecr_image_missing(view: LiveView, reference: str) -> str | None:
+    """Why ``ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY@DIGEST`` is not in ECR, or None when it is."""
+    registry, _, path = reference.partition("/")
+    repository, _, digest = path.partition("@")
+    try:
+        # The image's own registry (its account): without registryId, ECR looks in the caller's account,
+        # and an image shared from another account would be reported missing.
+        view._client("ecr").describe_images(
+            registryId=registry.split(".", 1)[0], repositoryName=repository, imageIds=[{"imageDigest": digest}]
+        )
+    except ClientError as exc:
+        return f"{reference} is not in ECR ({exc.response['Error']['Code']})"
+    return None
+
+
 @check(
     "image config",
     "container",
@@ -374,16 +389,9 @@ def image_config(view: LiveView, phase: Phase | None) -> CheckResult:
             [reference],
         )
     if ".dkr.ecr." in reference:
-        repository, _, digest = reference.split("/", 1)[1].partition("@")
-        try:
-            view._client("ecr").describe_images(repositoryName=repository, imageIds=[{"imageDigest": digest}])
-        except ClientError as exc:
-            return failed(
-                "image config",
-                f"{reference} is not in ECR ({exc.response['Error']['Code']})",
-                "push the image again, or roll back",
-                [reference],
-            )
+        missing = ecr_image_missing(view, reference)
+        if missing is not None:
+            return failed("image config", missing, "push the image again, or roll back", [reference])
         return passed("image config", f"{reference} exists in ECR", [reference])
     config, problem = _registry_config(reference)
     if config is None and problem and "is not in the registry" in problem:

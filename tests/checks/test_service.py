@@ -31,3 +31,20 @@ def test_secrets_in_every_form_ecs_documents_are_found(view: LiveView, monkeypat
     running(view, monkeypatch, {"secrets": [{"name": "GONE", "valueFrom": "shine-gone"}]})
     missing = secrets_exist(view, None)
     assert missing.status is Status.FAIL and "GONE (shine-gone)" in missing.summary
+
+
+def test_an_image_shared_from_another_account_is_looked_up_in_its_own_registry(view: LiveView) -> None:
+    from botocore.stub import Stubber
+
+    from snailtrail.checks.service import ecr_image_missing
+
+    digest = "sha256:" + "a" * 64
+    reference = f"111122223333.dkr.ecr.us-east-1.amazonaws.com/shared/shine@{digest}"
+    with Stubber(view.ctx.clients.client("ecr")) as stub:
+        # Without registryId ECR answers from the caller's own registry, where the image is not.
+        stub.add_response(
+            "describe_images",
+            {"imageDetails": [{"registryId": "111122223333", "repositoryName": "shared/shine", "imageDigest": digest}]},
+            {"registryId": "111122223333", "repositoryName": "shared/shine", "imageIds": [{"imageDigest": digest}]},
+        )
+        assert ecr_image_missing(view, reference) is None

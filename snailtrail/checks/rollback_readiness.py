@@ -6,7 +6,7 @@ from typing import Any
 
 from snailtrail.checks.base import CheckResult, failed, passed, warned
 from snailtrail.checks.catalogue import check
-from snailtrail.checks.service import _registry_config, _secret_exists, ecr_image_missing
+from snailtrail.checks.service import ecr_image_missing, registry_config, secret_exists
 from snailtrail.checks.view import LiveView
 from snailtrail.history import current_deployment, rollback_choice
 from snailtrail.phases import Phase
@@ -22,7 +22,7 @@ def _image_missing(view: LiveView, reference: str) -> str | None:
     if ".dkr.ecr." in reference:
         missing = ecr_image_missing(view, reference)
         return None if missing is None else f"its image {missing}"
-    config, problem = _registry_config(reference)
+    config, problem = registry_config(reference)
     if config is None and problem and "is not in the registry" in problem:
         return f"its image {problem}"
     return None
@@ -39,7 +39,7 @@ def _target_problems(view: LiveView, target: Revision) -> list[str]:
         if arn and view.role(arn) is None:
             problems.append(f"its {key} {arn} does not exist")
     for secret in target.definition["containerDefinitions"][0].get("secrets", []):
-        if not _secret_exists(view, secret["valueFrom"]):
+        if not secret_exists(view, secret["valueFrom"]):
             problems.append(f"its secret {secret['name']} ({secret['valueFrom']}) does not exist")
     return problems
 

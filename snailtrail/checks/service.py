@@ -255,7 +255,7 @@ def log_group(view: LiveView, phase: Phase | None) -> CheckResult:
     return passed("log group", f"log group {name} exists", [name])
 
 
-def _secret_exists(view: LiveView, value_from: str) -> bool:
+def secret_exists(view: LiveView, value_from: str) -> bool:
     """Existence only, through describe calls: verify never reads a secret's value.
 
     ECS takes a Secrets Manager secret as its ARN, optionally followed by
@@ -302,7 +302,7 @@ def secrets_exist(view: LiveView, phase: Phase | None) -> CheckResult:
     secrets = revision.definition["containerDefinitions"][0].get("secrets", []) if revision else []
     if not secrets:
         return skipped("secrets exist", "no secrets referenced")
-    missing = [f"{s['name']} ({s['valueFrom']})" for s in secrets if not _secret_exists(view, s["valueFrom"])]
+    missing = [f"{s['name']} ({s['valueFrom']})" for s in secrets if not secret_exists(view, s["valueFrom"])]
     if missing:
         return failed(
             "secrets exist",
@@ -328,7 +328,7 @@ def registry_base_url(host: str) -> str:
     return f"{'http' if loopback else 'https'}://{host}"
 
 
-def _registry_config(reference: str) -> tuple[dict[str, Any] | None, str | None]:
+def registry_config(reference: str) -> tuple[dict[str, Any] | None, str | None]:
     """The image config of host/repo@digest from a registry's v2 API, or why it could not be read."""
     host, _, rest = reference.partition("/")
     repository, _, digest = rest.partition("@")
@@ -393,7 +393,7 @@ def image_config(view: LiveView, phase: Phase | None) -> CheckResult:
         if missing is not None:
             return failed("image config", missing, "push the image again, or roll back", [reference])
         return passed("image config", f"{reference} exists in ECR", [reference])
-    config, problem = _registry_config(reference)
+    config, problem = registry_config(reference)
     if config is None and problem and "is not in the registry" in problem:
         return failed("image config", problem, "push the image again, or roll back", [reference])
     if config is None:

@@ -32,7 +32,7 @@ from snailtrail.commands import (
     verify,
 )
 from snailtrail.errors import SnailtrailError, operator_error
-from snailtrail.state import CliState
+from snailtrail.global_options import GlobalOptions
 
 app = typer.Typer(
     name="snailtrail",
@@ -76,7 +76,7 @@ def global_options(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every detail of long steps."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
-    ctx.obj = CliState(config=config, env=env, json_output=json_output, verbose=verbose)
+    ctx.obj = GlobalOptions(config=config, env=env, json_output=json_output, verbose=verbose)
 
 
 for module in (
@@ -133,7 +133,7 @@ def run(argv: list[str]) -> int:
         # Without standalone mode click returns typer.Exit's code instead of raising it.
         code = app(args=argv, prog_name="snailtrail", standalone_mode=False)
     except SnailtrailError as exc:
-        CliState.report_error(exc, json_output)
+        GlobalOptions.report_error(exc, json_output)
         return exc.exit_code
     except (KeyboardInterrupt, typer.Abort):
         sys.stderr.write("interrupted: `snailtrail status` and `snailtrail trail` say what state was left\n")
@@ -154,7 +154,7 @@ def run(argv: list[str]) -> int:
         if "--verbose" in argv or "-v" in argv:
             traceback.print_exc()
         converted = operator_error(exc)
-        CliState.report_error(converted, json_output)
+        GlobalOptions.report_error(converted, json_output)
         return converted.exit_code
     return code if isinstance(code, int) else 0
 

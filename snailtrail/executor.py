@@ -448,7 +448,7 @@ class Executor:
         return f"pushed {pushed.reference}"
 
     def _register(self, phase: Phase, image_state: dict[str, str], result: RunResult) -> str:
-        from snailtrail.images import git_revision
+        from snailtrail.source_revision import git_revision
 
         rendered = render(self.ctx.settings, phase, image_state["image"])
         identical = self.ctx.history.find_identical(rendered, phase.name, result.previous_task_definition)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import os
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 from snailtrail.config import Settings
 from snailtrail.errors import ConfigError, DeployFailed
 from snailtrail.phases import Phase
+from snailtrail.source_revision import git_revision
 
 Progress = Callable[[str], None]
 BASE_IMAGE_ENV = "SNAILTRAIL_BASE_IMAGE"
@@ -39,21 +39,6 @@ def docker_client() -> Any:
             fix="start one (scripts/ensure-docker-engine.sh), or pass --image URI to skip the build",
         ) from None
     return client
-
-
-def _git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True, timeout=10
-    ).stdout.strip()
-
-
-def git_revision(root: Path) -> str:
-    try:
-        rev = _git(root, "rev-parse", "--short=12", "HEAD")
-        dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.SubprocessError):
-        return "norev"
-    return f"{rev}-dirty" if dirty else rev
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from snailtrail.commands.options import BuildArgs
-from snailtrail.state import CliState
+from snailtrail.global_options import GlobalOptions
 
 
 def register(app: typer.Typer) -> None:
@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
         from snailtrail.images import build as build_image
         from snailtrail.images import parse_build_args
 
-        state: CliState = ctx.obj
+        state: GlobalOptions = ctx.obj
         context = state.context()
         built = build_image(
             context.settings, context.phase(phase), context.reporter.detail, parse_build_args(build_arg)
@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from snailtrail import images
 
-        state: CliState = ctx.obj
+        state: GlobalOptions = ctx.obj
         context = state.context()
         selected = context.phase(phase)
         built = images.build(context.settings, selected, context.reporter.detail, images.parse_build_args(build_arg))
@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from snailtrail import images
 
-        state: CliState = ctx.obj
+        state: GlobalOptions = ctx.obj
         context = state.context()
         selected = context.phase(phase)
         reference = (

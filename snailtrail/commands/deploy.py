@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from snailtrail.commands.options import BuildArgs, DesiredCount, RolloutTimeout
-from snailtrail.state import CliState
+from snailtrail.global_options import GlobalOptions
 
 
 def register(app: typer.Typer) -> None:
@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
         from snailtrail.plan import DeployOptions, build_plan
         from snailtrail.rollout_budget import rollout_timeout
 
-        state: CliState = ctx.obj
+        state: GlobalOptions = ctx.obj
         known = [k.value for k in StrategyKind]
         if strategy is not None and strategy not in known:
             raise ConfigError(f"--strategy {strategy} is not a strategy", fix=f"use one of: {', '.join(known)}")

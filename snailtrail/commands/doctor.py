@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from snailtrail.state import CliState
+from snailtrail.global_options import GlobalOptions
 
 
 def register(app: typer.Typer) -> None:
@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
         from snailtrail.commands.verify import output_report
         from snailtrail.preflight import run_preflight
 
-        state: CliState = ctx.obj
+        state: GlobalOptions = ctx.obj
         context = state.context()
         report = run_preflight(LiveView(context))
         environment = context.settings.environment_name

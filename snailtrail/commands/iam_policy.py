@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from snailtrail.state import CliState
+from snailtrail.global_options import GlobalOptions
 
 
 def register(app: typer.Typer) -> None:
@@ -27,6 +27,6 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(
                 f"--for {purpose!r} is not one of {', '.join(PURPOSES)}", fix="--for verify or --for deploy"
             )
-        state: CliState = ctx.obj
+        state: GlobalOptions = ctx.obj
         document = policy(load_settings(state.config, state.env), purpose)
         typer.echo(json.dumps(document, indent=2))

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from snailtrail.state import CliState
+from snailtrail.global_options import GlobalOptions
 
 
 def register(app: typer.Typer) -> None:
@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
         from snailtrail.config import EnvironmentConfig
         from snailtrail.errors import ConfigError
 
-        state: CliState = ctx.obj
+        state: GlobalOptions = ctx.obj
         cluster, service = parse_target(from_service)
         targets = [output_dir / "snailtrail.yaml", output_dir / "phases" / MANIFEST_NAME]
         existing = [str(p) for p in targets if p.exists()]

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from snailtrail.state import CliState
+from snailtrail.global_options import GlobalOptions
 
 DURATION = re.compile(r"^(?P<amount>\d+)(?P<unit>[smhd])$")
 SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from snailtrail.errors import ConfigError
 
-        state: CliState = ctx.obj
+        state: GlobalOptions = ctx.obj
         if task is not None and previous:
             raise ConfigError("--task and --previous both choose the tasks", fix="use one of them")
         if follow and state.json_output:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from snailtrail.state import CliState
+from snailtrail.global_options import GlobalOptions
 
 if TYPE_CHECKING:
     from snailtrail.plan import DeployPlan
@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
         from snailtrail.plan import DeployOptions, build_plan
         from snailtrail.rollout_budget import rollout_timeout
 
-        state: CliState = ctx.obj
+        state: GlobalOptions = ctx.obj
         context = state.context()
         selected = context.phase(phase)
         budget = rollout_timeout(context, selected.container.health_check.grace_period_s, None)

@@ -7,7 +7,7 @@ from typing import Any, Optional
 import typer
 
 from snailtrail.commands.options import DesiredCount, RolloutTimeout
-from snailtrail.state import CliState
+from snailtrail.global_options import GlobalOptions
 
 
 def render_candidates(document: dict[str, Any]) -> str:
@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
         from snailtrail.rollback import choose_target
         from snailtrail.rollout_budget import rollout_timeout
 
-        state: CliState = ctx.obj
+        state: GlobalOptions = ctx.obj
         context = state.context()
         if list_candidates:
             from snailtrail.history import current_deployment, rollback_choice

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from snailtrail.state import CliState
+from snailtrail.global_options import GlobalOptions
 
 sandbox_app = typer.Typer(
     help="The embedded environment: moto's control plane on 127.0.0.1, a reconciler that "
@@ -14,7 +14,7 @@ sandbox_app = typer.Typer(
 )
 
 
-def _settings(state: CliState):
+def _settings(state: GlobalOptions):
     from snailtrail.config import EnvironmentKind, load_settings
     from snailtrail.errors import ConfigError
 
@@ -32,7 +32,7 @@ def up(ctx: typer.Context) -> None:
     from snailtrail.sandbox import control
     from snailtrail.ui import Reporter
 
-    state: CliState = ctx.obj
+    state: GlobalOptions = ctx.obj
     settings = _settings(state)
     _, started = control.up(settings, Reporter(verbose=state.verbose))
     document = control.describe(settings) | {"started": started}
@@ -48,7 +48,7 @@ def up(ctx: typer.Context) -> None:
 def down(ctx: typer.Context) -> None:
     from snailtrail.sandbox import control
 
-    state: CliState = ctx.obj
+    state: GlobalOptions = ctx.obj
     result = control.down(_settings(state))
     state.output(
         result,
@@ -65,7 +65,7 @@ def down(ctx: typer.Context) -> None:
 def status(ctx: typer.Context) -> None:
     from snailtrail.sandbox import control
 
-    state: CliState = ctx.obj
+    state: GlobalOptions = ctx.obj
     document = control.describe(_settings(state))
     lines = [f"running: {document['running']}", f"docker engine reachable: {document['docker']}"]
     if document["running"]:
@@ -99,7 +99,7 @@ def break_(
 ) -> None:
     from snailtrail.sandbox.drills import DRILLS, inject
 
-    state: CliState = ctx.obj
+    state: GlobalOptions = ctx.obj
     _settings(state)  # drills never touch a real account
     context = state.context()
     with context.lock.held(f"sandbox break {kind}"):
@@ -118,7 +118,7 @@ def break_(
 def heal(ctx: typer.Context) -> None:
     from snailtrail.sandbox.drills import heal as heal_all
 
-    state: CliState = ctx.obj
+    state: GlobalOptions = ctx.obj
     _settings(state)
     context = state.context()
     with context.lock.held("sandbox heal"):  # heal changes the service: never beside a deploy

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from snailtrail.state import CliState
+from snailtrail.global_options import GlobalOptions
 
 
 def lock_holder(context: Any) -> dict[str, Any] | None:
@@ -132,7 +132,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from snailtrail.errors import ConfigError
 
-        state: CliState = ctx.obj
+        state: GlobalOptions = ctx.obj
         if not watch:
             document = collect(state.context())
             state.output(document, render(document))

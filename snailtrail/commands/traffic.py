@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from snailtrail.state import CliState
+from snailtrail.global_options import GlobalOptions
 
 REASON_HELP = "Why: goes into the trail and the rollout log."
 
@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from snailtrail.traffic import abort_rollout
 
-        state: CliState = ctx.obj
+        state: GlobalOptions = ctx.obj
         document = abort_rollout(state.context(), reason)
         state.output(document, _human(document))
 
@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from snailtrail.traffic import promote_rollout
 
-        state: CliState = ctx.obj
+        state: GlobalOptions = ctx.obj
         document = promote_rollout(state.context(), reason)
         state.output(document, _human(document))
 

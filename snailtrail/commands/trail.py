@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from snailtrail.state import CliState
+from snailtrail.global_options import GlobalOptions
 
 
 class TrailFormat(StrEnum):
@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from snailtrail.report import render_markdown
 
-        state: CliState = ctx.obj
+        state: GlobalOptions = ctx.obj
         context = state.context(start_sandbox=False)
         events = context.trail.events()
         if context.trail.remote_error:

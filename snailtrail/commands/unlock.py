@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from snailtrail.state import CliState
+from snailtrail.global_options import GlobalOptions
 
 
 def register(app: typer.Typer) -> None:
@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
         from snailtrail.errors import ConfigError
         from snailtrail.trail import Event
 
-        state: CliState = ctx.obj
+        state: GlobalOptions = ctx.obj
         if not force:
             raise ConfigError("unlock removes another operator's lock", fix="pass --force when its holder is gone")
         context = state.context()

@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import typer
 
-from snailtrail.state import CliState
+from snailtrail.global_options import GlobalOptions
 
 MARKS = {"pass": "✓", "warn": "!", "fail": "✗", "skip": "-"}
 
@@ -47,7 +47,7 @@ def render_plain(report: Any, environment: str, command: str = "verify") -> str:
 
 
 def output_report(
-    state: CliState, report: Any, document: dict[str, Any], environment: str, command: str = "verify"
+    state: GlobalOptions, report: Any, document: dict[str, Any], environment: str, command: str = "verify"
 ) -> None:
     """The JSON document, a tree on a terminal, plain lines in a pipe; exit 1 when a check failed."""
     if state.json_output:
@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
         from snailtrail.checks.catalogue import run_checks, selected
         from snailtrail.errors import ConfigError
 
-        state: CliState = ctx.obj
+        state: GlobalOptions = ctx.obj
         if output_format not in ("text", "github"):
             raise ConfigError(f"--format {output_format} is not known", fix="use --format text or --format github")
         if output_format == "github" and state.json_output:

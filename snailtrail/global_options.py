@@ -11,7 +11,7 @@ from snailtrail.errors import SnailtrailError
 
 
 @dataclass
-class CliState:
+class GlobalOptions:
     config: str | None = None
     env: str | None = None
     json_output: bool = False

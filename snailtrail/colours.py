@@ -10,10 +10,13 @@ listener (or rule) decide.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from snailtrail.context import Context
+from snailtrail.aws.ecs import EcsApi
+from snailtrail.aws.elbv2 import Elbv2Api, forward_weights
+from snailtrail.config import Settings
+from snailtrail.inflight import InFlight
+from snailtrail.traffic_route import resolve_route
 
 BLUE, GREEN = "blue", "green"
 
@@ -36,38 +39,37 @@ class Colours:
         return self.services[self.live.service]
 
 
-def resolve_colours(ctx: Context) -> Colours:
-    service = ctx.settings.service
+def resolve_colours(settings: Settings, ecs: EcsApi, elbv2: Elbv2Api, inflight: InFlight) -> Colours:
+    """Read from the account which colour is live; the in-flight record and the listener are read only
+    when the desired counts leave it open."""
+    service = settings.service
     blue = Colour(BLUE, service.name, service.load_balancer.target_group)
     if service.blue_green is None or service.green_name is None:
-        return Colours(blue, None, {blue.service: ctx.ecs.describe_service(blue.service)})
+        return Colours(blue, None, {blue.service: ecs.describe_service(blue.service)})
     green = Colour(GREEN, service.green_name, service.blue_green.target_group)
-    described = ctx.ecs.describe_services([blue.service, green.service])
+    described = ecs.describe_services([blue.service, green.service])
     wanting = [c for c in (blue, green) if (described[c.service] or {}).get("desiredCount", 0) > 0]
     if len(wanting) == 1:
         live = wanting[0]
     elif described[green.service] is None:
         live = blue
     else:
-        live = _from_rollout_in_flight(ctx, blue, green) or _by_listener_weight(ctx, blue, green)
+        live = _from_rollout_in_flight(inflight, blue, green) or _by_listener_weight(settings, elbv2, blue, green)
     return Colours(live, green if live is blue else blue, described)
 
 
-def _from_rollout_in_flight(ctx: Context, blue: Colour, green: Colour) -> Colour | None:
+def _from_rollout_in_flight(inflight: InFlight, blue: Colour, green: Colour) -> Colour | None:
     """Mid-rollout, the old colour is live until the rollout commits, whatever the weights say."""
-    record = ctx.inflight.read()
+    record = inflight.read()
     if record is None:
         return None
     return next((c for c in (blue, green) if c.service == record.get("old_service")), None)
 
 
-def _by_listener_weight(ctx: Context, blue: Colour, green: Colour) -> Colour:
-    from snailtrail.aws.elbv2 import forward_weights
-    from snailtrail.traffic_route import resolve_route
-
-    balancer = ctx.elbv2.load_balancer(ctx.settings.service.load_balancer.name)
+def _by_listener_weight(settings: Settings, elbv2: Elbv2Api, blue: Colour, green: Colour) -> Colour:
+    balancer = elbv2.load_balancer(settings.service.load_balancer.name)
     if balancer is None:
         return blue
-    weights = forward_weights(resolve_route(ctx.elbv2, ctx.settings, balancer).actions)
+    weights = forward_weights(resolve_route(elbv2, settings, balancer).actions)
     by_name = {arn.rsplit("/", 2)[-2]: weight for arn, weight in weights.items()}
     return green if by_name.get(green.target_group, 0) > by_name.get(blue.target_group, 0) else blue

@@ -110,7 +110,7 @@ class Context:
         """Which colour is live (the configured service when there is no blue_green block)."""
         from snailtrail.colours import resolve_colours
 
-        return resolve_colours(self)
+        return resolve_colours(self.settings, self.ecs, self.elbv2, self.inflight)
 
     def refresh_colours(self) -> Colours:
         """Read the colours again: after this run moved traffic or changed desired counts."""

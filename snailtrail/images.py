@@ -18,6 +18,7 @@ from snailtrail.config import Settings
 from snailtrail.errors import ConfigError, DeployFailed
 from snailtrail.phases import Phase
 from snailtrail.source_revision import git_revision
+from snailtrail.ui import Reporter
 
 Progress = Callable[[str], None]
 BASE_IMAGE_ENV = "SNAILTRAIL_BASE_IMAGE"
@@ -51,6 +52,7 @@ class BuiltImage:
 class PushedImage:
     reference: str  # repository@sha256:..., what the task definition names
     digest: str
+    registry: str | None = None  # None: no registry, the local engine's image stands in
 
 
 def parse_build_args(pairs: list[str] | None) -> dict[str, str]:
@@ -191,12 +193,24 @@ def push(
         raise DeployFailed(
             f"push to {remote}:{tag} reported no digest", fix="retry the push; check the registry's logs"
         )
-    return PushedImage(f"{remote}@{digest}", digest)
+    return PushedImage(f"{remote}@{digest}", digest, host)
 
 
 def local_reference(built: BuiltImage) -> PushedImage:
     """Without a registry the local engine's image id stands in for the digest (the sandbox says so)."""
     return PushedImage(built.local_tag, built.image_id)
+
+
+def publish(
+    built: BuiltImage, settings: Settings, clients: Any, sandbox_registry: str | None, reporter: Reporter
+) -> PushedImage:
+    """Push to the environment's registry with per-layer progress (`push` and deploy's push step),
+    or with no registry name the local engine's image."""
+    host, auth = registry_host(settings, clients, sandbox_registry)
+    if host is None:
+        return local_reference(built)
+    with reporter.layers("push") as on_layer:
+        return push(built, host, auth, settings.service.image_repository, on_layer)
 
 
 @dataclass(frozen=True)

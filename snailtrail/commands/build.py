@@ -48,12 +48,7 @@ def register(app: typer.Typer) -> None:
         context = state.context()
         selected = context.phase(phase)
         built = images.build(context.settings, selected, context.reporter.detail, images.parse_build_args(build_arg))
-        host, auth = images.registry_host(context.settings, context.clients, context.endpoints.registry)
-        if host is None:
-            pushed = images.local_reference(built)
-        else:
-            with context.reporter.layers("push") as on_layer:
-                pushed = images.push(built, host, auth, context.settings.service.image_repository, on_layer)
+        pushed = images.publish(built, context.settings, context.clients, context.endpoints.registry, context.reporter)
         state.output({"ok": True, "image": pushed.reference, "digest": pushed.digest}, pushed.reference)
 
     @app.command(

@@ -11,8 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from botocore.exceptions import ClientError
-
 from snailtrail.checks.base import Verdict, fail, ok, skip, warn
 from snailtrail.checks.catalogue import VerifyReport, guarded
 from snailtrail.checks.service import judge_roles
@@ -25,7 +23,7 @@ STATE_KEYS = {"pk": "HASH", "sk": "RANGE"}
 
 
 def caller(view: LiveView, _: Phase | None) -> Verdict:
-    identity = view.ctx.clients.client("sts").get_caller_identity()
+    identity = view.caller()
     expected = view.settings.environment.account_id
     who = f"{identity['Arn']} (account {identity['Account']})"
     if expected is None:
@@ -47,11 +45,8 @@ def caller(view: LiveView, _: Phase | None) -> Verdict:
 
 def state_table(view: LiveView, _: Phase | None) -> Verdict:
     name = view.settings.environment.state_table
-    try:
-        table = view.ctx.clients.client("dynamodb").describe_table(TableName=name)["Table"]
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
+    table = view.table(name)
+    if table is None:
         return fail(
             f"{name} does not exist: deploy and rollback refuse to run without their lock",
             f"create it: aws dynamodb create-table --table-name {name} --billing-mode PAY_PER_REQUEST "
@@ -85,11 +80,8 @@ def repository(view: LiveView, _: Phase | None) -> Verdict:
     if view.settings.environment.registry != "ecr":
         return skip(f"images go to {view.settings.environment.registry}, not ECR")
     name = view.settings.service.image_repository
-    try:
-        found = view.ctx.clients.client("ecr").describe_repositories(repositoryNames=[name])["repositories"][0]
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "RepositoryNotFoundException":
-            raise
+    found = view.ecr_repository(name)
+    if found is None:
         return fail(f"repository {name} does not exist", f"aws ecr create-repository --repository-name {name}")
     return ok(f"repository {name} exists", [found["repositoryArn"]])
 

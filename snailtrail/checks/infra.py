@@ -41,14 +41,14 @@ def dns_ownership(view: LiveView, phase: Phase | None) -> Verdict:
             "create it, or fix service.load_balancer.name",
         )
     alb = balancer["DNSName"].lower().rstrip(".")
-    record = view.route53_record() or {}
+    public = view.route53_record()
     problems = []
-    if record.get("zone") is None:
+    if public is None or public.zone_id is None:
         problems.append(f"no hosted zone {domain.hosted_zone}")
-    elif record.get("record") is None:
+    elif public.record is None:
         problems.append(f"no Route 53 record {domain.name}")
     else:
-        found = record["record"]
+        found = public.record
         target = (found.get("AliasTarget") or {}).get("DNSName") or next(
             iter(r["Value"] for r in found.get("ResourceRecords", [])), ""
         )

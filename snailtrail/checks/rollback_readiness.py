@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from snailtrail.checks.base import Verdict, fail, ok, warn
-from snailtrail.checks.service import ecr_image_missing, registry_config, secret_exists
+from snailtrail.checks.service import ecr_image_missing, registry_config
 from snailtrail.checks.spec import check
 from snailtrail.checks.view import LiveView
 from snailtrail.history import current_deployment, rollback_choice
@@ -37,7 +37,7 @@ def _target_problems(view: LiveView, target: Revision) -> list[str]:
         if arn and view.role(arn) is None:
             problems.append(f"its {key} {arn} does not exist")
     for secret in target.definition["containerDefinitions"][0].get("secrets", []):
-        if not secret_exists(view, secret["valueFrom"]):
+        if not view.secret_exists(secret["valueFrom"]):
             problems.append(f"its secret {secret['name']} ({secret['valueFrom']}) does not exist")
     return problems
 

@@ -7,8 +7,6 @@ import re
 import urllib.request
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from snailtrail.checks.base import Verdict, fail, ok, skip, warn
 from snailtrail.checks.spec import check
 from snailtrail.checks.view import LiveView
@@ -238,42 +236,6 @@ def log_group(view: LiveView, phase: Phase | None) -> Verdict:
     return ok(f"log group {name} exists", [name])
 
 
-def secret_exists(view: LiveView, value_from: str) -> bool:
-    """Existence only, through describe calls: verify never reads a secret's value.
-
-    ECS takes a Secrets Manager secret as its ARN, optionally followed by
-    ``:json-key:version-stage:version-id``, and an SSM parameter as its ARN or, in the task's own
-    region, its bare name (ECS developer guide, "Pass sensitive data to an Amazon ECS container").
-    """
-    if ":secretsmanager:" in value_from:
-        try:
-            # arn:aws:secretsmanager:region:account:secret:name-AbCdEf[:json-key:version-stage:version-id]
-            view._client("secretsmanager").describe_secret(SecretId=":".join(value_from.split(":")[:7]))
-        except ClientError as exc:
-            # Only "not found" means missing; a refusal or throttling is an error the check reports as such.
-            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
-                raise
-            return False
-        return True
-    # A page may hold fewer results than asked, even none, and still carry a NextToken (SSM API reference,
-    # DescribeParameters): only the paginator reads them all.
-    pages = (
-        view._client("ssm")
-        .get_paginator("describe_parameters")
-        .paginate(ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": _parameter_names(value_from)}])
-    )
-    return any(page["Parameters"] for page in pages)
-
-
-def _parameter_names(value_from: str) -> list[str]:
-    """The parameter names a valueFrom can mean: the ARN of ``name`` and of ``/name`` both end in
-    ``parameter/name``, so an ARN is looked up both ways; a bare name is the name itself."""
-    if ":parameter" not in value_from:
-        return [value_from]
-    name = value_from.split(":parameter", 1)[1].lstrip("/")
-    return [name, f"/{name}"]
-
-
 @check(
     "secrets exist",
     "container",
@@ -285,7 +247,7 @@ def secrets_exist(view: LiveView, phase: Phase | None) -> Verdict:
     secrets = revision.definition["containerDefinitions"][0].get("secrets", []) if revision else []
     if not secrets:
         return skip("no secrets referenced")
-    missing = [f"{s['name']} ({s['valueFrom']})" for s in secrets if not secret_exists(view, s["valueFrom"])]
+    missing = [f"{s['name']} ({s['valueFrom']})" for s in secrets if not view.secret_exists(s["valueFrom"])]
     if missing:
         return fail(
             f"missing: {', '.join(missing)}",
@@ -338,15 +300,8 @@ def ecr_image_missing(view: LiveView, reference: str) -> str | None:
     """Why ``ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY@DIGEST`` is not in ECR, or None when it is."""
     registry, _, path = reference.partition("/")
     repository, _, digest = path.partition("@")
-    try:
-        # The image's own registry (its account): without registryId, ECR looks in the caller's account,
-        # and an image shared from another account would be reported missing.
-        view._client("ecr").describe_images(
-            registryId=registry.split(".", 1)[0], repositoryName=repository, imageIds=[{"imageDigest": digest}]
-        )
-    except ClientError as exc:
-        return f"{reference} is not in ECR ({exc.response['Error']['Code']})"
-    return None
+    error = view.ecr_image_error(registry.split(".", 1)[0], repository, digest)
+    return None if error is None else f"{reference} is not in ECR ({error})"
 
 
 @check(

@@ -61,7 +61,7 @@ def test_the_public_zone_is_read_when_a_private_zone_has_the_same_name(view: Liv
     config.write_text(document.replace("name: shine.sandbox.test", "name: Shine.Sandbox.Test."))
     upper = LiveView(Context(load_settings(str(config)), Reporter(quiet=True)))
 
-    found = upper.route53_record() or {}
+    found = upper.route53_record()
 
-    assert found.get("zone") == public
-    assert (found.get("record") or {}).get("Name", "").rstrip(".") == "shine.sandbox.test"
+    assert found is not None and found.zone_id == public
+    assert (found.record or {}).get("Name", "").rstrip(".") == "shine.sandbox.test"

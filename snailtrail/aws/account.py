@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from snailtrail.aws.missing import none_if_missing
 from snailtrail.aws.session import AwsClients
 
 
@@ -19,9 +18,5 @@ class AccountApi:
 
     def table(self, name: str) -> dict[str, Any] | None:
         """The DynamoDB table's description, or None when it does not exist; a refusal is raised."""
-        try:
-            return self._clients.client("dynamodb").describe_table(TableName=name)["Table"]
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
-                raise
-            return None
+        dynamodb = self._clients.client("dynamodb")
+        return none_if_missing("ResourceNotFoundException", lambda: dynamodb.describe_table(TableName=name)["Table"])

@@ -6,6 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from snailtrail.aws.missing import none_if_missing
 from snailtrail.aws.session import AwsClients
 
 
@@ -28,9 +29,7 @@ class EcrApi:
 
     def repository(self, name: str) -> dict[str, Any] | None:
         """The caller's repository, or None when it does not exist; a refusal is raised."""
-        try:
-            return self._ecr.describe_repositories(repositoryNames=[name])["repositories"][0]
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "RepositoryNotFoundException":
-                raise
-            return None
+        return none_if_missing(
+            "RepositoryNotFoundException",
+            lambda: self._ecr.describe_repositories(repositoryNames=[name])["repositories"][0],
+        )

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from snailtrail.aws.missing import none_if_missing
 from snailtrail.aws.session import AwsClients
 
 
@@ -15,10 +14,5 @@ class IamApi:
 
     def role(self, arn: str) -> dict[str, Any] | None:
         """The role (with its trust policy), or None when it does not exist; a refusal is raised."""
-        try:
-            return self._iam.get_role(RoleName=arn.rsplit("/", 1)[-1])["Role"]
-        except ClientError as exc:
-            # GetRole answers NoSuchEntity for a missing role (IAM API reference, GetRole errors).
-            if exc.response["Error"]["Code"] == "NoSuchEntity":
-                return None
-            raise
+        # GetRole answers NoSuchEntity for a missing role (IAM API reference, GetRole errors).
+        return none_if_missing("NoSuchEntity", lambda: self._iam.get_role(RoleName=arn.rsplit("/", 1)[-1])["Role"])

@@ -3,8 +3,7 @@ secrets, asked through describe calls only (a secret's value is never read); not
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
+from snailtrail.aws.missing import none_if_missing
 from snailtrail.aws.session import AwsClients
 
 
@@ -38,12 +37,10 @@ class SecretsApi:
         return any(page["Parameters"] for page in pages)
 
     def _secret_exists(self, value_from: str) -> bool:
-        try:
-            # arn:aws:secretsmanager:region:account:secret:name-AbCdEf[:json-key:version-stage:version-id]
-            self._clients.client("secretsmanager").describe_secret(SecretId=":".join(value_from.split(":")[:7]))
-        except ClientError as exc:
-            # Only "not found" means missing; a refusal or throttling is an error the check reports as such.
-            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
-                raise
-            return False
-        return True
+        # arn:aws:secretsmanager:region:account:secret:name-AbCdEf[:json-key:version-stage:version-id]
+        secret_id = ":".join(value_from.split(":")[:7])
+        described = none_if_missing(
+            "ResourceNotFoundException",
+            lambda: self._clients.client("secretsmanager").describe_secret(SecretId=secret_id),
+        )
+        return described is not None

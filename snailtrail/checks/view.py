@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from functools import cached_property
 from typing import Any, TypeVar
 
 from snailtrail.aws.account import AccountApi
@@ -22,6 +21,7 @@ from snailtrail.aws.secrets import SecretsApi
 from snailtrail.context import Context
 
 T = TypeVar("T")
+Reader = TypeVar("Reader", AccountApi, EcrApi, IamApi, LogsApi, Route53Api, SecretsApi)
 
 
 class LiveView:
@@ -77,19 +77,19 @@ class LiveView:
         return self._once("lb", lambda: self.ctx.elbv2.load_balancer(self.settings.service.load_balancer.name))
 
     def listeners(self) -> list[dict[str, Any]]:
+        """The load balancer's listeners; none without a load balancer."""
         balancer = self.load_balancer()
-        if balancer is None:
-            return []
-        return self._once("listeners", lambda: self.ctx.elbv2.listeners(balancer["LoadBalancerArn"]))
+        read = self.ctx.elbv2.listeners
+        return [] if balancer is None else self._once("listeners", lambda: read(balancer["LoadBalancerArn"]))
 
     def target_group(self) -> dict[str, Any] | None:
         return self._once("tg", lambda: self.ctx.elbv2.target_group(self.ctx.colours.live.target_group))
 
     def target_health(self) -> list[dict[str, Any]]:
+        """The target group's targets and their health; none without a target group."""
         group = self.target_group()
-        if group is None:
-            return []
-        return self._once("health", lambda: self.ctx.elbv2.target_health(group["TargetGroupArn"]))
+        read = self.ctx.elbv2.target_health
+        return [] if group is None else self._once("health", lambda: read(group["TargetGroupArn"]))
 
     def forwarded_target_groups(self, listener: dict[str, Any]) -> list[str]:
         return [arn for arn, weight in forward_weights(actions_of(listener)).items() if weight > 0]
@@ -127,57 +127,36 @@ class LiveView:
         domain = self.settings.service.domain
         if domain is None:
             return None
-        return self._once("route53", lambda: self._route53.public_record(domain.hosted_zone, domain.name))
+        return self._once("route53", lambda: self._reader(Route53Api).public_record(domain.hosted_zone, domain.name))
 
     # -- optional resources -------------------------------------------------------------------
     def role(self, arn: str) -> dict[str, Any] | None:
-        return self._once(("role", arn), lambda: self._iam.role(arn))
+        return self._once(("role", arn), lambda: self._reader(IamApi).role(arn))
 
     def log_group_exists(self, name: str) -> bool:
-        return self._once(("logs", name), lambda: self._logs.log_group_exists(name))
+        return self._once(("logs", name), lambda: self._reader(LogsApi).log_group_exists(name))
 
     def secret_exists(self, value_from: str) -> bool:
         """Existence only, through describe calls: verify never reads a secret's value."""
-        return self._once(("secret", value_from), lambda: self._secrets.exists(value_from))
+        return self._once(("secret", value_from), lambda: self._reader(SecretsApi).exists(value_from))
 
     def ecr_image_error(self, registry_id: str, repository: str, digest: str) -> str | None:
         """ECR's error code for the image, or None when it is there."""
         return self._once(
             ("ecr image", registry_id, repository, digest),
-            lambda: self._ecr.image_error(registry_id, repository, digest),
+            lambda: self._reader(EcrApi).image_error(registry_id, repository, digest),
         )
 
     def ecr_repository(self, name: str) -> dict[str, Any] | None:
-        return self._once(("ecr repository", name), lambda: self._ecr.repository(name))
+        return self._once(("ecr repository", name), lambda: self._reader(EcrApi).repository(name))
 
     # -- account ------------------------------------------------------------------------------
     def caller(self) -> dict[str, Any]:
-        return self._once("caller", self._account.caller)
+        return self._once("caller", self._reader(AccountApi).caller)
 
     def table(self, name: str) -> dict[str, Any] | None:
-        return self._once(("table", name), lambda: self._account.table(name))
+        return self._once(("table", name), lambda: self._reader(AccountApi).table(name))
 
-    # Each service's reader (and its client) is made on first use: `verify --only` asks few.
-    @cached_property
-    def _route53(self) -> Route53Api:
-        return Route53Api(self.ctx.clients)
-
-    @cached_property
-    def _iam(self) -> IamApi:
-        return IamApi(self.ctx.clients)
-
-    @cached_property
-    def _logs(self) -> LogsApi:
-        return LogsApi(self.ctx.clients)
-
-    @cached_property
-    def _secrets(self) -> SecretsApi:
-        return SecretsApi(self.ctx.clients)
-
-    @cached_property
-    def _ecr(self) -> EcrApi:
-        return EcrApi(self.ctx.clients)
-
-    @cached_property
-    def _account(self) -> AccountApi:
-        return AccountApi(self.ctx.clients)
+    def _reader(self, kind: type[Reader]) -> Reader:
+        """The run's reader of one AWS service, made (with its client) on first use: `verify --only` asks few."""
+        return self._once(("reader", kind), lambda: kind(self.ctx.clients))

@@ -11,12 +11,10 @@ from snailtrail.phases import Phase
 
 
 @check(
-    "target health",
-    "task",
-    "2, 8: the service was healthy in ECS but unreachable through the load balancer",
-    "Every running task is a healthy target of the service's target group (awsvpc tasks by IP).",
+    "target health", "task", prevents="2, 8: the service was healthy in ECS but unreachable through the load balancer"
 )
 def target_health(view: LiveView, phase: Phase | None) -> Verdict:
+    """Every running task is a healthy target of the service's target group (awsvpc tasks by IP)."""
     group = view.target_group()
     tasks = view.tasks()
     if group is None:
@@ -26,13 +24,9 @@ def target_health(view: LiveView, phase: Phase | None) -> Verdict:
     return target_health_criterion(view.target_health(), group["TargetGroupArn"], tasks, len(tasks)).verdict
 
 
-@check(
-    "success criteria",
-    "app",
-    "12: 'complete' was declared without calling the public endpoint",
-    "The phase's HTTP probes pass through the environment's public endpoint.",
-)
+@check("success criteria", "app", prevents="12: 'complete' was declared without calling the public endpoint")
 def success_criteria(view: LiveView, phase: Phase | None) -> Verdict:
+    """The phase's HTTP probes pass through the environment's public endpoint."""
     if phase is None:
         return skip("no phase to judge (the running revision has no phase tag; pass --phase)")
     try:
@@ -47,13 +41,9 @@ def success_criteria(view: LiveView, phase: Phase | None) -> Verdict:
     return ok(f"{len(results)} probe(s) of {phase.name} pass through {base}", resources)
 
 
-@check(
-    "ml mode",
-    "app",
-    "the ML service ran degraded where the phase does not allow it",
-    "/ml/status reports a mode the phase accepts; degraded only where the phase allows it.",
-)
+@check("ml mode", "app", prevents="the ML service ran degraded where the phase does not allow it")
 def ml_mode(view: LiveView, phase: Phase | None) -> Verdict:
+    """/ml/status reports a mode the phase accepts; degraded only where the phase allows it."""
     if phase is None or phase.manifest.success.ml_mode is None:
         return skip("the phase sets no ML expectations")
     try:

@@ -20,14 +20,18 @@ def _container_port(view: LiveView, phase: Phase | None) -> int | None:
     return phase.container.port if phase else None
 
 
-@check(
-    "dns ownership",
-    "dns",
-    "9: the domain pointed at another load balancer",
-    "The domain, resolved over DNS (CNAME chain and A records), and its Route 53 record both lead to the "
-    "configured load balancer.",
-)
+def _no_load_balancer(view: LiveView) -> Verdict:
+    """Why a check that follows traffic through the configured load balancer fails without it."""
+    return fail(
+        f"load balancer {view.settings.service.load_balancer.name} not found",
+        "create it, or fix service.load_balancer.name",
+    )
+
+
+@check("dns ownership", "dns", prevents="9: the domain pointed at another load balancer")
 def dns_ownership(view: LiveView, phase: Phase | None) -> Verdict:
+    """The domain, resolved over DNS (CNAME chain and A records), and its Route 53 record both lead to the configured
+    load balancer."""
     import dns.exception
     import dns.resolver
 
@@ -36,10 +40,7 @@ def dns_ownership(view: LiveView, phase: Phase | None) -> Verdict:
         return skip("no domain configured (service.domain)")
     balancer = view.load_balancer()
     if balancer is None:
-        return fail(
-            f"load balancer {view.settings.service.load_balancer.name} not found",
-            "create it, or fix service.load_balancer.name",
-        )
+        return _no_load_balancer(view)
     alb = balancer["DNSName"].lower().rstrip(".")
     public = view.route53_record()
     problems = []
@@ -80,10 +81,7 @@ def dns_ownership(view: LiveView, phase: Phase | None) -> Verdict:
             f"point {domain.name} (CNAME or alias) at {alb} in zone {domain.hosted_zone}",
             [domain.name, balancer["LoadBalancerArn"]],
         )
-    return ok(
-        f"{domain.name} resolves to {alb}, and Route 53 agrees",
-        [domain.name, balancer["LoadBalancerArn"]],
-    )
+    return ok(f"{domain.name} resolves to {alb}, and Route 53 agrees", [domain.name, balancer["LoadBalancerArn"]])
 
 
 def _addresses(resolver: Any, name: str) -> set[str]:
@@ -96,21 +94,14 @@ def _addresses(resolver: Any, name: str) -> set[str]:
         return set()
 
 
-@check(
-    "listener forwards",
-    "listener",
-    "9, 10: traffic reached a load balancer not forwarding to the service",
-    "The configured load balancer exists and its traffic listener (environments.<name>.traffic.listener_port, "
-    "else service.load_balancer.listener_port) forwards to the service's target group.",
-)
+@check("listener forwards", "listener", prevents="9, 10: traffic reached a load balancer not forwarding to the service")
 def listener_forwards(view: LiveView, phase: Phase | None) -> Verdict:
+    """The configured load balancer exists and its traffic listener (environments.<name>.traffic.listener_port, else
+    service.load_balancer.listener_port) forwards to the service's target group."""
     config = view.settings.service.load_balancer
     balancer = view.load_balancer()
     if balancer is None:
-        return fail(
-            f"load balancer {config.name} not found",
-            "create it, or fix service.load_balancer.name",
-        )
+        return _no_load_balancer(view)
     group = view.target_group()
     port = traffic_port(view.settings)  # the environment's traffic listener: port 80 may only redirect
     listener = next((x for x in view.listeners() if x["Port"] == port), None)
@@ -129,18 +120,13 @@ def listener_forwards(view: LiveView, phase: Phase | None) -> Verdict:
             [listener["ListenerArn"]],
         )
     return ok(
-        f"{config.name}:{port} forwards to {config.target_group}",
-        [listener["ListenerArn"], group["TargetGroupArn"]],
+        f"{config.name}:{port} forwards to {config.target_group}", [listener["ListenerArn"], group["TargetGroupArn"]]
     )
 
 
-@check(
-    "target group attached",
-    "target group",
-    "10: the target group was not attached to a listener",
-    "The service's target group exists and is attached to the configured load balancer.",
-)
+@check("target group attached", "target group", prevents="10: the target group was not attached to a listener")
 def target_group_attached(view: LiveView, phase: Phase | None) -> Verdict:
+    """The service's target group exists and is attached to the configured load balancer."""
     config = view.settings.service.load_balancer
     group = view.target_group()
     if group is None:
@@ -155,20 +141,14 @@ def target_group_attached(view: LiveView, phase: Phase | None) -> Verdict:
             f"forward a listener of {config.name} to it",
             [group["TargetGroupArn"]],
         )
-    return ok(
-        f"{config.target_group} ({group['TargetType']} targets, port {group['Port']}) is attached to {config.name}",
-        [group["TargetGroupArn"]],
-    )
+    targets = f"{group['TargetType']} targets, port {group['Port']}"
+    return ok(f"{config.target_group} ({targets}) is attached to {config.name}", [group["TargetGroupArn"]])
 
 
-@check(
-    "port alignment",
-    "target group",
-    "2, 6, 8, 11: ports disagreed across layers",
-    "listener -> target group -> health check -> service containerPort -> task definition -> PORT -> the port "
-    "the app answers on, printed as one chain with the broken link marked.",
-)
+@check("port alignment", "target group", prevents="2, 6, 8, 11: ports disagreed across layers")
 def port_alignment(view: LiveView, phase: Phase | None) -> Verdict:
+    """listener -> target group -> health check -> service containerPort -> task definition -> PORT -> the port the app
+    answers on, printed as one chain with the broken link marked."""
     group = view.target_group()
     service = view.service() or {}
     revision = view.running_revision()
@@ -226,14 +206,10 @@ def _admits(group: dict[str, Any], port: int, source_group: str | None = None) -
     return sources
 
 
-@check(
-    "security groups",
-    "network",
-    "4, 8: no ingress rule from the load balancer to the tasks' port",
-    "The task group admits the ALB group on the target port, the ALB group admits the listener port, egress "
-    "allows the path, and nothing opens the task port to 0.0.0.0/0.",
-)
+@check("security groups", "network", prevents="4, 8: no ingress rule from the load balancer to the tasks' port")
 def security_groups(view: LiveView, phase: Phase | None) -> Verdict:
+    """The task group admits the ALB group on the target port, the ALB group admits the listener port, egress allows
+    the path, and nothing opens the task port to 0.0.0.0/0."""
     groups = view.security_groups()
     task_ids = view.awsvpc().get("securityGroups", [])
     balancer = view.load_balancer() or {}
@@ -270,10 +246,7 @@ def security_groups(view: LiveView, phase: Phase | None) -> Verdict:
         return fail("; ".join(problems), fix, resources)
     if warnings:
         return warn("; ".join(warnings), f"admit only {', '.join(alb_ids)} on port {port}", resources)
-    return ok(
-        f"{', '.join(alb_ids)} -> {', '.join(task_ids)} on {port}; listener {listener_port} open",
-        resources,
-    )
+    return ok(f"{', '.join(alb_ids)} -> {', '.join(task_ids)} on {port}; listener {listener_port} open", resources)
 
 
 PRIVATE_PATH_ENDPOINTS = {"ecr.api", "ecr.dkr", "s3", "logs"}
@@ -320,15 +293,11 @@ def _missing_endpoints(view: LiveView, vpc_id: str) -> set[str]:
     return PRIVATE_PATH_ENDPOINTS - {e["ServiceName"].removeprefix(prefix) for e in view.vpc_endpoints(vpc_id)}
 
 
-@check(
-    "network path",
-    "network",
-    "5: tasks got no route to the internet (subnet not on the IGW route table)",
-    "With assignPublicIp ENABLED each subnet routes 0.0.0.0/0 to an internet gateway (explicit association or "
-    "the main table); with DISABLED a NAT gateway (or transit gateway, NAT instance, peering) or VPC endpoints "
-    "for ECR, S3 and logs.",
-)
+@check("network path", "network", prevents="5: tasks got no route to the internet (subnet not on the IGW route table)")
 def network_path(view: LiveView, phase: Phase | None) -> Verdict:
+    """With assignPublicIp ENABLED each subnet routes 0.0.0.0/0 to an internet gateway (explicit association or the
+    main table); with DISABLED a NAT gateway (or transit gateway, NAT instance, peering) or VPC endpoints for ECR,
+    S3 and logs."""
     awsvpc = view.awsvpc()
     subnets = view.subnets()
     if not subnets:
@@ -361,13 +330,9 @@ def network_path(view: LiveView, phase: Phase | None) -> Verdict:
     )
 
 
-@check(
-    "https redirect",
-    "listener",
-    "plain HTTP served in production",
-    "In environments marked production, the plain-HTTP listener redirects to HTTPS and an HTTPS listener exists.",
-)
+@check("https redirect", "listener", prevents="plain HTTP served in production")
 def https_redirect(view: LiveView, phase: Phase | None) -> Verdict:
+    """In environments marked production, the plain-HTTP listener redirects to HTTPS and an HTTPS listener exists."""
     if not view.settings.environment.production:
         return skip(f"environment {view.settings.environment_name} is not marked production")
     blue_green = view.settings.service.blue_green
@@ -395,14 +360,10 @@ def https_redirect(view: LiveView, phase: Phase | None) -> Verdict:
     return ok(f"{len(plain)} HTTP listener(s) redirect to HTTPS", resources)
 
 
-@check(
-    "public ips",
-    "network",
-    "tasks exposed with public addresses they do not need",
-    "With assignPublicIp ENABLED, warns when the subnets also have a NAT route or VPC endpoints, so the tasks "
-    "would reach ECR and logs without public addresses.",
-)
+@check("public ips", "network", prevents="tasks exposed with public addresses they do not need")
 def public_ips(view: LiveView, phase: Phase | None) -> Verdict:
+    """With assignPublicIp ENABLED, warns when the subnets also have a NAT route or VPC endpoints, so the tasks would
+    reach ECR and logs without public addresses."""
     awsvpc = view.awsvpc()
     subnets = view.subnets()
     if awsvpc.get("assignPublicIp") != "ENABLED" or not subnets:
@@ -420,6 +381,5 @@ def public_ips(view: LiveView, phase: Phase | None) -> Verdict:
             private_paths,
         )
     return ok(
-        "public IPs are the tasks' only way to ECR and logs (no NAT, no endpoints)",
-        [s["SubnetId"] for s in subnets],
+        "public IPs are the tasks' only way to ECR and logs (no NAT, no endpoints)", [s["SubnetId"] for s in subnets]
     )

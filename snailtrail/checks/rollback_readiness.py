@@ -61,12 +61,13 @@ def _racing_rollbacks(service: dict[str, Any]) -> list[str]:
 @check(
     "rollback readiness",
     "service",
-    "an incident rollback failed: the verified revision was deregistered, or its image, role or secret was gone",
-    "The revision a rollback would return to is ACTIVE and its image digest, roles and secrets still exist; warns "
-    "when ECS's own circuit-breaker or alarm rollback (which races snailtrail back to an unverified revision) is "
-    "enabled, or the deployment controller is not ECS.",
+    prevents="an incident rollback failed: the verified revision was deregistered, or its image, role or "
+    "secret was gone",
 )
 def rollback_readiness(view: LiveView, phase: Phase | None) -> Verdict:
+    """The revision a rollback would return to is ACTIVE and its image digest, roles and secrets still exist; warns
+    when ECS's own circuit-breaker or alarm rollback (which races snailtrail back to an unverified revision) is
+    enabled, or the deployment controller is not ECS."""
     service = view.service()
     if service is None:
         return warn("no service: nothing to roll back", "deploy a phase")

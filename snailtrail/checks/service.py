@@ -15,13 +15,9 @@ from snailtrail.phases import Phase
 SMOKE_SECONDS = re.compile(r"after ([0-9.]+) s")
 
 
-@check(
-    "cluster exists",
-    "service",
-    "1: the deploy waited on a cluster or service that did not exist",
-    "The configured cluster exists and is ACTIVE.",
-)
+@check("cluster exists", "service", prevents="1: the deploy waited on a cluster or service that did not exist")
 def cluster_exists(view: LiveView, phase: Phase | None) -> Verdict:
+    """The configured cluster exists and is ACTIVE."""
     name = view.settings.service.cluster
     cluster = view.cluster()
     if cluster is None or cluster.get("status") != "ACTIVE":
@@ -32,13 +28,9 @@ def cluster_exists(view: LiveView, phase: Phase | None) -> Verdict:
     return ok(f"cluster {name} is ACTIVE", [cluster["clusterArn"]])
 
 
-@check(
-    "service active",
-    "service",
-    "1: the ECS service did not exist in the cluster",
-    "The service exists in the cluster and is ACTIVE.",
-)
+@check("service active", "service", prevents="1: the ECS service did not exist in the cluster")
 def service_active(view: LiveView, phase: Phase | None) -> Verdict:
+    """The service exists in the cluster and is ACTIVE."""
     service = view.service()
     name = view.settings.service.name
     if service is None:
@@ -58,13 +50,9 @@ def service_active(view: LiveView, phase: Phase | None) -> Verdict:
     )
 
 
-@check(
-    "verified revision",
-    "service",
-    "13: the running revision had never been verified",
-    "The running task definition belongs to the expected phase and is tagged verified.",
-)
+@check("verified revision", "service", prevents="13: the running revision had never been verified")
 def verified_revision(view: LiveView, phase: Phase | None) -> Verdict:
+    """The running task definition belongs to the expected phase and is tagged verified."""
     revision = view.running_revision()
     if revision is None:
         return fail("no task definition runs", "deploy a phase")
@@ -85,13 +73,11 @@ def verified_revision(view: LiveView, phase: Phase | None) -> Verdict:
 
 
 @check(
-    "awsvpc configuration",
-    "service",
-    "3: empty networkBindings for awsvpc tasks sent people chasing a ghost",
-    "The service has an awsvpc network configuration (subnets, security groups). awsvpc tasks are judged by "
-    "probes and target health, never by networkBindings.",
+    "awsvpc configuration", "service", prevents="3: empty networkBindings for awsvpc tasks sent people chasing a ghost"
 )
 def awsvpc_configuration(view: LiveView, phase: Phase | None) -> Verdict:
+    """The service has an awsvpc network configuration (subnets, security groups). awsvpc tasks are judged by probes
+    and target health, never by networkBindings."""
     awsvpc = view.awsvpc()
     if not awsvpc.get("subnets") or not awsvpc.get("securityGroups"):
         return fail(
@@ -107,13 +93,11 @@ def awsvpc_configuration(view: LiveView, phase: Phase | None) -> Verdict:
 
 
 @check(
-    "load balancer entries",
-    "service",
-    "10: the service named a container or port the task definition lacked",
-    "Every loadBalancers[] entry of the service names a container and port the task definition maps, and a "
-    "target group that exists.",
+    "load balancer entries", "service", prevents="10: the service named a container or port the task definition lacked"
 )
 def load_balancer_entries(view: LiveView, phase: Phase | None) -> Verdict:
+    """Every loadBalancers[] entry of the service names a container and port the task definition maps, and a target
+    group that exists."""
     service = view.service()
     revision = view.running_revision()
     if service is None or revision is None:
@@ -149,13 +133,9 @@ def load_balancer_entries(view: LiveView, phase: Phase | None) -> Verdict:
     return ok(f"{len(entries)} entry(ies) match the task definition", [service["serviceArn"]])
 
 
-@check(
-    "grace period",
-    "service",
-    "7: containers missed health checks during a slow start-up",
-    "The service's health-check grace period covers the start-up time smoke measured.",
-)
+@check("grace period", "service", prevents="7: containers missed health checks during a slow start-up")
 def grace_period(view: LiveView, phase: Phase | None) -> Verdict:
+    """The service's health-check grace period covers the start-up time smoke measured."""
     service = view.service()
     if service is None:
         return skip("no service")
@@ -175,19 +155,12 @@ def grace_period(view: LiveView, phase: Phase | None) -> Verdict:
             f"raise health_check.grace_period_s above {measured:.0f} s",
             [service["serviceArn"]],
         )
-    return ok(
-        f"grace period {grace} s covers the measured start-up ({measured:.1f} s)",
-        [service["serviceArn"]],
-    )
+    return ok(f"grace period {grace} s covers the measured start-up ({measured:.1f} s)", [service["serviceArn"]])
 
 
-@check(
-    "roles",
-    "service",
-    "task or execution role missing or not assumable by ECS",
-    "The task and execution roles exist and trust ecs-tasks.amazonaws.com.",
-)
+@check("roles", "service", prevents="task or execution role missing or not assumable by ECS")
 def roles(view: LiveView, phase: Phase | None) -> Verdict:
+    """The task and execution roles exist and trust ecs-tasks.amazonaws.com."""
     revision = view.running_revision()
     arns = [revision.definition.get(k) for k in ("taskRoleArn", "executionRoleArn")] if revision else []
     return judge_roles(view, [a for a in arns if a], "the task definition names no roles")
@@ -216,10 +189,9 @@ def _task_role_problem(view: LiveView, arn: str) -> str | None:
     return None
 
 
-@check(
-    "log group", "container", "logs missing when they were needed", "The awslogs group the container writes to exists."
-)
+@check("log group", "container", prevents="logs missing when they were needed")
 def log_group(view: LiveView, phase: Phase | None) -> Verdict:
+    """The awslogs group the container writes to exists."""
     revision = view.running_revision()
     if revision is None:
         return skip("no task definition")
@@ -229,20 +201,14 @@ def log_group(view: LiveView, phase: Phase | None) -> Verdict:
         return skip("the container has no awslogs configuration")
     if not view.log_group_exists(name):
         return fail(
-            f"log group {name} does not exist",
-            f"create it: aws logs create-log-group --log-group-name {name}",
-            [name],
+            f"log group {name} does not exist", f"create it: aws logs create-log-group --log-group-name {name}", [name]
         )
     return ok(f"log group {name} exists", [name])
 
 
-@check(
-    "secrets exist",
-    "container",
-    "a referenced secret did not exist and tasks failed to start",
-    "Every secret the task definition references exists (SSM Parameter Store or Secrets Manager).",
-)
+@check("secrets exist", "container", prevents="a referenced secret did not exist and tasks failed to start")
 def secrets_exist(view: LiveView, phase: Phase | None) -> Verdict:
+    """Every secret the task definition references exists (SSM Parameter Store or Secrets Manager)."""
     revision = view.running_revision()
     secrets = revision.definition["containerDefinitions"][0].get("secrets", []) if revision else []
     if not secrets:
@@ -250,9 +216,7 @@ def secrets_exist(view: LiveView, phase: Phase | None) -> Verdict:
     missing = [f"{s['name']} ({s['valueFrom']})" for s in secrets if not view.secret_exists(s["valueFrom"])]
     if missing:
         return fail(
-            f"missing: {', '.join(missing)}",
-            "create them, or fix container.secrets",
-            [s["valueFrom"] for s in secrets],
+            f"missing: {', '.join(missing)}", "create them, or fix container.secrets", [s["valueFrom"] for s in secrets]
         )
     return ok(f"{len(secrets)} secret(s) exist (values never read)", [s["valueFrom"] for s in secrets])
 
@@ -304,14 +268,10 @@ def ecr_image_missing(view: LiveView, reference: str) -> str | None:
     return None if error is None else f"{reference} is not in ECR ({error})"
 
 
-@check(
-    "image config",
-    "container",
-    "6: the image hard-coded PORT and ignored the task definition's",
-    "The image exists in the registry by digest, and its config (exposed ports, env, user) agrees with the task "
-    "definition; warns on a hard-coded PORT or a root user.",
-)
+@check("image config", "container", prevents="6: the image hard-coded PORT and ignored the task definition's")
 def image_config(view: LiveView, phase: Phase | None) -> Verdict:
+    """The image exists in the registry by digest, and its config (exposed ports, env, user) agrees with the task
+    definition; warns on a hard-coded PORT or a root user."""
     revision = view.running_revision()
     if revision is None:
         return skip("no task definition")
@@ -354,6 +314,5 @@ def image_config(view: LiveView, phase: Phase | None) -> Verdict:
     if notes:
         return warn("; ".join(notes), "set USER to a non-root user and read the port from $PORT", [reference])
     return ok(
-        f"{reference.rsplit('/', 1)[-1][:40]}… exists; user {config.get('User')}, no conflicting port",
-        [reference],
+        f"{reference.rsplit('/', 1)[-1][:40]}… exists; user {config.get('User')}, no conflicting port", [reference]
     )

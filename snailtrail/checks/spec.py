@@ -1,5 +1,6 @@
-"""How a verify check is declared: ``@check`` records its name, layer, the incidents it answers and
-what it looks at, once; the check function returns only its verdict and the runner names the result.
+"""How a verify check is declared: ``@check`` records its name, layer and the incidents it answers,
+once, and the function's docstring says what it looks at; the check function returns only its
+verdict and the runner names the result.
 
 The check modules import this module; catalogue.py imports them, so the two never import each other.
 """
@@ -32,11 +33,13 @@ class CheckSpec:
 DECLARED: list[CheckSpec] = []
 
 
-def check(name: str, layer: str, prevents: str, describes: str) -> Callable[[CheckFunction], CheckFunction]:
+def check(name: str, layer: str, *, prevents: str) -> Callable[[CheckFunction], CheckFunction]:
     """Declare a check; the catalogue is data that `verify --list` prints and docs/checks.md mirrors."""
     assert layer in LAYERS, layer
 
     def declare(function: CheckFunction) -> CheckFunction:
+        assert function.__doc__, f"check {name} needs a docstring: verify --list prints it"
+        describes = " ".join((function.__doc__ or "").split())  # the docstring as one line
         DECLARED.append(CheckSpec(name, layer, prevents, describes, function))
         return function
 

@@ -77,19 +77,23 @@ class LiveView:
         return self._once("lb", lambda: self.ctx.elbv2.load_balancer(self.settings.service.load_balancer.name))
 
     def listeners(self) -> list[dict[str, Any]]:
-        """The load balancer's listeners; none without a load balancer."""
-        balancer = self.load_balancer()
-        read = self.ctx.elbv2.listeners
-        return [] if balancer is None else self._once("listeners", lambda: read(balancer["LoadBalancerArn"]))
+        return self._of_parent("listeners", self.load_balancer(), "LoadBalancerArn", self.ctx.elbv2.listeners)
 
     def target_group(self) -> dict[str, Any] | None:
         return self._once("tg", lambda: self.ctx.elbv2.target_group(self.ctx.colours.live.target_group))
 
     def target_health(self) -> list[dict[str, Any]]:
-        """The target group's targets and their health; none without a target group."""
-        group = self.target_group()
-        read = self.ctx.elbv2.target_health
-        return [] if group is None else self._once("health", lambda: read(group["TargetGroupArn"]))
+        return self._of_parent("health", self.target_group(), "TargetGroupArn", self.ctx.elbv2.target_health)
+
+    def _of_parent(
+        self,
+        key: str,
+        parent: dict[str, Any] | None,
+        arn_key: str,
+        read: Callable[[str], list[dict[str, Any]]],
+    ) -> list[dict[str, Any]]:
+        """What ``read`` lists for the parent resource's ARN; nothing when the parent does not exist."""
+        return [] if parent is None else self._once(key, lambda: read(parent[arn_key]))
 
     def forwarded_target_groups(self, listener: dict[str, Any]) -> list[str]:
         return [arn for arn, weight in forward_weights(actions_of(listener)).items() if weight > 0]

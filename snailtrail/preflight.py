@@ -11,11 +11,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from botocore.exceptions import ClientError
-
-from snailtrail.checks.base import CheckResult, failed, passed, skipped, warned
-from snailtrail.checks.catalogue import CheckSpec, VerifyReport, guarded
+from snailtrail.checks.base import Verdict, fail, ok, skip, warn
+from snailtrail.checks.catalogue import VerifyReport, guarded
 from snailtrail.checks.service import judge_roles
+from snailtrail.checks.spec import CheckSpec
 from snailtrail.checks.view import LiveView
 from snailtrail.phases import Phase
 
@@ -23,38 +22,32 @@ from snailtrail.phases import Phase
 STATE_KEYS = {"pk": "HASH", "sk": "RANGE"}
 
 
-def caller(view: LiveView, _: Phase | None) -> CheckResult:
-    identity = view.ctx.clients.client("sts").get_caller_identity()
+def caller(view: LiveView, _: Phase | None) -> Verdict:
+    identity = view.caller()
     expected = view.settings.environment.account_id
     who = f"{identity['Arn']} (account {identity['Account']})"
     if expected is None:
-        return warned(
-            "caller",
+        return warn(
             f"running as {who}; the environment names no account_id to compare with",
             f'set environments.{view.settings.environment_name}.account_id: "{identity["Account"]}" so a '
             "credential of another account is refused",
             [identity["Arn"]],
         )
     if identity["Account"] != expected:
-        return failed(
-            "caller",
+        return fail(
             f"running as {who}, but the environment expects account {expected}",
             "use credentials of that account: another AWS_PROFILE, `aws sso login --profile ...`, or unset "
             "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY left from another account",
             [identity["Arn"]],
         )
-    return passed("caller", f"running as {who}, the environment's account", [identity["Arn"]])
+    return ok(f"running as {who}, the environment's account", [identity["Arn"]])
 
 
-def state_table(view: LiveView, _: Phase | None) -> CheckResult:
+def state_table(view: LiveView, _: Phase | None) -> Verdict:
     name = view.settings.environment.state_table
-    try:
-        table = view.ctx.clients.client("dynamodb").describe_table(TableName=name)["Table"]
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-        return failed(
-            "state table",
+    table = view.table(name)
+    if table is None:
+        return fail(
             f"{name} does not exist: deploy and rollback refuse to run without their lock",
             f"create it: aws dynamodb create-table --table-name {name} --billing-mode PAY_PER_REQUEST "
             "--attribute-definitions AttributeName=pk,AttributeType=S AttributeName=sk,AttributeType=S "
@@ -62,76 +55,64 @@ def state_table(view: LiveView, _: Phase | None) -> CheckResult:
         )
     keys = {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]}
     if keys != STATE_KEYS:
-        return failed(
-            "state table",
+        return fail(
             f"{name} has the key schema {keys}, not pk (HASH) + sk (RANGE)",
             "point state_table at a table created as docs/operations.md shows",
             [table["TableArn"]],
         )
-    return passed("state table", f"{name} exists with keys pk + sk", [table["TableArn"]])
+    return ok(f"{name} exists with keys pk + sk", [table["TableArn"]])
 
 
-def cluster(view: LiveView, _: Phase | None) -> CheckResult:
+def cluster(view: LiveView, _: Phase | None) -> Verdict:
     name = view.settings.service.cluster
     found = view.cluster()
     if found is None or found.get("status") != "ACTIVE":
-        return failed(
-            "cluster", f"cluster {name} is missing or not ACTIVE", f"aws ecs create-cluster --cluster-name {name}"
-        )
-    return passed("cluster", f"cluster {name} is ACTIVE", [found["clusterArn"]])
+        return fail(f"cluster {name} is missing or not ACTIVE", f"aws ecs create-cluster --cluster-name {name}")
+    return ok(f"cluster {name} is ACTIVE", [found["clusterArn"]])
 
 
-def roles(view: LiveView, _: Phase | None) -> CheckResult:
+def roles(view: LiveView, _: Phase | None) -> Verdict:
     arns = [a for a in (view.settings.execution_role_arn, view.settings.service.task_role_arn) if a]
     return judge_roles(view, arns, "the configuration names no roles")
 
 
-def repository(view: LiveView, _: Phase | None) -> CheckResult:
+def repository(view: LiveView, _: Phase | None) -> Verdict:
     if view.settings.environment.registry != "ecr":
-        return skipped("ecr repository", f"images go to {view.settings.environment.registry}, not ECR")
+        return skip(f"images go to {view.settings.environment.registry}, not ECR")
     name = view.settings.service.image_repository
-    try:
-        found = view.ctx.clients.client("ecr").describe_repositories(repositoryNames=[name])["repositories"][0]
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "RepositoryNotFoundException":
-            raise
-        return failed(
-            "ecr repository", f"repository {name} does not exist", f"aws ecr create-repository --repository-name {name}"
-        )
-    return passed("ecr repository", f"repository {name} exists", [found["repositoryArn"]])
+    found = view.ecr_repository(name)
+    if found is None:
+        return fail(f"repository {name} does not exist", f"aws ecr create-repository --repository-name {name}")
+    return ok(f"repository {name} exists", [found["repositoryArn"]])
 
 
-def log_group(view: LiveView, _: Phase | None) -> CheckResult:
+def log_group(view: LiveView, _: Phase | None) -> Verdict:
     name = view.settings.log_group
     if name is None:
-        return skipped("log group", "the configuration names no log group")
+        return skip("the configuration names no log group")
     if not view.log_group_exists(name):
-        return failed(
-            "log group", f"log group {name} does not exist", f"aws logs create-log-group --log-group-name {name}"
-        )
-    return passed("log group", f"log group {name} exists", [name])
+        return fail(f"log group {name} does not exist", f"aws logs create-log-group --log-group-name {name}")
+    return ok(f"log group {name} exists", [name])
 
 
-def listener(view: LiveView, _: Phase | None) -> CheckResult:
+def listener(view: LiveView, _: Phase | None) -> Verdict:
     balancer = view.settings.service.load_balancer
     if view.load_balancer() is None:
-        return failed(
-            "listener",
+        return fail(
             f"load balancer {balancer.name} does not exist",
             "create the application load balancer, or correct service.load_balancer.name",
         )
     found = next((x for x in view.listeners() if x["Port"] == balancer.listener_port), None)
     if found is None:
         ports = sorted(x["Port"] for x in view.listeners())
-        return failed(
-            "listener",
+        return fail(
             f"{balancer.name} has no listener on port {balancer.listener_port} (ports: {ports or 'none'})",
             "create the listener, or correct service.load_balancer.listener_port",
         )
-    return passed("listener", f"{balancer.name} listens on port {balancer.listener_port}", [found["ListenerArn"]])
+    return ok(f"{balancer.name} listens on port {balancer.listener_port}", [found["ListenerArn"]])
 
 
-def target_groups(view: LiveView, _: Phase | None) -> CheckResult:
+def target_groups(view: LiveView, _: Phase | None) -> Verdict:
     service = view.settings.service
     names = [service.load_balancer.target_group] + ([service.blue_green.target_group] if service.blue_green else [])
     problems, arns = [], []
@@ -146,16 +127,15 @@ def target_groups(view: LiveView, _: Phase | None) -> CheckResult:
         if group.get("TargetType") != "ip":
             problems.append(f"{name} has target type {group.get('TargetType')}, not ip")
     if problems:
-        return failed(
-            "target groups",
+        return fail(
             "; ".join(problems),
             "create target groups with --target-type ip (the type cannot be changed afterwards)",
             arns,
         )
-    return passed("target groups", f"{', '.join(names)} exist with target type ip", arns)
+    return ok(f"{', '.join(names)} exist with target type ip", arns)
 
 
-PREFLIGHT: list[tuple[str, str, Callable[[LiveView, Phase | None], CheckResult]]] = [
+PREFLIGHT: list[tuple[str, str, Callable[[LiveView, Phase | None], Verdict]]] = [
     ("caller", "account", caller),
     ("state table", "account", state_table),
     ("roles", "account", roles),

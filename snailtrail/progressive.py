@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from snailtrail.aws.cloudwatch import TrafficMetrics
 from snailtrail.aws.elbv2 import with_forward_weights
-from snailtrail.checks.base import CheckResult, Status, failed, passed
+from snailtrail.checks.base import CheckResult, Status, fail, ok
 from snailtrail.checks.gates import traffic_gate
 from snailtrail.colours import Colour
 from snailtrail.config import Settings, StrategyConfig, StrategyKind
@@ -251,7 +251,7 @@ class ProgressiveRollout:
         if request.get("request") == PROMOTE and not self.promoted_by:
             self.promoted_by = describe_request(request)
             self.executor.emit("rollout.promoted", self.plan.phase.name, f"promoted by {self.promoted_by}")
-            return passed("operator", f"promoted by {self.promoted_by}: the remaining bake is skipped")
+            return ok(f"promoted by {self.promoted_by}: the remaining bake is skipped").named("operator")
         return None
 
     def _evaluate(self, step_started: datetime) -> CheckResult:
@@ -272,13 +272,12 @@ class ProgressiveRollout:
             success.healthy_targets if success.healthy_targets is not None else self.plan.phase.container.desired_count
         )
         if healthy < wanted:
-            return failed(
-                "new colour health",
+            return fail(
                 f"{healthy} of {wanted} targets healthy in {self.new.target_group} ({', '.join(states) or 'none'})",
                 "the new revision's tasks fail the target group's health check under traffic: read their logs",
                 [listeners.new_target_group],
-            )
-        return passed("new colour health", f"{healthy} healthy targets in {self.new.target_group}")
+            ).named("new colour health")
+        return ok(f"{healthy} healthy targets in {self.new.target_group}").named("new colour health")
 
     def _traffic(self, step_started: datetime) -> CheckResult:
         """The new colour since this step began against the old colour's baseline, one call for both."""

@@ -1,8 +1,10 @@
-"""Resolving the network names a configuration uses into ids, inside the service's VPC."""
+"""Resolving the network names a configuration uses into ids, inside the service's VPC, and reading the
+network verify judges: security groups, subnets, route tables and VPC endpoints."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from snailtrail.aws.session import AwsClients
 from snailtrail.errors import ConfigError
@@ -21,7 +23,7 @@ class Ec2Api:
             return vpc
         subnet_ids = [n for n in names if n.startswith("subnet-")]
         if subnet_ids:
-            return self._ec2.describe_subnets(SubnetIds=subnet_ids[:1])["Subnets"][0]["VpcId"]
+            return self.subnets(subnet_ids[:1])[0]["VpcId"]
         return None
 
     def _resolve(self, names: list[str], prefix: str, describe: str, key: str, id_key: str) -> list[str]:
@@ -61,3 +63,15 @@ class Ec2Api:
 
     def security_group_ids(self, names: list[str]) -> list[str]:
         return self._resolve(names, "sg-", "describe_security_groups", "SecurityGroups", "GroupId")
+
+    def security_groups(self, ids: list[str]) -> list[dict[str, Any]]:
+        return self._ec2.describe_security_groups(GroupIds=ids)["SecurityGroups"]
+
+    def subnets(self, ids: list[str]) -> list[dict[str, Any]]:
+        return self._ec2.describe_subnets(SubnetIds=ids)["Subnets"]
+
+    def route_tables(self, vpc_id: str) -> list[dict[str, Any]]:
+        return self._ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]
+
+    def vpc_endpoints(self, vpc_id: str) -> list[dict[str, Any]]:
+        return self._ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from snailtrail.aws.missing import none_if_missing
 from snailtrail.aws.session import AwsClients
 
 RULE_ARN_MARK = ":listener-rule/"  # arn:aws:elasticloadbalancing:...:listener-rule/app/... names a rule
@@ -17,20 +16,14 @@ class Elbv2Api:
         self._elb = clients.client("elbv2")
 
     def target_group(self, name: str) -> dict[str, Any] | None:
-        try:
-            return self._elb.describe_target_groups(Names=[name])["TargetGroups"][0]
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TargetGroupNotFound":
-                return None
-            raise
+        return none_if_missing(
+            "TargetGroupNotFound", lambda: self._elb.describe_target_groups(Names=[name])["TargetGroups"][0]
+        )
 
     def load_balancer(self, name: str) -> dict[str, Any] | None:
-        try:
-            return self._elb.describe_load_balancers(Names=[name])["LoadBalancers"][0]
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "LoadBalancerNotFound":
-                return None
-            raise
+        return none_if_missing(
+            "LoadBalancerNotFound", lambda: self._elb.describe_load_balancers(Names=[name])["LoadBalancers"][0]
+        )
 
     def deregistration_delay(self, target_group_arn: str) -> int:
         """Seconds a deregistered target drains before ECS may stop its task (300 unless changed)."""

@@ -1,4 +1,4 @@
-"""The CloudWatch Logs calls snailtrail makes to read a task's output; nothing here decides."""
+"""The CloudWatch Logs calls snailtrail makes to read a task's output and find its log group; nothing here decides."""
 
 from __future__ import annotations
 
@@ -34,3 +34,8 @@ class LogsApi:
                 yield from page["events"]
         except self._logs.exceptions.ResourceNotFoundException:
             return
+
+    def log_group_exists(self, name: str) -> bool:
+        # Every page: DescribeLogGroups may answer a page without the group and a nextToken.
+        pages = self._logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=name)
+        return any(g["logGroupName"] == name for page in pages for g in page["logGroups"])

@@ -3,61 +3,33 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from snailtrail.checks.base import CheckResult, Status
+from snailtrail.checks.base import CheckResult, fail
+from snailtrail.checks.spec import DECLARED, LAYERS, CheckSpec
 from snailtrail.checks.view import LiveView
 from snailtrail.phases import Phase
 
-LAYERS = ("dns", "load balancer", "listener", "target group", "network", "service", "task", "container", "app")
-CheckFunction = Callable[[LiveView, Phase | None], CheckResult]
-
-
-@dataclass(frozen=True)
-class CheckSpec:
-    name: str
-    layer: str
-    prevents: str  # the incidents of docs/incidents.md it answers, numbers first
-    describes: str
-    run: CheckFunction
-
-
-CATALOGUE: list[CheckSpec] = []
-
-
-def check(name: str, layer: str, prevents: str, describes: str) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a check; the catalogue is data that `verify --list` prints and docs/checks.md mirrors."""
-    assert layer in LAYERS, layer
-
-    def register(function: CheckFunction) -> CheckFunction:
-        CATALOGUE.append(CheckSpec(name, layer, prevents, describes, function))
-        return function
-
-    return register
-
 
 def guarded(spec: CheckSpec, view: LiveView, phase: Phase | None) -> CheckResult:
-    """A check that cannot ask AWS fails with the error, instead of taking the others down."""
+    """The check's verdict under its declared name; a check that cannot ask AWS fails with the error,
+    instead of taking the others down."""
     try:
-        return spec.run(view, phase)
+        verdict = spec.run(view, phase)
     except (ClientError, BotoCoreError) as exc:
-        return CheckResult(
-            spec.name,
-            Status.FAIL,
+        verdict = fail(
             f"could not be checked: {exc}",
             "check that the credentials' policy allows the describe calls this check makes",
         )
     except Exception as exc:  # noqa: BLE001 - one broken check must not take the others down
-        return CheckResult(
-            spec.name,
-            Status.FAIL,
+        verdict = fail(
             f"could not run: {type(exc).__name__}: {exc}",
             "run with --verbose and report it; the other checks are unaffected",
         )
+    return verdict.named(spec.name)
 
 
 @dataclass
@@ -76,9 +48,9 @@ def selected(only: list[str] | None) -> list[CheckSpec]:
     import snailtrail.checks.infra
     import snailtrail.checks.rollback_readiness
     import snailtrail.checks.service
-    import snailtrail.checks.task  # noqa: F401 - registration by import
+    import snailtrail.checks.task  # noqa: F401 - declaration by import
 
-    specs = sorted(CATALOGUE, key=lambda s: LAYERS.index(s.layer))
+    specs = sorted(DECLARED, key=lambda s: LAYERS.index(s.layer))
     if only:
         unknown = sorted(set(only) - {s.name for s in specs})
         if unknown:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from tenacity import RetryError, retry, retry_if_result, stop_after_attempt, wait_fixed
 
-from snailtrail.checks.base import CheckResult, failed, passed
+from snailtrail.checks.base import CheckResult, fail, ok
 from snailtrail.phases import HttpProbe, Phase
 
 PROBE_TIMEOUT_S = 5.0
@@ -97,16 +97,15 @@ def http_probes(phase: Phase, base_url: str, attempts: int | None = None) -> lis
         answer, problem = retry_until(judge, tries, criteria.interval_s)
         name = f"http {probe.method} {probe.path}"
         if problem is None:
-            results.append(passed(name, f"{url} answered {answer.status}", [url]))
+            results.append(ok(f"{url} answered {answer.status}", [url]).named(name))
         else:
             results.append(
-                failed(
-                    name,
+                fail(
                     f"{url}: {problem} after {tries} attempt(s)",
                     "read the new tasks' logs and stopped reasons; the app must answer this path on "
                     f"port {phase.container.port} with the expected body",
                     [url],
-                )
+                ).named(name)
             )
     return results
 
@@ -135,10 +134,12 @@ def ml_mode_criterion(phase: Phase, base_url: str, attempts: int | None = None) 
 
     answer, problem = retry_until(judge, attempts or criteria.attempts, criteria.interval_s)
     if problem is not None:
-        return failed("ml mode", problem, "check /ml/status reasons: model bucket, cache and ML dependencies", [url])
+        return fail(problem, "check /ml/status reasons: model bucket, cache and ML dependencies", [url]).named(
+            "ml mode"
+        )
     degraded = isinstance(answer.body, dict) and answer.body.get("degraded")
-    return passed(
-        "ml mode", f"ML mode {answer.body.get('mode')!r}" + (" (degraded, allowed)" if degraded else ""), [url]
+    return ok(f"ML mode {answer.body.get('mode')!r}" + (" (degraded, allowed)" if degraded else ""), [url]).named(
+        "ml mode"
     )
 
 
@@ -166,13 +167,12 @@ def target_health_criterion(
                 problems.append(f"{ip} {state.get('State')} {state.get('Reason', '')}".strip())
     resources = [target_group_arn] + [t["taskArn"] for t in tasks]
     if healthy >= wanted:
-        return passed(
-            "healthy targets", f"{healthy} of the new tasks healthy in the target group (wanted {wanted})", resources
+        return ok(f"{healthy} of the new tasks healthy in the target group (wanted {wanted})", resources).named(
+            "healthy targets"
         )
-    return failed(
-        "healthy targets",
+    return fail(
         f"{healthy} healthy new targets, wanted {wanted}: {'; '.join(problems) or 'none registered'}",
         "the target group's health check must reach the container port and path; check security groups "
         "and the app's port",
         resources,
-    )
+    ).named("healthy targets")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from snailtrail.aws.cloudwatch import TrafficStats
-from snailtrail.checks.base import CheckResult, failed, passed, skipped
+from snailtrail.checks.base import CheckResult, fail, ok, skip
 from snailtrail.config import GateConfig
 
 FIX = (
@@ -16,26 +16,24 @@ def traffic_gate(new: TrafficStats, old: TrafficStats, gates: GateConfig, new_na
     """Fail when the new colour errs or slows beyond the thresholds; skip until it has seen enough requests."""
     compared = f"{new_name}: {new.describe()}; {old_name}: {old.describe()}"
     if new.requests < gates.min_requests:
-        return skipped("traffic", f"too few requests to judge yet ({compared}; judging from {gates.min_requests})")
+        return skip(f"too few requests to judge yet ({compared}; judging from {gates.min_requests})").named("traffic")
     increase = new.error_rate - old.error_rate
     if increase > gates.max_error_rate_increase:
-        return failed(
-            "traffic error rate",
+        return fail(
             f"{new_name} errs on {new.error_rate:.1%} of requests, {increase:.1%} above {old_name} "
             f"(allowed {gates.max_error_rate_increase:.1%}): {compared}",
             FIX,
-        )
+        ).named("traffic error rate")
     if new.mean_latency_s is not None and old.mean_latency_s is not None:
         slower_ms = (new.mean_latency_s - old.mean_latency_s) * 1000
         if (
             new.mean_latency_s > old.mean_latency_s * gates.max_latency_ratio
             and slower_ms > gates.min_latency_increase_ms
         ):
-            return failed(
-                "traffic latency",
+            return fail(
                 f"{new_name} answers in {new.mean_latency_s * 1000:.0f} ms on average, "
                 f"{new.mean_latency_s / old.mean_latency_s:.1f}x {old_name}'s (allowed {gates.max_latency_ratio}x): "
                 f"{compared}",
                 FIX,
-            )
-    return passed("traffic", compared)
+            ).named("traffic latency")
+    return ok(compared).named("traffic")

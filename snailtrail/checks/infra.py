@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from snailtrail.checks.base import CheckResult, failed, passed, skipped, warned
-from snailtrail.checks.catalogue import check
+from snailtrail.checks.base import Verdict, fail, ok, skip, warn
+from snailtrail.checks.spec import check
 from snailtrail.checks.view import LiveView
 from snailtrail.phases import Phase
 from snailtrail.traffic_route import traffic_port
@@ -20,36 +20,36 @@ def _container_port(view: LiveView, phase: Phase | None) -> int | None:
     return phase.container.port if phase else None
 
 
-@check(
-    "dns ownership",
-    "dns",
-    "9: the domain pointed at another load balancer",
-    "The domain, resolved over DNS (CNAME chain and A records), and its Route 53 record both lead to the "
-    "configured load balancer.",
-)
-def dns_ownership(view: LiveView, phase: Phase | None) -> CheckResult:
+def _no_load_balancer(view: LiveView) -> Verdict:
+    """Why a check that follows traffic through the configured load balancer fails without it."""
+    return fail(
+        f"load balancer {view.settings.service.load_balancer.name} not found",
+        "create it, or fix service.load_balancer.name",
+    )
+
+
+@check("dns ownership", "dns", prevents="9: the domain pointed at another load balancer")
+def dns_ownership(view: LiveView, phase: Phase | None) -> Verdict:
+    """The domain, resolved over DNS (CNAME chain and A records), and its Route 53 record both lead to the configured
+    load balancer."""
     import dns.exception
     import dns.resolver
 
     domain = view.settings.service.domain
     if domain is None:
-        return skipped("dns ownership", "no domain configured (service.domain)")
+        return skip("no domain configured (service.domain)")
     balancer = view.load_balancer()
     if balancer is None:
-        return failed(
-            "dns ownership",
-            f"load balancer {view.settings.service.load_balancer.name} not found",
-            "create it, or fix service.load_balancer.name",
-        )
+        return _no_load_balancer(view)
     alb = balancer["DNSName"].lower().rstrip(".")
-    record = view.route53_record() or {}
+    public = view.route53_record()
     problems = []
-    if record.get("zone") is None:
+    if public is None or public.zone_id is None:
         problems.append(f"no hosted zone {domain.hosted_zone}")
-    elif record.get("record") is None:
+    elif public.record is None:
         problems.append(f"no Route 53 record {domain.name}")
     else:
-        found = record["record"]
+        found = public.record
         target = (found.get("AliasTarget") or {}).get("DNSName") or next(
             iter(r["Value"] for r in found.get("ResourceRecords", [])), ""
         )
@@ -76,17 +76,12 @@ def dns_ownership(view: LiveView, phase: Phase | None) -> CheckResult:
     except dns.exception.DNSException as exc:
         problems.append(f"{domain.name} does not resolve ({exc.__class__.__name__})")
     if problems:
-        return failed(
-            "dns ownership",
+        return fail(
             "; ".join(problems),
             f"point {domain.name} (CNAME or alias) at {alb} in zone {domain.hosted_zone}",
             [domain.name, balancer["LoadBalancerArn"]],
         )
-    return passed(
-        "dns ownership",
-        f"{domain.name} resolves to {alb}, and Route 53 agrees",
-        [domain.name, balancer["LoadBalancerArn"]],
-    )
+    return ok(f"{domain.name} resolves to {alb}, and Route 53 agrees", [domain.name, balancer["LoadBalancerArn"]])
 
 
 def _addresses(resolver: Any, name: str) -> set[str]:
@@ -99,86 +94,61 @@ def _addresses(resolver: Any, name: str) -> set[str]:
         return set()
 
 
-@check(
-    "listener forwards",
-    "listener",
-    "9, 10: traffic reached a load balancer not forwarding to the service",
-    "The configured load balancer exists and its traffic listener (environments.<name>.traffic.listener_port, "
-    "else service.load_balancer.listener_port) forwards to the service's target group.",
-)
-def listener_forwards(view: LiveView, phase: Phase | None) -> CheckResult:
+@check("listener forwards", "listener", prevents="9, 10: traffic reached a load balancer not forwarding to the service")
+def listener_forwards(view: LiveView, phase: Phase | None) -> Verdict:
+    """The configured load balancer exists and its traffic listener (environments.<name>.traffic.listener_port, else
+    service.load_balancer.listener_port) forwards to the service's target group."""
     config = view.settings.service.load_balancer
     balancer = view.load_balancer()
     if balancer is None:
-        return failed(
-            "listener forwards",
-            f"load balancer {config.name} not found",
-            "create it, or fix service.load_balancer.name",
-        )
+        return _no_load_balancer(view)
     group = view.target_group()
     port = traffic_port(view.settings)  # the environment's traffic listener: port 80 may only redirect
     listener = next((x for x in view.listeners() if x["Port"] == port), None)
     if listener is None:
-        return failed(
-            "listener forwards",
+        return fail(
             f"{config.name} has no listener on port {port}",
             f"add a listener on {port} forwarding to {config.target_group}",
             [balancer["LoadBalancerArn"]],
         )
     forwards = view.forwarded_target_groups(listener)
     if group is None or group["TargetGroupArn"] not in forwards:
-        return failed(
-            "listener forwards",
+        return fail(
             f"listener {port} forwards to "
             f"{', '.join(a.rsplit('/', 2)[-2] for a in forwards) or 'nothing'}, not {config.target_group}",
             f"modify the listener's default action to forward to {config.target_group}",
             [listener["ListenerArn"]],
         )
-    return passed(
-        "listener forwards",
-        f"{config.name}:{port} forwards to {config.target_group}",
-        [listener["ListenerArn"], group["TargetGroupArn"]],
+    return ok(
+        f"{config.name}:{port} forwards to {config.target_group}", [listener["ListenerArn"], group["TargetGroupArn"]]
     )
 
 
-@check(
-    "target group attached",
-    "target group",
-    "10: the target group was not attached to a listener",
-    "The service's target group exists and is attached to the configured load balancer.",
-)
-def target_group_attached(view: LiveView, phase: Phase | None) -> CheckResult:
+@check("target group attached", "target group", prevents="10: the target group was not attached to a listener")
+def target_group_attached(view: LiveView, phase: Phase | None) -> Verdict:
+    """The service's target group exists and is attached to the configured load balancer."""
     config = view.settings.service.load_balancer
     group = view.target_group()
     if group is None:
-        return failed(
-            "target group attached",
+        return fail(
             f"target group {config.target_group} not found",
             "create it (ip targets, the container port), or fix service.load_balancer.target_group",
         )
     balancer = view.load_balancer()
     if balancer is None or balancer["LoadBalancerArn"] not in group.get("LoadBalancerArns", []):
-        return failed(
-            "target group attached",
+        return fail(
             f"{config.target_group} is not attached to {config.name}",
             f"forward a listener of {config.name} to it",
             [group["TargetGroupArn"]],
         )
-    return passed(
-        "target group attached",
-        f"{config.target_group} ({group['TargetType']} targets, port {group['Port']}) is attached to {config.name}",
-        [group["TargetGroupArn"]],
-    )
+    targets = f"{group['TargetType']} targets, port {group['Port']}"
+    return ok(f"{config.target_group} ({targets}) is attached to {config.name}", [group["TargetGroupArn"]])
 
 
-@check(
-    "port alignment",
-    "target group",
-    "2, 6, 8, 11: ports disagreed across layers",
-    "listener -> target group -> health check -> service containerPort -> task definition -> PORT -> the port "
-    "the app answers on, printed as one chain with the broken link marked.",
-)
-def port_alignment(view: LiveView, phase: Phase | None) -> CheckResult:
+@check("port alignment", "target group", prevents="2, 6, 8, 11: ports disagreed across layers")
+def port_alignment(view: LiveView, phase: Phase | None) -> Verdict:
+    """listener -> target group -> health check -> service containerPort -> task definition -> PORT -> the port the app
+    answers on, printed as one chain with the broken link marked."""
     group = view.target_group()
     service = view.service() or {}
     revision = view.running_revision()
@@ -205,23 +175,22 @@ def port_alignment(view: LiveView, phase: Phase | None) -> CheckResult:
     chain = []
     broken = None
     for index, (name, value) in enumerate(links):
-        ok = value is not None and (index == 0 or value == expected or (name == "PORT" and value is None))
+        linked = value is not None and (index == 0 or value == expected or (name == "PORT" and value is None))
         if name == "PORT" and value is None:
-            ok, value = True, "unset"
+            linked, value = True, "unset"
         if name == "app" and value is None:
-            ok, value = False, "no healthy target"
-        if not ok and broken is None:
+            linked, value = False, "no healthy target"
+        if not linked and broken is None:
             broken = name
-        chain.append(f"{'✗ ' if not ok else ''}{name} {value}")
+        chain.append(f"{'✗ ' if not linked else ''}{name} {value}")
     summary = " -> ".join(chain)
     if broken:
-        return failed(
-            "port alignment",
+        return fail(
             summary,
             f"make {broken} use container port {expected}, the port the task definition maps",
             [group["TargetGroupArn"]] if group else [],
         )
-    return passed("port alignment", summary, [group["TargetGroupArn"]] if group else [])
+    return ok(summary, [group["TargetGroupArn"]] if group else [])
 
 
 def _admits(group: dict[str, Any], port: int, source_group: str | None = None) -> list[str]:
@@ -237,14 +206,10 @@ def _admits(group: dict[str, Any], port: int, source_group: str | None = None) -
     return sources
 
 
-@check(
-    "security groups",
-    "network",
-    "4, 8: no ingress rule from the load balancer to the tasks' port",
-    "The task group admits the ALB group on the target port, the ALB group admits the listener port, egress "
-    "allows the path, and nothing opens the task port to 0.0.0.0/0.",
-)
-def security_groups(view: LiveView, phase: Phase | None) -> CheckResult:
+@check("security groups", "network", prevents="4, 8: no ingress rule from the load balancer to the tasks' port")
+def security_groups(view: LiveView, phase: Phase | None) -> Verdict:
+    """The task group admits the ALB group on the target port, the ALB group admits the listener port, egress allows
+    the path, and nothing opens the task port to 0.0.0.0/0."""
     groups = view.security_groups()
     task_ids = view.awsvpc().get("securityGroups", [])
     balancer = view.load_balancer() or {}
@@ -252,7 +217,7 @@ def security_groups(view: LiveView, phase: Phase | None) -> CheckResult:
     port = _container_port(view, phase)
     listener_port = traffic_port(view.settings)  # where users arrive: 443 behind an 80 -> 443 redirect
     if not task_ids or port is None:
-        return skipped("security groups", "the service has no awsvpc security groups to check")
+        return skip("the service has no awsvpc security groups to check")
     problems, warnings = [], []
     task_sources = [s for gid in task_ids if gid in groups for s in _admits(groups[gid], port)]
     if not set(task_sources) & set(alb_ids):
@@ -278,16 +243,10 @@ def security_groups(view: LiveView, phase: Phase | None) -> CheckResult:
             if alb_ids and "task group" in problems[0]
             else "open the listener port on the load balancer's group"
         )
-        return failed("security groups", "; ".join(problems), fix, resources)
+        return fail("; ".join(problems), fix, resources)
     if warnings:
-        return warned(
-            "security groups", "; ".join(warnings), f"admit only {', '.join(alb_ids)} on port {port}", resources
-        )
-    return passed(
-        "security groups",
-        f"{', '.join(alb_ids)} -> {', '.join(task_ids)} on {port}; listener {listener_port} open",
-        resources,
-    )
+        return warn("; ".join(warnings), f"admit only {', '.join(alb_ids)} on port {port}", resources)
+    return ok(f"{', '.join(alb_ids)} -> {', '.join(task_ids)} on {port}; listener {listener_port} open", resources)
 
 
 PRIVATE_PATH_ENDPOINTS = {"ecr.api", "ecr.dkr", "s3", "logs"}
@@ -334,19 +293,15 @@ def _missing_endpoints(view: LiveView, vpc_id: str) -> set[str]:
     return PRIVATE_PATH_ENDPOINTS - {e["ServiceName"].removeprefix(prefix) for e in view.vpc_endpoints(vpc_id)}
 
 
-@check(
-    "network path",
-    "network",
-    "5: tasks got no route to the internet (subnet not on the IGW route table)",
-    "With assignPublicIp ENABLED each subnet routes 0.0.0.0/0 to an internet gateway (explicit association or "
-    "the main table); with DISABLED a NAT gateway (or transit gateway, NAT instance, peering) or VPC endpoints "
-    "for ECR, S3 and logs.",
-)
-def network_path(view: LiveView, phase: Phase | None) -> CheckResult:
+@check("network path", "network", prevents="5: tasks got no route to the internet (subnet not on the IGW route table)")
+def network_path(view: LiveView, phase: Phase | None) -> Verdict:
+    """With assignPublicIp ENABLED each subnet routes 0.0.0.0/0 to an internet gateway (explicit association or the
+    main table); with DISABLED a NAT gateway (or transit gateway, NAT instance, peering) or VPC endpoints for ECR,
+    S3 and logs."""
     awsvpc = view.awsvpc()
     subnets = view.subnets()
     if not subnets:
-        return skipped("network path", "the service has no awsvpc subnets to check")
+        return skip("the service has no awsvpc subnets to check")
     public = awsvpc.get("assignPublicIp") == "ENABLED"
     problems = []
     for subnet in subnets:
@@ -361,31 +316,25 @@ def network_path(view: LiveView, phase: Phase | None) -> CheckResult:
                 )
     ids = [s["SubnetId"] for s in subnets]
     if problems:
-        return failed(
-            "network path",
+        return fail(
             "; ".join(problems),
             "associate the subnet with the route table whose 0.0.0.0/0 route targets the internet gateway"
             if public
             else "add a NAT gateway route or VPC endpoints for ECR, S3 and CloudWatch Logs",
             ids,
         )
-    return passed(
-        "network path",
+    return ok(
         f"{len(ids)} subnet(s) route 0.0.0.0/0 to "
         + ("an internet gateway" if public else "a NAT or transit route, or VPC endpoints"),
         ids,
     )
 
 
-@check(
-    "https redirect",
-    "listener",
-    "plain HTTP served in production",
-    "In environments marked production, the plain-HTTP listener redirects to HTTPS and an HTTPS listener exists.",
-)
-def https_redirect(view: LiveView, phase: Phase | None) -> CheckResult:
+@check("https redirect", "listener", prevents="plain HTTP served in production")
+def https_redirect(view: LiveView, phase: Phase | None) -> Verdict:
+    """In environments marked production, the plain-HTTP listener redirects to HTTPS and an HTTPS listener exists."""
     if not view.settings.environment.production:
-        return skipped("https redirect", f"environment {view.settings.environment_name} is not marked production")
+        return skip(f"environment {view.settings.environment_name} is not marked production")
     blue_green = view.settings.service.blue_green
     test_port = blue_green.test_listener_port if blue_green else None
     # The blue-green test listener serves operators and snailtrail's probes, never users.
@@ -403,42 +352,34 @@ def https_redirect(view: LiveView, phase: Phase | None) -> CheckResult:
     resources = [x["ListenerArn"] for x in listeners]
     if unredirected or not secure:
         ports = ", ".join(str(x["Port"]) for x in unredirected)
-        return failed(
-            "https redirect",
+        return fail(
             (f"HTTP listener(s) on {ports} serve without redirecting to HTTPS" if ports else "no HTTPS listener"),
             "add an HTTPS listener with a certificate and make port 80 redirect to it (HTTP_301)",
             resources,
         )
-    return passed("https redirect", f"{len(plain)} HTTP listener(s) redirect to HTTPS", resources)
+    return ok(f"{len(plain)} HTTP listener(s) redirect to HTTPS", resources)
 
 
-@check(
-    "public ips",
-    "network",
-    "tasks exposed with public addresses they do not need",
-    "With assignPublicIp ENABLED, warns when the subnets also have a NAT route or VPC endpoints, so the tasks "
-    "would reach ECR and logs without public addresses.",
-)
-def public_ips(view: LiveView, phase: Phase | None) -> CheckResult:
+@check("public ips", "network", prevents="tasks exposed with public addresses they do not need")
+def public_ips(view: LiveView, phase: Phase | None) -> Verdict:
+    """With assignPublicIp ENABLED, warns when the subnets also have a NAT route or VPC endpoints, so the tasks would
+    reach ECR and logs without public addresses."""
     awsvpc = view.awsvpc()
     subnets = view.subnets()
     if awsvpc.get("assignPublicIp") != "ENABLED" or not subnets:
-        return skipped("public ips", "tasks get no public IPs")
+        return skip("tasks get no public IPs")
     private_paths = []
     for subnet in subnets:
         _, via = _default_route(view, subnet)
         if _private_route(via) or not _missing_endpoints(view, subnet["VpcId"]):
             private_paths.append(subnet["SubnetId"])
     if private_paths:
-        return warned(
-            "public ips",
+        return warn(
             f"tasks get public IPs although {', '.join(private_paths)} reach AWS through a "
             "NAT or transit route or VPC endpoints",
             "set assign_public_ip: false",
             private_paths,
         )
-    return passed(
-        "public ips",
-        "public IPs are the tasks' only way to ECR and logs (no NAT, no endpoints)",
-        [s["SubnetId"] for s in subnets],
+    return ok(
+        "public IPs are the tasks' only way to ECR and logs (no NAT, no endpoints)", [s["SubnetId"] for s in subnets]
     )

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from snailtrail.checks.base import CheckResult, failed, passed, warned
-from snailtrail.checks.catalogue import check
-from snailtrail.checks.service import ecr_image_missing, registry_config, secret_exists
+from snailtrail.checks.base import Verdict, fail, ok, warn
+from snailtrail.checks.service import ecr_image_missing, registry_config
+from snailtrail.checks.spec import check
 from snailtrail.checks.view import LiveView
 from snailtrail.history import current_deployment, rollback_choice
 from snailtrail.phases import Phase
 from snailtrail.taskdef import Revision
-
-NAME = "rollback readiness"
 
 
 def _image_missing(view: LiveView, reference: str) -> str | None:
@@ -39,7 +37,7 @@ def _target_problems(view: LiveView, target: Revision) -> list[str]:
         if arn and view.role(arn) is None:
             problems.append(f"its {key} {arn} does not exist")
     for secret in target.definition["containerDefinitions"][0].get("secrets", []):
-        if not secret_exists(view, secret["valueFrom"]):
+        if not view.secret_exists(secret["valueFrom"]):
             problems.append(f"its secret {secret['name']} ({secret['valueFrom']}) does not exist")
     return problems
 
@@ -61,17 +59,18 @@ def _racing_rollbacks(service: dict[str, Any]) -> list[str]:
 
 
 @check(
-    NAME,
+    "rollback readiness",
     "service",
-    "an incident rollback failed: the verified revision was deregistered, or its image, role or secret was gone",
-    "The revision a rollback would return to is ACTIVE and its image digest, roles and secrets still exist; warns "
-    "when ECS's own circuit-breaker or alarm rollback (which races snailtrail back to an unverified revision) is "
-    "enabled, or the deployment controller is not ECS.",
+    prevents="an incident rollback failed: the verified revision was deregistered, or its image, role or "
+    "secret was gone",
 )
-def rollback_readiness(view: LiveView, phase: Phase | None) -> CheckResult:
+def rollback_readiness(view: LiveView, phase: Phase | None) -> Verdict:
+    """The revision a rollback would return to is ACTIVE and its image digest, roles and secrets still exist; warns
+    when ECS's own circuit-breaker or alarm rollback (which races snailtrail back to an unverified revision) is
+    enabled, or the deployment controller is not ECS."""
     service = view.service()
     if service is None:
-        return warned(NAME, "no service: nothing to roll back", "deploy a phase")
+        return warn("no service: nothing to roll back", "deploy a phase")
     choice = rollback_choice(view.ctx, *current_deployment(service), describe_all=False)
     default = choice.default
     racing = _racing_rollbacks(service)
@@ -81,8 +80,7 @@ def rollback_readiness(view: LiveView, phase: Phase | None) -> CheckResult:
     )
     if default is None:
         skipped = "; ".join(f"{c.arn.rsplit('/', 1)[-1]}: {c.reason}" for c in choice.candidates if not c.eligible)
-        return warned(
-            NAME,
+        return warn(
             "a failed deploy now would have nothing to roll back to" + (f" ({skipped})" if skipped else ""),
             "deploy and verify a phase; `snailtrail rollback --list` shows the candidates",
         )
@@ -91,15 +89,12 @@ def rollback_readiness(view: LiveView, phase: Phase | None) -> CheckResult:
     problems = _target_problems(view, target)
     resources = [target.arn, service["serviceArn"]]
     if problems:
-        return failed(
-            NAME,
+        return fail(
             f"the rollback target {label} cannot run: {'; '.join(problems)}",
             "restore what it needs, or deploy and verify a phase that has it, so a rollback has a target",
             resources,
         )
     if racing:
-        return warned(
-            NAME, f"target {label} is ready, but {'; '.join(racing)}: ECS may roll back first", race_fix, resources
-        )
+        return warn(f"target {label} is ready, but {'; '.join(racing)}: ECS may roll back first", race_fix, resources)
     tagged = "" if "@sha256:" in target.image else " (its image is referenced by tag: not checked in the registry)"
-    return passed(NAME, f"target {label} is ACTIVE; its image, roles and secrets exist{tagged}", resources)
+    return ok(f"target {label} is ACTIVE; its image, roles and secrets exist{tagged}", resources)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from snailtrail.checks.base import CheckResult, failed, passed, skipped, warned
-from snailtrail.checks.catalogue import check
+from snailtrail.checks.base import Verdict, fail, ok, skip, warn
+from snailtrail.checks.spec import check
 from snailtrail.checks.view import LiveView
 from snailtrail.phases import Phase
 
@@ -26,53 +26,45 @@ def _accepts_200(matcher: str) -> bool:
 @check(
     "health check path",
     "target group",
-    "tasks stopped for failing ELB health checks their app would have passed",
-    "The target group's health check requests the phase's health_check.path over HTTP(S) and expects a 2xx.",
+    prevents="tasks stopped for failing ELB health checks their app would have passed",
 )
-def health_check_path(view: LiveView, phase: Phase | None) -> CheckResult:
+def health_check_path(view: LiveView, phase: Phase | None) -> Verdict:
+    """The target group's health check requests the phase's health_check.path over HTTP(S) and expects a 2xx."""
     group = view.target_group()
     if group is None:
-        return skipped("health check path", "no target group")
+        return skip("no target group")
     if phase is None:
-        return skipped("health check path", "no phase to compare with")
-    name, wanted = group["TargetGroupName"], phase.container.health_check.path
+        return skip("no phase to compare with")
+    name, wanted, arn = group["TargetGroupName"], phase.container.health_check.path, group["TargetGroupArn"]
+    modify = f"aws elbv2 modify-target-group --target-group-arn {arn}"
     path, matcher = group.get("HealthCheckPath"), (group.get("Matcher") or {}).get("HttpCode", "200")
     if group.get("HealthCheckProtocol") not in ("HTTP", "HTTPS"):
-        return warned(
-            "health check path",
+        return warn(
             f"{name} checks health over {group.get('HealthCheckProtocol')}, so {wanted} is never requested",
-            f"aws elbv2 modify-target-group --target-group-arn {group['TargetGroupArn']} "
-            f"--health-check-protocol HTTP --health-check-path {wanted}",
-            [group["TargetGroupArn"]],
+            f"{modify} --health-check-protocol HTTP --health-check-path {wanted}",
+            [arn],
         )
     if path != wanted:
-        return failed(
-            "health check path",
+        return fail(
             f"{name} requests {path}, but {phase.name} answers health on {wanted}",
-            f"aws elbv2 modify-target-group --target-group-arn {group['TargetGroupArn']} --health-check-path {wanted}"
-            f" (or set container.health_check.path in {phase.path.name})",
-            [group["TargetGroupArn"]],
+            f"{modify} --health-check-path {wanted} (or set container.health_check.path in {phase.path.name})",
+            [arn],
         )
     if not _accepts_200(str(matcher)):
-        return failed(
-            "health check path",
+        return fail(
             f"{name} expects HTTP {matcher} from {path}; the app answers 200 when healthy",
-            f"aws elbv2 modify-target-group --target-group-arn {group['TargetGroupArn']} --matcher HttpCode=200",
-            [group["TargetGroupArn"]],
+            f"{modify} --matcher HttpCode=200",
+            [arn],
         )
-    return passed("health check path", f"{name} requests {path} and expects {matcher}", [group["TargetGroupArn"]])
+    return ok(f"{name} requests {path} and expects {matcher}", [arn])
 
 
-@check(
-    "memory",
-    "task",
-    "tasks killed at the memory limit (exit code 137) and replaced in a loop",
-    "No recently stopped task of the service was killed for memory; names the container's and the task's limits.",
-)
-def memory(view: LiveView, phase: Phase | None) -> CheckResult:
+@check("memory", "task", prevents="tasks killed at the memory limit (exit code 137) and replaced in a loop")
+def memory(view: LiveView, phase: Phase | None) -> Verdict:
+    """No recently stopped task of the service was killed for memory; names the container's and the task's limits."""
     revision = view.running_revision()
     if revision is None:
-        return skipped("memory", "no task definition")
+        return skip("no task definition")
     container = revision.definition["containerDefinitions"][0]
     limits = (
         f"container {container['name']} limit {container.get('memory') or 'none'} MiB, "
@@ -91,12 +83,11 @@ def memory(view: LiveView, phase: Phase | None) -> CheckResult:
         "`snailtrail logs --previous` shows the killed tasks' last lines"
     )
     if killed["oom"]:
-        return failed("memory", f"task(s) {', '.join(killed['oom'])} were killed for memory ({limits})", fix)
+        return fail(f"task(s) {', '.join(killed['oom'])} were killed for memory ({limits})", fix)
     if killed["sigkill"]:
-        return warned(
-            "memory",
+        return warn(
             f"task(s) {', '.join(killed['sigkill'])} exited with code 137 (SIGKILL: the memory limit, or a stop "
             f"that outlasted the stop timeout; {limits})",
             fix,
         )
-    return passed("memory", f"no stopped task was killed for memory ({limits})")
+    return ok(f"no stopped task was killed for memory ({limits})")

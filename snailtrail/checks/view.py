@@ -2,6 +2,7 @@
 
 Checks run concurrently and ask this view; each describe call is made at most once per resource
 (per-key locks, so two checks asking for the same thing wait for one call instead of making two).
+The view reaches AWS only through the readers of snailtrail/aws/.
 """
 
 from __future__ import annotations
@@ -10,12 +11,17 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from botocore.exceptions import ClientError
-
+from snailtrail.aws.account import AccountApi
+from snailtrail.aws.ecr import EcrApi
 from snailtrail.aws.elbv2 import actions_of, forward_weights
+from snailtrail.aws.iam import IamApi
+from snailtrail.aws.logs import LogsApi
+from snailtrail.aws.route53 import PublicRecord, Route53Api
+from snailtrail.aws.secrets import SecretsApi
 from snailtrail.context import Context
 
 T = TypeVar("T")
+Reader = TypeVar("Reader", AccountApi, EcrApi, IamApi, LogsApi, Route53Api, SecretsApi)
 
 
 class LiveView:
@@ -34,9 +40,6 @@ class LiveView:
             if key not in self._values:
                 self._values[key] = load()
             return self._values[key]
-
-    def _client(self, name: str) -> Any:
-        return self.ctx.clients.client(name)
 
     # -- ECS ----------------------------------------------------------------------------------
     def cluster(self) -> dict[str, Any] | None:
@@ -74,19 +77,23 @@ class LiveView:
         return self._once("lb", lambda: self.ctx.elbv2.load_balancer(self.settings.service.load_balancer.name))
 
     def listeners(self) -> list[dict[str, Any]]:
-        balancer = self.load_balancer()
-        if balancer is None:
-            return []
-        return self._once("listeners", lambda: self.ctx.elbv2.listeners(balancer["LoadBalancerArn"]))
+        return self._of_parent("listeners", self.load_balancer(), "LoadBalancerArn", self.ctx.elbv2.listeners)
 
     def target_group(self) -> dict[str, Any] | None:
         return self._once("tg", lambda: self.ctx.elbv2.target_group(self.ctx.colours.live.target_group))
 
     def target_health(self) -> list[dict[str, Any]]:
-        group = self.target_group()
-        if group is None:
-            return []
-        return self._once("health", lambda: self.ctx.elbv2.target_health(group["TargetGroupArn"]))
+        return self._of_parent("health", self.target_group(), "TargetGroupArn", self.ctx.elbv2.target_health)
+
+    def _of_parent(
+        self,
+        key: str,
+        parent: dict[str, Any] | None,
+        arn_key: str,
+        read: Callable[[str], list[dict[str, Any]]],
+    ) -> list[dict[str, Any]]:
+        """What ``read`` lists for the parent resource's ARN; nothing when the parent does not exist."""
+        return [] if parent is None else self._once(key, lambda: read(parent[arn_key]))
 
     def forwarded_target_groups(self, listener: dict[str, Any]) -> list[str]:
         return [arn for arn, weight in forward_weights(actions_of(listener)).items() if weight > 0]
@@ -102,10 +109,7 @@ class LiveView:
         def load() -> dict[str, dict[str, Any]]:
             ids = set(self.awsvpc().get("securityGroups", []))
             ids.update((self.load_balancer() or {}).get("SecurityGroups", []))
-            if not ids:
-                return {}
-            groups = self._client("ec2").describe_security_groups(GroupIds=sorted(ids))["SecurityGroups"]
-            return {g["GroupId"]: g for g in groups}
+            return {g["GroupId"]: g for g in self.ctx.ec2.security_groups(sorted(ids))} if ids else {}
 
         return self._once("sgs", load)
 
@@ -113,70 +117,50 @@ class LiveView:
         ids = self.awsvpc().get("subnets", [])
         if not ids:
             return []
-        return self._once("subnets", lambda: self._client("ec2").describe_subnets(SubnetIds=ids)["Subnets"])
+        return self._once("subnets", lambda: self.ctx.ec2.subnets(ids))
 
     def route_tables(self, vpc_id: str) -> list[dict[str, Any]]:
-        return self._once(
-            ("routes", vpc_id),
-            lambda: self._client("ec2").describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])[
-                "RouteTables"
-            ],
-        )
+        return self._once(("routes", vpc_id), lambda: self.ctx.ec2.route_tables(vpc_id))
 
     def vpc_endpoints(self, vpc_id: str) -> list[dict[str, Any]]:
-        return self._once(
-            ("endpoints", vpc_id),
-            lambda: self._client("ec2").describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])[
-                "VpcEndpoints"
-            ],
-        )
+        return self._once(("endpoints", vpc_id), lambda: self.ctx.ec2.vpc_endpoints(vpc_id))
 
     # -- DNS ----------------------------------------------------------------------------------
-    def route53_record(self) -> dict[str, Any] | None:
+    def route53_record(self) -> PublicRecord | None:
+        """The domain's public zone and record; None when the configuration names no domain."""
         domain = self.settings.service.domain
         if domain is None:
             return None
-
-        def load() -> dict[str, Any] | None:
-            route53 = self._client("route53")
-            wanted = dns_name(domain.hosted_zone)
-            # A private zone of the same name answers only inside its VPCs: users resolve the public one.
-            zones = [
-                z
-                for z in route53.list_hosted_zones_by_name(DNSName=domain.hosted_zone)["HostedZones"]
-                if dns_name(z["Name"]) == wanted and not (z.get("Config") or {}).get("PrivateZone")
-            ]
-            if not zones:
-                return {"zone": None}
-            records = route53.list_resource_record_sets(HostedZoneId=zones[0]["Id"], StartRecordName=domain.name)[
-                "ResourceRecordSets"
-            ]
-            found = next((r for r in records if dns_name(r["Name"]) == dns_name(domain.name)), None)
-            return {"zone": zones[0]["Id"], "record": found}
-
-        return self._once("route53", load)
+        return self._once("route53", lambda: self._reader(Route53Api).public_record(domain.hosted_zone, domain.name))
 
     # -- optional resources -------------------------------------------------------------------
     def role(self, arn: str) -> dict[str, Any] | None:
-        def load() -> dict[str, Any] | None:
-            try:
-                return self._client("iam").get_role(RoleName=arn.rsplit("/", 1)[-1])["Role"]
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] == "NoSuchEntity":
-                    return None
-                raise
-
-        return self._once(("role", arn), load)
+        return self._once(("role", arn), lambda: self._reader(IamApi).role(arn))
 
     def log_group_exists(self, name: str) -> bool:
-        def load() -> bool:
-            # Every page: DescribeLogGroups may answer a page without the group and a nextToken.
-            pages = self._client("logs").get_paginator("describe_log_groups").paginate(logGroupNamePrefix=name)
-            return any(g["logGroupName"] == name for page in pages for g in page["logGroups"])
+        return self._once(("logs", name), lambda: self._reader(LogsApi).log_group_exists(name))
 
-        return self._once(("logs", name), load)
+    def secret_exists(self, value_from: str) -> bool:
+        """Existence only, through describe calls: verify never reads a secret's value."""
+        return self._once(("secret", value_from), lambda: self._reader(SecretsApi).exists(value_from))
 
+    def ecr_image_error(self, registry_id: str, repository: str, digest: str) -> str | None:
+        """ECR's error code for the image, or None when it is there."""
+        return self._once(
+            ("ecr image", registry_id, repository, digest),
+            lambda: self._reader(EcrApi).image_error(registry_id, repository, digest),
+        )
 
-def dns_name(name: str) -> str:
-    """DNS names compare case-insensitively, with or without the root's trailing dot (RFC 4343)."""
-    return name.rstrip(".").lower()
+    def ecr_repository(self, name: str) -> dict[str, Any] | None:
+        return self._once(("ecr repository", name), lambda: self._reader(EcrApi).repository(name))
+
+    # -- account ------------------------------------------------------------------------------
+    def caller(self) -> dict[str, Any]:
+        return self._once("caller", self._reader(AccountApi).caller)
+
+    def table(self, name: str) -> dict[str, Any] | None:
+        return self._once(("table", name), lambda: self._reader(AccountApi).table(name))
+
+    def _reader(self, kind: type[Reader]) -> Reader:
+        """The run's reader of one AWS service, made (with its client) on first use: `verify --only` asks few."""
+        return self._once(("reader", kind), lambda: kind(self.ctx.clients))

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from snailtrail.checks.base import CheckResult, Status
-from snailtrail.checks.catalogue import CheckSpec, VerifyReport
+from snailtrail.checks.catalogue import VerifyReport
 from snailtrail.checks.ci_report import github_annotations, junit_xml
+from snailtrail.checks.spec import CheckSpec
 from tests.conftest import Sandbox
 
 GOOD = "fake.local/shine:phase-1-good"

@@ -61,7 +61,26 @@ def test_the_public_zone_is_read_when_a_private_zone_has_the_same_name(view: Liv
     config.write_text(document.replace("name: shine.sandbox.test", "name: Shine.Sandbox.Test."))
     upper = LiveView(Context(load_settings(str(config)), Reporter(quiet=True)))
 
-    found = upper.route53_record() or {}
+    found = upper.route53_record()
 
-    assert found.get("zone") == public
-    assert (found.get("record") or {}).get("Name", "").rstrip(".") == "shine.sandbox.test"
+    assert found is not None and found.zone_id == public
+    assert (found.record or {}).get("Name", "").rstrip(".") == "shine.sandbox.test"
+
+
+def test_a_secret_both_secret_and_rollback_checks_ask_about_is_described_once(
+    view: LiveView, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from snailtrail.checks.rollback_readiness import _target_problems
+    from snailtrail.checks.service import secrets_exist
+
+    boto3.client("ssm", region_name="us-east-1").put_parameter(Name="/shine/token", Value="x", Type="SecureString")
+    secrets = [{"name": "TOKEN", "valueFrom": "/shine/token"}]
+    running(view, monkeypatch, {"secrets": secrets})
+    target = SimpleNamespace(image="fake.local/shine:tag", definition={"containerDefinitions": [{"secrets": secrets}]})
+    view.ctx.clients.calls.clear()
+
+    assert secrets_exist(view, None).status is Status.PASS
+    assert _target_problems(view, target) == []  # type: ignore[arg-type]
+    assert view.ctx.clients.calls["ssm.DescribeParameters"] == 1

@@ -1,0 +1,18 @@
+"""The IAM read verify and doctor make: a role by ARN; nothing here decides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from snailtrail.aws.missing import none_if_missing
+from snailtrail.aws.session import AwsClients
+
+
+class IamApi:
+    def __init__(self, clients: AwsClients) -> None:
+        self._iam = clients.client("iam")
+
+    def role(self, arn: str) -> dict[str, Any] | None:
+        """The role (with its trust policy), or None when it does not exist; a refusal is raised."""
+        # GetRole answers NoSuchEntity for a missing role (IAM API reference, GetRole errors).
+        return none_if_missing("NoSuchEntity", lambda: self._iam.get_role(RoleName=arn.rsplit("/", 1)[-1])["Role"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from snailtrail import image_steps
+from snailtrail import image_steps, steps
 from snailtrail.context import Context
 from snailtrail.errors import SnailtrailError
 from snailtrail.image_steps import Artifacts
@@ -19,22 +19,7 @@ from snailtrail.recovery import RolloutRecord, after_failure, after_interrupt
 from snailtrail.run_result import RunResult, run_step
 from snailtrail.run_trail import RunTrail
 from snailtrail.service_ops import ServiceOps
-from snailtrail.steps import (
-    BuildStep,
-    CreateServiceStep,
-    CriteriaStep,
-    MarkStep,
-    PushStep,
-    RegisterStep,
-    RetireStep,
-    ShiftStep,
-    SmokeStep,
-    StartColourStep,
-    Step,
-    TestColourStep,
-    UpdateServiceStep,
-    WaitStep,
-)
+from snailtrail.steps import Step
 from snailtrail.success_criteria import judge_criteria, mark_verified
 from snailtrail.traffic_shift import TrafficShift
 
@@ -111,36 +96,36 @@ class DeployRun:
         ctx, ops, plan, result, phase = self.ctx, self.ops, self.plan, self.result, self.plan.phase
         arn = result.task_definition or ""
         match step:
-            case BuildStep():
+            case steps.BuildStep():
                 return image_steps.build(ctx, phase, self.artifacts, plan.options.build_args)
-            case SmokeStep():
+            case steps.SmokeStep():
                 return image_steps.smoke(ctx, phase, self.artifacts)
-            case PushStep():
+            case steps.PushStep():
                 return image_steps.push(ctx, phase, self.artifacts)
-            case RegisterStep():
+            case steps.RegisterStep():
                 result.task_definition, done = image_steps.register(
                     ctx, phase, self.artifacts, result.previous_task_definition
                 )
                 return done
-            case CreateServiceStep():
+            case steps.CreateServiceStep():
                 self.service_touched = True
                 return ops.create(arn, phase, desired=plan.desired.count)
-            case UpdateServiceStep():
+            case steps.UpdateServiceStep():
                 self.service_touched = True
                 return ops.update(arn, plan.desired.count, phase)
-            case StartColourStep():
+            case steps.StartColourStep():
                 return self._shift().start(phase, arn)
-            case WaitStep():
+            case steps.WaitStep():
                 return ops.wait(arn, phase.name, step.service)
-            case TestColourStep():
+            case steps.TestColourStep():
                 return self._shift().test(phase, arn, result.checks)
-            case ShiftStep():
+            case steps.ShiftStep():
                 return self._shift().shift(step)
-            case CriteriaStep():
+            case steps.CriteriaStep():
                 return judge_criteria(ctx, phase, arn, ops.new_tasks, result.checks, self.colour)
-            case MarkStep():
+            case steps.MarkStep():
                 return mark_verified(ctx, arn)
-            case RetireStep():
+            case steps.RetireStep():
                 return self._shift().retire()
         raise TypeError(f"no action for a {type(step).__name__}")
 

@@ -123,7 +123,7 @@ def after_failure(
             ops.run.emit("deploy.failed", plan.phase.name, result.message, ok=False, data={"fix": result.fix})
             last_step = result.steps[-1].name if result.steps else "deploy"
             gate = failure.gate if isinstance(failure, GateFailed) else f"{last_step} step"
-            abort_rollout(ctx, ops, plan, result, rollout, gate, failure.message)
+            abort_own_rollout(ctx, ops, plan, result, rollout, gate, failure.message)
         else:
             _roll_back(ctx, ops, plan, result, service_touched)
     except KeyboardInterrupt:
@@ -153,7 +153,7 @@ def after_interrupt(
     if rollout is not None:
         result.message = "interrupted: aborting the rollout"
         ctx.reporter.warn("interrupted: traffic goes back to the old colour")
-        abort_rollout(ctx, ops, plan, result, rollout, "interrupt", "the deploy was interrupted")
+        abort_own_rollout(ctx, ops, plan, result, rollout, "interrupt", "the deploy was interrupted")
         return
     if not service_touched:
         state = "interrupted before the service was changed: nothing to undo"
@@ -183,7 +183,7 @@ def after_interrupt(
         raise
 
 
-def abort_rollout(
+def abort_own_rollout(
     ctx: Context,
     ops: ServiceOps,
     plan: DeployPlan,
@@ -192,7 +192,8 @@ def abort_rollout(
     gate: str,
     reason: str,
 ) -> None:
-    """A rollout in flight decided against the new colour (a gate, a failed step, an interrupt, an operator)."""
+    """This deploy's rollout decided against the new colour (a gate, a failed step, an interrupt, or an
+    operator's `snailtrail abort`, which restored the traffic already)."""
     phase = plan.phase.name
     ops.run.emit(
         "rollout.aborted",

@@ -167,6 +167,7 @@ class TestColourStep(Step):
 
     test_listener: bool = False
     name: ClassVar[str] = "test"
+    undo: ClassVar[str] = "nothing to undo: the test listener carries no production traffic"
 
     @property
     def api_calls(self) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ import pytest
 
 from snailtrail.steps import Step
 from tests.conftest import Sandbox
-from tests.test_progressive import GOOD_1, GOOD_2, use_strategy
+from tests.test_traffic_shift import GOOD_1, GOOD_2, use_strategy
 
 CANARY = {
     "kind": "canary",
@@ -126,3 +126,20 @@ def test_a_canary_makes_only_the_calls_its_steps_declare_and_every_change_it_dec
     ]
     assert undeclared(step_calls) == {}
     assert declared_changes_not_made(step_calls) == {}
+
+
+def test_the_dry_run_prints_the_very_steps_the_deploy_then_runs(sandbox: Sandbox, step_calls: StepCalls) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    use_strategy(sandbox, CANARY)
+    planned = sandbox.deploy("phase-1", GOOD_2, "--dry-run", "--json").json()["steps"]
+    step_calls.ran.clear()
+
+    assert sandbox.deploy("phase-1", GOOD_2).exit_code == 0
+
+    assert planned == [step.to_json() for step, _ in step_calls.ran]
+    assert next(s for s in planned if s["name"] == "shift-10")["api_calls"] == [
+        "dynamodb.GetItem",
+        "elbv2.ModifyListener",
+        "elbv2.DescribeTargetHealth",
+        "cloudwatch.GetMetricData",
+    ]

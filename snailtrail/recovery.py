@@ -39,6 +39,17 @@ class RolloutRecord:
     restore_actions: list[dict[str, Any]]  # its actions as the rollout found them
     weight: int | None = None  # the new colour's share of the traffic when the abort was decided, if known
 
+    def to_inflight(self) -> dict[str, str]:
+        """The in-flight record's fields (snailtrail/inflight.py) that ``from_inflight`` reads back."""
+        return {
+            "run_id": self.run_id,
+            "phase": self.phase or "",
+            "old_service": self.old_service,
+            "new_service": self.new_service,
+            "listener": self.listener,
+            "restore_actions": json.dumps(self.restore_actions),
+        }
+
     @classmethod
     def from_inflight(cls, record: dict[str, str]) -> RolloutRecord:
         if "restore_actions" in record:

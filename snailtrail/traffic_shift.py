@@ -1,4 +1,4 @@
-"""Blue-green and canary deploys: the new revision runs beside the old one, then takes traffic.
+"""The traffic shift of a blue-green or canary deploy: the new revision beside the old one, then traffic.
 
 The new revision starts as the idle colour (its own service and target group), is verified there
 before it gets any production traffic (target health, and the phase's HTTP criteria through the
@@ -13,7 +13,6 @@ the load balancer's CloudWatch metrics, which the sandbox's front door publishes
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -125,18 +124,8 @@ class TrafficShift:
     def start(self, phase: Phase, arn: str) -> str:
         """Record the rollout in flight, make sure the new colour has no traffic, then start it."""
         listeners = self.listeners
-        self.inflight.begin(
-            {
-                "run_id": self.run_id,
-                "phase": phase.name,
-                "old_service": self.old.service,
-                "new_service": self.new.service,
-                "old_target_group": listeners.old_target_group,
-                "new_target_group": listeners.new_target_group,
-                "listener": listeners.production.arn,
-                "restore_actions": json.dumps(listeners.restore),
-            }
-        )
+        groups = {"old_target_group": listeners.old_target_group, "new_target_group": listeners.new_target_group}
+        self.inflight.begin(self.record().to_inflight() | groups)
         self.began = True
         # A rollout that crashed mid-canary may have left weight on this colour: none until it is tested.
         self._forward(0)

@@ -28,8 +28,7 @@ def rollback_to(
 ) -> RunResult:
     """Update the service to a verified revision, wait, and verify it with its own phase's criteria.
 
-    ``desired_count`` is --desired-count; ``result_for`` is the failed deploy's result, which gets this
-    rollback's steps (as rollback-NAME)."""
+    ``desired_count`` is --desired-count; ``result_for`` is the failed deploy's result."""
     started = time.monotonic()
     phase = ctx.phase_or_none(target.phase)
     phase_name = target.phase

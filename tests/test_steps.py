@@ -143,3 +143,34 @@ def test_the_dry_run_prints_the_very_steps_the_deploy_then_runs(sandbox: Sandbox
         "elbv2.DescribeTargetHealth",
         "cloudwatch.GetMetricData",
     ]
+
+
+def test_every_declared_call_is_an_operation_of_its_aws_service() -> None:
+    import botocore.session
+
+    from snailtrail import steps
+
+    every_kind = [
+        steps.BuildStep("build"),
+        steps.SmokeStep("smoke"),
+        steps.PushStep("push", ecr=True),
+        steps.RegisterStep("register"),
+        steps.CreateServiceStep("create"),
+        steps.UpdateServiceStep("update"),
+        steps.StartColourStep("start", creates=True),
+        steps.StartColourStep("start", creates=False),
+        steps.WaitStep("wait", "shine"),
+        steps.TestColourStep("test", test_listener=True),
+        steps.ShiftStep("shift", weight=100, bake_s=1),
+        steps.CriteriaStep("verify"),
+        steps.MarkStep("mark"),
+        steps.RetireStep("retire"),
+    ]
+    session = botocore.session.get_session()
+    unknown = []
+    for step in every_kind:
+        for call in step.api_calls:
+            service, operation = call.split(".", 1)
+            if operation not in session.get_service_model(service).operation_names:
+                unknown.append(f"{step.name}: {call}")
+    assert unknown == []

@@ -36,11 +36,10 @@ class StepCalls:
         if current is not None and current[0] == threading.get_ident():
             current[1].append(f"{model.service_model.service_name}.{model.name}")
 
-    def running(self, step: Step) -> list[str]:
+    def running(self, step: Step) -> None:
         calls: list[str] = []
         self.ran.append((step, calls))
         self._current = (threading.get_ident(), calls)
-        return calls
 
     def done(self) -> None:
         self._current = None
@@ -70,18 +69,22 @@ def step_calls(monkeypatch: pytest.MonkeyPatch) -> StepCalls:
     return recorder
 
 
-def undeclared(recorder: StepCalls) -> dict[str, set[str]]:
-    return {
-        step.name: set(calls) - set(step.api_calls) for step, calls in recorder.ran if set(calls) - set(step.api_calls)
-    }
+def undeclared(recorder: StepCalls) -> list[tuple[str, set[str]]]:
+    """Each step that made a call it does not declare, with those calls."""
+    return [
+        (step.name, set(calls) - set(step.api_calls))
+        for step, calls in recorder.ran
+        if set(calls) - set(step.api_calls)
+    ]
 
 
-def declared_changes_not_made(recorder: StepCalls) -> dict[str, set[str]]:
-    missing = {}
+def declared_changes_not_made(recorder: StepCalls) -> list[tuple[str, set[str]]]:
+    """Each step that declares a change (any call but a read) it did not make, with those changes."""
+    missing = []
     for step, calls in recorder.ran:
         changes = {c for c in step.api_calls if not c.split(".", 1)[1].startswith(READ_ONLY_PREFIXES)}
         if changes - set(calls):
-            missing[step.name] = changes - set(calls)
+            missing.append((step.name, changes - set(calls)))
     return missing
 
 
@@ -97,8 +100,8 @@ def test_rolling_creates_updates_and_reuses_make_only_the_calls_their_steps_decl
         *["register", "update", "wait", "verify", "mark"],
         *["register", "update", "wait", "verify", "mark"],
     ]
-    assert undeclared(step_calls) == {}
-    assert declared_changes_not_made(step_calls) == {}
+    assert undeclared(step_calls) == []
+    assert declared_changes_not_made(step_calls) == []
     reused = step_calls.ran[10]
     assert reused[0].api_calls == () and reused[1] == []
 
@@ -126,8 +129,8 @@ def test_a_canary_runs_the_steps_its_dry_run_printed_making_only_the_calls_they_
         "mark",
         "retire",
     ]
-    assert undeclared(step_calls) == {}
-    assert declared_changes_not_made(step_calls) == {}
+    assert undeclared(step_calls) == []
+    assert declared_changes_not_made(step_calls) == []
 
 
 def test_every_declared_call_is_an_operation_of_its_aws_service() -> None:

@@ -36,6 +36,12 @@ CREATE_SERVICE_CALLS = (
     "ecs.CreateService",
 )
 
+
+def traffic_move(rule: bool) -> str:
+    """The one call that moves production traffic: a listener rule's actions, or the listener's default ones."""
+    return "elbv2.ModifyRule" if rule else "elbv2.ModifyListener"
+
+
 ROLLBACK_UNDO = "the rollback: the service back to the last verified revision, waited for and verified"
 RESTORE_COLOUR_UNDO = "restore the old colour: its listener actions back as found, the new colour scaled to 0"
 
@@ -141,6 +147,7 @@ class StartColourStep(Step):
     service created (``creates``) or updated to the new revision."""
 
     creates: bool = False
+    rule: bool = False  # production traffic goes through a listener rule (environments.<name>.traffic)
     name: ClassVar[str] = "start"
     undo: ClassVar[str] = RESTORE_COLOUR_UNDO
     mutating: ClassVar[bool] = True
@@ -148,7 +155,7 @@ class StartColourStep(Step):
     @property
     def api_calls(self) -> tuple[str, ...]:
         service = CREATE_SERVICE_CALLS if self.creates else ("ecs.UpdateService",)
-        return ("dynamodb.PutItem", "elbv2.ModifyListener", *service)
+        return ("dynamodb.PutItem", traffic_move(self.rule), *service)
 
 
 @dataclass(frozen=True)
@@ -181,6 +188,7 @@ class ShiftStep(Step):
 
     weight: int = 100
     bake_s: float = 0.0
+    rule: bool = False  # production traffic goes through a listener rule (environments.<name>.traffic)
     undo: ClassVar[str] = RESTORE_COLOUR_UNDO
     mutating: ClassVar[bool] = True
 
@@ -193,7 +201,7 @@ class ShiftStep(Step):
         commit = ("dynamodb.UpdateItem",) if self.weight == 100 else ()
         return (
             INFLIGHT_READ,
-            "elbv2.ModifyListener",
+            traffic_move(self.rule),
             "elbv2.DescribeTargetHealth",
             "cloudwatch.GetMetricData",
             *commit,

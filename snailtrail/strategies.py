@@ -118,11 +118,14 @@ def _beside_the_live_colour(settings: Settings, plan: DeployPlan, weights: list[
     blue_green_config = settings.service.blue_green
     test_port = blue_green_config.test_listener_port if blue_green_config else None
     creates = plan.colours.services[new.service] is None
+    traffic = settings.environment.traffic
+    rule = traffic is not None and traffic.rule_priority is not None
     steps: list[Step] = [
         StartColourStep(
             f"{'create' if creates else 'update'} {new.service} ({new.name}) with {plan.desired.count} "
             f"task(s) of the new revision, beside live {old.service} ({old.name}); no traffic yet",
             creates=creates,
+            rule=rule,
         ),
         WaitStep(f"watch {new.service}'s rollout (timeout {plan.options.timeout_s:.0f} s)", new.service),
         TestColourStep(
@@ -145,6 +148,7 @@ def _beside_the_live_colour(settings: Settings, plan: DeployPlan, weights: list[
                 f"from {gates.min_requests} requests)",
                 weight=weight,
                 bake_s=bake,
+                rule=rule,
             )
         )
     steps.extend(_criteria_and_mark())

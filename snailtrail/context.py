@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -43,6 +45,8 @@ class Context:
         env = settings.environment
         require_environment(settings)
         self.endpoints = endpoints or Endpoints(env.endpoint_url, env.public_url, None, env.dns_server)
+        # The deploy lock while this run holds it (holding_lock): a change made after it was lost stops.
+        self.held_lock: DeployLock | None = None
 
     @property
     def default_poll_interval_s(self) -> float:
@@ -162,6 +166,16 @@ class Context:
             self.settings.environment_name,
             self.settings.service.name,
         )
+
+    @contextmanager
+    def holding_lock(self, command: str) -> Iterator[None]:
+        """Hold the deploy lock for the block (renewed in the background), as ``held_lock``."""
+        with self.lock.held(command):
+            self.held_lock = self.lock
+            try:
+                yield
+            finally:
+                self.held_lock = None
 
     def public_url(self) -> str:
         if self.endpoints.public_url:

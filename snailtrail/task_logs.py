@@ -16,7 +16,7 @@ from typing import Any
 
 from snailtrail.aws.logs import LogsApi
 from snailtrail.context import Context
-from snailtrail.rollout import describe_stop
+from snailtrail.deployment_watch import describe_stop
 
 # Bounds on what a failure keeps in the trail: enough to show the cause, never a whole log.
 EVIDENCE_TASKS = 3

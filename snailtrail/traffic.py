@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import time
 from typing import Any
 
 from snailtrail.context import Context
 from snailtrail.errors import DeployFailed
-from snailtrail.inflight import ABORT, PROMOTE, InFlight
+from snailtrail.inflight import ABORT, PROMOTE
+from snailtrail.recovery import RolloutRecord, restore_traffic, retire_new_colour
 from snailtrail.trail import Event, current_actor
 
 
-def _request(ctx: Context, action: str, reason: str) -> tuple[InFlight, dict[str, str]]:
+def _request(ctx: Context, action: str, reason: str) -> dict[str, str]:
     """Write the request into the in-flight record first: a deploy about to shift traffic sees it."""
     settings = ctx.settings
     inflight = ctx.inflight
@@ -23,35 +22,19 @@ def _request(ctx: Context, action: str, reason: str) -> tuple[InFlight, dict[str
             fix="`snailtrail status` shows what runs; `snailtrail rollback` returns a finished deploy to the "
             "last verified revision",
         )
-    return inflight, record
+    return record
 
 
 def abort_rollout(ctx: Context, reason: str) -> dict[str, Any]:
     """Traffic back on the old colour now (one ModifyListener or ModifyRule), then the new colour to zero: by the
     baking deploy when one holds the lock, else here."""
-    inflight, record = _request(ctx, ABORT, reason)
-    old, new = record["old_service"], record["new_service"]
+    record = _request(ctx, ABORT, reason)
+    rollout = RolloutRecord.from_inflight(record)
+    old, new = rollout.old_service, rollout.new_service
     why = f" ({reason})" if reason else ""
-    started = time.monotonic()
     # The listener's (or rule's) actions as the rollout found them: a redirect, authenticate actions
     # and stickiness come back with the traffic.
-    if "restore_actions" in record:
-        ctx.elbv2.set_actions(record["listener"], json.loads(record["restore_actions"]))
-    else:  # recorded by a snailtrail that kept none: its rollouts ran on a listener with one plain forward
-        ctx.elbv2.forward_to(record["listener"], {record["old_target_group"]: 100, record["new_target_group"]: 0})
-    switched_s = time.monotonic() - started
-    ctx.trail.emit(
-        Event(
-            kind="traffic.restored",
-            run_id=record["run_id"],
-            phase=record.get("phase"),
-            detail=f"`snailtrail abort` by {current_actor()}{why}: 100% of traffic on {old} "
-            f"(the listener update took {switched_s:.2f} s)",
-            ok=True,
-            duration_s=round(switched_s, 3),
-            data={"gate": "operator", "reason": reason},
-        )
-    )
+    switched_s = restore_traffic(ctx, rollout, f"`snailtrail abort` by {current_actor()}{why}", "operator", reason)
     holder = ctx.lock.holder()
     deploy_running = holder is not None and not holder["expired"]
     if holder is not None and deploy_running:
@@ -61,9 +44,8 @@ def abort_rollout(ctx: Context, reason: str) -> dict[str, Any]:
             "gate evaluation; if that process is gone, run `snailtrail abort` again once its lock expires"
         )
     else:
-        with ctx.lock.held(f"abort {record['phase']}"):
-            scaled = ctx.ecs.scale_to_zero(new)
-            inflight.end(record["run_id"])
+        with ctx.holding_lock(f"abort {record['phase']}"):
+            scaled = retire_new_colour(ctx, rollout)
         message = f"traffic is back on {old}; " + (
             f"{new} scaled to 0 (no deploy was running)"
             if scaled
@@ -90,7 +72,7 @@ def abort_rollout(ctx: Context, reason: str) -> dict[str, Any]:
 
 
 def promote_rollout(ctx: Context, reason: str) -> dict[str, Any]:
-    _, record = _request(ctx, PROMOTE, reason)
+    record = _request(ctx, PROMOTE, reason)
     ctx.trail.emit(
         Event(
             kind="rollout.promote-requested",

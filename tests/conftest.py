@@ -333,13 +333,13 @@ def sandbox(
 
 
 def count_polls(monkeypatch: pytest.MonkeyPatch, after_sleep: Callable[[], None] | None = None) -> list[float]:
-    """Every poll of watch_rollout from now on (each sleeps first): one entry a poll.
+    """Every poll of watch_deployment from now on (each sleeps first): one entry a poll.
 
     ``after_sleep`` runs at the end of each sleep, just before the poll's look (a reconciler pass)."""
     import time
     from types import SimpleNamespace
 
-    from snailtrail import rollout
+    from snailtrail import deployment_watch
 
     polls: list[float] = []
 
@@ -349,7 +349,7 @@ def count_polls(monkeypatch: pytest.MonkeyPatch, after_sleep: Callable[[], None]
         if after_sleep is not None:
             after_sleep()
 
-    monkeypatch.setattr(rollout, "time", SimpleNamespace(sleep=sleep, monotonic=time.monotonic))
+    monkeypatch.setattr(deployment_watch, "time", SimpleNamespace(sleep=sleep, monotonic=time.monotonic))
     return polls
 
 

@@ -55,7 +55,8 @@ def register(app: typer.Typer) -> None:
         from snailtrail.errors import ConfigError
         from snailtrail.executor import Executor
         from snailtrail.images import parse_build_args
-        from snailtrail.plan import DeployOptions, build_plan
+        from snailtrail.plan import DeployOptions
+        from snailtrail.planner import build_plan
         from snailtrail.rollout_budget import rollout_timeout
 
         state: GlobalOptions = ctx.obj
@@ -83,7 +84,7 @@ def register(app: typer.Typer) -> None:
             state.output(deploy_plan.to_json() | {"dry_run": True}, render_plan(deploy_plan))
             return
         # Planned under the lock: what the plan read cannot change under it.
-        with context.lock.held(f"deploy {selected.name}"):
+        with context.holding_lock(f"deploy {selected.name}"):
             deploy_plan = build_plan(context, selected, options)
             deploy_plan.require_consent(context.settings)
             context.reporter.heading(

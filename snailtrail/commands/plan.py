@@ -56,7 +56,8 @@ def register(app: typer.Typer) -> None:
         phase: str = typer.Argument(..., help="phase-N, a unique prefix, or its short name."),
         image: Optional[str] = typer.Option(None, "--image", help="Plan a deploy of this image URI."),
     ) -> None:
-        from snailtrail.plan import DeployOptions, build_plan
+        from snailtrail.plan import DeployOptions
+        from snailtrail.planner import build_plan
         from snailtrail.rollout_budget import rollout_timeout
 
         state: GlobalOptions = ctx.obj

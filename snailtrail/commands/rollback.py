@@ -45,10 +45,11 @@ def register(app: typer.Typer) -> None:
             "eligible; change nothing.",
         ),
     ) -> None:
-        from snailtrail.executor import Executor
         from snailtrail.plan import DeployOptions
-        from snailtrail.rollback import choose_target
+        from snailtrail.rollback_choice import choose_target
+        from snailtrail.rollback_run import rollback_to
         from snailtrail.rollout_budget import rollout_timeout
+        from snailtrail.service_ops import ServiceOps
 
         state: GlobalOptions = ctx.obj
         context = state.context()
@@ -59,25 +60,24 @@ def register(app: typer.Typer) -> None:
             document = choice.to_json()
             state.output(document, render_candidates(document))
             return
-        with context.lock.held(f"rollback{' --to ' + to if to else ''}"):
+        with context.holding_lock(f"rollback{' --to ' + to if to else ''}"):
             target = choose_target(context, to)
             phase = context.phase_or_none(target.phase)
             budget = rollout_timeout(context, phase.container.health_check.grace_period_s if phase else 0, timeout)
-            executor = Executor(
-                context,
-                DeployOptions(
-                    timeout_s=budget.seconds,
-                    timeout_explained=budget.explanation,
-                    poll_interval_s=poll_interval or context.default_poll_interval_s,
-                    desired_count=desired_count,
-                ),
+            options = DeployOptions(
+                timeout_s=budget.seconds,
+                timeout_explained=budget.explanation,
+                poll_interval_s=poll_interval or context.default_poll_interval_s,
+                desired_count=desired_count,
             )
+            ops = ServiceOps.new_run(context, options)
             try:
-                result = executor.rollback_to(target, reason=f"requested by {'--to ' + to if to else 'operator'}")
+                reason = f"requested by {'--to ' + to if to else 'operator'}"
+                result = rollback_to(context, ops, target, desired_count, reason=reason)
             except KeyboardInterrupt:
                 # Said here: typer turns an interrupt into a silent exit 130 before cli.run sees it.
                 message = f"interrupted: the service may run {target.arn} unverified; `snailtrail rollback` finishes it"
-                executor.emit("rollback.interrupted", target.phase, message, ok=False, task_definition=target.arn)
+                ops.run.emit("rollback.interrupted", target.phase, message, ok=False, task_definition=target.arn)
                 state.output(
                     {"ok": False, "error": "interrupted", "message": message, "exit_code": 130}, "✗ " + message
                 )

@@ -102,7 +102,7 @@ def break_(
     state: GlobalOptions = ctx.obj
     _settings(state)  # drills never touch a real account
     context = state.context()
-    with context.lock.held(f"sandbox break {kind}"):
+    with context.holding_lock(f"sandbox break {kind}"):
         done = inject(context, kind)
     drill = DRILLS[kind]
     state.output(
@@ -121,6 +121,6 @@ def heal(ctx: typer.Context) -> None:
     state: GlobalOptions = ctx.obj
     _settings(state)
     context = state.context()
-    with context.lock.held("sandbox heal"):  # heal changes the service: never beside a deploy
+    with context.holding_lock("sandbox heal"):  # heal changes the service: never beside a deploy
         done = heal_all(context)
     state.output({"healed": done}, "\n".join(done))

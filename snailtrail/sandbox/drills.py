@@ -180,8 +180,8 @@ def _delete_service(ctx: Context) -> str:
 
 
 def _restore_service(ctx: Context) -> str:
-    from snailtrail.executor import Executor
     from snailtrail.plan import DeployOptions
+    from snailtrail.service_ops import ServiceOps
 
     if ctx.ecs.describe_service(ctx.colours.live.service) is not None:
         return "the service exists"
@@ -191,7 +191,7 @@ def _restore_service(ctx: Context) -> str:
         raise SnailtrailError(
             "no verified revision to recreate the service from", fix="snailtrail deploy phase-1 --yes"
         )
-    done = Executor(ctx, DeployOptions(create=True)).create_service(revision.arn, phase)
+    done = ServiceOps.new_run(ctx, DeployOptions(create=True)).create(revision.arn, phase)
     return f"{done}; {_wait(ctx, revision.arn)}"
 
 
@@ -222,15 +222,16 @@ def _wrong_port(ctx: Context) -> str:
 
 def _verified_revision(ctx: Context) -> str:
     """Back to the last verified revision, exactly as `snailtrail rollback` does it (wait and verify)."""
-    from snailtrail.executor import Executor
     from snailtrail.plan import DeployOptions
+    from snailtrail.rollback_run import rollback_to
+    from snailtrail.service_ops import ServiceOps
 
     service = ctx.ecs.describe_service(ctx.colours.live.service)
     revision = ctx.history.last_verified()
     if service is None or revision is None or service["taskDefinition"] == revision.arn:
         return "the service runs a verified revision"
     options = DeployOptions(timeout_s=HEAL_TIMEOUT_S, poll_interval_s=ctx.default_poll_interval_s)
-    result = Executor(ctx, options).rollback_to(revision, reason="sandbox heal")
+    result = rollback_to(ctx, ServiceOps.new_run(ctx, options), revision, reason="sandbox heal")
     if not result.ok:
         raise SnailtrailError(f"heal could not restore {revision.arn}: {result.message}", fix="snailtrail status")
     return result.message
@@ -238,9 +239,9 @@ def _verified_revision(ctx: Context) -> str:
 
 def _wait(ctx: Context, arn: str) -> str:
     """A recreated service is healed when its verified revision is stable again."""
-    from snailtrail.rollout import watch_rollout
+    from snailtrail.deployment_watch import watch_deployment
 
-    outcome = watch_rollout(ctx.ecs, ctx.colours.live.service, arn, HEAL_TIMEOUT_S, ctx.default_poll_interval_s)
+    outcome = watch_deployment(ctx.ecs, ctx.colours.live.service, arn, HEAL_TIMEOUT_S, ctx.default_poll_interval_s)
     if not outcome.ok:
         raise SnailtrailError(
             f"the service did not settle after healing: {outcome.summary}", fix="snailtrail status; snailtrail rollback"

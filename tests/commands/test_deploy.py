@@ -173,10 +173,10 @@ def test_rollback_to_an_unknown_revision_exits_2(sandbox: Sandbox) -> None:
 
 
 def test_interrupt_during_the_wait_rolls_back_and_exits_130(sandbox: Sandbox, monkeypatch) -> None:
-    from snailtrail import executor
+    from snailtrail import service_ops
 
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
-    real_watch = executor.watch_rollout
+    real_watch = service_ops.watch_deployment
     calls = []
 
     def interrupted_once(*args, **kwargs):
@@ -185,7 +185,7 @@ def test_interrupt_during_the_wait_rolls_back_and_exits_130(sandbox: Sandbox, mo
             raise KeyboardInterrupt
         return real_watch(*args, **kwargs)
 
-    monkeypatch.setattr(executor, "watch_rollout", interrupted_once)
+    monkeypatch.setattr(service_ops, "watch_deployment", interrupted_once)
     result = sandbox.deploy("phase-2", GOOD_2, "--json")
     assert result.exit_code == 130
     body = result.json()

@@ -17,12 +17,12 @@ class Killed(BaseException):
 
 
 def kill_after_the_update(monkeypatch: pytest.MonkeyPatch) -> None:
-    from snailtrail import executor
+    from snailtrail import service_ops
 
     def killed(*args: object, **kwargs: object) -> None:
         raise Killed
 
-    monkeypatch.setattr(executor, "watch_rollout", killed)
+    monkeypatch.setattr(service_ops, "watch_deployment", killed)
 
 
 def test_after_a_killed_deploy_of_an_older_phase_rollback_returns_to_what_ran_before(
@@ -133,7 +133,7 @@ def test_rollback_to_a_verified_target_that_now_crashes_exits_3(
 def test_an_interrupted_rollback_exits_130_and_a_second_rollback_finishes_it(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from snailtrail import executor
+    from snailtrail import service_ops
 
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
     assert sandbox.deploy("phase-2", GOOD_2).exit_code == 0
@@ -142,7 +142,7 @@ def test_an_interrupted_rollback_exits_130_and_a_second_rollback_finishes_it(
         def interrupted(*args: object, **kwargs: object) -> None:
             raise KeyboardInterrupt  # Ctrl-C while the rollback waits for the rollout
 
-        patch.setattr(executor, "watch_rollout", interrupted)
+        patch.setattr(service_ops, "watch_deployment", interrupted)
         stopped = sandbox.run("rollback", *FAST, "--json")
     assert stopped.exit_code == 130 and stopped.json()["error"] == "interrupted"
     assert "`snailtrail rollback` finishes it" in stopped.json()["message"]

@@ -1,4 +1,4 @@
-"""Blue-green and canary deploys: the new revision runs beside the old one, then takes traffic.
+"""The traffic shift of a blue-green or canary deploy: the new revision beside the old one, then traffic.
 
 The new revision starts as the idle colour (its own service and target group), is verified there
 before it gets any production traffic (target health, and the phase's HTTP criteria through the
@@ -13,51 +13,28 @@ the load balancer's CloudWatch metrics, which the sandbox's front door publishes
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from snailtrail.aws.cloudwatch import TrafficMetrics
 from snailtrail.aws.elbv2 import with_forward_weights
 from snailtrail.checks.base import CheckResult, Status, fail, ok
 from snailtrail.checks.gates import traffic_gate
 from snailtrail.colours import Colour
-from snailtrail.config import Settings, StrategyConfig, StrategyKind
+from snailtrail.context import Context
 from snailtrail.errors import ConfigError, SnailtrailError, operator_error
 from snailtrail.inflight import ABORT, PROMOTE, describe_request
 from snailtrail.phases import Phase
+from snailtrail.plan import DeployPlan
+from snailtrail.recovery import RolloutRecord
+from snailtrail.service_ops import ServiceOps
+from snailtrail.steps import GateFailed, ShiftStep
+from snailtrail.success_criteria import judge_criteria, wanted_healthy_targets
 from snailtrail.traffic_route import TrafficRoute, forwarders, require_forward, resolve_route, restore_actions
 
-if TYPE_CHECKING:
-    from snailtrail.context import Context
-    from snailtrail.executor import Executor, RunResult
-    from snailtrail.plan import DeployPlan
-
 BASELINE_S = 300  # how far back the old colour's traffic counts as its baseline
-
-
-class GateFailed(SnailtrailError):
-    """A gate decided against the new colour; ``gate`` names it for the trail."""
-
-    def __init__(self, gate: str, message: str, fix: str | None = None) -> None:
-        super().__init__(message, fix=fix)
-        self.gate = gate
-
-
-def strategy_for(settings: Settings, phase: Phase, override: StrategyKind | None = None) -> StrategyConfig:
-    """--strategy, else the phase's, else the environment's, else rolling."""
-    strategy = phase.manifest.strategy or settings.environment.strategy or StrategyConfig()
-    if override is not None:
-        strategy = strategy.model_copy(update={"kind": override})
-    if strategy.kind is not StrategyKind.rolling and settings.service.blue_green is None:
-        raise ConfigError(
-            f"the {strategy.kind.value} strategy needs a second colour, and {settings.path} has no service.blue_green",
-            fix="add service.blue_green.target_group (a second target group in the service's VPC), "
-            "or deploy with --strategy rolling",
-        )
-    return strategy
 
 
 @dataclass(frozen=True)
@@ -72,14 +49,15 @@ class Listeners:
     new_target_group: str
 
 
-class ProgressiveRollout:
+class TrafficShift:
     """The blue-green and canary steps of one deploy; the executor runs them as its own steps."""
 
-    def __init__(self, executor: Executor, plan: DeployPlan) -> None:
+    def __init__(self, ctx: Context, ops: ServiceOps, plan: DeployPlan) -> None:
         colours = plan.colours
         assert colours.idle is not None  # plan.progressive guarantees a second colour
-        self.executor = executor
-        self.ctx: Context = executor.ctx
+        self.ops = ops
+        self.run_id = ops.run.run_id
+        self.ctx = ctx
         self.plan = plan
         self.old: Colour = colours.live
         self.new: Colour = colours.idle
@@ -130,32 +108,34 @@ class ProgressiveRollout:
         )
 
     # -- the steps ------------------------------------------------------------------------------
-    def start(self, phase: Phase, result: RunResult) -> str:
+    def record(self) -> RolloutRecord:
+        """What restoring the old colour needs, as the in-flight record keeps it."""
+        listeners = self.listeners
+        return RolloutRecord(
+            self.run_id,
+            self.plan.phase.name,
+            self.old.service,
+            self.new.service,
+            listeners.production.arn,
+            listeners.restore,
+            self.new_weight,
+        )
+
+    def start(self, phase: Phase, arn: str) -> str:
         """Record the rollout in flight, make sure the new colour has no traffic, then start it."""
         listeners = self.listeners
-        self.inflight.begin(
-            {
-                "run_id": self.executor.run_id,
-                "phase": phase.name,
-                "old_service": self.old.service,
-                "new_service": self.new.service,
-                "old_target_group": listeners.old_target_group,
-                "new_target_group": listeners.new_target_group,
-                "listener": listeners.production.arn,
-                "restore_actions": json.dumps(listeners.restore),
-            }
-        )
+        groups = {"old_target_group": listeners.old_target_group, "new_target_group": listeners.new_target_group}
+        self.inflight.begin(self.record().to_inflight() | groups)
         self.began = True
         # A rollout that crashed mid-canary may have left weight on this colour: none until it is tested.
         self._forward(0)
-        arn = result.task_definition or ""
         idle = self.plan.colours.services[self.new.service]
         if idle is None:
-            return self.executor.create_service(arn, phase, colour=self.new, desired=self.plan.desired.count)
-        self.executor.note_events(idle)
-        return self.executor.update_service(arn, self.plan.desired.count, phase, service_name=self.new.service)
+            return self.ops.create(arn, phase, colour=self.new, desired=self.plan.desired.count)
+        self.ops.note_events(idle)
+        return self.ops.update(arn, self.plan.desired.count, phase, service_name=self.new.service)
 
-    def test(self, phase: Phase, result: RunResult) -> str:
+    def test(self, phase: Phase, arn: str, judged: list[CheckResult]) -> str:
         """The new colour, before any production traffic: target health, and the phase's HTTP
         criteria through the test listener pointed at it."""
         listeners = self.listeners
@@ -164,20 +144,19 @@ class ProgressiveRollout:
                 "no test listener (service.blue_green.test_listener_port): the HTTP criteria are first "
                 "judged with production traffic on the new colour"
             )
-            return self.executor.verify(phase, result.task_definition or "", result, colour=self.new, http=False)
+            return judge_criteria(self.ctx, phase, arn, self.ops.new_tasks, judged, self.new, http=False)
         self.ctx.elbv2.forward_to(listeners.test, {listeners.new_target_group: 1})
-        return self.executor.verify(
-            phase, result.task_definition or "", result, base_url=self.ctx.test_url(), colour=self.new
-        )
+        return judge_criteria(self.ctx, phase, arn, self.ops.new_tasks, judged, self.new, base_url=self.ctx.test_url())
 
-    def shift(self, weight: int) -> str:
-        """Move ``weight`` % of the traffic to the new colour (one ModifyListener), then bake."""
+    def shift(self, step: ShiftStep) -> str:
+        """Move the step's weight of the traffic to the new colour (one ModifyListener), then bake."""
+        weight = step.weight
         self._operator_request()  # an abort asked for while the new colour started moves no traffic to it
         if self.promoted_by and weight < 100:
             return f"skipped: promoted by {self.promoted_by}"
         self._forward(weight)
         step_started = datetime.now(UTC)
-        bake_s = 0.0 if self.promoted_by else self.strategy.bake_for(weight)
+        bake_s = 0.0 if self.promoted_by else step.bake_s
         verdict = self._bake(bake_s, step_started)
         if verdict.status is Status.SKIP:
             if not (self.strategy.gates.allow_no_traffic or self.promoted_by):
@@ -188,7 +167,7 @@ class ProgressiveRollout:
                     "gates.allow_no_traffic for a service without steady traffic",
                 )
             self.ctx.reporter.warn(f"the traffic gates could not judge {weight}%: {verdict.summary}")
-        if weight == 100 and not self.inflight.commit(self.executor.run_id):
+        if weight == 100 and not self.inflight.commit(self.run_id):
             self._operator_request()  # the abort that came first
         return f"{weight}% on {self.new.name} ({self.new.service}), baked {bake_s:.0f} s: {verdict.summary}"
 
@@ -201,7 +180,7 @@ class ProgressiveRollout:
         done, problems = [], []
         for action, describe in (
             (self._scale_old_to_zero, f"{self.old.service} scaled to 0"),
-            (lambda: self.inflight.end(self.executor.run_id), "rollout closed"),
+            (lambda: self.inflight.end(self.run_id), "rollout closed"),
         ):
             try:
                 action()
@@ -227,11 +206,11 @@ class ProgressiveRollout:
                 f"to {self.old.target_group}: {self.old.service} keeps its tasks until they forward to "
                 f"{self.new.target_group}"
             )
-        self.ctx.ecs.scale_to_zero(self.old.service)
+        self.ops.scale_to_zero(self.old.service)
 
     # -- gates ----------------------------------------------------------------------------------
     def _bake(self, bake_s: float, step_started: datetime) -> CheckResult:
-        interval = max(self.executor.options.poll_interval_s, self.ctx.metrics_timing.period_s / 2)
+        interval = max(self.ops.poll_interval_s, self.ctx.metrics_timing.period_s / 2)
         deadline = time.monotonic() + bake_s
         while True:
             verdict = self._evaluate(step_started)
@@ -250,7 +229,7 @@ class ProgressiveRollout:
             raise GateFailed("operator", f"aborted by {describe_request(request)}")
         if request.get("request") == PROMOTE and not self.promoted_by:
             self.promoted_by = describe_request(request)
-            self.executor.emit("rollout.promoted", self.plan.phase.name, f"promoted by {self.promoted_by}")
+            self.ops.run.emit("rollout.promoted", self.plan.phase.name, f"promoted by {self.promoted_by}")
             return ok(f"promoted by {self.promoted_by}: the remaining bake is skipped").named("operator")
         return None
 
@@ -267,10 +246,7 @@ class ProgressiveRollout:
         listeners = self.listeners
         states = [d["TargetHealth"]["State"] for d in self.ctx.elbv2.target_health(listeners.new_target_group)]
         healthy = states.count("healthy")
-        success = self.plan.phase.manifest.success
-        wanted = (
-            success.healthy_targets if success.healthy_targets is not None else self.plan.phase.container.desired_count
-        )
+        wanted = wanted_healthy_targets(self.plan.phase)
         if healthy < wanted:
             return fail(
                 f"{healthy} of {wanted} targets healthy in {self.new.target_group} ({', '.join(states) or 'none'})",
@@ -299,7 +275,7 @@ class ProgressiveRollout:
 
     # -- traffic --------------------------------------------------------------------------------
     def _forward(self, weight: int) -> None:
-        self.executor.require_lock()
+        self.ops.require_lock()
         listeners = self.listeners
         actions = (
             listeners.restore
@@ -310,55 +286,3 @@ class ProgressiveRollout:
         )
         self.ctx.elbv2.set_actions(listeners.production.arn, actions)
         self.new_weight = weight
-
-    def abort(self, result: RunResult, gate: str, reason: str) -> None:
-        """All traffic back on the old colour with one listener update, then the new colour to zero."""
-        decided = time.monotonic()
-        phase = self.plan.phase.name
-        self.executor.emit(
-            "rollout.aborted",
-            phase,
-            f"{gate}: {reason}",
-            ok=False,
-            task_definition=result.task_definition,
-            data={"gate": gate, "weight": self.new_weight},
-        )
-        restored = []
-        try:
-            # Always, whatever this run believes the weights are: a ModifyListener whose answer was
-            # lost, or an earlier run's leftover weight, must not leave users on the new colour.
-            # No lock check: returning traffic to the old colour is always safe to do.
-            listeners = self.listeners
-            self.ctx.elbv2.set_actions(listeners.production.arn, listeners.restore)
-            switched_s = time.monotonic() - decided
-            if gate != "operator":  # `snailtrail abort` moved the traffic itself and said so
-                self.executor.emit(
-                    "traffic.restored",
-                    phase,
-                    f"100% of traffic on {self.old.service} ({self.old.name}) {switched_s:.2f} s after the decision",
-                    ok=True,
-                    duration_s=round(switched_s, 3),
-                    data={"gate": gate},
-                )
-            restored.append(f"traffic back on {self.old.service} in {switched_s:.2f} s")
-            self.new_weight = 0
-            if self.executor.lock_lost():
-                raise SnailtrailError(
-                    f"the deploy lock was lost: {self.new.service} was left running for whoever holds it now",
-                    fix="`snailtrail status`; scale it down by hand if no other deploy is running",
-                )
-            if self.ctx.ecs.scale_to_zero(self.new.service):
-                restored.append(f"{self.new.service} scaled to 0")
-            self.inflight.end(self.executor.run_id)
-            self.began = False
-        except Exception as raw:  # noqa: BLE001 - the operator must learn the abort is incomplete
-            problem = operator_error(raw)
-            result.exit_code = 3
-            result.message += f"; the abort did not complete: {problem.message}"
-            result.fix = "run `snailtrail abort` again; `snailtrail status` shows where traffic goes"
-            self.executor.emit("rollout.abort-failed", phase, result.message, ok=False)
-            return
-        old_revision = (self.plan.colours.live_service or {}).get("taskDefinition")
-        result.rolled_back, result.rolled_back_to = True, old_revision
-        result.exit_code = 1
-        result.message += f"; aborted ({gate}): " + ", ".join(restored)

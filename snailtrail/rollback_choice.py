@@ -1,4 +1,4 @@
-"""Choosing what to roll back to: always a verified revision, never merely the previous one."""
+"""Choosing what `snailtrail rollback` returns to: always a verified revision, never merely the previous one."""
 
 from __future__ import annotations
 

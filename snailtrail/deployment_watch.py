@@ -36,7 +36,7 @@ from snailtrail.aws.ecs import EcsApi
 
 
 @dataclass
-class RolloutOutcome:
+class DeploymentOutcome:
     ok: bool
     summary: str
     new_tasks: list[dict[str, Any]] = field(default_factory=list)
@@ -82,7 +82,7 @@ def _tasks_of(
     ]
 
 
-def watch_rollout(
+def watch_deployment(
     ecs: EcsApi,
     service_name: str,
     task_definition_arn: str,
@@ -90,7 +90,7 @@ def watch_rollout(
     poll_interval_s: float = 5.0,
     on_progress: Callable[[str], None] | None = None,
     seen_events: set[str] | None = None,
-) -> RolloutOutcome:
+) -> DeploymentOutcome:
     report = on_progress or (lambda _message: None)
     seen = seen_events if seen_events is not None else set()
     outcome_events: list[str] = []
@@ -102,7 +102,7 @@ def watch_rollout(
         time.sleep(poll_interval_s)
         service = ecs.describe_service(service_name)
         if service is None:
-            return RolloutOutcome(False, f"service {service_name} disappeared during the rollout")
+            return DeploymentOutcome(False, f"service {service_name} disappeared during the rollout")
         for event in sorted(service.get("events", []), key=lambda e: str(e.get("createdAt"))):
             if event["id"] not in seen:
                 seen.add(event["id"])
@@ -112,7 +112,7 @@ def watch_rollout(
         if primary is not None and primary.get("taskDefinition") == task_definition_arn:
             ours = primary["id"]
         elif primary is not None and ours is not None:
-            return RolloutOutcome(
+            return DeploymentOutcome(
                 False,
                 f"ECS rolled the service back to {primary.get('taskDefinition')} by itself "
                 "(deployment circuit breaker)",
@@ -126,7 +126,7 @@ def watch_rollout(
         running_before = running
         stopped = _tasks_of(ecs, service_name, "STOPPED", task_definition_arn, ours or "") if stopping else []
         if primary is not None and primary.get("rolloutState") == "FAILED":
-            return RolloutOutcome(
+            return DeploymentOutcome(
                 False,
                 f"deployment {primary['id']} FAILED: {primary.get('rolloutStateReason', '')}",
                 stopped,
@@ -135,7 +135,7 @@ def watch_rollout(
             )
         if stopped:
             summary = f"{len(stopped)} task(s) of the new revision stopped"
-            return RolloutOutcome(False, summary, stopped, group_stops(stopped), outcome_events)
+            return DeploymentOutcome(False, summary, stopped, group_stops(stopped), outcome_events)
         desired = service.get("desiredCount", 0)
         others = [d for d in service.get("deployments", []) if d is not primary]
         state = (
@@ -152,8 +152,8 @@ def watch_rollout(
             tasks = _tasks_of(ecs, service_name, "RUNNING", task_definition_arn, deployment["id"])
             up = [t for t in tasks if t.get("lastStatus") == "RUNNING"]
             if len(up) >= desired and not any(t.get("healthStatus") == "UNHEALTHY" for t in up):
-                return RolloutOutcome(
+                return DeploymentOutcome(
                     True, f"stable: {len(up)}/{desired} tasks of the new revision running", up, [], outcome_events
                 )
         if time.monotonic() >= deadline:
-            return RolloutOutcome(False, f"timed out after {timeout_s:.0f} s: {state}", events=outcome_events)
+            return DeploymentOutcome(False, f"timed out after {timeout_s:.0f} s: {state}", events=outcome_events)

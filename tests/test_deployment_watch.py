@@ -1,4 +1,4 @@
-"""watch_rollout: what it notices, and the AWS calls it makes to notice it.
+"""watch_deployment: what it notices, and the AWS calls it makes to notice it.
 
 Against the in-process sandbox where the reconciler can produce the case (a healthy rollout, a
 crashing revision); against a scripted control plane where ECS itself would have to act (its
@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from snailtrail.aws.ecs import EcsApi
-from snailtrail.rollout import watch_rollout
+from snailtrail.deployment_watch import watch_deployment
 from tests.conftest import Sandbox, count_polls
 
 OLD = "arn:aws:ecs:us-east-1:123456789012:task-definition/shine:1"
@@ -62,7 +62,7 @@ def test_a_healthy_rollout_reads_the_service_once_a_poll_and_the_tasks_once(
 
         monkeypatch.setattr(ecs, "describe_service", described)
         monkeypatch.setattr(ecs, "service_tasks", listed)
-        outcome = watch_rollout(ecs, "shine", arn, timeout_s=20, poll_interval_s=0.06)
+        outcome = watch_deployment(ecs, "shine", arn, timeout_s=20, poll_interval_s=0.06)
     assert outcome.ok, outcome.summary
     assert len(outcome.new_tasks) == 2 and all(t["taskDefinitionArn"] == arn for t in outcome.new_tasks)
     # Polls while the tasks started and turned healthy read nothing else; the tasks were read once,
@@ -88,7 +88,7 @@ def test_a_crashing_revision_is_noticed_on_the_first_poll_after_its_first_failed
         return service
 
     monkeypatch.setattr(ecs, "describe_service", watched)
-    outcome = watch_rollout(ecs, "shine", arn, timeout_s=20, poll_interval_s=0.01)
+    outcome = watch_deployment(ecs, "shine", arn, timeout_s=20, poll_interval_s=0.01)
     assert not outcome.ok and "task(s) of the new revision stopped" in outcome.summary
     # The first poll that showed a failed task was the last: noticed at once.
     assert failed_tasks_seen[-1] > 0 and not any(failed_tasks_seen[:-1])
@@ -153,7 +153,7 @@ def test_ecs_switching_primary_away_from_our_revision_fails_the_rollout() -> Non
             service(deployment(OLD, "PRIMARY", "IN_PROGRESS", running=2), deployment(NEW, "ACTIVE", "FAILED")),
         ]
     )
-    outcome = watch_rollout(ecs, "shine", NEW, timeout_s=5, poll_interval_s=0)
+    outcome = watch_deployment(ecs, "shine", NEW, timeout_s=5, poll_interval_s=0)
     assert not outcome.ok and "rolled the service back to" in outcome.summary and OLD in outcome.summary
     assert ecs.described == 2 and ecs.listed == []
 
@@ -166,7 +166,7 @@ def test_a_failed_rollout_reports_its_stopped_tasks() -> None:
         ],
         [stopped_task("Task failed ELB health checks", None)],
     )
-    outcome = watch_rollout(ecs, "shine", NEW, timeout_s=5, poll_interval_s=0)
+    outcome = watch_deployment(ecs, "shine", NEW, timeout_s=5, poll_interval_s=0)
     assert not outcome.ok and "FAILED" in outcome.summary
     assert outcome.stopped == ["Task failed ELB health checks (task 01234567)"]
     assert ecs.listed == [("STOPPED",)]
@@ -181,7 +181,7 @@ def test_a_task_that_stops_after_it_ran_is_noticed_by_the_running_count() -> Non
         ],
         [stopped_task("Essential container in task exited", 137)],
     )
-    outcome = watch_rollout(ecs, "shine", NEW, timeout_s=5, poll_interval_s=0)
+    outcome = watch_deployment(ecs, "shine", NEW, timeout_s=5, poll_interval_s=0)
     assert not outcome.ok and outcome.summary == "1 task(s) of the new revision stopped"
     assert outcome.stopped == [
         "Essential container in task exited; container app exit code 137 (task 01234567)",
@@ -191,12 +191,12 @@ def test_a_task_that_stops_after_it_ran_is_noticed_by_the_running_count() -> Non
 
 def test_the_rollout_times_out_while_the_deployment_never_completes() -> None:
     ecs = ScriptedEcs([service(deployment(NEW, "PRIMARY", "IN_PROGRESS"), deployment(OLD, "ACTIVE", "COMPLETED"))])
-    outcome = watch_rollout(ecs, "shine", NEW, timeout_s=0.05, poll_interval_s=0.01)
+    outcome = watch_deployment(ecs, "shine", NEW, timeout_s=0.05, poll_interval_s=0.01)
     assert not outcome.ok and outcome.summary.startswith("timed out after 0 s: 0/2 new tasks running")
     assert ecs.listed == []
 
 
 def test_a_service_deleted_during_the_rollout_fails_it() -> None:
     ecs = ScriptedEcs([service(deployment(NEW, "PRIMARY", "IN_PROGRESS")), None])
-    outcome = watch_rollout(ecs, "shine", NEW, timeout_s=5, poll_interval_s=0)
+    outcome = watch_deployment(ecs, "shine", NEW, timeout_s=5, poll_interval_s=0)
     assert not outcome.ok and outcome.summary == "service shine disappeared during the rollout"

@@ -324,17 +324,17 @@ def test_a_rollout_left_in_flight_blocks_the_next_one_until_it_is_aborted(sandbo
 
 
 def test_an_interrupt_during_a_canary_bake_returns_all_traffic_and_exits_130(sandbox: Sandbox, monkeypatch) -> None:
-    from snailtrail.progressive import ProgressiveRollout
+    from snailtrail.traffic_shift import TrafficShift
 
     first_deploy(sandbox)
     use_strategy(sandbox, LONG_CANARY_BAKE)
     seen: list[dict[str, int]] = []
 
-    def interrupted_bake(self: ProgressiveRollout, bake_s: float, step_started: Any) -> Any:
+    def interrupted_bake(self: TrafficShift, bake_s: float, step_started: Any) -> Any:
         seen.append(weights(sandbox))  # Ctrl-C while 10 % bakes on the new colour
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ProgressiveRollout, "_bake", interrupted_bake)
+    monkeypatch.setattr(TrafficShift, "_bake", interrupted_bake)
     result = sandbox.deploy("phase-1", GOOD_2, "--json")
     assert seen == [{"shine-tg": 90, "shine-tg-green": 10}]
     assert result.exit_code == 130

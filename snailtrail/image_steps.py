@@ -1,0 +1,86 @@
+"""The image steps of a deploy: build, smoke-test, push and register, with what each produced."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from snailtrail import images
+from snailtrail.aws.ecs import TAG_DIGEST, TAG_FINGERPRINT, TAG_PHASE, TAG_REVISION
+from snailtrail.context import Context
+from snailtrail.phases import Phase
+from snailtrail.source_revision import git_revision
+from snailtrail.steps import StepFailed
+from snailtrail.taskdef import fingerprint, render
+
+
+@dataclass
+class Artifacts:
+    """What the image steps produced so far: the local build, the pushed reference and its digest."""
+
+    image: str = ""  # the reference the task definition names (--image, or the push's)
+    digest: str = ""
+    local_tag: str | None = None
+    image_id: str | None = None
+
+    def built(self, ctx: Context, phase: Phase) -> images.BuiltImage:
+        """This run's build, or with --no-build the image built earlier for this phase and revision."""
+        if self.local_tag is None or self.image_id is None:
+            earlier = images.existing(ctx.settings, phase)
+            self.local_tag, self.image_id = earlier.local_tag, earlier.image_id
+        return images.BuiltImage(self.local_tag, self.image_id)
+
+
+def build(ctx: Context, phase: Phase, artifacts: Artifacts, build_args: dict[str, str]) -> str:
+    built = images.build(ctx.settings, phase, ctx.reporter.detail, build_args)
+    artifacts.local_tag, artifacts.image_id = built.local_tag, built.image_id
+    return f"built {built.local_tag} ({built.image_id[:19]})"
+
+
+def smoke(ctx: Context, phase: Phase, artifacts: Artifacts) -> str:
+    image = artifacts.image or artifacts.built(ctx, phase).local_tag
+    spec = phase.container
+    timeout = max(30.0, float(spec.health_check.grace_period_s))
+    result = images.smoke(image, ctx.settings, phase, timeout, ctx.reporter.detail)
+    if not result.ok:
+        raise StepFailed(
+            f"smoke test failed: {result.summary}",
+            fix="the image must listen on $PORT (the task definition's container port) and answer "
+            f"{spec.health_check.path} with 200",
+        )
+    if result.seconds_to_healthy is not None and result.seconds_to_healthy > spec.health_check.grace_period_s:
+        ctx.reporter.warn(
+            f"the image took {result.seconds_to_healthy:.1f} s to become healthy, longer than "
+            f"the health-check grace period ({spec.health_check.grace_period_s} s)"
+        )
+    return result.summary
+
+
+def push(ctx: Context, phase: Phase, artifacts: Artifacts) -> str:
+    built = artifacts.built(ctx, phase)
+    host, auth = images.registry_host(ctx.settings, ctx.clients, ctx.endpoints.registry)
+    if host is None:
+        pushed = images.local_reference(built)
+        artifacts.image, artifacts.digest = pushed.reference, pushed.digest
+        return f"no registry: the local engine's {pushed.reference} is used ({pushed.digest[:19]})"
+    with ctx.reporter.layers("push") as on_layer:
+        pushed = images.push(built, host, auth, ctx.settings.service.image_repository, on_layer)
+    artifacts.image, artifacts.digest = pushed.reference, pushed.digest
+    return f"pushed {pushed.reference}"
+
+
+def register(ctx: Context, phase: Phase, artifacts: Artifacts, running: str | None) -> tuple[str, str]:
+    """The revision to deploy, registered unless an identical one exists: (its ARN, what was done)."""
+    rendered = render(ctx.settings, phase, artifacts.image)
+    identical = ctx.history.find_identical(rendered, phase.name, running)
+    if identical is not None:
+        return identical.arn, f"identical definition exists: reusing {identical.arn}"
+    digest = artifacts.digest or artifacts.image.partition("@")[2] or "unknown"
+    tags = {
+        TAG_PHASE: phase.name,
+        TAG_DIGEST: digest,
+        TAG_REVISION: git_revision(ctx.settings.root),
+        TAG_FINGERPRINT: fingerprint(rendered),
+    }
+    arn = ctx.ecs.register_task_definition(rendered, tags)["taskDefinitionArn"]
+    ctx.history.add_tags(arn, tags)
+    return arn, f"registered {arn}"

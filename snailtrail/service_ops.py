@@ -1,0 +1,149 @@
+"""The service layer: the one way a deploy, a rollout and a rollback change and watch an ECS service.
+
+Every change checks the deploy lock first (a change made after the lock was lost could race another
+deploy); the rollout watch reports only the service events this run has not seen.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from snailtrail.colours import Colour
+from snailtrail.context import Context
+from snailtrail.deployment_watch import watch_deployment
+from snailtrail.diagnosis import report_stopped_tasks
+from snailtrail.phases import Phase
+from snailtrail.plan import DeployOptions
+from snailtrail.run_trail import RunTrail
+from snailtrail.steps import StepFailed
+
+
+def lock_lost(ctx: Context) -> bool:
+    """Whether the deploy lock this run held was lost (expired, taken over, removed)."""
+    lock = ctx.held_lock  # only while the run holds one (deploy, rollback, abort, sandbox)
+    return lock is not None and lock.lost.is_set()
+
+
+class ServiceOps:
+    def __init__(self, ctx: Context, run: RunTrail, options: DeployOptions) -> None:
+        self.ctx = ctx
+        self.run = run
+        self.timeout_s = options.timeout_s
+        self.poll_interval_s = options.poll_interval_s
+        self.seen_events: set[str] = set()
+        self.new_tasks: list[dict[str, Any]] = []  # the tasks the last successful wait saw running
+
+    @classmethod
+    def new_run(cls, ctx: Context, options: DeployOptions) -> ServiceOps:
+        """The service layer of a new run (its own run id in the trail)."""
+        return cls(ctx, RunTrail(ctx.trail, ctx.trail.new_run_id()), options)
+
+    # -- the lock -------------------------------------------------------------------------------
+    def require_lock(self) -> None:
+        """A change made without the lock could race another deploy: stop instead."""
+        if lock_lost(self.ctx):
+            raise StepFailed(
+                "the deploy lock was lost (expired, taken over or removed with unlock --force)",
+                fix="check `snailtrail status` for another deploy before changing anything",
+            )
+
+    # -- changes --------------------------------------------------------------------------------
+    def note_events(self, service: dict[str, Any]) -> None:
+        """The service's events so far are not this run's to report: the wait prints only newer ones.
+
+        Taken from the read the run made under its lock (the plan's, or the rollback's) rather than a
+        fresh one before the update: an event ECS adds in between happened during this run.
+        """
+        self.seen_events.update(e["id"] for e in service.get("events", []))
+
+    def update(self, arn: str, desired: int, phase: Phase | None, service_name: str | None = None) -> str:
+        self.require_lock()
+        name = service_name or self.ctx.colours.live.service
+        grace = phase.container.health_check.grace_period_s if phase else None
+        self.ctx.ecs.update_service(name, arn, desired, grace)
+        return f"service {name} now wants {desired} task(s) of {arn}"
+
+    def create(self, arn: str, phase: Phase, colour: Colour | None = None, desired: int | None = None) -> str:
+        """Create a colour's service (default: the live one) from the configuration and the phase's
+        manifest; the caller has consent."""
+        self.require_lock()
+        colour = colour or self.ctx.colours.live
+        desired = phase.container.desired_count if desired is None else desired
+        self.ctx.ecs.create_service(self._create_request(arn, phase, colour, desired))
+        self.ctx.reporter.warn(f"service {colour.service} did not exist: created it from {phase.path.name}")
+        return f"created service {colour.service} with {desired} task(s) of {arn}"
+
+    def _create_request(self, arn: str, phase: Phase, colour: Colour, desired: int) -> dict[str, Any]:
+        """CreateService's request (Amazon ECS API reference, CreateService)."""
+        settings = self.ctx.settings
+        target_group = self.ctx.elbv2.target_group(colour.target_group)
+        if target_group is None:
+            raise StepFailed(
+                f"target group {colour.target_group} does not exist",
+                fix="create it (ip targets, the container port), or fix its name in snailtrail.yaml "
+                "(service.load_balancer.target_group, service.blue_green.target_group)",
+            )
+        network = settings.service.network
+        return {
+            "serviceName": colour.service,
+            "taskDefinition": arn,
+            "desiredCount": desired,
+            "launchType": settings.service.launch_type,
+            "networkConfiguration": {
+                "awsvpcConfiguration": {
+                    "subnets": self.ctx.ec2.subnet_ids(network.subnets),
+                    "securityGroups": self.ctx.ec2.security_group_ids(network.security_groups),
+                    "assignPublicIp": "ENABLED" if network.assign_public_ip else "DISABLED",
+                }
+            },
+            "loadBalancers": [
+                {
+                    "targetGroupArn": target_group["TargetGroupArn"],
+                    "containerName": settings.service.container_name,
+                    "containerPort": phase.container.port,
+                }
+            ],
+            "healthCheckGracePeriodSeconds": phase.container.health_check.grace_period_s,
+            # ECS's own rollback returns to the last COMPLETED deployment, which may never have been
+            # verified; snailtrail detects the failure and rolls back to the last verified one.
+            "deploymentConfiguration": {
+                "deploymentCircuitBreaker": {"enable": True, "rollback": False},
+                "maximumPercent": 200,
+                "minimumHealthyPercent": 100,
+            },
+            "tags": [{"key": "snailtrail:managed", "value": "true"}],
+        }
+
+    def scale_to_zero(self, service_name: str) -> bool:
+        """False when the service does not exist (nothing to scale)."""
+        return self.ctx.ecs.scale_to_zero(service_name)
+
+    # -- the rollout watch ----------------------------------------------------------------------
+    def wait(self, arn: str, phase_name: str | None, service_name: str | None = None) -> str:
+        """Watch the service's deployment of ``arn`` (default: the live colour's) until it is stable;
+        a failure says why its tasks stopped."""
+        live = self.ctx.colours.live.service
+        service = service_name or live
+        outcome = watch_deployment(
+            self.ctx.ecs,
+            service,
+            arn,
+            self.timeout_s,
+            self.poll_interval_s,
+            self.ctx.reporter.detail,
+            self.seen_events,
+        )
+        if not outcome.ok:
+            reasons = "; ".join(outcome.stopped) if outcome.stopped else ""
+            if outcome.new_tasks:  # the stopped tasks: their own last lines and the checks that explain them
+                logged = report_stopped_tasks(
+                    self.ctx, self.run.emit, outcome.new_tasks, phase_name, arn, service == live
+                )
+                reasons += f"; {logged}" if logged else ""
+            raise StepFailed(
+                f"rollout failed: {outcome.summary}" + (f": {reasons}" if reasons else ""),
+                fix="read the stopped reasons and exit codes above; `snailtrail smoke PHASE` reproduces "
+                "most start-up failures locally",
+            )
+        self.new_tasks = outcome.new_tasks
+        return outcome.summary

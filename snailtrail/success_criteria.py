@@ -1,0 +1,75 @@
+"""A phase's success criteria, judged after a rollout: HTTP probes and the new tasks' target health.
+
+Not the ``verify`` command (snailtrail/checks/): these judge the phase's own ``success`` block once its
+revision runs, for the deploy's and the rollback's ``verify`` step and a new colour's ``test`` step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from snailtrail.aws.ecs import TAG_VERIFIED
+from snailtrail.checks.base import CheckResult
+from snailtrail.checks.criteria import http_probes, ml_mode_criterion, retry_until, target_health_criterion
+from snailtrail.colours import Colour
+from snailtrail.context import Context
+from snailtrail.phases import Phase
+from snailtrail.steps import StepFailed
+from snailtrail.trail import now_iso
+
+
+def wanted_healthy_targets(phase: Phase) -> int:
+    """The phase's ``success.healthy_targets``, else its desired count."""
+    wanted = phase.manifest.success.healthy_targets
+    return phase.container.desired_count if wanted is None else wanted
+
+
+def judge_criteria(
+    ctx: Context,
+    phase: Phase,
+    arn: str,
+    new_tasks: list[dict[str, Any]],
+    judged: list[CheckResult],
+    colour: Colour,
+    base_url: str | None = None,
+    http: bool = True,
+) -> str:
+    """HTTP probes at ``base_url`` (default: the public URL) unless ``http`` is False, and the health of
+    ``new_tasks`` of ``arn`` in the colour's target group. Each result is appended to ``judged``;
+    raises StepFailed when any fails."""
+    checks: list[CheckResult] = []
+    if http:
+        url = base_url or ctx.public_url()
+        checks.extend(http_probes(phase, url))
+        if phase.manifest.success.ml_mode is not None:
+            checks.append(ml_mode_criterion(phase, url))
+    wanted = wanted_healthy_targets(phase)
+    if wanted:
+        target_group = ctx.elbv2.target_group(colour.target_group)
+        if target_group is None:
+            raise StepFailed("the service's target group is gone", fix="recreate it; `snailtrail verify` says more")
+        tasks = [t for t in new_tasks if t.get("taskDefinitionArn") == arn]
+        group_arn = target_group["TargetGroupArn"]
+
+        def judge() -> tuple[CheckResult, str | None]:
+            # A target still registering is not yet a failure: asked again like the HTTP probes.
+            health = target_health_criterion(ctx.elbv2.target_health(group_arn), group_arn, tasks, wanted)
+            return health, health.summary if health.failed else None
+
+        criteria = phase.manifest.success
+        checks.append(retry_until(judge, criteria.attempts, criteria.interval_s)[0])
+    judged.extend(checks)
+    broken = [c for c in checks if c.failed]
+    if broken:
+        raise StepFailed(
+            f"{len(broken)} success criteria failed: " + "; ".join(c.summary for c in broken), fix=broken[0].fix
+        )
+    return f"{len(checks)} success criteria passed"
+
+
+def mark_verified(ctx: Context, arn: str) -> str:
+    """Tag the revision verified, now: from then on it is a rollback target."""
+    at = now_iso()
+    ctx.ecs.tag(arn, {TAG_VERIFIED: at})
+    ctx.history.add_tags(arn, {TAG_VERIFIED: at})
+    return f"tagged {arn.rsplit('/', 1)[-1]} verified at {at}"

@@ -1,0 +1,165 @@
+"""The steps' declared AWS calls against the calls each step makes in the sandbox: plan cannot drift from deploy.
+
+Each scenario deploys through the CLI; every call the context's clients make while a step's action runs
+(on the deploy's own thread: the lock's renewals are the run's, not a step's) is attributed to that step.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from snailtrail.steps import Step
+from tests.conftest import Sandbox
+from tests.test_traffic_shift import GOOD_1, GOOD_2, use_strategy
+
+CANARY = {
+    "kind": "canary",
+    "steps": [{"weight": 10, "bake_s": 1}],
+    "final_bake_s": 1,
+    "gates": {"allow_no_traffic": True},
+}
+READ_ONLY_PREFIXES = ("Describe", "List", "Get")
+
+
+class StepCalls:
+    """(step, the calls it made), in the order the steps ran."""
+
+    def __init__(self) -> None:
+        self.ran: list[tuple[Step, list[str]]] = []
+        self._current: tuple[int, list[str]] | None = None
+
+    def before_call(self, model: Any, **_: Any) -> None:
+        current = self._current
+        if current is not None and current[0] == threading.get_ident():
+            current[1].append(f"{model.service_model.service_name}.{model.name}")
+
+    def running(self, step: Step) -> None:
+        calls: list[str] = []
+        self.ran.append((step, calls))
+        self._current = (threading.get_ident(), calls)
+
+    def done(self) -> None:
+        self._current = None
+
+
+@pytest.fixture
+def step_calls(monkeypatch: pytest.MonkeyPatch) -> StepCalls:
+    from snailtrail.aws import session
+    from snailtrail.executor import DeployRun
+
+    recorder = StepCalls()
+    post_init, perform = session.AwsClients.__post_init__, DeployRun.perform
+
+    def hooked(self: session.AwsClients) -> None:
+        post_init(self)
+        self._session.events.register("before-call", recorder.before_call)
+
+    def recorded(self: DeployRun, step: Step) -> str:
+        recorder.running(step)
+        try:
+            return perform(self, step)
+        finally:
+            recorder.done()
+
+    monkeypatch.setattr(session.AwsClients, "__post_init__", hooked)
+    monkeypatch.setattr(DeployRun, "perform", recorded)
+    return recorder
+
+
+def undeclared(recorder: StepCalls) -> list[tuple[str, set[str]]]:
+    """Each step that made a call it does not declare, with those calls."""
+    return [
+        (step.name, set(calls) - set(step.api_calls))
+        for step, calls in recorder.ran
+        if set(calls) - set(step.api_calls)
+    ]
+
+
+def declared_changes_not_made(recorder: StepCalls) -> list[tuple[str, set[str]]]:
+    """Each step that declares a change (any call but a read) it did not make, with those changes."""
+    missing = []
+    for step, calls in recorder.ran:
+        changes = {c for c in step.api_calls if not c.split(".", 1)[1].startswith(READ_ONLY_PREFIXES)}
+        if changes - set(calls):
+            missing.append((step.name, changes - set(calls)))
+    return missing
+
+
+def test_rolling_creates_updates_and_reuses_make_only_the_calls_their_steps_declare_and_every_change(
+    sandbox: Sandbox, step_calls: StepCalls
+) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    assert sandbox.deploy("phase-1", GOOD_2).exit_code == 0
+    assert sandbox.deploy("phase-1", GOOD_2).exit_code == 0  # the same image again: its revision is reused
+
+    assert [step.name for step, _ in step_calls.ran] == [
+        *["register", "create", "wait", "verify", "mark"],
+        *["register", "update", "wait", "verify", "mark"],
+        *["register", "update", "wait", "verify", "mark"],
+    ]
+    assert undeclared(step_calls) == []
+    assert declared_changes_not_made(step_calls) == []
+    reused = step_calls.ran[10]
+    assert reused[0].api_calls == () and reused[1] == []
+
+
+def test_a_canary_runs_the_steps_its_dry_run_printed_making_only_the_calls_they_declare_and_every_change(
+    sandbox: Sandbox, step_calls: StepCalls
+) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    use_strategy(sandbox, CANARY)
+    planned = sandbox.deploy("phase-1", GOOD_2, "--dry-run", "--json").json()["steps"]
+    step_calls.ran.clear()
+
+    result = sandbox.deploy("phase-1", GOOD_2)
+
+    assert result.exit_code == 0, result.stderr
+    assert planned == [step.to_json() for step, _ in step_calls.ran]  # the very objects, calls and all
+    assert [step.name for step, _ in step_calls.ran] == [
+        "register",
+        "start",
+        "wait",
+        "test",
+        "shift-10",
+        "shift-100",
+        "verify",
+        "mark",
+        "retire",
+    ]
+    assert undeclared(step_calls) == []
+    assert declared_changes_not_made(step_calls) == []
+
+
+def test_every_declared_call_is_an_operation_of_its_aws_service() -> None:
+    import botocore.session
+
+    from snailtrail import steps
+
+    every_kind = [
+        steps.BuildStep("build"),
+        steps.SmokeStep("smoke"),
+        steps.PushStep("push", ecr=True),
+        steps.RegisterStep("register"),
+        steps.CreateServiceStep("create"),
+        steps.UpdateServiceStep("update"),
+        steps.StartColourStep("start", creates=True),
+        steps.StartColourStep("start", creates=False, rule=True),
+        steps.WaitStep("wait", "shine"),
+        steps.TestColourStep("test", test_listener=True),
+        steps.ShiftStep("shift", weight=100, bake_s=1),
+        steps.ShiftStep("shift", weight=10, bake_s=1, rule=True),
+        steps.CriteriaStep("verify"),
+        steps.MarkStep("mark"),
+        steps.RetireStep("retire"),
+    ]
+    session = botocore.session.get_session()
+    unknown = []
+    for step in every_kind:
+        for call in step.api_calls:
+            service, operation = call.split(".", 1)
+            if operation not in session.get_service_model(service).operation_names:
+                unknown.append(f"{step.name}: {call}")
+    assert unknown == []

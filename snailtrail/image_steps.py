@@ -57,14 +57,10 @@ def smoke(ctx: Context, phase: Phase, artifacts: Artifacts) -> str:
 
 def push(ctx: Context, phase: Phase, artifacts: Artifacts) -> str:
     built = artifacts.built(ctx, phase)
-    host, auth = images.registry_host(ctx.settings, ctx.clients, ctx.endpoints.registry)
-    if host is None:
-        pushed = images.local_reference(built)
-        artifacts.image, artifacts.digest = pushed.reference, pushed.digest
-        return f"no registry: the local engine's {pushed.reference} is used ({pushed.digest[:19]})"
-    with ctx.reporter.layers("push") as on_layer:
-        pushed = images.push(built, host, auth, ctx.settings.service.image_repository, on_layer)
+    pushed = images.publish(built, ctx.settings, ctx.clients, ctx.endpoints.registry, ctx.reporter)
     artifacts.image, artifacts.digest = pushed.reference, pushed.digest
+    if pushed.registry is None:
+        return f"no registry: the local engine's {pushed.reference} is used ({pushed.digest[:19]})"
     return f"pushed {pushed.reference}"
 
 

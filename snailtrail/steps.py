@@ -6,7 +6,7 @@ a ``summary`` for the operator, the AWS operations its action makes (``api_calls
 strategy (snailtrail/strategies.py) returns the list; the executor dispatches on the type.
 
 Which calls a step declares: every call its own action makes, in the order of the sandbox's
-scenarios, tested against the calls made (tests/test_steps_calls.py). Two kinds of call are not a
+scenarios, tested against the calls made (tests/test_steps.py). Two kinds of call are not a
 step's own: the run's bookkeeping (trail events and lock renewals, written around each step), and the
 reads the plan already made through the run's cached views (``ctx.colours``, ``ctx.history``), which a
 step finds cached. A read through a cached view that only a step makes (a cache the plan left cold)

@@ -22,8 +22,9 @@ def cyclic_gc_paused() -> Iterator[None]:
 
     A verify run lasts about a second and allocates mostly acyclic data that lives until it ends
     (botocore's parsed service models, about 150,000 objects, and the JSON answers); the collector
-    re-scanned them about 300 times per run, 15-20 % of its CPU (docs/performance.md). Reference
-    counting still frees everything acyclic; the few cycles wait for the process to end.
+    re-scanned them about 300 times per run, about a tenth of its CPU (docs/performance.md).
+    Reference counting still frees everything acyclic; the few cycles wait for the collector's
+    next run after the block, or the process's end.
     """
     was_enabled = gc.isenabled()
     gc.disable()

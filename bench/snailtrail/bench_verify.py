@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/snailtrail/bench_verify.py [--project DIR] [--runs 10] [--out FILE]
 
-Target (issue 5): verify of one service against the sandbox in <= 1.5 s wall, no describe call
-repeated. The project directory (default: this repository) needs its sandbox; it is started with
+Target (issue 13, item 7): verify after the README demo (two colours: the demo ends with a canary
+of phase-4, so green is live and blue kept) in <= 1.2 s median wall, with no more AWS calls per run
+than before (issue 5's target was 1.5 s, no describe call repeated). The project directory (default: this repository) needs its sandbox; it is started with
 `snailtrail sandbox up` when it is not running (that needs a Docker engine). When `status --json`
 shows no verified running revision, phase-1 is deployed first. Then:
 
@@ -42,6 +43,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+TARGET_WALL_S = 1.2  # issue 13, item 7: median of the runs, as a new process
 READ_ONLY_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Query", "Scan", "Head")
 # Every module `verify` imports before doing any work (the import floor of one run).
 VERIFY_IMPORTS = (
@@ -106,7 +108,13 @@ def ensure_verified(project: Path) -> dict[str, Any]:
     status = run_cli(project, "status", "--json", timeout=120)
     document = json.loads(status.stdout) if status.stdout.strip() else {}
     if document.get("exists") and document.get("running", 0) > 0 and document.get("verified_at"):
-        return {"deployed": False, "phase": document.get("phase"), "task_definition": document.get("task_definition")}
+        return {
+            "deployed": False,
+            "phase": document.get("phase"),
+            "task_definition": document.get("task_definition"),
+            "colour": document.get("colour"),
+            "service": document.get("service"),
+        }
     env = dict(ENV)
     env["SNAILTRAIL_BASE_IMAGE"] = env.get("SNAILTRAIL_BASE_IMAGE", "snailtrail/python:3.11-bookworm")
     ca = env.get("SNAILTRAIL_EXTRA_CA_CERT") or extra_ca(project)
@@ -408,7 +416,7 @@ def main() -> None:
         "project": str(project),
         "sandbox": sandbox,
         "deployment": deployment,
-        "target": {"verify_wall_s": 1.5, "repeated_describe": 0},
+        "target": {"verify_wall_s": TARGET_WALL_S, "repeated_describe": 0},
         "verify_subprocess": verify_subprocess(project, args.runs),
     }
     if not args.no_in_process:
@@ -430,8 +438,8 @@ def main() -> None:
     median = summary["verify_subprocess"]["wall"]["median_s"]
     repeated = summary.get("verify_in_process", {}).get("repeated_describe_calls")
     summary["target_met"] = {
-        "verify_wall_median_le_1_5_s": median <= 1.5,
-        "verify_wall_max_le_1_5_s": summary["verify_subprocess"]["wall"]["max_s"] <= 1.5,
+        "verify_wall_median": median <= TARGET_WALL_S,
+        "verify_wall_max": summary["verify_subprocess"]["wall"]["max_s"] <= TARGET_WALL_S,
         "no_repeated_describe": (not repeated) if repeated is not None else None,
     }
     text = json.dumps(summary, indent=2)

@@ -174,14 +174,24 @@ def main() -> None:
         return
     wanted = set(args.only or ["cold_start", "deploy", "notice", "verify", "canary"] + (["demo"] if args.demo else []))
     results: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() and args.only else {}
+    previous = results.get("machine")
     results["machine"] = machine()
-    results.setdefault("invocations", []).append(
-        {"utc": results["machine"]["date_utc"], "commit": results["machine"]["commit"], "sections": sorted(wanted)}
-    )
+    # Each run keeps the machine, versions and base image it ran on: a later run of one section may
+    # be on another machine. Runs recorded before runs kept them ran on the machine last recorded.
+    for invocation in results.get("invocations", []) if previous else []:
+        invocation.setdefault("setup", setup_of(previous, results.get("base_image")))
     if args.verify_baseline:
         results["verify_baseline"] = json.loads(args.verify_baseline.read_text())
     base = image_of_verified(REPO)
     results["base_image"] = base
+    results.setdefault("invocations", []).append(
+        {
+            "utc": results["machine"]["date_utc"],
+            "commit": results["machine"]["commit"],
+            "sections": sorted(wanted),
+            "setup": setup_of(results["machine"], base),
+        }
+    )
 
     def save() -> None:
         args.out.write_text(json.dumps(results, indent=2) + "\n")
@@ -230,6 +240,33 @@ def calls_text(value: Any) -> str:
     return ", ".join(str(v) for v in value) if isinstance(value, list) else dash(value)
 
 
+def setup_of(m: dict[str, Any], base_image: str | None) -> dict[str, Any]:
+    """What one run ran on: the machine, the two venvs' versions, the base image of its deploys."""
+    return {
+        "machine": f"{m['nproc']} cores, {m['cpu']}, {m['memory_gib']} GiB, kernel {m['kernel']}, Python {m['python']}",
+        "snailtrail_venv": m["snailtrail_venv"],
+        "ecs_deploy_venv": m["ecs_deploy_venv"],
+        "base_image": base_image,
+    }
+
+
+def setup_lines(r: dict[str, Any]) -> list[str]:
+    """One line per setup the runs used, naming the runs on it (a section's figures are its last run's)."""
+    by_setup: dict[str, list[str]] = {}
+    setups: dict[str, dict[str, Any]] = {}
+    for invocation in r.get("invocations", []):
+        setup = invocation.get("setup") or setup_of(r["machine"], r.get("base_image"))
+        key = json.dumps(setup, sort_keys=True)
+        setups[key] = setup
+        by_setup.setdefault(key, []).append(f"{invocation['utc']} UTC")
+    return [
+        f"**Machine** of the runs of {', '.join(runs)}: {setups[key]['machine']}. **Versions:** snailtrail venv "
+        f"{json.dumps(setups[key]['snailtrail_venv'])}; ecs-deploy venv (`.venv-bench`, not a product dependency) "
+        f"{json.dumps(setups[key]['ecs_deploy_venv'])}. Base image of its deploys: `{setups[key]['base_image']}`."
+        for key, runs in by_setup.items()
+    ]
+
+
 def render(r: dict[str, Any]) -> str:
     m = r["machine"]
     lines = [
@@ -250,15 +287,13 @@ def render(r: dict[str, Any]) -> str:
             else ""
         )
         + ".",
-        f"**Machine:** {m['nproc']} cores, {m['cpu']}, {m['memory_gib']} GiB, kernel {m['kernel']}, Python {m['python']}. "
-        f"Load average at start {m['load_average_start']}, at end {m.get('load_average_end', '?')}: "
+        *setup_lines(r),
+        f"Load average of the last run at start {m['load_average_start']}, at end {m.get('load_average_end', '?')}: "
         "**the machine and the sandbox are shared** with other people's work, so single figures move.",
-        f"**Versions:** snailtrail venv {json.dumps(m['snailtrail_venv'])}; "
-        f"ecs-deploy venv (`.venv-bench`, not a product dependency) {json.dumps(m['ecs_deploy_venv'])}.",
         "**Sandbox:** this repository's `snailtrail sandbox up` (moto server on loopback; the sandbox "
         "reconciler runs real Docker containers as the ECS agent would, health-checks them as the target "
         "group says: every 5 s, 2 passes healthy, 2 failures unhealthy; circuit breaker at 3 failed tasks). "
-        f"Service `shine`, 2 tasks. Base image of every deploy: `{r.get('base_image')}`.",
+        "Service `shine`, 2 tasks.",
         "",
         "## Summary",
         "",
@@ -643,6 +678,16 @@ def verify_summary(v: dict[str, Any], before: dict[str, Any] | None) -> list[str
     return rows
 
 
+def repeats_text(repeated: dict[str, int] | None) -> str:
+    if not repeated:
+        return "none repeated"
+    return (
+        f"operations called more than once: {json.dumps(repeated)} (counted by name: each revision is its own "
+        "DescribeTaskDefinition, the running one and the rollback candidates; ListTasks takes one desired status "
+        "a call, RUNNING for target health and STOPPED for memory, and a DescribeTasks follows each)"
+    )
+
+
 def verify_before_after(v: dict[str, Any], before: dict[str, Any]) -> list[str]:
     """The baseline's figures against this run's, and what changed between them (issue 13, item 7)."""
 
@@ -698,7 +743,7 @@ def section_verify(
             f"`snailtrail verify --json` as a new process: {vs['wall']['median_s']} s median "
             f"({vs['wall']['min_s']}–{vs['wall']['max_s']}), its own CPU {vs['verify_cpu_s']['median_s']} s; "
             f"in process {ip.get('wall', {}).get('median_s')} s; {calls_text(ip.get('api_calls_per_run'))} AWS calls per run, "
-            f"{'none repeated' if not ip.get('repeated_describe_calls') else 'some repeated: ' + json.dumps(ip['repeated_describe_calls'])}. "
+            f"{repeats_text(ip.get('repeated_describe_calls'))}. "
             f"Checks: {json.dumps(vs.get('statuses'))}. Live: {live.get('phase')}"
             + (f" on the {live['colour']} colour ({live.get('service')})" if live.get("colour") else "")
             + f"; load average {v.get('machine', {}).get('load_average_before')} at the start, "
@@ -714,9 +759,10 @@ def section_verify(
             f"{fl.get('client_creation_total_ms_median')} ms, and one describe through the sandbox's moto "
             f"{fl.get('describe_call_ms_median')} ms, so the {calls_text(ip.get('api_calls_per_run'))} calls cost about "
             f"{round((fl.get('describe_call_ms_median') or 0) * max(ip.get('api_calls_per_run') or [0]) / 1000, 2)} s "
-            "even one after another. The process's CPU time is close to its wall time: on this 2-core shared "
-            "machine a busy second core shows directly in the wall time (the per-run CPU the rest of the "
-            "machine used, the sandbox answering verify included, is in `bench/snailtrail/results.json`). "
+            "even one after another. The wall time above the process's CPU time is waiting: on the sandbox, "
+            "which answers on the same two cores, and on other people's work, which shows directly in the wall "
+            "time on this shared machine (the per-run CPU the rest of the machine used, the sandbox answering "
+            "verify included, is in `bench/snailtrail/results.json`). "
             f"The {target} s target leaves little room above the imports and the clients.",
             "",
         ]

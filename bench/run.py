@@ -130,10 +130,11 @@ def drill_image(project: Path) -> str:
     return drills[-1][1]
 
 
-def verify_bench(runs: int) -> dict[str, Any]:
+def verify_bench(runs: int, against: str | None) -> dict[str, Any]:
     out = HERE / "snailtrail" / "results.json"
     done = subprocess.run(
-        [sys.executable, str(HERE / "snailtrail" / "bench_verify.py"), "--runs", str(runs), "--out", str(out)],
+        [sys.executable, str(HERE / "snailtrail" / "bench_verify.py"), "--runs", str(runs), "--out", str(out)]
+        + (["--against", against] if against else []),
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -162,6 +163,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     parser.add_argument("--doc", type=Path, default=REPO / "docs" / "performance.md")
     parser.add_argument("--render-only", action="store_true", help="rewrite the doc from --out")
+    parser.add_argument(
+        "--verify-against",
+        metavar="COMMIT",
+        help="verify: also run COMMIT's snailtrail/ alternately with the working tree's (pairwise ratios)",
+    )
     parser.add_argument(
         "--verify-baseline",
         type=Path,
@@ -208,7 +214,7 @@ def main() -> None:
         )
         save()
     if "verify" in wanted:
-        results["verify"] = verify_bench(args.runs)
+        results["verify"] = verify_bench(args.runs, args.verify_against)
         save()
     if "canary" in wanted:
         results["canary"] = bench_canary.canary(REPO, args.canary_runs, restore_phase=PHASE)
@@ -662,6 +668,13 @@ def verify_summary(v: dict[str, Any], before: dict[str, Any] | None) -> list[str
         + f"≤ {target} s: **{'met' if vs['wall']['median_s'] <= target else 'missed'}** (median), max "
         f"{'met' if vs['wall']['max_s'] <= target else 'missed'} |"
     ]
+    against = v.get("against")
+    if against:
+        rows.append(
+            f"| 4. the same, alternating with {against['commit']}'s verify ({against['pairs']} pairs, same load) | "
+            f"{seconds_text(against['now']['wall'])} | {against['commit']}: {seconds_text(against['baseline']['wall'])} "
+            f"| {mmm(against['wall_ratio_pairwise'], 'x')} | – |"
+        )
     calls = ip.get("api_calls_per_run") or []
     if before:
         before_calls = before.get("verify_in_process", {}).get("api_calls_per_run") or []
@@ -686,6 +699,21 @@ def repeats_text(repeated: dict[str, int] | None) -> str:
         "DescribeTaskDefinition, the running one and the rollback candidates; ListTasks takes one desired status "
         "a call, RUNNING for target health and STOPPED for memory, and a DescribeTasks follows each)"
     )
+
+
+def against_text(against: dict[str, Any] | None) -> list[str]:
+    if not against:
+        return []
+    now, then = against["now"], against["baseline"]
+    return [
+        f"In the same load, alternating ({against['pairs']} pairs, the order swapped each pair; {against['commit']}'s "
+        f"snailtrail/ first on PYTHONPATH): now {seconds_text(now['wall'])}, CPU {now['cpu']['median_s']} s, "
+        f"{calls_text(now['api_calls'])} calls; {against['commit']} {seconds_text(then['wall'])}, CPU "
+        f"{then['cpu']['median_s']} s, {calls_text(then['api_calls'])} calls. Pair by pair, the wall is "
+        f"{mmm(against['wall_ratio_pairwise'], 'x')} and the CPU {mmm(against['cpu_ratio_pairwise'], 'x')} the "
+        f"baseline's.",
+        "",
+    ]
 
 
 def verify_before_after(v: dict[str, Any], before: dict[str, Any]) -> list[str]:
@@ -751,6 +779,7 @@ def section_verify(
             "",
         ]
         out += verify_before_after(v, before) if before else []
+        out += against_text(v.get("against"))
         out += [
             f"What limits it: CPU, not AWS. In fresh processes, importing every module verify needs takes "
             f"{startup.get(VERIFY_IMPORT_KEY, {}).get('median_s')} s (the bare interpreter "

@@ -126,16 +126,21 @@ def ineligibility(revision: Revision | None, describe_error: str | None) -> str 
 
 
 def rollback_choice(
-    ctx: Context, current: str | None, since: datetime | None = None, describe_all: bool = True
+    ctx: Context,
+    current: str | None,
+    since: datetime | None = None,
+    describe_all: bool = True,
+    events: list[dict[str, Any]] | None = None,
 ) -> RollbackChoice:
     """The rollback candidates for a service running ``current`` since ``since`` (default: now).
 
     The default target is the newest eligible revision that was live before ``since``; when the trail
     holds no such deployment (it was lost), the most recently verified eligible revision. A rollback to
     ``current`` that never finished is finished instead: its target stays the default. With
-    ``describe_all`` False, candidates are described only until the default is found.
+    ``describe_all`` False, candidates are described only until the default is found. ``events`` is
+    the trail when the caller has read it already (verify's checks share one read), else it is read.
     """
-    events = ctx.trail.events()
+    events = ctx.trail.events() if events is None else events
     timeline = went_live(events)
     resuming = current if current and unfinished_rollback(events) == current else None
     cutoff = since or datetime.now(UTC)

@@ -71,7 +71,7 @@ def rollback_readiness(view: LiveView, phase: Phase | None) -> Verdict:
     service = view.service()
     if service is None:
         return warn("no service: nothing to roll back", "deploy a phase")
-    choice = rollback_choice(view.ctx, *current_deployment(service), describe_all=False)
+    choice = rollback_choice(view.ctx, *current_deployment(service), describe_all=False, events=view.trail_events())
     default = choice.default
     racing = _racing_rollbacks(service)
     race_fix = (

@@ -141,7 +141,7 @@ def grace_period(view: LiveView, phase: Phase | None) -> Verdict:
         return skip("no service")
     grace = service.get("healthCheckGracePeriodSeconds")
     measured = None
-    for event in reversed(view.ctx.trail.events()):
+    for event in reversed(view.trail_events()):
         if (event.get("data") or {}).get("step") == "smoke" and event.get("ok"):
             match = SMOKE_SECONDS.search(event.get("detail", ""))
             if match:

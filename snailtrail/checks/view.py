@@ -66,6 +66,10 @@ class LiveView:
             ],
         )
 
+    def trail_events(self) -> list[dict[str, Any]]:
+        """The trail, read once: the grace-period and rollback-readiness checks both look at it."""
+        return self._once("trail", self.ctx.trail.events)
+
     def stopped_tasks(self) -> list[dict[str, Any]]:
         """The live service's tasks ECS still lists as stopped (it keeps them for about an hour)."""
         return self._once(

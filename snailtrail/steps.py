@@ -180,6 +180,11 @@ class TestColourStep(Step):
     def api_calls(self) -> tuple[str, ...]:
         return (("elbv2.ModifyListener",) if self.test_listener else ()) + TARGET_HEALTH_CALLS
 
+    @property
+    def mutating(self) -> bool:  # type: ignore[override]
+        """Pointing the test listener at the new colour is a change in AWS, if not to production's traffic."""
+        return self.test_listener
+
 
 @dataclass(frozen=True)
 class ShiftStep(Step):

@@ -133,33 +133,49 @@ def test_a_canary_runs_the_steps_its_dry_run_printed_making_only_the_calls_they_
     assert declared_changes_not_made(step_calls) == []
 
 
-def test_every_declared_call_is_an_operation_of_its_aws_service() -> None:
-    import botocore.session
-
+def every_kind() -> list[Step]:
     from snailtrail import steps
 
-    every_kind = [
+    return [
         steps.BuildStep("build"),
         steps.SmokeStep("smoke"),
         steps.PushStep("push", ecr=True),
+        steps.PushStep("push", ecr=False),
         steps.RegisterStep("register"),
+        steps.RegisterStep("register", reuse="arn:aws:ecs:eu-west-1:123456789012:task-definition/shine:1"),
         steps.CreateServiceStep("create"),
         steps.UpdateServiceStep("update"),
         steps.StartColourStep("start", creates=True),
         steps.StartColourStep("start", creates=False, rule=True),
         steps.WaitStep("wait", "shine"),
         steps.TestColourStep("test", test_listener=True),
+        steps.TestColourStep("test", test_listener=False),
         steps.ShiftStep("shift", weight=100, bake_s=1),
         steps.ShiftStep("shift", weight=10, bake_s=1, rule=True),
         steps.CriteriaStep("verify"),
         steps.MarkStep("mark"),
         steps.RetireStep("retire"),
     ]
+
+
+def test_every_declared_call_is_an_operation_of_its_aws_service() -> None:
+    import botocore.session
+
     session = botocore.session.get_session()
     unknown = []
-    for step in every_kind:
+    for step in every_kind():
         for call in step.api_calls:
             service, operation = call.split(".", 1)
             if operation not in session.get_service_model(service).operation_names:
                 unknown.append(f"{step.name}: {call}")
     assert unknown == []
+
+
+def test_a_step_is_marked_mutating_exactly_when_it_declares_a_change() -> None:
+    """`plan` tells the operator which steps change AWS by this flag: it must agree with the calls."""
+    wrong = [
+        (step.name, step.mutating, step.api_calls)
+        for step in every_kind()
+        if step.mutating != any(not c.split(".", 1)[1].startswith(READ_ONLY_PREFIXES) for c in step.api_calls)
+    ]
+    assert wrong == []

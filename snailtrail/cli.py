@@ -80,23 +80,27 @@ def global_options(
     ctx.obj = GlobalOptions(config=config, env=env, json_output=json_output, verbose=verbose)
 
 
-for module in (
-    init,
-    deploy,
-    verify,
-    plan,
-    rollback,
-    status,
-    logs,
-    trail,
-    traffic,
-    build,
-    unlock,
-    iam_policy,
-    doctor,
-    sandbox,
+# In the order `snailtrail --help` lists them; each command's docstring is its help.
+for command in (
+    init.init,
+    deploy.deploy,
+    verify.verify,
+    plan.plan,
+    rollback.rollback,
+    status.status,
+    logs.logs,
+    trail.trail,
+    traffic.abort,
+    traffic.promote,
+    build.build,
+    build.push,
+    build.smoke,
+    unlock.unlock,
+    iam_policy.iam_policy,
+    doctor.doctor,
 ):
-    module.register(app)
+    app.command(command.__name__.replace("_", "-"))(command)
+app.add_typer(sandbox.sandbox_app, name="sandbox")
 
 
 def hoist_global_options(argv: list[str]) -> list[str]:

@@ -1,1 +1,2 @@
-"""One module per command: parse, call the domain, render. Each exposes ``register(app)``."""
+"""One module per command: parse, call the domain, render. Each command is a function whose docstring is
+its help; snailtrail/cli.py registers them in the order `--help` lists them."""

@@ -10,92 +10,91 @@ from snailtrail.commands.options import BuildArgs, DesiredCount, RolloutTimeout
 from snailtrail.global_options import GlobalOptions
 
 
-def register(app: typer.Typer) -> None:
-    @app.command(
-        help="Build, smoke-test, push and deploy a phase, wait for the rollout, verify its success "
-        "criteria, and mark it verified. On any failure after the service changed, roll back to the "
-        "last verified deployment and verify that. With --strategy blue-green or canary the new revision "
-        "starts beside the live one and takes traffic in gated steps; a failed gate returns all traffic "
-        "to the old colour with one listener update.\n\nExit codes: 0 deployed and verified; 1 failed "
-        "and rolled back (the previous deployment verifies); 2 configuration error, nothing changed; "
-        "3 the rollback failed or nothing verified exists; 4 another deploy holds the lock."
-    )
-    def deploy(
-        ctx: typer.Context,
-        phase: str = typer.Argument(..., help="phase-N, a unique prefix, or its short name (simple, hybrid ...)."),
-        image: Optional[str] = typer.Option(None, "--image", help="Deploy this image URI; skips build and push."),
-        build_arg: BuildArgs = None,
-        no_build: bool = typer.Option(
-            False, "--no-build", help="Push the image built earlier for this phase and revision instead of building it."
-        ),
-        skip_smoke: bool = typer.Option(
-            False,
-            "--skip-smoke",
-            help="Do not run the image locally before deploying "
-            "(the rollout and success criteria still guard the service).",
-        ),
-        timeout: RolloutTimeout = None,
-        no_rollback: bool = typer.Option(False, "--no-rollback", help="On failure leave the service as it is."),
-        dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and diffs; change nothing."),
-        yes: bool = typer.Option(
-            False, "--yes", "-y", help="Agree to destructive or creating actions (creating a missing service)."
-        ),
-        strategy: Optional[str] = typer.Option(
-            None,
-            "--strategy",
-            help="rolling, blue-green or canary; overrides the phase's and the environment's strategy "
-            "(blue-green and canary need service.blue_green in snailtrail.yaml).",
-            show_default=False,
-        ),
-        desired_count: DesiredCount = None,
-        poll_interval: Optional[float] = typer.Option(None, "--poll-interval", min=0.01, hidden=True),
-    ) -> None:
-        from snailtrail.commands.plan import render_plan
-        from snailtrail.config import StrategyKind
-        from snailtrail.errors import ConfigError
-        from snailtrail.executor import Executor
-        from snailtrail.images import parse_build_args
-        from snailtrail.plan import DeployOptions
-        from snailtrail.planner import build_plan
-        from snailtrail.rollout_budget import rollout_timeout
+def deploy(
+    ctx: typer.Context,
+    phase: str = typer.Argument(..., help="phase-N, a unique prefix, or its short name (simple, hybrid ...)."),
+    image: Optional[str] = typer.Option(None, "--image", help="Deploy this image URI; skips build and push."),
+    build_arg: BuildArgs = None,
+    no_build: bool = typer.Option(
+        False, "--no-build", help="Push the image built earlier for this phase and revision instead of building it."
+    ),
+    skip_smoke: bool = typer.Option(
+        False,
+        "--skip-smoke",
+        help="Do not run the image locally before deploying "
+        "(the rollout and success criteria still guard the service).",
+    ),
+    timeout: RolloutTimeout = None,
+    no_rollback: bool = typer.Option(False, "--no-rollback", help="On failure leave the service as it is."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and diffs; change nothing."),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Agree to destructive or creating actions (creating a missing service)."
+    ),
+    strategy: Optional[str] = typer.Option(
+        None,
+        "--strategy",
+        help="rolling, blue-green or canary; overrides the phase's and the environment's strategy "
+        "(blue-green and canary need service.blue_green in snailtrail.yaml).",
+        show_default=False,
+    ),
+    desired_count: DesiredCount = None,
+    poll_interval: Optional[float] = typer.Option(None, "--poll-interval", min=0.01, hidden=True),
+) -> None:
+    """Build, smoke-test, push and deploy a phase, wait for the rollout, verify its success criteria, and mark it
+    verified. On any failure after the service changed, roll back to the last verified deployment and verify that.
+    With --strategy blue-green or canary the new revision starts beside the live one and takes traffic in gated
+    steps; a failed gate returns all traffic to the old colour with one listener update.
 
-        state: GlobalOptions = ctx.obj
-        known = [k.value for k in StrategyKind]
-        if strategy is not None and strategy not in known:
-            raise ConfigError(f"--strategy {strategy} is not a strategy", fix=f"use one of: {', '.join(known)}")
-        context = state.context()
-        selected = context.phase(phase)
-        budget = rollout_timeout(context, selected.container.health_check.grace_period_s, timeout)
-        options = DeployOptions(
-            image=image,
-            build=not no_build,
-            build_args=parse_build_args(build_arg),
-            smoke=not skip_smoke,
-            timeout_s=budget.seconds,
-            timeout_explained=budget.explanation,
-            rollback=not no_rollback,
-            create=yes,
-            poll_interval_s=poll_interval or context.default_poll_interval_s,
-            strategy=StrategyKind(strategy) if strategy else None,
-            desired_count=desired_count,
+    Exit codes: 0 deployed and verified; 1 failed and rolled back (the previous deployment verifies); 2
+    configuration error, nothing changed; 3 the rollback failed or nothing verified exists; 4 another deploy holds
+    the lock.
+    """
+    from snailtrail.commands.plan import render_plan
+    from snailtrail.config import StrategyKind
+    from snailtrail.errors import ConfigError
+    from snailtrail.executor import Executor
+    from snailtrail.images import parse_build_args
+    from snailtrail.plan import DeployOptions
+    from snailtrail.planner import build_plan
+    from snailtrail.rollout_budget import rollout_timeout
+
+    state: GlobalOptions = ctx.obj
+    known = [k.value for k in StrategyKind]
+    if strategy is not None and strategy not in known:
+        raise ConfigError(f"--strategy {strategy} is not a strategy", fix=f"use one of: {', '.join(known)}")
+    context = state.context()
+    selected = context.phase(phase)
+    budget = rollout_timeout(context, selected.container.health_check.grace_period_s, timeout)
+    options = DeployOptions(
+        image=image,
+        build=not no_build,
+        build_args=parse_build_args(build_arg),
+        smoke=not skip_smoke,
+        timeout_s=budget.seconds,
+        timeout_explained=budget.explanation,
+        rollback=not no_rollback,
+        create=yes,
+        poll_interval_s=poll_interval or context.default_poll_interval_s,
+        strategy=StrategyKind(strategy) if strategy else None,
+        desired_count=desired_count,
+    )
+    if dry_run:
+        deploy_plan = build_plan(context, selected, options)
+        state.output(deploy_plan.to_json() | {"dry_run": True}, render_plan(deploy_plan))
+        return
+    # Planned under the lock: what the plan read cannot change under it.
+    with context.holding_lock(f"deploy {selected.name}"):
+        deploy_plan = build_plan(context, selected, options)
+        deploy_plan.require_consent(context.settings)
+        context.reporter.heading(
+            f"Deploying {selected.name} ({selected.short_name}) to {context.settings.environment_name}"
         )
-        if dry_run:
-            deploy_plan = build_plan(context, selected, options)
-            state.output(deploy_plan.to_json() | {"dry_run": True}, render_plan(deploy_plan))
-            return
-        # Planned under the lock: what the plan read cannot change under it.
-        with context.holding_lock(f"deploy {selected.name}"):
-            deploy_plan = build_plan(context, selected, options)
-            deploy_plan.require_consent(context.settings)
-            context.reporter.heading(
-                f"Deploying {selected.name} ({selected.short_name}) to {context.settings.environment_name}"
-            )
-            result = Executor(context, options).deploy(deploy_plan)
-        human = (
-            ("✓ " if result.ok else "✗ ")
-            + result.message
-            + (f"\nfix: {result.fix}" if result.fix and not result.ok else "")
-        )
-        state.output(result.to_json(), human)
-        if result.exit_code:
-            raise typer.Exit(result.exit_code)
+        result = Executor(context, options).deploy(deploy_plan)
+    human = (
+        ("✓ " if result.ok else "✗ ")
+        + result.message
+        + (f"\nfix: {result.fix}" if result.fix and not result.ok else "")
+    )
+    state.output(result.to_json(), human)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)

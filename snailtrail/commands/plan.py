@@ -46,24 +46,22 @@ def render_plan(plan: DeployPlan) -> str:
     return "\n".join(lines)
 
 
-def register(app: typer.Typer) -> None:
-    @app.command(
-        help="Show what `deploy PHASE` would do: its steps, the API calls that change things, and the "
-        "task-definition and service diffs against what is live. Read-only; same as deploy --dry-run."
-    )
-    def plan(
-        ctx: typer.Context,
-        phase: str = typer.Argument(..., help="phase-N, a unique prefix, or its short name."),
-        image: Optional[str] = typer.Option(None, "--image", help="Plan a deploy of this image URI."),
-    ) -> None:
-        from snailtrail.plan import DeployOptions
-        from snailtrail.planner import build_plan
-        from snailtrail.rollout_budget import rollout_timeout
+def plan(
+    ctx: typer.Context,
+    phase: str = typer.Argument(..., help="phase-N, a unique prefix, or its short name."),
+    image: Optional[str] = typer.Option(None, "--image", help="Plan a deploy of this image URI."),
+) -> None:
+    """Show what `deploy PHASE` would do: its steps, the API calls that change things, and the task-definition and
+    service diffs against what is live. Read-only; same as deploy --dry-run.
+    """
+    from snailtrail.plan import DeployOptions
+    from snailtrail.planner import build_plan
+    from snailtrail.rollout_budget import rollout_timeout
 
-        state: GlobalOptions = ctx.obj
-        context = state.context()
-        selected = context.phase(phase)
-        budget = rollout_timeout(context, selected.container.health_check.grace_period_s, None)
-        options = DeployOptions(image=image, timeout_s=budget.seconds, timeout_explained=budget.explanation)
-        deploy_plan = build_plan(context, selected, options)
-        state.output(deploy_plan.to_json(), render_plan(deploy_plan))
+    state: GlobalOptions = ctx.obj
+    context = state.context()
+    selected = context.phase(phase)
+    budget = rollout_timeout(context, selected.container.health_check.grace_period_s, None)
+    options = DeployOptions(image=image, timeout_s=budget.seconds, timeout_explained=budget.explanation)
+    deploy_plan = build_plan(context, selected, options)
+    state.output(deploy_plan.to_json(), render_plan(deploy_plan))

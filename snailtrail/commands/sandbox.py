@@ -27,8 +27,9 @@ def _settings(state: GlobalOptions):
     return settings
 
 
-@sandbox_app.command(help="Start the sandbox (reused when it already runs) and provision it from snailtrail.yaml.")
+@sandbox_app.command()
 def up(ctx: typer.Context) -> None:
+    """Start the sandbox (reused when it already runs) and provision it from snailtrail.yaml."""
     from snailtrail.sandbox import control
     from snailtrail.ui import Reporter
 
@@ -44,8 +45,9 @@ def up(ctx: typer.Context) -> None:
     )
 
 
-@sandbox_app.command(help="Stop exactly what `sandbox up` started (by pid) and remove its containers.")
+@sandbox_app.command()
 def down(ctx: typer.Context) -> None:
+    """Stop exactly what `sandbox up` started (by pid) and remove its containers."""
     from snailtrail.sandbox import control
 
     state: GlobalOptions = ctx.obj
@@ -58,11 +60,11 @@ def down(ctx: typer.Context) -> None:
     )
 
 
-@sandbox_app.command(
-    help="Whether the sandbox runs, its endpoints, the registry, the Docker engine, its pids, and whether "
-    "each part the phases need is ready (engine, registry, seed, task_aws_api)."
-)
+@sandbox_app.command()
 def status(ctx: typer.Context) -> None:
+    """Whether the sandbox runs, its endpoints, the registry, the Docker engine, its pids, and whether each part the
+    phases need is ready (engine, registry, seed, task_aws_api).
+    """
     from snailtrail.sandbox import control
 
     state: GlobalOptions = ctx.obj
@@ -84,19 +86,14 @@ def status(ctx: typer.Context) -> None:
     state.output(document, "\n".join(lines))
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(sandbox_app, name="sandbox")
-
-
-@sandbox_app.command(
-    name="break",
-    help="Inject one incident of docs/incidents.md so `verify` can be seen catching it: "
-    "sg-rule, route-table, domain, public-dns, route53-dns, service, port. `sandbox heal` undoes it.",
-)
+@sandbox_app.command(name="break")
 def break_(
     ctx: typer.Context,
     kind: str = typer.Argument(..., help="sg-rule | route-table | domain | public-dns | route53-dns | service | port"),
 ) -> None:
+    """Inject one incident of docs/incidents.md so `verify` can be seen catching it: sg-rule, route-table, domain,
+    public-dns, route53-dns, service, port. `sandbox heal` undoes it.
+    """
     from snailtrail.sandbox.drills import DRILLS, inject
 
     state: GlobalOptions = ctx.obj
@@ -111,11 +108,11 @@ def break_(
     )
 
 
-@sandbox_app.command(
-    help="Undo every drill: restore the rule, the route-table associations, the domain's record, "
-    "the service, and a verified task definition."
-)
+@sandbox_app.command()
 def heal(ctx: typer.Context) -> None:
+    """Undo every drill: restore the rule, the route-table associations, the domain's record, the service, and a
+    verified task definition.
+    """
     from snailtrail.sandbox.drills import heal as heal_all
 
     state: GlobalOptions = ctx.obj

@@ -116,41 +116,39 @@ def render(document: dict[str, Any]) -> str:
     return "\n".join(head)
 
 
-def register(app: typer.Typer) -> None:
-    @app.command(
-        help="What runs now: phase, task definition and whether it is verified, deployments, "
-        "running/desired, target health, and each phase's completion. Read-only."
-    )
-    def status(
-        ctx: typer.Context,
-        watch: bool = typer.Option(
-            False, "--watch", help="A live view of deployments, tasks, targets and service events until Ctrl-C."
-        ),
-        interval: float = typer.Option(
-            5.0, "--interval", min=1.0, max=300.0, help="Seconds between refreshes with --watch."
-        ),
-    ) -> None:
-        from snailtrail.errors import ConfigError
+def status(
+    ctx: typer.Context,
+    watch: bool = typer.Option(
+        False, "--watch", help="A live view of deployments, tasks, targets and service events until Ctrl-C."
+    ),
+    interval: float = typer.Option(
+        5.0, "--interval", min=1.0, max=300.0, help="Seconds between refreshes with --watch."
+    ),
+) -> None:
+    """What runs now: phase, task definition and whether it is verified, deployments, running/desired, target health,
+    and each phase's completion. Read-only.
+    """
+    from snailtrail.errors import ConfigError
 
-        state: GlobalOptions = ctx.obj
-        if not watch:
-            document = collect(state.context())
-            state.output(document, render(document))
-            return
-        if state.json_output:
-            raise ConfigError("--watch redraws a view; it has no one JSON document", fix="drop --json or --watch")
-        import time
+    state: GlobalOptions = ctx.obj
+    if not watch:
+        document = collect(state.context())
+        state.output(document, render(document))
+        return
+    if state.json_output:
+        raise ConfigError("--watch redraws a view; it has no one JSON document", fix="drop --json or --watch")
+    import time
 
-        from rich.console import Console
-        from rich.live import Live
+    from rich.console import Console
+    from rich.live import Live
 
-        from snailtrail.live_status import render_live, snapshot
+    from snailtrail.live_status import render_live, snapshot
 
-        context = state.context()
-        with Live(render_live(snapshot(context, collect), time.time()), console=Console(), auto_refresh=False) as live:
-            try:
-                while True:
-                    time.sleep(interval)
-                    live.update(render_live(snapshot(context, collect), time.time()), refresh=True)
-            except KeyboardInterrupt:
-                return  # Ctrl-C is how watching ends: exit 0
+    context = state.context()
+    with Live(render_live(snapshot(context, collect), time.time()), console=Console(), auto_refresh=False) as live:
+        try:
+            while True:
+                time.sleep(interval)
+                live.update(render_live(snapshot(context, collect), time.time()), refresh=True)
+        except KeyboardInterrupt:
+            return  # Ctrl-C is how watching ends: exit 0

@@ -86,50 +86,47 @@ def output_report(
         raise typer.Exit(1)
 
 
-def register(app: typer.Typer) -> None:
-    @app.command(
-        help="Check every layer from DNS to the app, read-only: DNS ownership, listener, target group, "
-        "port alignment, security groups, network path, cluster, service, revision, image, target "
-        "health, the phase's success criteria. Prints a tree ordered as traffic flows, with the fix "
-        "for each failure. Exit 0 when nothing fails (warnings allowed), 1 otherwise."
-    )
-    def verify(
-        ctx: typer.Context,
-        phase: Optional[str] = typer.Option(
-            None, "--phase", help="Judge against this phase (default: the phase of the running task definition)."
-        ),
-        only: list[str] = typer.Option([], "--only", help="Run only this check (repeatable)."),
-        list_checks: bool = typer.Option(False, "--list", help="Print the catalogue of checks and exit."),
-        junit: Optional[Path] = typer.Option(
-            None, "--junit", help="Also write a JUnit XML report here (one testcase per check).", dir_okay=False
-        ),
-        output_format: str = typer.Option(
-            "text", "--format", help="text (a tree, plain when piped) or github (GitHub Actions annotations)."
-        ),
-    ) -> None:
-        from snailtrail.errors import ConfigError
+def verify(
+    ctx: typer.Context,
+    phase: Optional[str] = typer.Option(
+        None, "--phase", help="Judge against this phase (default: the phase of the running task definition)."
+    ),
+    only: list[str] = typer.Option([], "--only", help="Run only this check (repeatable)."),
+    list_checks: bool = typer.Option(False, "--list", help="Print the catalogue of checks and exit."),
+    junit: Optional[Path] = typer.Option(
+        None, "--junit", help="Also write a JUnit XML report here (one testcase per check).", dir_okay=False
+    ),
+    output_format: str = typer.Option(
+        "text", "--format", help="text (a tree, plain when piped) or github (GitHub Actions annotations)."
+    ),
+) -> None:
+    """Check every layer from DNS to the app, read-only: DNS ownership, listener, target group, port alignment,
+    security groups, network path, cluster, service, revision, image, target health, the phase's success criteria.
+    Prints a tree ordered as traffic flows, with the fix for each failure. Exit 0 when nothing fails (warnings
+    allowed), 1 otherwise.
+    """
+    from snailtrail.errors import ConfigError
 
-        state: GlobalOptions = ctx.obj
-        if output_format not in ("text", "github"):
-            raise ConfigError(f"--format {output_format} is not known", fix="use --format text or --format github")
-        if output_format == "github" and state.json_output:
-            raise ConfigError("--format github and --json both claim stdout", fix="choose one of them")
-        if list_checks:
-            from snailtrail.checks.catalogue import selected
+    state: GlobalOptions = ctx.obj
+    if output_format not in ("text", "github"):
+        raise ConfigError(f"--format {output_format} is not known", fix="use --format text or --format github")
+    if output_format == "github" and state.json_output:
+        raise ConfigError("--format github and --json both claim stdout", fix="choose one of them")
+    if list_checks:
+        from snailtrail.checks.catalogue import selected
 
-            specs = selected(None)
-            state.output(
-                {
-                    "checks": [
-                        {"name": s.name, "layer": s.layer, "prevents": s.prevents, "describes": s.describes}
-                        for s in specs
-                    ]
-                },
-                "\n".join(f"{s.layer:<13} {s.name:<22} {s.describes}" for s in specs),
-            )
-            return
-        with cyclic_gc_paused():
-            verify_live(state, phase, only, junit, output_format)
+        specs = selected(None)
+        state.output(
+            {
+                "checks": [
+                    {"name": s.name, "layer": s.layer, "prevents": s.prevents, "describes": s.describes} for s in specs
+                ]
+            },
+            "\n".join(f"{s.layer:<13} {s.name:<22} {s.describes}" for s in specs),
+        )
+        return
+    with cyclic_gc_paused():
+        verify_live(state, phase, only, junit, output_format)
 
 
 def verify_live(

@@ -246,9 +246,9 @@ def write_config(root: Path, public_url: str, test_listener_port: int = 8080, **
 @pytest.fixture(autouse=True, scope="session")
 def strict_moto() -> None:
     """Every test's moto refuses what AWS refuses, as the sandbox's does, whichever test runs first."""
-    from snailtrail.sandbox import moto_bridge
+    from snailtrail.sandbox import moto_strict
 
-    moto_bridge.enable_strict_mode()
+    moto_strict.enable_strict_mode()
 
 
 @pytest.fixture
@@ -280,7 +280,7 @@ def sandbox(
     from snailtrail.aws import cloudwatch
     from snailtrail.aws.session import AwsClients
     from snailtrail.config import load_settings
-    from snailtrail.sandbox import moto_bridge
+    from snailtrail.sandbox import moto_network
     from snailtrail.sandbox.dns import DnsResponder
     from snailtrail.sandbox.front_door import FrontDoor
     from snailtrail.sandbox.provision import provision
@@ -317,7 +317,7 @@ def sandbox(
         )
         front_door.start()
         test_door.start()
-        route53 = functools.partial(moto_bridge.dns_records, "127.0.0.1", lb.name)
+        route53 = functools.partial(moto_network.dns_records, "127.0.0.1", lb.name)
         dns = DnsResponder(public_view(route53, PublicDns(public_dns_file(settings))))
         dns.start()
         config = write_config(tmp_path, front_door.url, test_port, dns_server="{}:{}".format(*dns.address))

@@ -336,6 +336,8 @@ def render(r: dict[str, Any]) -> str:
     ]
     lines += section_cold(c) + section_deploy(d) + section_notice(n) + section_verify(v, r.get("demo_warm"))
     lines += section_canary(r.get("canary"))
+    # The suite's own time is measured apart (bench/suite_time/run.sh); its section is carried over as written.
+    lines += ["", (HERE / "suite_time" / "section.md").read_text().rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 

@@ -297,8 +297,8 @@ def provision_unit(settings_path: Path) -> Any:
 @pytest.fixture(scope="session")
 def provisioned_moto(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """moto's state once the unit environment is provisioned, but for the test listener, whose port is
-    each test's own: provisioned once a session, then copied for each test (provisioning is about
-    forty API calls and moto's backends are built anew for each test: most of a test's set-up)."""
+    each test's own: provisioned once a session, then copied for each test (provisioning is 45 API
+    calls, and moto's backends were built anew for each test: most of a test's set-up)."""
     from moto import mock_aws
 
     from snailtrail.sandbox import moto_state

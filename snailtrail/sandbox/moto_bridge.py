@@ -5,8 +5,9 @@ healthy. The reconciler plays the agent and writes what it observes here, so tha
 API answer (describe_services, describe_tasks, describe_target_health) looks as it would on AWS and
 snailtrail's own code needs no sandbox special case.
 
-moto's internals are reached only here and in the two modules beside it: moto_strict.py (ECS's
-refusals) and moto_network.py (the network, load balancers and DNS records as the data plane reads them).
+moto's internals are reached only here and in the modules beside it: moto_strict.py (ECS's
+refusals), moto_network.py (the network, load balancers and DNS records as the data plane reads them)
+and moto_state.py (copies of the whole state, for the tests).
 """
 
 from __future__ import annotations

@@ -125,7 +125,12 @@ class Sandbox:
         from snailtrail.sandbox import drills
         from snailtrail.ui import Reporter
 
-        context = Context(load_settings(str(self.config)), Reporter(quiet=True))
+        class InProcessContext(Context):
+            # Heal waits for its rollout as ``deploy`` above does (--poll-interval 0.05): the in-process
+            # sandbox answers in milliseconds, where the unit environment's kind (aws) would poll every 5 s.
+            default_poll_interval_s = 0.05
+
+        context = InProcessContext(load_settings(str(self.config)), Reporter(quiet=True))
         return drills.heal(context) if kind is None else drills.inject(context, kind)
 
     def break_phase(self, name: str, command: list[str] | None = None, **environment: str) -> None:

@@ -13,7 +13,7 @@ for workers in 0 auto; do
     --durations=25)
   {
     echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit, $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "# ${command[*]}"
+    echo "# $(printf '%q ' "${command[@]}")"
     start=$(date +%s%N)
     "${command[@]}" 2>&1 || echo "# pytest exit code $?"
     echo "# wall $((($(date +%s%N) - start) / 1000000)) ms; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -380,6 +380,8 @@ def render(r: dict[str, Any]) -> str:
         + section_verify(v, r.get("demo_warm"), r.get("verify_baseline"))
     )
     lines += section_canary(r.get("canary"))
+    # The suite's own time is measured apart (bench/suite_time/run.sh); its section is carried over as written.
+    lines += ["", (HERE / "suite_time" / "section.md").read_text().rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 

@@ -11,8 +11,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 python=$(scripts/ensure-venv.sh)
+# pytest runs on every core (pyproject.toml). The container tests share one Docker engine, the registry and
+# the sandbox's fixed ports, so where they can run, everything runs in one process, one test at a time.
+workers=()
 if summary=$(scripts/ensure-test-infra.sh); then
   log "$summary"
+  workers=(-n 0)
 elif [ "${CI:-}" = "true" ]; then
   die "CI needs the Docker engine, base image and registry; see the messages above"
 else
@@ -21,7 +25,7 @@ fi
 export SNAILTRAIL_BASE_IMAGE=${SNAILTRAIL_BASE_IMAGE:-snailtrail/python:3.11-bookworm}
 export_extra_ca "$ROOT"
 rc=0
-"$python" -m pytest tests service/tests "$@" || rc=$?
+"$python" -m pytest tests service/tests "${workers[@]}" "$@" || rc=$?
 # pytest's 5 is "no tests collected": arguments that select nothing test nothing, which is no pass.
 [ "$rc" -ne 5 ] || die "pytest collected no tests (exit 5): check the arguments $*"
 exit "$rc"

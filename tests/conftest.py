@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import os
 import random
 import shutil
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,7 +126,12 @@ class Sandbox:
         from snailtrail.sandbox import drills
         from snailtrail.ui import Reporter
 
-        context = Context(load_settings(str(self.config)), Reporter(quiet=True))
+        class InProcessContext(Context):
+            # Heal waits for its rollout as ``deploy`` above does (--poll-interval 0.05): the in-process
+            # sandbox answers in milliseconds, where the unit environment's kind (aws) would poll every 5 s.
+            default_poll_interval_s = 0.05
+
+        context = InProcessContext(load_settings(str(self.config)), Reporter(quiet=True))
         return drills.heal(context) if kind is None else drills.inject(context, kind)
 
     def break_phase(self, name: str, command: list[str] | None = None, **environment: str) -> None:
@@ -218,7 +225,7 @@ def forwarding_listener(port: int, target_group: str) -> None:
     )
 
 
-def write_config(root: Path, public_url: str, test_listener_port: int = 8080, **environment: Any) -> Path:
+def write_config(root: Path, public_url: str, test_listener_port: int | None = 8080, **environment: Any) -> Path:
     shutil.copytree(FIXTURES / "phases", root / "phases", dirs_exist_ok=True)
     document = yaml.safe_load((REPO / "snailtrail.yaml").read_text())
     document["service"]["blue_green"]["test_listener_port"] = test_listener_port
@@ -246,18 +253,72 @@ def write_config(root: Path, public_url: str, test_listener_port: int = 8080, **
 @pytest.fixture(autouse=True, scope="session")
 def strict_moto() -> None:
     """Every test's moto refuses what AWS refuses, as the sandbox's does, whichever test runs first."""
-    from snailtrail.sandbox import moto_bridge
+    from snailtrail.sandbox import moto_strict
 
-    moto_bridge.enable_strict_mode()
+    moto_strict.enable_strict_mode()
 
 
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(autouse=True, scope="session")
+def shared_botocore_models() -> Iterator[None]:
+    """Every botocore session of the test process reads the service models through one loader.
+
+    Each session gets a loader of its own, which parses the JSON models again for every client (EC2's
+    alone takes 0.1-0.2 s); every CLI run, moto start and boto3.client() makes a new session, so this
+    was most of a sandbox test's set-up. The models are read-only data: one session shares them
+    between its clients the same way."""
+    import botocore.session
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", functools.cache(botocore.session.create_loader))
+        yield
+
+
+def use_test_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and us-east-1, and nothing that could point snailtrail at a real account."""
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "SNAILTRAIL_CONFIG", "SNAILTRAIL_ENV"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_test_credentials(monkeypatch)
+
+
+def provision_unit(settings_path: Path) -> Any:
+    """The unit environment's resources, as ``sandbox up`` provisions them (replaced tasks do not drain)."""
+    from snailtrail.aws.session import AwsClients
+    from snailtrail.config import load_settings
+    from snailtrail.sandbox.provision import provision
+
+    settings = load_settings(str(settings_path))
+    provision(
+        AwsClients(settings.environment), settings, container_port=8000, health_path="/health", deregistration_delay_s=0
+    )
+    return settings
+
+
+@pytest.fixture(scope="session")
+def provisioned_moto(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """moto's state once the unit environment is provisioned, but for the test listener, whose port is
+    each test's own: provisioned once a session, then copied for each test (provisioning is 45 API
+    calls, and moto's backends were built anew for each test: most of a test's set-up)."""
+    from moto import mock_aws
+
+    from snailtrail.sandbox import moto_state
+
+    with pytest.MonkeyPatch.context() as patch, mock_aws():
+        use_test_credentials(patch)
+        provision_unit(write_config(tmp_path_factory.mktemp("provisioned"), "http://placeholder", None))
+        state = moto_state.snapshot()
+        moto_state.discard()
+    # What lives from here to the session's end (moto, botocore's models, this snapshot) leaves the
+    # garbage collector's scans: every full collection walked all of it again, 0.3 s each, dozens a file.
+    gc.collect()
+    gc.freeze()
+    return state
 
 
 @pytest.fixture
@@ -272,18 +333,20 @@ def record_api_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
 @pytest.fixture
 def sandbox(
-    tmp_path: Path, aws_env: None, record_api_calls: Counter[str], capsys: Any, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    aws_env: None,
+    provisioned_moto: Any,
+    record_api_calls: Counter[str],
+    capsys: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Sandbox]:
     import boto3
     from moto import mock_aws
 
     from snailtrail.aws import cloudwatch
-    from snailtrail.aws.session import AwsClients
-    from snailtrail.config import load_settings
-    from snailtrail.sandbox import moto_bridge
+    from snailtrail.sandbox import moto_network, moto_state
     from snailtrail.sandbox.dns import DnsResponder
     from snailtrail.sandbox.front_door import FrontDoor
-    from snailtrail.sandbox.provision import provision
     from snailtrail.sandbox.public_dns import PublicDns, public_dns_file, public_view
     from snailtrail.sandbox.reconciler import Reconciler
     from tests.in_memory_runtime import InMemoryRuntime
@@ -294,19 +357,13 @@ def sandbox(
     monkeypatch.setattr(cloudwatch, "ALB_PERIOD_S", 1)
     monkeypatch.setattr(cloudwatch, "ALB_PUBLICATION_DELAY_S", 0)
     with mock_aws():
+        moto_state.restore(provisioned_moto)
         runtime = InMemoryRuntime()
         reconciler = Reconciler("us-east-1", runtime, health_interval_s=0.05)
         test_door = FrontDoor("us-east-1", "shine-alb", None, reconciler.route)
         test_port = test_door.listener_port
-        settings_path = write_config(tmp_path, "http://placeholder", test_port)
-        settings = load_settings(str(settings_path))
-        provision(
-            AwsClients(settings.environment),
-            settings,
-            container_port=8000,
-            health_path="/health",
-            deregistration_delay_s=0,
-        )
+        # Provisioning again finds everything but the test listener on this test's port, and adds it.
+        settings = provision_unit(write_config(tmp_path, "http://placeholder", test_port))
         lb = settings.service.load_balancer
         # A plain boto3 client: the front door's metrics are the ALB's, not calls snailtrail makes.
         cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
@@ -317,7 +374,7 @@ def sandbox(
         )
         front_door.start()
         test_door.start()
-        route53 = functools.partial(moto_bridge.dns_records, "127.0.0.1", lb.name)
+        route53 = functools.partial(moto_network.dns_records, "127.0.0.1", lb.name)
         dns = DnsResponder(public_view(route53, PublicDns(public_dns_file(settings))))
         dns.start()
         config = write_config(tmp_path, front_door.url, test_port, dns_server="{}:{}".format(*dns.address))
@@ -327,9 +384,10 @@ def sandbox(
             yield Sandbox(tmp_path, config, front_door.url, runtime, reconciler, front_door, capsys, record_api_calls)
         finally:
             reconciler.stop()
-            front_door.stop()
-            test_door.stop()
-            dns.stop()
+            # Each server's stop waits out its own poll of its socket (0.1-0.2 s): they wait together.
+            with ThreadPoolExecutor() as stopping:
+                list(stopping.map(lambda server: server.stop(), (front_door, test_door, dns)))
+            moto_state.discard()
 
 
 def count_polls(monkeypatch: pytest.MonkeyPatch, after_sleep: Callable[[], None] | None = None) -> list[float]:

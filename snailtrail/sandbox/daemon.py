@@ -23,8 +23,7 @@ from pathlib import Path
 from snailtrail.aws.session import AwsClients
 from snailtrail.config import Settings, load_settings
 from snailtrail.phases import load_phases
-from snailtrail.sandbox import control, task_network
-from snailtrail.sandbox import moto_bridge as bridge
+from snailtrail.sandbox import control, moto_network, task_network
 from snailtrail.sandbox.dns import DnsResponder
 from snailtrail.sandbox.forwarder import TcpForwarder
 from snailtrail.sandbox.front_door import FrontDoor
@@ -174,7 +173,7 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
     for door in front_doors:
         door.start()
     front_door = front_doors[0]
-    route53 = functools.partial(bridge.dns_records, "127.0.0.1", lb.name)
+    route53 = functools.partial(moto_network.dns_records, "127.0.0.1", lb.name)
     dns = DnsResponder(public_view(route53, PublicDns(public_dns_file(settings))))
     dns.start()
     state = {

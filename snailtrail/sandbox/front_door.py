@@ -25,6 +25,7 @@ from typing import Any
 
 from snailtrail.aws.cloudwatch import NAMESPACE, dimension
 from snailtrail.sandbox import moto_bridge as bridge
+from snailtrail.sandbox import moto_network
 from snailtrail.sandbox.network import Route
 from snailtrail.sandbox.runtime import send_json
 
@@ -141,7 +142,7 @@ class FrontDoor:
                 return
 
     def _dimensions(self, target_group_arn: str) -> list[dict[str, str]]:
-        balancer = bridge.load_balancer_arn(self.region, self.load_balancer)
+        balancer = moto_network.load_balancer_arn(self.region, self.load_balancer)
         return [
             {"Name": "LoadBalancer", "Value": dimension(balancer)},
             {"Name": "TargetGroup", "Value": dimension(target_group_arn)},
@@ -150,7 +151,7 @@ class FrontDoor:
     def _pick(self) -> tuple[str, str, Route] | None:
         """A target of a group chosen by the listener's weights: the group, the target's id and its route."""
         # Read without the reconciler's lock: a request must not wait while it starts containers.
-        forwards = bridge.listener_forwards(self.region, self.load_balancer, self.listener_port)
+        forwards = moto_network.listener_forwards(self.region, self.load_balancer, self.listener_port)
         candidates = []
         for arn, weight in forwards:
             targets = bridge.routable_targets(self.region, arn)

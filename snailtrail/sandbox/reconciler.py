@@ -22,6 +22,7 @@ from moto.ecs.models import Service, Task
 
 from snailtrail.checks.criteria import fetch
 from snailtrail.sandbox import moto_bridge as bridge
+from snailtrail.sandbox import moto_network
 from snailtrail.sandbox.awslogs import LogStream, open_stream
 from snailtrail.sandbox.network import NetworkState, NetworkView, Route
 from snailtrail.sandbox.runtime import TaskRuntime
@@ -104,7 +105,7 @@ class Reconciler:
     # -- one pass -------------------------------------------------------------------------------
     def tick(self) -> None:
         with bridge.LOCK:
-            self.network = NetworkView(bridge.network_state(self.region))
+            self.network = NetworkView(moto_network.network_state(self.region))
             for service in bridge.services(self.region):
                 self._reconcile(service)
 

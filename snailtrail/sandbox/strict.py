@@ -2,7 +2,7 @@
 
 Each rule reads a request in the API's own shape (camelCase keys, as boto3 sends it) and raises
 ``Refused`` with the error code and message AWS answers, so a deploy the sandbox accepts is one
-AWS accepts too. moto_bridge installs the rules on moto's backends and turns ``Refused`` into
+AWS accepts too. moto_strict installs the rules on moto's backends and turns ``Refused`` into
 moto's own exceptions; this module knows nothing of moto. docs/sandbox.md lists every rule with
 what moto alone does.
 """

@@ -33,8 +33,8 @@ def test_cname_chain_to_the_front_door_address() -> None:
 
 
 def test_records_come_from_route53(sandbox: object) -> None:
-    from snailtrail.sandbox import moto_bridge
+    from snailtrail.sandbox import moto_network
 
-    records = moto_bridge.dns_records("127.0.0.1", "shine-alb")
+    records = moto_network.dns_records("127.0.0.1", "shine-alb")
     assert records["shine.sandbox.test"] == ("CNAME", ["shine-alb-1.us-east-1.elb.amazonaws.com"])
     assert records["shine-alb-1.us-east-1.elb.amazonaws.com"] == ("A", ["127.0.0.1"])

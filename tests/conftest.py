@@ -307,7 +307,7 @@ def provisioned_moto(tmp_path_factory: pytest.TempPathFactory) -> Any:
     calls, and moto's backends were built anew for each test: most of a test's set-up)."""
     from moto import mock_aws
 
-    from snailtrail.sandbox import moto_state
+    from tests import moto_state
 
     with pytest.MonkeyPatch.context() as patch, mock_aws():
         use_test_credentials(patch)
@@ -344,11 +344,12 @@ def sandbox(
     from moto import mock_aws
 
     from snailtrail.aws import cloudwatch
-    from snailtrail.sandbox import moto_network, moto_state
+    from snailtrail.sandbox import moto_network
     from snailtrail.sandbox.dns import DnsResponder
     from snailtrail.sandbox.front_door import FrontDoor
     from snailtrail.sandbox.public_dns import PublicDns, public_dns_file, public_view
     from snailtrail.sandbox.reconciler import Reconciler
+    from tests import moto_state
     from tests.in_memory_runtime import InMemoryRuntime
 
     # The in-process front door stands in for the ALB, and publishes its metrics as the sandbox's does: each

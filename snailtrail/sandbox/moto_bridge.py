@@ -6,8 +6,8 @@ API answer (describe_services, describe_tasks, describe_target_health) looks as 
 snailtrail's own code needs no sandbox special case.
 
 moto's internals are reached only here and in the modules beside it: moto_strict.py (ECS's
-refusals), moto_network.py (the network, load balancers and DNS records as the data plane reads them)
-and moto_state.py (copies of the whole state, for the tests).
+refusals) and moto_network.py (the network, load balancers and DNS records as the data plane reads
+them). The tests' copies of moto's whole state are test set-up (tests/moto_state.py).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from snailtrail.sandbox import moto_state
+from tests import moto_state
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@
 Provisioning the unit sandbox (VPC, ALB, target groups, role, log group, state table...) is 45 API
 calls, and moto builds each service's backend anew (EC2's with its default VPC and images) on
 every reset; a copy put back costs a fraction of either. ``discard`` drops the backends where moto's
-own reset would first rebuild every one of them only to drop it. One of the moto-bridging modules
-(moto_bridge.py says which); the tests use it to start each test from the provisioned state.
+own reset would first rebuild every one of them only to drop it. Test set-up, not the product's: the
+tests use it to start each test from the provisioned state (tests/conftest.py).
 """
 
 from __future__ import annotations

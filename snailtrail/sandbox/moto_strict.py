@@ -1,4 +1,4 @@
-"""Installs strict.py's rules on moto's ECS backend: moto refuses what ECS refuses.
+"""Installs strict.py's rules on moto's ECS backend: moto refuses what ECS refuses, and keeps what ECS keeps.
 
 One of the two modules (with moto_bridge.py) that reach into moto's in-process models; strict.py
 holds the rules and knows nothing of moto.
@@ -12,6 +12,7 @@ from typing import Any
 
 from moto.ecs.exceptions import EcsClientException, InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend, TaskDefinition
+from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.elbv2.models import elbv2_backends
 
 from snailtrail.sandbox import strict
@@ -31,7 +32,34 @@ def enable_strict_mode() -> None:
     backend.register_task_definition = _refusing(backend.register_task_definition, _check_registration)  # type: ignore[method-assign]
     backend.create_service = _refusing(backend.create_service, _check_creation)  # type: ignore[method-assign]
     backend.update_service = _refusing(backend.update_service, _check_update)  # type: ignore[method-assign]
+    EC2ContainerServiceResponse.create_service = _keeping_create_parameters(  # type: ignore[method-assign]
+        EC2ContainerServiceResponse.create_service
+    )
     _strict = True
+
+
+# CreateService parameters ECS keeps and DescribeServices returns, which moto 5 drops on create (its
+# UpdateService keeps every parameter it is given): without them a service the sandbox created looked
+# like one with no grace period and ECS's default deployment configuration.
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html
+KEPT_ON_CREATE = {
+    "healthCheckGracePeriodSeconds": "health_check_grace_period_seconds",
+    "deploymentConfiguration": "deployment_configuration",
+}
+
+
+def _keeping_create_parameters(create: Any) -> Any:
+    @functools.wraps(create)
+    def create_service(self: EC2ContainerServiceResponse) -> Any:
+        result = create(self)
+        service = self.ecs_backend._get_service(self._get_param("cluster", "default"), self._get_param("serviceName"))
+        for parameter, attribute in KEPT_ON_CREATE.items():
+            value = self._get_param(parameter)
+            if value is not None:
+                setattr(service, attribute, value)
+        return result
+
+    return create_service
 
 
 def _refusing(method: Any, check: Any) -> Any:

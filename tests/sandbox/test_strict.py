@@ -313,3 +313,17 @@ def test_a_fargate_service_runs_only_fargate_compatible_revisions(account: Accou
         "InvalidParameterException",
         "Task definition does not support launch_type FARGATE.",
     )
+
+
+def test_a_created_service_keeps_its_grace_period_and_deployment_configuration(account: Account) -> None:
+    """ECS returns what CreateService was given; verify's grace-period and rollback checks read both."""
+    deployment = {
+        "deploymentCircuitBreaker": {"enable": True, "rollback": False},
+        "maximumPercent": 200,
+        "minimumHealthyPercent": 100,
+    }
+    created = service(account, register(account), healthCheckGracePeriodSeconds=45, deploymentConfiguration=deployment)
+
+    described = account.ecs.describe_services(cluster="shine", services=["shine"])["services"][0]
+    assert created["healthCheckGracePeriodSeconds"] == described["healthCheckGracePeriodSeconds"] == 45
+    assert described["deploymentConfiguration"] == deployment

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from snailtrail.checks.base import Verdict, fail, ok, warn
-from snailtrail.checks.service import ecr_image_missing, registry_config
+from snailtrail.checks.service import image_missing
 from snailtrail.checks.spec import check
 from snailtrail.checks.view import LiveView
 from snailtrail.history import current_deployment, rollback_choice
@@ -17,13 +17,8 @@ def _image_missing(view: LiveView, reference: str) -> str | None:
     """Why the image cannot be pulled any more, or None when it is there (or cannot be asked)."""
     if "@sha256:" not in reference:
         return None
-    if ".dkr.ecr." in reference:
-        missing = ecr_image_missing(view, reference)
-        return None if missing is None else f"its image {missing}"
-    config, problem = registry_config(reference)
-    if config is None and problem and "is not in the registry" in problem:
-        return f"its image {problem}"
-    return None
+    missing = image_missing(view, reference)
+    return None if missing is None else f"its image {missing}"
 
 
 def _target_problems(view: LiveView, target: Revision) -> list[str]:

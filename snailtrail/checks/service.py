@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
-from typing import Any
 
 from snailtrail.checks.base import Verdict, fail, ok, skip, warn
+from snailtrail.checks.registry import NOT_IN_REGISTRY
 from snailtrail.checks.spec import check
 from snailtrail.checks.view import LiveView
 from snailtrail.phases import Phase
@@ -221,51 +221,21 @@ def secrets_exist(view: LiveView, phase: Phase | None) -> Verdict:
     return ok(f"{len(secrets)} secret(s) exist (values never read)", [s["valueFrom"] for s in secrets])
 
 
-def registry_base_url(host: str) -> str:
-    """https for every registry but the sandbox's on loopback, which serves plain http."""
-    import ipaddress
-    from urllib.parse import urlsplit
-
-    name = urlsplit(f"//{host}").hostname or host
-    try:
-        loopback = name == "localhost" or ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        loopback = False
-    return f"{'http' if loopback else 'https'}://{host}"
-
-
-def registry_config(reference: str) -> tuple[dict[str, Any] | None, str | None]:
-    """The image config of host/repo@digest from a registry's v2 API, or why it could not be read."""
-    host, _, rest = reference.partition("/")
-    repository, _, digest = rest.partition("@")
-    accept = ", ".join(
-        ["application/vnd.docker.distribution.manifest.v2+json", "application/vnd.oci.image.manifest.v1+json"]
-    )
-    try:
-        manifest_url = f"{registry_base_url(host)}/v2/{repository}/manifests/{digest}"
-        request = urllib.request.Request(manifest_url, headers={"Accept": accept})  # noqa: S310 - http(s) only
-        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 - http(s) only
-            manifest = json.loads(answer.read())
-        config_digest = manifest["config"]["digest"]
-        blob = f"{registry_base_url(host)}/v2/{repository}/blobs/{config_digest}"
-        with urllib.request.urlopen(blob, timeout=5) as answer:  # noqa: S310 - http(s) only
-            return json.loads(answer.read()).get("config") or {}, None
-    except urllib.error.HTTPError as exc:
-        # The distribution API's error codes say "missing" even where the status is 401 (Docker Hub).
-        body = exc.read(2000).decode(errors="replace")
-        if exc.code == 404 or "MANIFEST_UNKNOWN" in body or "NAME_UNKNOWN" in body:
-            return None, f"{reference} is not in the registry (it answered {exc.code})"
-        return None, f"the registry answered {exc.code} for {reference}"
-    except (OSError, ValueError, KeyError) as exc:
-        return None, f"the registry could not be read ({exc})"
-
-
 def ecr_image_missing(view: LiveView, reference: str) -> str | None:
     """Why ``ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY@DIGEST`` is not in ECR, or None when it is."""
     registry, _, path = reference.partition("/")
     repository, _, digest = path.partition("@")
     error = view.ecr_image_error(registry.split(".", 1)[0], repository, digest)
     return None if error is None else f"{reference} is not in ECR ({error})"
+
+
+def image_missing(view: LiveView, reference: str) -> str | None:
+    """Why an image referenced by digest is not in its registry (ECR or a v2 registry), or None when it is
+    there or the registry cannot be asked; image config and rollback readiness share the one answer."""
+    if ".dkr.ecr." in reference:
+        return ecr_image_missing(view, reference)
+    config, problem = view.registry_config(reference)
+    return problem if config is None and problem and NOT_IN_REGISTRY in problem else None
 
 
 @check("image config", "container", prevents="6: the image hard-coded PORT and ignored the task definition's")
@@ -282,14 +252,12 @@ def image_config(view: LiveView, phase: Phase | None) -> Verdict:
             "deploy through snailtrail (it references the pushed digest)",
             [reference],
         )
+    missing = image_missing(view, reference)
+    if missing is not None:
+        return fail(missing, "push the image again, or roll back", [reference])
     if ".dkr.ecr." in reference:
-        missing = ecr_image_missing(view, reference)
-        if missing is not None:
-            return fail(missing, "push the image again, or roll back", [reference])
         return ok(f"{reference} exists in ECR", [reference])
-    config, problem = registry_config(reference)
-    if config is None and problem and "is not in the registry" in problem:
-        return fail(problem, "push the image again, or roll back", [reference])
+    config, problem = view.registry_config(reference)
     if config is None:
         # A registry that wants TLS or a token is not a broken deployment: say what could not be seen.
         return warn(

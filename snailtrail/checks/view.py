@@ -18,6 +18,7 @@ from snailtrail.aws.iam import IamApi
 from snailtrail.aws.logs import LogsApi
 from snailtrail.aws.route53 import PublicRecord, Route53Api
 from snailtrail.aws.secrets import SecretsApi
+from snailtrail.checks.registry import registry_config
 from snailtrail.context import Context
 
 T = TypeVar("T")
@@ -154,6 +155,10 @@ class LiveView:
             ("ecr image", registry_id, repository, digest),
             lambda: self._reader(EcrApi).image_error(registry_id, repository, digest),
         )
+
+    def registry_config(self, reference: str) -> tuple[dict[str, Any] | None, str | None]:
+        """The image config of host/repo@digest from its v2 registry, or why it could not be read."""
+        return self._once(("registry config", reference), lambda: registry_config(reference))
 
     def ecr_repository(self, name: str) -> dict[str, Any] | None:
         return self._once(("ecr repository", name), lambda: self._reader(EcrApi).repository(name))

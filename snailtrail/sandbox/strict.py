@@ -14,24 +14,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from snailtrail.aws_rules import FARGATE_SIZES  # one table: what a kind: aws environment is refused too
+
 CLIENT_EXCEPTION = "ClientException"
 INVALID_PARAMETER = "InvalidParameterException"
 
 # <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]/repository: the registry of an ECR image URI.
 # https://docs.aws.amazon.com/AmazonECR/latest/userguide/docker-pull-ecr-image.html
 _ECR_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
-
-# Fargate's task sizes: cpu units -> the memory values (MiB) allowed with it.
-# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-cpu-memory-error.html
-FARGATE_SIZES: dict[int, frozenset[int]] = {
-    256: frozenset({512, 1024, 2048}),
-    512: frozenset(range(1024, 4096 + 1, 1024)),
-    1024: frozenset(range(2048, 8192 + 1, 1024)),
-    2048: frozenset(range(4096, 16384 + 1, 1024)),
-    4096: frozenset(range(8192, 30720 + 1, 1024)),
-    8192: frozenset(range(16384, 61440 + 1, 4096)),
-    16384: frozenset(range(32768, 122880 + 1, 8192)),
-}
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,6 @@ def test_drills_refuse_a_non_sandbox_environment(deployed: Sandbox) -> None:
     ],
 )
 def test_the_image_check_reads_registries_over_https_except_on_loopback(host: str, url: str) -> None:
-    from snailtrail.checks.service import registry_base_url
+    from snailtrail.checks.registry import registry_base_url
 
     assert registry_base_url(host) == url

@@ -19,10 +19,11 @@ from typing import Any
 
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ecs.models import EC2ContainerServiceBackend, Service, Task, ecs_backends
-from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup, elbv2_backends
+from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
 from moto.moto_api import state_manager
 
 from snailtrail.sandbox import moto_strict
+from snailtrail.sandbox.moto_network import elbv2
 
 # moto's backends are plain dicts and lists shared with the request threads of the server.
 LOCK = threading.RLock()
@@ -120,10 +121,6 @@ def now() -> datetime:
 
 def ecs(region: str, account: str = DEFAULT_ACCOUNT_ID) -> Any:
     return ecs_backends[account][region]
-
-
-def elbv2(region: str, account: str = DEFAULT_ACCOUNT_ID) -> Any:
-    return elbv2_backends[account][region]
 
 
 def services(region: str) -> list[Service]:
@@ -249,8 +246,8 @@ def log_group_exists(region: str, group: str) -> bool:
 
 
 def create_log_group(region: str, group: str) -> None:
-    if not log_group_exists(region, group):
-        _logs(region).create_log_group(group, {})
+    """The awslogs driver's ``awslogs-create-group``; its caller has found the group missing."""
+    _logs(region).create_log_group(group, {})
 
 
 def create_log_stream(region: str, group: str, stream: str) -> None:

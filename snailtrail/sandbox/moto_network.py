@@ -12,8 +12,12 @@ from typing import Any
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.elbv2.models import elbv2_backends
 
-from snailtrail.sandbox.moto_bridge import elbv2
 from snailtrail.sandbox.network import Balancer, Group, NetworkState, RouteTable, Rule, Subnet
+
+
+def elbv2(region: str, account: str = DEFAULT_ACCOUNT_ID) -> Any:
+    """moto's load balancing backend of a region."""
+    return elbv2_backends[account][region]
 
 
 def load_balancer_arn(region: str, load_balancer_name: str) -> str:
@@ -48,6 +52,17 @@ def _forwards(actions: list[Any]) -> list[tuple[str, int]]:
         elif data.get("TargetGroupArn"):
             pairs.append((data["TargetGroupArn"], 1))
     return pairs
+
+
+def forwarded_target_groups(balancer: Any) -> set[str]:
+    """The target groups a load balancer's listeners forward to, by default action or by rule: the groups
+    an ALB health-checks, and the only ones a service can register its tasks in."""
+    forwarded: set[str] = set()
+    for listener in list(balancer.listeners.values()):
+        rules = list(listener._non_default_rules.values())
+        for actions in [listener.default_actions, *(rule.actions for rule in rules)]:
+            forwarded.update(arn for arn, _ in _forwards(actions))
+    return forwarded
 
 
 def dns_records(
@@ -118,11 +133,10 @@ def network_state(region: str, account: str = DEFAULT_ACCOUNT_ID) -> NetworkStat
         endpoints.setdefault(endpoint.vpc_id, set()).add(endpoint.service_name.removeprefix(f"com.amazonaws.{region}."))
     balancers = {}
     for balancer in list(elbv2(region, account).load_balancers.values()):
-        forwarded = {
-            arn for listener in list(balancer.listeners.values()) for arn, _ in _forwards(listener.default_actions)
-        }
         balancers[balancer.name] = Balancer(
-            list(balancer.security_groups or []), [getattr(s, "id", s) for s in balancer.subnets], forwarded
+            list(balancer.security_groups or []),
+            [getattr(s, "id", s) for s in balancer.subnets],
+            forwarded_target_groups(balancer),
         )
     return NetworkState(groups, subnets, tables, endpoints, balancers)
 

@@ -1,7 +1,7 @@
 """Installs strict.py's rules on moto's ECS backend: moto refuses what ECS refuses, and keeps what ECS keeps.
 
-One of the two modules (with moto_bridge.py) that reach into moto's in-process models; strict.py
-holds the rules and knows nothing of moto.
+One of the moto-bridging modules (moto_bridge.py lists them) that reach into moto's in-process models;
+strict.py holds the rules and knows nothing of moto.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.elbv2.models import elbv2_backends
 
 from snailtrail.sandbox import strict
+from snailtrail.sandbox.moto_network import forwarded_target_groups
 
 _strict = False
 
@@ -139,13 +140,7 @@ def _target_groups(backend: EC2ContainerServiceBackend) -> dict[str, strict.Targ
     moto's own record (``load_balancer_arns``) misses ModifyListener, so the listeners are read instead.
     """
     balancing = elbv2_backends[backend.account_id][backend.region_name]
-    forwarded: set[str] = set()
-    for balancer in list(balancing.load_balancers.values()):
-        for listener in list(balancer.listeners.values()):
-            rules = list(listener._non_default_rules.values())
-            for action in [*listener.default_actions, *(a for rule in rules for a in rule.actions)]:
-                if action.type == "forward":
-                    forwarded.update(balancing._get_target_group_arns_from(action_data=action.data))
+    forwarded = set().union(*(forwarded_target_groups(b) for b in list(balancing.load_balancers.values())))
     return {
         arn: strict.TargetGroup(group.target_type, arn in forwarded)
         for arn, group in list(balancing.target_groups.items())

@@ -85,9 +85,13 @@ class NetworkView:
     def __init__(self, state: NetworkState) -> None:
         self.state = state
 
+    def balancers_using(self, target_group_arn: str) -> list[str]:
+        """The load balancers with a listener or rule forwarding to the target group."""
+        return [name for name, b in self.state.balancers.items() if target_group_arn in b.target_groups]
+
     def in_use(self, target_group_arn: str) -> bool:
         """A target group some listener forwards to: the only kind an ALB health-checks."""
-        return any(target_group_arn in b.target_groups for b in self.state.balancers.values())
+        return bool(self.balancers_using(target_group_arn))
 
     def blocked(self, balancer: str, task_groups: list[str], task_subnet: str, port: int) -> str | None:
         """Why the load balancer's packets to a task on this port are dropped, or None when they pass."""

@@ -229,7 +229,7 @@ class Reconciler:
             return
         tracked.last_check = now
         matcher = (group.matcher or {}).get("HttpCode", "200")
-        balancers = [name for name, b in self.network.state.balancers.items() if arn in b.target_groups]
+        balancers = self.network.balancers_using(arn)
         blocked = [self.network.blocked(name, tracked.groups, tracked.subnet, port) for name in balancers]
         timed_out = all(blocked)  # no load balancer using the group gets through the security groups
         address = tracked.ports.get(port)

@@ -115,7 +115,8 @@ class DockerRuntime:
             return []
         since = self._log_cursor.get(handle)
         try:
-            raw = self._docker.containers.get(handle).logs(timestamps=True, since=since)
+            # The low-level call reads the logs without inspecting the container again (state() just did).
+            raw = self._docker.api.logs(handle, timestamps=True, since=since)
         except DockerException:
             return []
         lines: list[tuple[int, str]] = []

@@ -327,3 +327,25 @@ def test_a_created_service_keeps_its_grace_period_and_deployment_configuration(a
     described = account.ecs.describe_services(cluster="shine", services=["shine"])["services"][0]
     assert created["healthCheckGracePeriodSeconds"] == described["healthCheckGracePeriodSeconds"] == 45
     assert described["deploymentConfiguration"] == deployment
+
+
+def test_a_target_group_only_a_listener_rule_forwards_to_is_in_use_for_the_control_and_data_planes(
+    account: Account,
+) -> None:
+    """ECS accepts it and the ALB health-checks it: CreateService's rule and the health checks agree."""
+    from snailtrail.sandbox.moto_network import network_state
+    from snailtrail.sandbox.network import NetworkView
+
+    ruled = account.elbv2.create_target_group(
+        Name="shine-ruled", Protocol="HTTP", Port=8000, VpcId=account.vpc, TargetType="ip"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    account.elbv2.create_rule(
+        ListenerArn=account.listener,
+        Priority=10,
+        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/v2/*"]}}],
+        Actions=[forward({ruled: 1})],
+    )
+    entries = [{"targetGroupArn": ruled, "containerName": "app", "containerPort": 8000}]
+
+    assert service(account, register(account), loadBalancers=entries)["loadBalancers"][0]["targetGroupArn"] == ruled
+    assert NetworkView(network_state("us-east-1")).balancers_using(ruled) == ["shine-alb"]

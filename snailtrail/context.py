@@ -121,6 +121,10 @@ class Context:
         self.__dict__.pop("colours", None)
         return self.colours
 
+    def refresh_history(self) -> None:
+        """Read the revisions again on next use: a deploy may have registered or verified one since."""
+        self.__dict__.pop("history", None)
+
     @cached_property
     def history(self) -> RevisionHistory:
         from snailtrail.taskdef import RevisionHistory

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from snailtrail.aws.ecs import EcsApi
+from snailtrail.aws.ecs import EcsApi, primary_deployment
 
 
 @dataclass
@@ -61,10 +61,6 @@ def group_stops(tasks: list[dict[str, Any]]) -> list[str]:
     for task in tasks:
         by_reason.setdefault(describe_stop(task), []).append(task["taskArn"].rsplit("/", 1)[-1][:8])
     return [f"{reason} (task{'s' if len(ids) > 1 else ''} {', '.join(ids)})" for reason, ids in by_reason.items()]
-
-
-def _primary(service: dict[str, Any]) -> dict[str, Any] | None:
-    return next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), None)
 
 
 def _tasks_of(
@@ -108,7 +104,7 @@ def watch_deployment(
                 seen.add(event["id"])
                 outcome_events.append(event["message"])
                 report(f"ECS: {event['message']}")
-        primary = _primary(service)
+        primary = primary_deployment(service)
         if primary is not None and primary.get("taskDefinition") == task_definition_arn:
             ours = primary["id"]
         elif primary is not None and ours is not None:

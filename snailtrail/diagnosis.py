@@ -17,9 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from snailtrail.aws.logs import LogsApi
 from snailtrail.checks.base import CheckResult
 from snailtrail.checks.task import OOM_REASON, SIGKILL_EXIT
 from snailtrail.context import Context
+from snailtrail.errors import operator_error
 from snailtrail.task_logs import TaskEvidence, stopped_task_evidence
 
 # (what ECS's reason contains, the cause in a few words, the checks that explain it), in catalogue names.
@@ -106,8 +108,6 @@ def explain_stopped_tasks(
     ``live`` says the tasks belong to the live service, which verify's checks look at; a canary's or
     blue-green's new colour is not it, so its evidence is shown without the checks.
     """
-    from snailtrail.aws.logs import LogsApi
-
     definitions = {arn: ctx.history.get(arn).definition for arn in {t["taskDefinitionArn"] for t in tasks}}
     evidence = stopped_task_evidence(LogsApi(ctx.clients), definitions, tasks, ctx.clients.region)
     explanation = FailureExplanation(evidence)
@@ -149,8 +149,6 @@ def report_stopped_tasks(
     try:
         explanation = explain_stopped_tasks(ctx, tasks, phase_name, live)
     except Exception as raw:  # noqa: BLE001 - the rollback matters more than its explanation
-        from snailtrail.errors import operator_error
-
         message = f"the stopped tasks' logs and checks could not be read: {operator_error(raw).message}"
         ctx.reporter.warn(message)
         emit("tasks.stopped", phase_name, message, ok=False, task_definition=task_definition)

@@ -27,7 +27,6 @@ from snailtrail.traffic_shift import TrafficShift
 class Executor:
     def __init__(self, ctx: Context, options: DeployOptions, run_id: str | None = None) -> None:
         self.ctx = ctx
-        self.options = options
         self.ops = ServiceOps(ctx, RunTrail(ctx.trail, run_id or ctx.trail.new_run_id()), options)
         self.run = self.ops.run
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from snailtrail.aws.ecs import TAG_PHASE, TAG_VERIFIED
+from snailtrail.aws.ecs import TAG_PHASE, TAG_VERIFIED, primary_deployment
 from snailtrail.context import Context
 from snailtrail.taskdef import Revision
 
@@ -95,7 +95,7 @@ def current_deployment(service: dict[str, Any] | None) -> tuple[str | None, date
     """The revision the service runs and when its PRIMARY deployment was created (None if unknown)."""
     if service is None:
         return None, None
-    primary = next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), None)
+    primary = primary_deployment(service)
     created = primary.get("createdAt") if primary else None
     current = (primary or {}).get("taskDefinition") or service.get("taskDefinition")
     return current, parse_time(created) if created else None

@@ -19,7 +19,7 @@ def snapshot(context: Context, collect: Callable[[Context], dict[str, Any]]) -> 
     """The status document (``collect``: the status command's) with the running tasks and the service's
     latest events, read afresh: which colour is live may have changed since the last round."""
     context.refresh_colours()
-    context.__dict__.pop("history", None)  # a deploy may have registered or verified a revision since
+    context.refresh_history()
     document = collect(context)
     service = context.colours.live_service or {}
     tasks = context.ecs.service_tasks(context.colours.live.service, ("RUNNING",)) if service else []

@@ -21,6 +21,11 @@ def dict_to_tags(values: dict[str, str]) -> list[dict[str, str]]:
     return [{"key": k, "value": v} for k, v in values.items()]
 
 
+def primary_deployment(service: dict[str, Any]) -> dict[str, Any] | None:
+    """The service's PRIMARY deployment (the one ECS is rolling out or holds), or None."""
+    return next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), None)
+
+
 class EcsApi:
     def __init__(self, clients: AwsClients, cluster: str) -> None:
         self._ecs = clients.client("ecs")

@@ -145,15 +145,15 @@ def verify_live(
         revision = view.running_revision()
         chosen = context.phase_or_none(revision.phase) if revision else None
     report = run_checks(view, chosen, only or None, started, calls_before)
+    environment = context.settings.environment_name
     document = {
         "ok": report.ok,
-        "environment": context.settings.environment_name,
+        "environment": environment,
         "phase": chosen.name if chosen else None,
         "checks": [result.to_json() | {"layer": spec.layer} for spec, result in report.results],
         "duration_s": round(report.duration_s, 3),
         "api_calls": report.api_calls,
     }
-    environment = context.settings.environment_name
     if junit is not None:
         from snailtrail.checks.ci_report import junit_xml
 
@@ -162,7 +162,7 @@ def verify_live(
         except OSError as exc:
             reason = exc.strerror or exc
             raise ConfigError(f"--junit {junit}: {reason}", fix="name a file in a writable directory") from exc
-    if output_format == "github" and not state.json_output:
+    if output_format == "github":  # verify() refused it beside --json
         from snailtrail.checks.ci_report import github_annotations
 
         typer.echo("\n".join(github_annotations(report, environment)))

@@ -63,21 +63,13 @@ def snailtrail_bin() -> str:
     return str(candidate) if candidate.exists() else "snailtrail"
 
 
-def stats(values: list[float]) -> dict[str, Any]:
+def stats(values: list[float], unit: str = "_s") -> dict[str, Any]:
+    """n, median, min and max; ``unit`` suffixes the keys ("_s" for seconds, "" for ratios)."""
     return {
         "n": len(values),
-        "median_s": round(statistics.median(values), 3),
-        "min_s": round(min(values), 3),
-        "max_s": round(max(values), 3),
-    }
-
-
-def ratio_stats(values: list[float]) -> dict[str, Any]:
-    return {
-        "n": len(values),
-        "median": round(statistics.median(values), 3),
-        "min": round(min(values), 3),
-        "max": round(max(values), 3),
+        f"median{unit}": round(statistics.median(values), 3),
+        f"min{unit}": round(min(values), 3),
+        f"max{unit}": round(max(values), 3),
     }
 
 
@@ -247,8 +239,8 @@ def against_commit(project: Path, commit: str, pairs: int) -> dict[str, Any]:
         "pairs": pairs,
         "now": figures(now),
         "baseline": figures(then),
-        "wall_ratio_pairwise": ratio_stats([a[0] / b[0] for a, b in zip(now, then, strict=True)]),
-        "cpu_ratio_pairwise": ratio_stats([a[1] / b[1] for a, b in zip(now, then, strict=True)]),
+        "wall_ratio_pairwise": stats([a[0] / b[0] for a, b in zip(now, then, strict=True)], unit=""),
+        "cpu_ratio_pairwise": stats([a[1] / b[1] for a, b in zip(now, then, strict=True)], unit=""),
     }
 
 

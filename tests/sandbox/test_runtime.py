@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from snailtrail.sandbox.runtime import DockerRuntime
+from tests.conftest import BASE_IMAGE, docker_problem
 from tests.sandbox.test_reconciler import wait_for
 
 pytestmark = pytest.mark.docker
-BASE_IMAGE = os.environ.get("SNAILTRAIL_BASE_IMAGE", "snailtrail/python:3.11-bookworm")
 
 
 @pytest.fixture
 def runtime() -> Iterator[DockerRuntime]:
-    try:
-        import docker
-
-        docker.from_env(timeout=10).images.get(BASE_IMAGE)
-    except Exception as exc:  # noqa: BLE001 - any failure means no engine or no base image
-        pytest.skip(f"needs the Docker engine and {BASE_IMAGE}: {exc}")
+    problem = docker_problem()
+    if problem:
+        pytest.skip(problem)
     docker_runtime = DockerRuntime(f"test-{uuid.uuid4().hex[:8]}")
     try:
         yield docker_runtime

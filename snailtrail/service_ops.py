@@ -116,6 +116,7 @@ class ServiceOps:
 
     def scale_to_zero(self, service_name: str) -> bool:
         """False when the service does not exist (nothing to scale)."""
+        self.require_lock()
         return self.ctx.ecs.scale_to_zero(service_name)
 
     # -- the rollout watch ----------------------------------------------------------------------

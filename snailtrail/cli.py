@@ -32,6 +32,7 @@ from snailtrail.commands import (
     unlock,
     verify,
 )
+from snailtrail.commands import run as run_command
 from snailtrail.errors import SnailtrailError, operator_error
 from snailtrail.global_options import GlobalOptions
 
@@ -89,6 +90,7 @@ for command in (
     rollback.rollback,
     status.status,
     logs.logs,
+    run_command.run,
     trail.trail,
     traffic.abort,
     traffic.promote,

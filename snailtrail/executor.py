@@ -14,6 +14,7 @@ from snailtrail import image_steps, steps
 from snailtrail.context import Context
 from snailtrail.errors import SnailtrailError
 from snailtrail.image_steps import Artifacts
+from snailtrail.one_off import before_deploy
 from snailtrail.plan import DeployOptions, DeployPlan
 from snailtrail.recovery import RolloutRecord, after_failure, after_interrupt
 from snailtrail.run_result import RunResult, run_step
@@ -106,6 +107,8 @@ class DeployRun:
                     ctx, phase, self.artifacts, result.previous_task_definition
                 )
                 return done
+            case steps.BeforeDeployStep():
+                return before_deploy(ctx, ops.run, phase.name, ctx.history.get(arn), step, plan.options.poll_interval_s)
             case steps.CreateServiceStep():
                 self.service_touched = True
                 return ops.create(arn, phase, desired=plan.desired.count)

@@ -55,6 +55,10 @@ IMAGE_PUSH = [
     "ecr:PutImage",
     "ecr:BatchGetImage",
 ]
+# One-off tasks (`snailtrail run`, a phase's before_deploy): RunTask on the family's revisions, StopTask on
+# the cluster's tasks (its --timeout); the task roles are passed as for a service.
+TASK_RUN = ["ecs:RunTask"]
+TASK_STOP = ["ecs:StopTask"]
 # These actions have no resource type: AWS accepts them only on "*".
 UNSCOPED_DEPLOY = ["ecs:RegisterTaskDefinition", "ecr:GetAuthorizationToken"]
 # Blue-green and canary only: the traffic shifts (the load balancer's listeners and rules), the gates' metrics.
@@ -90,6 +94,10 @@ class Arns:
         return self._arn("ecs", f"task-definition/{self._settings.service.task_family}:*")
 
     @property
+    def tasks(self) -> str:
+        return self._arn("ecs", f"task/{self._settings.service.cluster}/*")
+
+    @property
     def repository(self) -> str:
         return self._arn("ecr", f"repository/{self._settings.service.image_repository}")
 
@@ -110,7 +118,7 @@ def _allow(sid: str, actions: list[str], resource: str | list[str]) -> dict[str,
 
 def policy(settings: Settings, purpose: str) -> dict[str, Any]:
     """An IAM policy document for ``verify`` (read-only: verify, status, plan, trail) or ``deploy``
-    (deploy and rollback too)."""
+    (deploy, rollback and run too)."""
     arns = Arns(settings)
     statements: list[dict[str, Any]] = [
         _allow("ReadTheService", READ_ONLY, "*"),
@@ -119,6 +127,8 @@ def policy(settings: Settings, purpose: str) -> dict[str, Any]:
     if purpose == "deploy":
         statements.append(_allow("DeployTheService", SERVICE_WRITE, arns.services))
         statements.append(_allow("TagTheServiceAndRevisions", TAG_WRITE, [*arns.services, arns.task_definitions]))
+        statements.append(_allow("RunOneOffTasks", TASK_RUN, arns.task_definitions))
+        statements.append(_allow("StopOneOffTasks", TASK_STOP, arns.tasks))
         statements.append(_allow("RegisterRevisionsAndLogInToEcr", UNSCOPED_DEPLOY, "*"))
         if settings.environment.registry == "ecr":
             statements.append(_allow("PushTheImage", IMAGE_PUSH, arns.repository))

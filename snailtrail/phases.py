@@ -91,12 +91,48 @@ class SuccessCriteria(Strict):
     interval_s: float = Field(default=2.0, ge=0, le=60)
 
 
+class OneOffTaskSpec(Strict):
+    """A one-off task run with the new revision before the service changes (a migration, say)."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    command: list[str] = Field(min_length=1)
+    container: str | None = Field(default=None, description="default: the service's container")
+    timeout_s: float = Field(default=900, ge=1, le=86400)
+
+
+class SchemaSpec(Strict):
+    """The database schema: the version this phase's migrations leave, and the oldest its code runs against."""
+
+    version: int = Field(ge=0)
+    oldest_compatible: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _range(self) -> SchemaSpec:
+        if self.oldest_compatible > self.version:
+            raise ValueError(
+                f"oldest_compatible {self.oldest_compatible} is newer than version {self.version}: the revision "
+                "must run against the schema its own migrations leave"
+            )
+        return self
+
+
 class PhaseManifest(Strict):
     description: str = ""
     image: ImageSpec
     container: ContainerSpec
     success: SuccessCriteria = Field(default_factory=SuccessCriteria)
     strategy: StrategyConfig | None = Field(default=None, description="overrides the environment's strategy")
+    before_deploy: list[OneOffTaskSpec] = Field(default_factory=list, description="run after register, in order")
+    schema_: SchemaSpec | None = Field(default=None, alias="schema")
+
+    @field_validator("before_deploy")
+    @classmethod
+    def _unique_task_names(cls, value: list[OneOffTaskSpec]) -> list[OneOffTaskSpec]:
+        names = [task.name for task in value]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"task name {', '.join(repeated)} is used twice; give each task its own name")
+        return value
 
 
 class Phase(Strict):

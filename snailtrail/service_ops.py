@@ -24,6 +24,18 @@ def lock_lost(ctx: Context) -> bool:
     return lock is not None and lock.lost.is_set()
 
 
+def configured_network(ctx: Context) -> dict[str, Any]:
+    """The awsvpc networkConfiguration the configuration names (subnets and security groups by Name tag or id)."""
+    network = ctx.settings.service.network
+    return {
+        "awsvpcConfiguration": {
+            "subnets": ctx.ec2.subnet_ids(network.subnets),
+            "securityGroups": ctx.ec2.security_group_ids(network.security_groups),
+            "assignPublicIp": "ENABLED" if network.assign_public_ip else "DISABLED",
+        }
+    }
+
+
 class ServiceOps:
     def __init__(self, ctx: Context, run: RunTrail, options: DeployOptions) -> None:
         self.ctx = ctx
@@ -83,19 +95,12 @@ class ServiceOps:
                 fix="create it (ip targets, the container port), or fix its name in snailtrail.yaml "
                 "(service.load_balancer.target_group, service.blue_green.target_group)",
             )
-        network = settings.service.network
         return {
             "serviceName": colour.service,
             "taskDefinition": arn,
             "desiredCount": desired,
             "launchType": settings.service.launch_type,
-            "networkConfiguration": {
-                "awsvpcConfiguration": {
-                    "subnets": self.ctx.ec2.subnet_ids(network.subnets),
-                    "securityGroups": self.ctx.ec2.security_group_ids(network.security_groups),
-                    "assignPublicIp": "ENABLED" if network.assign_public_ip else "DISABLED",
-                }
-            },
+            "networkConfiguration": configured_network(self.ctx),
             "loadBalancers": [
                 {
                     "targetGroupArn": target_group["TargetGroupArn"],

@@ -122,6 +122,47 @@ class RegisterStep(Step):
 
 
 @dataclass(frozen=True)
+class BeforeDeployStep(Step):
+    """One of the phase's ``before_deploy`` tasks (a migration) run once with the new revision, before the
+    service changes (snailtrail/one_off.py); the deploy stops if it does not exit 0. The last one records the
+    schema the phase declares (``leaves_schema``).
+
+    Its calls: the new revision described (its container and log stream), RunTask in the service's network
+    (read from the configuration when there is no service yet: ``service_exists`` False), DescribeTasks and
+    the task's log stream until it stops, and the task's start and end in the trail (run.started,
+    run.finished, schema.changed). A task that outlives its timeout is stopped (StopTask): a failure's call.
+    """
+
+    task: str = ""
+    container: str = ""
+    command: tuple[str, ...] = ()
+    timeout_s: float = 900.0
+    service_exists: bool = True
+    leaves_schema: int | None = None
+    undo: ClassVar[str] = (
+        "nothing snailtrail can undo: what the task changed stays (a migration's down-migration is a task of its "
+        "own: `snailtrail run`); the service is not changed"
+    )
+    mutating: ClassVar[bool] = True
+
+    @property
+    def name(self) -> str:
+        return f"before-{self.task}"
+
+    @property
+    def api_calls(self) -> tuple[str, ...]:
+        network = () if self.service_exists else ("elbv2.DescribeLoadBalancers", *CREATE_SERVICE_CALLS[1:3])
+        return (
+            "ecs.DescribeTaskDefinition",
+            *network,
+            "dynamodb.PutItem",
+            "ecs.RunTask",
+            "ecs.DescribeTasks",
+            "logs.GetLogEvents",
+        )
+
+
+@dataclass(frozen=True)
 class CreateServiceStep(Step):
     """The live service created from the configuration and the manifest (rolling, first deploy)."""
 

@@ -11,6 +11,7 @@ from snailtrail.errors import ConfigError
 from snailtrail.phases import Phase
 from snailtrail.plan import DeployPlan
 from snailtrail.steps import (
+    BeforeDeployStep,
     BuildStep,
     CreateServiceStep,
     CriteriaStep,
@@ -26,6 +27,7 @@ from snailtrail.steps import (
     UpdateServiceStep,
     WaitStep,
 )
+from snailtrail.validation import redact_command
 
 
 def strategy_for(settings: Settings, phase: Phase, override: StrategyKind | None = None) -> StrategyConfig:
@@ -75,7 +77,26 @@ def image_steps(settings: Settings, plan: DeployPlan) -> list[Step]:
         steps.append(RegisterStep(f"reuse identical {plan.identical.arn}", reuse=plan.identical.arn))
     else:
         steps.append(RegisterStep(f"register a new revision of {settings.service.task_family}"))
-    return steps
+    return steps + before_deploy(settings, plan)
+
+
+def before_deploy(settings: Settings, plan: DeployPlan) -> list[Step]:
+    """The phase's before_deploy tasks, in order, with the new revision; the last records the phase's schema."""
+    tasks, schema = plan.phase.manifest.before_deploy, plan.phase.manifest.schema_
+    app = settings.service.container_name
+    return [
+        BeforeDeployStep(
+            f"run `{' '.join(redact_command(task.command))}` once in {task.container or app} of the new revision, "
+            f"in the service's network; stop the deploy unless it exits 0 (timeout {task.timeout_s:.0f} s)",
+            task=task.name,
+            container=task.container or app,
+            command=tuple(task.command),
+            timeout_s=task.timeout_s,
+            service_exists=not plan.creates_service,
+            leaves_schema=schema.version if schema is not None and index == len(tasks) - 1 else None,
+        )
+        for index, task in enumerate(tasks)
+    ]
 
 
 def rolling(settings: Settings, plan: DeployPlan) -> list[Step]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +18,30 @@ SECRET_NAME_HINTS = ("SECRET", "PASSWORD", "TOKEN", "API_KEY", "PRIVATE_KEY", "C
 
 def looks_like_secret_name(name: str) -> bool:
     return any(hint in name.upper() for hint in SECRET_NAME_HINTS)
+
+
+# NAME=value, NAME: value (also --name=value): the value is masked when NAME says it is a secret.
+_ASSIGNMENT = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)(?P<sep>=|: ?)(?P<value>\S+)")
+
+
+def redact(text: str) -> str:
+    """``NAME=value`` and ``NAME: value`` with a name that says its value is a secret, the value masked."""
+
+    def mask(match: re.Match[str]) -> str:
+        if looks_like_secret_name(match["name"].lstrip("-")):
+            return f"{match['name']}{match['sep']}***"
+        return match[0]
+
+    return _ASSIGNMENT.sub(mask, text)
+
+
+def redact_command(command: list[str]) -> list[str]:
+    """The command as the trail and the output show it: a secret's value masked, also after ``--password``."""
+    shown: list[str] = []
+    for argument in command:
+        secret_flag = bool(shown) and shown[-1].startswith("-") and looks_like_secret_name(shown[-1].lstrip("-"))
+        shown.append("***" if secret_flag and "=" not in shown[-1] else redact(argument))
+    return shown
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:

@@ -106,6 +106,22 @@ def test_rolling_creates_updates_and_reuses_make_only_the_calls_their_steps_decl
     assert reused[0].api_calls == () and reused[1] == []
 
 
+def test_before_deploy_tasks_make_only_the_calls_their_steps_declare_on_a_first_deploy_and_after(
+    sandbox: Sandbox, step_calls: StepCalls
+) -> None:
+    migrate = {"name": "migrate", "command": ["sh", "-c", "echo migrated"]}
+    sandbox.edit_phase("phase-1", lambda document: document.update(before_deploy=[migrate]))
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0  # no service yet: its network from the configuration
+    assert sandbox.deploy("phase-1", GOOD_2).exit_code == 0  # the service's own network
+
+    assert [step.name for step, _ in step_calls.ran] == [
+        *["register", "before-migrate", "create", "wait", "verify", "mark"],
+        *["register", "before-migrate", "update", "wait", "verify", "mark"],
+    ]
+    assert undeclared(step_calls) == []
+    assert declared_changes_not_made(step_calls) == []
+
+
 def test_a_canary_runs_the_steps_its_dry_run_printed_making_only_the_calls_they_declare_and_every_change(
     sandbox: Sandbox, step_calls: StepCalls
 ) -> None:
@@ -143,6 +159,8 @@ def every_kind() -> list[Step]:
         steps.PushStep("push", ecr=False),
         steps.RegisterStep("register"),
         steps.RegisterStep("register", reuse="arn:aws:ecs:eu-west-1:123456789012:task-definition/shine:1"),
+        steps.BeforeDeployStep("before", task="migrate", command=("true",)),
+        steps.BeforeDeployStep("before", task="migrate", command=("true",), service_exists=False),
         steps.CreateServiceStep("create"),
         steps.UpdateServiceStep("update"),
         steps.StartColourStep("start", creates=True),

@@ -107,3 +107,15 @@ class EcsApi:
             answer = self._ecs.describe_tasks(cluster=self.cluster, tasks=unique[start : start + 100])
             tasks.extend(t for t in answer["tasks"] if t.get("group") == f"service:{service}")
         return tasks
+
+    def run_task(self, request: dict[str, Any]) -> dict[str, Any]:
+        """RunTask in the cluster: the answer's ``tasks`` and ``failures`` (a task ECS could not place)."""
+        return self._ecs.run_task(cluster=self.cluster, **request)
+
+    def describe_task(self, arn: str) -> dict[str, Any] | None:
+        found = self._ecs.describe_tasks(cluster=self.cluster, tasks=[arn])["tasks"]
+        return found[0] if found else None
+
+    def stop_task(self, arn: str, reason: str) -> None:
+        """StopTask; ``reason`` becomes the task's stoppedReason (up to 255 characters, API reference)."""
+        self._ecs.stop_task(cluster=self.cluster, task=arn, reason=reason[:255])

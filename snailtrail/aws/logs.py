@@ -25,6 +25,24 @@ class LogsApi:
             return None
         return answer["events"]
 
+    def events_after(self, group: str, stream: str, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """The stream's events after ``token`` (from its start when None), oldest first, and the token to go on
+        from; none while the stream does not exist yet. GetLogEvents answers the same nextForwardToken once
+        it has nothing newer (CloudWatch Logs API reference)."""
+        events: list[dict[str, Any]] = []
+        while True:
+            extra = {"nextToken": token} if token else {}
+            try:
+                answer = self._logs.get_log_events(
+                    logGroupName=group, logStreamName=stream, startFromHead=True, **extra
+                )
+            except self._logs.exceptions.ResourceNotFoundException:
+                return events, token
+            events.extend(answer["events"])
+            if not answer["events"] or answer.get("nextForwardToken") in (None, token):
+                return events, answer.get("nextForwardToken") or token
+            token = answer["nextForwardToken"]
+
     def events_since(self, group: str, stream_prefix: str, start_ms: int) -> Iterator[dict[str, Any]]:
         """Every event from ``start_ms`` on in the group's streams named with this prefix, through
         FilterLogEvents' paginator; nothing when the group does not exist (yet)."""

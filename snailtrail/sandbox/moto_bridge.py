@@ -63,11 +63,65 @@ def enable_agent_mode() -> None:
         return service
 
     EC2ContainerServiceBackend.update_service = update_service  # type: ignore[method-assign]
+    _patch_standalone_tasks()
     for name in ("list_tasks", "describe_tasks"):
         setattr(
             EC2ContainerServiceBackend, name, _tolerate_concurrent_inserts(getattr(EC2ContainerServiceBackend, name))
         )
     _patched = True
+
+
+def _patch_standalone_tasks() -> None:
+    """RunTask and StopTask as ECS answers them, for the agent (sandbox/standalone.py) to act on.
+
+    RunTask answers with tasks PROVISIONING whose containers are PENDING and have no exit code yet (moto
+    starts them RUNNING, every exit code 0). StopTask asks the agent to stop a task: ``desiredStatus``
+    STOPPED, the request's reason as ``stoppedReason`` and ``stopCode`` UserInitiated at once, ``lastStatus``
+    STOPPED only once its containers stopped (API reference, StopTask: "the equivalent of docker stop is
+    issued to the containers"); moto marks it STOPPED at once and its containers would run on. A service's
+    task keeps moto's own StopTask: the reconciler stops those.
+    """
+    original_run = EC2ContainerServiceBackend.run_task
+    original_stop = EC2ContainerServiceBackend.stop_task
+
+    @functools.wraps(original_run)
+    def run_task(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> list[Task]:
+        with LOCK:
+            tasks = original_run(self, *args, **kwargs)
+            for task in tasks:
+                task.last_status = "PROVISIONING"
+                task.created_at = now()
+                for container in task.containers:
+                    container.last_status, container.exitCode = "PENDING", None
+        return tasks
+
+    @functools.wraps(original_stop)
+    def stop_task(self: EC2ContainerServiceBackend, cluster_str: str, task_str: str, reason: str) -> Task:
+        with LOCK:
+            cluster = self._get_cluster(cluster_str)
+            ident = task_str.rsplit("/", 1)[-1]
+            task = next((t for arn, t in self.tasks.get(cluster.name, {}).items() if arn.endswith(ident)), None)
+            if task is None or task.group.startswith("service:"):
+                return original_stop(self, cluster_str, task_str, reason)
+            if task.last_status != "STOPPED" and task.desired_status != "STOPPED":
+                task.desired_status = "STOPPED"
+                task.stopped_reason = reason
+                task.stop_code = "UserInitiated"
+                task.stopping_at = now()
+            return task
+
+    EC2ContainerServiceBackend.run_task = run_task  # type: ignore[method-assign]
+    EC2ContainerServiceBackend.stop_task = stop_task  # type: ignore[method-assign]
+
+
+def standalone_tasks(region: str) -> list[Task]:
+    """Tasks RunTask started (not a service's), not yet STOPPED."""
+    return [
+        task
+        for tasks in list(ecs(region).tasks.values())
+        for task in list(tasks.values())
+        if not task.group.startswith("service:") and task.last_status != "STOPPED"
+    ]
 
 
 def _tolerate_concurrent_inserts(method: Any) -> Any:
@@ -168,10 +222,14 @@ def mark_running(task: Task) -> None:
     task.containers[0].last_status = "RUNNING"
 
 
-def mark_stopped(task: Task, reason: str, exit_code: int | None, container_reason: str | None = None) -> None:
+def mark_stopped(
+    task: Task, reason: str, exit_code: int | None, container_reason: str | None = None, stop_code: str | None = None
+) -> None:
     task.last_status = "STOPPED"
     task.desired_status = "STOPPED"
     task.stopped_reason = reason
+    if stop_code is not None:
+        task.stop_code = stop_code
     task.stopped_at = now()
     container = task.containers[0]
     container.last_status = "STOPPED"

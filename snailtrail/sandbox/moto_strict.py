@@ -33,6 +33,7 @@ def enable_strict_mode() -> None:
     backend.register_task_definition = _refusing(backend.register_task_definition, _check_registration)  # type: ignore[method-assign]
     backend.create_service = _refusing(backend.create_service, _check_creation)  # type: ignore[method-assign]
     backend.update_service = _refusing(backend.update_service, _check_update)  # type: ignore[method-assign]
+    backend.run_task = _refusing(backend.run_task, _check_run_task)  # type: ignore[method-assign]
     EC2ContainerServiceResponse.create_service = _keeping_create_parameters(  # type: ignore[method-assign]
         EC2ContainerServiceResponse.create_service
     )
@@ -122,6 +123,14 @@ def _check_update(backend: EC2ContainerServiceBackend, arguments: dict[str, Any]
     groups = _target_groups(backend)
     strict.check_load_balancers(properties.get("load_balancers") or service.load_balancers, definition, groups)
     strict.check_target_groups_attached(properties.get("load_balancers") or [], groups)
+
+
+def _check_run_task(backend: EC2ContainerServiceBackend, arguments: dict[str, Any]) -> None:
+    strict.check_public_ip(arguments.get("launch_type"), arguments.get("networking_configuration"))
+    definition = _definition(backend.describe_task_definition(arguments["task_definition_str"]))
+    strict.check_revision_active(definition)
+    strict.check_launch_type(arguments.get("launch_type"), definition)
+    strict.check_container_overrides(arguments.get("overrides"), definition)
 
 
 def _definition(model: TaskDefinition) -> dict[str, Any]:

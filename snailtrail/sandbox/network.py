@@ -143,3 +143,18 @@ def _contains(cidr: str | None, networks: list[str]) -> bool:
         return False
     rule = ipaddress.ip_network(cidr, strict=False)
     return all(ipaddress.ip_network(n, strict=False).subnet_of(rule) for n in networks)  # type: ignore[arg-type]
+
+
+def pull_error(image: str, why: str) -> str:
+    """The stoppedReason of a Fargate task that cannot reach its registry (AWS docs, "CannotPullContainer task
+    errors in Amazon ECS": the image manifest request times out when the task has no route to the registry)."""
+    registry, _, rest = image.partition("/")
+    if "@" in rest:  # repository@sha256:...: the manifest is asked for by digest
+        repository, _, tag = rest.partition("@")
+    else:
+        repository, _, tag = rest.rpartition(":") if ":" in rest else (rest, "", "latest")
+    return (
+        f"CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref {image}: "
+        f'failed to do request: Head "https://{registry}/v2/{repository}/manifests/{tag}": '
+        f"dial tcp {registry if ':' in registry else registry + ':443'}: i/o timeout ({why})"
+    )

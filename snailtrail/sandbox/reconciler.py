@@ -24,27 +24,13 @@ from snailtrail.checks.criteria import fetch
 from snailtrail.sandbox import moto_bridge as bridge
 from snailtrail.sandbox import moto_network
 from snailtrail.sandbox.awslogs import LogStream, open_stream
-from snailtrail.sandbox.network import NetworkState, NetworkView, Route
+from snailtrail.sandbox.network import NetworkState, NetworkView, Route, pull_error
 from snailtrail.sandbox.runtime import TaskRuntime
+from snailtrail.sandbox.standalone import StandaloneTasks
 
 log = logging.getLogger(__name__)
 CIRCUIT_BREAKER_THRESHOLD = 3
 DELAY_ATTRIBUTE = "deregistration_delay.timeout_seconds"  # 300 unless set (ELB docs, target group attributes)
-
-
-def pull_error(image: str, why: str) -> str:
-    """The stoppedReason of a Fargate task that cannot reach its registry (AWS docs, "CannotPullContainer task
-    errors in Amazon ECS": the image manifest request times out when the task has no route to the registry)."""
-    registry, _, rest = image.partition("/")
-    if "@" in rest:  # repository@sha256:...: the manifest is asked for by digest
-        repository, _, tag = rest.partition("@")
-    else:
-        repository, _, tag = rest.rpartition(":") if ":" in rest else (rest, "", "latest")
-    return (
-        f"CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref {image}: "
-        f'failed to do request: Head "https://{registry}/v2/{repository}/manifests/{tag}": '
-        f"dial tcp {registry if ':' in registry else registry + ':443'}: i/o timeout ({why})"
-    )
 
 
 @dataclass
@@ -79,6 +65,7 @@ class Reconciler:
         self._by_ip: dict[str, TrackedTask] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.standalone = StandaloneTasks(region, runtime)  # the tasks RunTask started
         bridge.enable_agent_mode()
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -93,6 +80,7 @@ class Reconciler:
         for tracked in list(self._tasks.values()):
             self.runtime.stop(tracked.handle)
         self._tasks.clear()
+        self.standalone.stop_all()
 
     def _loop(self, interval_s: float) -> None:
         while not self._stop.is_set():
@@ -108,6 +96,7 @@ class Reconciler:
             self.network = NetworkView(moto_network.network_state(self.region))
             for service in bridge.services(self.region):
                 self._reconcile(service)
+            self.standalone.tick(self.network)
 
     def route(self, balancer: str, ip: str, port: int) -> Route:
         """How the load balancer's request to target ip:port fares: the front door's view of the VPC."""

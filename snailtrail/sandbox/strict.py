@@ -115,6 +115,21 @@ def check_revision_active(definition: Mapping[str, Any]) -> None:
         raise Refused(INVALID_PARAMETER, "TaskDefinition is inactive")
 
 
+def check_container_overrides(overrides: Mapping[str, Any] | None, definition: Mapping[str, Any]) -> None:
+    """RunTask: each containerOverrides entry names a container of the revision.
+
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerOverride.html ("name: The name of the
+    container that receives the override"); wording as reported in django-ecsmanage#21.
+    """
+    names = {c.get("name") for c in definition.get("containerDefinitions") or []}
+    for override in (overrides or {}).get("containerOverrides") or []:
+        if override.get("name") not in names:
+            raise Refused(
+                INVALID_PARAMETER,
+                f"Override for container named {override.get('name')} is not a container in the TaskDefinition.",
+            )
+
+
 def check_launch_type(launch_type: str | None, definition: Mapping[str, Any]) -> None:
     """A Fargate service runs only a revision registered as Fargate-compatible.
 

@@ -111,6 +111,20 @@ def test_phases_3_and_4_run_the_enhanced_analyzer_with_models_from_the_sandbox_s
     assert models and {model["source"] for model in models} == {"s3"}, models
 
 
+def test_run_exits_with_the_containers_exit_code_and_streams_its_output(project: Project) -> None:
+    """A one-off task of phase-4's revision: RunTask starts a real container, awslogs ships its output."""
+    project.ensure("phase-4")
+    script = "import sys; print('checking the schema'); sys.exit(3)"
+    result = project.run("run", "phase-4", "--", "python3", "-c", script, timeout=300)
+    assert result.returncode == 3, result.stderr
+    assert "checking the schema" in result.stdout
+    done = project.run("run", "--json", "phase-4", "--", "python3", "-c", "print('ok')", timeout=300)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert (document["exit_code"], document["output"], document["source"]) == (0, ["ok"], "live")
+    assert document["logs"]["stream"] == f"shine/app/{document['task'].rsplit('/', 1)[-1]}"
+
+
 def test_broken_image_is_caught_by_smoke_before_the_service_changes(project: Project) -> None:
     before = project.ensure("phase-2")
     code, result = project.json("deploy", "phase-2", "--build-arg", "SHINE_DRILL_WRONG_PORT=8080")

@@ -19,6 +19,7 @@ from snailtrail.plan import DeployOptions, DeployPlan
 from snailtrail.recovery import RolloutRecord, after_failure, after_interrupt
 from snailtrail.run_result import RunResult, run_step
 from snailtrail.run_trail import RunTrail
+from snailtrail.schema import current_schema, record_schema
 from snailtrail.service_ops import ServiceOps
 from snailtrail.steps import Step
 from snailtrail.success_criteria import judge_criteria, mark_verified
@@ -60,7 +61,14 @@ class Executor:
             # No event of its own: deploy.finished with ok says the phase verified (report.phase_states).
             result.ok = True
             result.message = f"{phase.name} deployed and verified: {result.task_definition}"
+            declared = phase.manifest.schema_
+            if declared is not None and not phase.manifest.before_deploy:
+                by = f"{phase.name} verified live; it runs no before_deploy tasks, so its migrations are its own"
+                record_schema(self.run, phase.name, declared.version, by)
         result.duration_s = time.monotonic() - started
+        # The schema this deploy left, for a phase that declares one (its before_deploy tasks may have
+        # migrated the database even though the deploy then failed and rolled back).
+        schema = {"schema": current_schema(self.ctx.trail.events())} if phase.manifest.schema_ else {}
         self.run.emit(
             "deploy.finished",
             phase.name,
@@ -68,7 +76,7 @@ class Executor:
             ok=result.ok,
             duration_s=round(result.duration_s, 3),
             task_definition=result.task_definition,
-            data={"exit_code": result.exit_code, "rolled_back_to": result.rolled_back_to},
+            data={"exit_code": result.exit_code, "rolled_back_to": result.rolled_back_to} | schema,
         )
         return result
 

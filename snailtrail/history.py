@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from snailtrail.aws.ecs import TAG_PHASE, TAG_VERIFIED, primary_deployment
 from snailtrail.context import Context
+from snailtrail.schema import current_schema, incompatibility, schema_range
 from snailtrail.taskdef import Revision
 
 # Trail steps that point the service at a revision: a rolling deploy's and a rollback's update, a
@@ -35,6 +36,7 @@ class Candidate:
     eligible: bool
     reason: str
     default: bool = False
+    schema: str | None = None  # the schema versions it runs against ("2-3"), when its phase declares them
 
     @property
     def number(self) -> int:
@@ -49,6 +51,7 @@ class Candidate:
             "eligible": self.eligible,
             "reason": self.reason,
             "default": self.default,
+            "schema": self.schema,
         }
 
 
@@ -59,6 +62,12 @@ class RollbackChoice:
     current: str | None
     current_since: datetime | None
     candidates: list[Candidate]
+    schema: int | None = None  # the database schema version the trail last recorded
+
+    @property
+    def blocked_by_schema(self) -> list[Candidate]:
+        """Verified, ACTIVE candidates that only the schema rules out."""
+        return [c for c in self.candidates if not c.eligible and c.reason.startswith("runs against schema")]
 
     @property
     def default(self) -> Candidate | None:
@@ -69,6 +78,7 @@ class RollbackChoice:
             "current": self.current,
             "current_deployment_started": self.current_since.isoformat() if self.current_since else None,
             "default_target": self.default.arn if self.default else None,
+            "schema": self.schema,
             "candidates": [c.to_json() for c in self.candidates],
         }
 
@@ -113,8 +123,8 @@ def unfinished_rollback(events: Iterable[dict[str, Any]]) -> str | None:
     return None
 
 
-def ineligibility(revision: Revision | None, describe_error: str | None) -> str | None:
-    """Why a revision cannot be a rollback target, or None when it can."""
+def ineligibility(revision: Revision | None, describe_error: str | None, schema: int | None = None) -> str | None:
+    """Why a revision cannot be a rollback target, or None when it can (``schema``: the database's version)."""
     if describe_error is not None:
         return f"cannot be described: {describe_error}"
     assert revision is not None
@@ -122,7 +132,7 @@ def ineligibility(revision: Revision | None, describe_error: str | None) -> str 
         return f"{revision.definition.get('status')}: deregistered, ECS no longer starts it"
     if not revision.verified_at:
         return "never verified"
-    return None
+    return incompatibility(revision.tags, schema)
 
 
 def rollback_choice(
@@ -141,6 +151,7 @@ def rollback_choice(
     the trail when the caller has read it already (verify's checks share one read), else it is read.
     """
     events = ctx.trail.events() if events is None else events
+    schema = current_schema(events)
     timeline = went_live(events)
     resuming = current if current and unfinished_rollback(events) == current else None
     cutoff = since or datetime.now(UTC)
@@ -167,7 +178,7 @@ def rollback_choice(
             reason: str | None = "the current revision: the service runs it"
         else:
             revision, error = _describe(ctx, arn)
-            reason = ineligibility(revision, error)
+            reason = ineligibility(revision, error, schema)
         judged[arn] = (revision, reason)
         if reason is None and default is None and (arn in earlier or arn == resuming):
             default = arn
@@ -201,10 +212,11 @@ def rollback_choice(
                 reason is None,
                 why,
                 arn == default,
+                schema_range(tags),
             )
         )
     candidates.sort(key=lambda c: c.number, reverse=True)
-    return RollbackChoice(current, since, candidates)
+    return RollbackChoice(current, since, candidates, schema)
 
 
 def rollback_target(ctx: Context, current: str | None, since: datetime | None = None) -> Revision | None:

@@ -8,6 +8,7 @@ from snailtrail import images
 from snailtrail.aws.ecs import TAG_DIGEST, TAG_FINGERPRINT, TAG_PHASE, TAG_REVISION
 from snailtrail.context import Context
 from snailtrail.phases import Phase
+from snailtrail.schema import schema_tags
 from snailtrail.source_revision import git_revision
 from snailtrail.steps import StepFailed
 from snailtrail.taskdef import fingerprint, render
@@ -76,7 +77,7 @@ def register(ctx: Context, phase: Phase, artifacts: Artifacts, running: str | No
         TAG_DIGEST: digest,
         TAG_REVISION: git_revision(ctx.settings.root),
         TAG_FINGERPRINT: fingerprint(rendered),
-    }
+    } | schema_tags(phase)
     arn = ctx.ecs.register_task_definition(rendered, tags)["taskDefinitionArn"]
     ctx.history.add_tags(arn, tags)
     return arn, f"registered {arn}"

@@ -6,8 +6,22 @@ from botocore.exceptions import ClientError
 
 from snailtrail.context import Context
 from snailtrail.errors import ConfigError, RollbackFailed
-from snailtrail.history import current_deployment, rollback_target
+from snailtrail.history import RollbackChoice, current_deployment, rollback_choice
+from snailtrail.schema import current_schema, incompatibility
 from snailtrail.taskdef import Revision
+
+
+def way_forward(schema: int | None) -> str:
+    """What to do when the schema rules out every rollback target."""
+    return (
+        f"a forward fix: deploy a revision that runs against schema {schema} (a phase whose schema range holds it); "
+        "or migrate the database down first, with the revision that runs now: `snailtrail run PHASE "
+        "--leaves-schema N -- DOWN-MIGRATION`, then `snailtrail rollback` (docs/operations.md)"
+    )
+
+
+def schema_refusal(subject: str, why: str, schema: int | None) -> RollbackFailed:
+    return RollbackFailed(f"{subject} cannot run against the database's schema: it {why}", fix=way_forward(schema))
 
 
 def choose_target(ctx: Context, wanted: str | None) -> Revision:
@@ -36,27 +50,50 @@ def choose_target(ctx: Context, wanted: str | None) -> Revision:
                 f"{wanted} is {revision.definition.get('status')}: ECS no longer starts a deregistered revision",
                 fix="`snailtrail rollback --list` shows the eligible revisions",
             )
+        schema = current_schema(ctx.trail.events())
+        why = incompatibility(revision.tags, schema)
+        if why is not None:
+            raise schema_refusal(wanted, why, schema)
         return revision
     if wanted:
         phase = ctx.phase(wanted)
+        schema = current_schema(ctx.trail.events())
         candidates = [r for r in ctx.history.verified() if r.phase == phase.name]
         newest_first = sorted(candidates, key=lambda r: (r.verified_at or "", r.number), reverse=True)
-        active = next((r for r in map(ctx.history.get, (c.arn for c in newest_first)) if r.active), None)
-        if active is None:
+        active = [r for r in map(ctx.history.get, (c.arn for c in newest_first)) if r.active]
+        runnable = next((r for r in active if incompatibility(r.tags, schema) is None), None)
+        if active and runnable is None:
+            raise schema_refusal(
+                f"{phase.name}'s last verified revision", incompatibility(active[0].tags, schema) or "", schema
+            )
+        if runnable is None:
             raise RollbackFailed(
                 f"{phase.name} has no verified ACTIVE revision"
                 + (f" ({len(candidates)} verified, all deregistered)" if candidates else ""),
                 fix="deploy it first, or choose another phase",
             )
-        return active
+        return runnable
     # The last verified revision live before the current deployment started (history.py), so a
     # killed deploy of an older phase or a change made outside snailtrail returns to what ran before.
     current, since = current_deployment(service)
-    target = rollback_target(ctx, current, since)
-    if target is None:
-        raise RollbackFailed(
-            f"no verified deployment other than the current {current} exists",
-            fix="deploy a phase and let it verify; `snailtrail rollback --list` shows each candidate and why "
-            "it is not eligible",
+    choice = rollback_choice(ctx, current, since, describe_all=False)
+    if choice.default is None:
+        raise no_target(choice)
+    return ctx.history.get(choice.default.arn)
+
+
+def no_target(choice: RollbackChoice) -> RollbackFailed:
+    """Why nothing can be rolled back to: the schema, when it alone rules the verified revisions out."""
+    blocked = choice.blocked_by_schema
+    if blocked:
+        names = ", ".join(f"{c.arn.rsplit('/', 1)[-1]} ({c.phase}, schema {c.schema})" for c in blocked)
+        return RollbackFailed(
+            f"no verified revision can run against the database's schema {choice.schema}: the verified "
+            f"ones run against other schemas ({names}; `snailtrail rollback --list` says why each)",
+            fix=way_forward(choice.schema),
         )
-    return target
+    return RollbackFailed(
+        f"no verified deployment other than the current {choice.current} exists",
+        fix="deploy a phase and let it verify; `snailtrail rollback --list` shows each candidate and why "
+        "it is not eligible",
+    )

@@ -46,6 +46,13 @@ def record_schema(run: RunTrail, phase: str | None, version: int, by: str) -> No
     )
 
 
+def schema_range(tags: dict[str, str]) -> str | None:
+    """The schema versions a revision runs against, as "2-3" (None: it declares none)."""
+    if TAG_SCHEMA not in tags:
+        return None
+    return f"{tags.get(TAG_OLDEST_SCHEMA, tags[TAG_SCHEMA])}-{tags[TAG_SCHEMA]}"
+
+
 def incompatibility(tags: dict[str, str], schema: int | None) -> str | None:
     """Why a revision with these tags cannot run against ``schema``, or None when it can (or nothing is known:
     no schema recorded, or a revision that declares none)."""
@@ -55,9 +62,9 @@ def incompatibility(tags: dict[str, str], schema: int | None) -> str | None:
     oldest = int(tags.get(TAG_OLDEST_SCHEMA, newest))
     if schema > newest:
         return (
-            f"runs against schema {oldest}-{newest}, and migrations have since left the schema at {schema}: "
-            "it is older than the schema"
+            f"runs against schema {oldest}-{newest}, and migrations have since left the database at schema {schema}: "
+            "the revision is older than the schema"
         )
     if schema < oldest:
-        return f"runs against schema {oldest}-{newest}, and the schema is at {schema}: it needs a newer schema"
+        return f"runs against schema {oldest}-{newest}, and the database is at schema {schema}: it needs a newer one"
     return None

@@ -13,6 +13,8 @@ from snailtrail.global_options import GlobalOptions
 def render_candidates(document: dict[str, Any]) -> str:
     since = document["current_deployment_started"] or "unknown"
     lines = [f"The service runs {document['current'] or 'nothing'} (its deployment started {since})."]
+    if document.get("schema") is not None:
+        lines.append(f"The database is at schema {document['schema']} (the trail's last schema.changed).")
     if not document["candidates"]:
         lines.append("No revision has been verified or deployed by snailtrail.")
     for candidate in document["candidates"]:
@@ -20,7 +22,8 @@ def render_candidates(document: dict[str, Any]) -> str:
         revision = candidate["task_definition"].rsplit("/", 1)[-1]
         lines.append(
             f"  {mark} {revision:<14} {candidate['phase'] or '?':<9} verified {candidate['verified_at'] or '-':<30} "
-            f"{candidate['reason']}"
+            + (f"schema {candidate['schema']:<6}" if candidate.get("schema") else "")
+            + candidate["reason"]
         )
     return "\n".join(lines)
 

@@ -76,7 +76,8 @@ def test_rollback_to_a_phase_or_revision_older_than_the_schema_is_refused(migrat
     by_phase = migrated.run("rollback", "--to", "phase-1")
     assert by_phase.exit_code == 3
     assert "phase-1's last verified revision cannot run against the database's schema" in by_phase.stderr
-    older = next(c for c in migrated.run("rollback", "--list", "--json").json()["candidates"] if c["phase"] == "phase-1")
+    candidates = migrated.run("rollback", "--list", "--json").json()["candidates"]
+    older = next(c for c in candidates if c["phase"] == "phase-1")
     by_arn = migrated.run("rollback", "--to", older["task_definition"])
     assert by_arn.exit_code == 3
     assert "the revision is older than the schema" in by_arn.stderr

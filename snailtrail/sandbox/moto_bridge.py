@@ -216,6 +216,11 @@ def task_ip(task: Task) -> str:
     return addresses[0]
 
 
+def mark_pending(task: Task) -> None:
+    """Its container is being started (a standalone task: the agent has picked it up)."""
+    task.last_status = "PENDING"
+
+
 def mark_running(task: Task) -> None:
     task.last_status = "RUNNING"
     task.started_at = now()

@@ -83,7 +83,7 @@ class StandaloneTasks:
             return tracked
         tracked.logs = logs
         tracked.handle = self.runtime.start(task.id, container)
-        task.last_status = "PENDING"
+        bridge.mark_pending(task)
         return tracked
 
     def _observe(self, tracked: RunningTask) -> None:

@@ -13,8 +13,9 @@ from snailtrail.errors import ConfigError
 from snailtrail.history import rollback_target
 from snailtrail.phases import Phase
 from snailtrail.plan import DeployOptions, DeployPlan
+from snailtrail.schema import incompatibility, schema_range
 from snailtrail.strategies import deploy_steps, strategy_for
-from snailtrail.taskdef import render
+from snailtrail.taskdef import Revision, render
 
 IMAGE_PLACEHOLDER = "<built and pushed by this deploy>"
 
@@ -43,6 +44,9 @@ def build_plan(ctx: Context, phase: Phase, options: DeployOptions) -> DeployPlan
         ctx.colours,
         planned_count(ctx, phase.container.desired_count, service, options.desired_count),
     )
+    migrated_past = schema_hazard(phase, plan.rollback_target)
+    if migrated_past:
+        ctx.reporter.warn(migrated_past)
     if plan.progressive and not options.rollback:
         raise ConfigError(
             f"--no-rollback does not apply to a {strategy.kind.value} deploy: a failed gate always returns the "
@@ -60,3 +64,17 @@ def build_plan(ctx: Context, phase: Phase, options: DeployOptions) -> DeployPlan
         )
     plan.steps = deploy_steps(settings, plan)
     return plan
+
+
+def schema_hazard(phase: Phase, target: Revision | None) -> str | None:
+    """What the phase's migrations would cost a failed deploy: a rollback target older than their schema."""
+    declared = phase.manifest.schema_
+    if declared is None or target is None:
+        return None
+    if incompatibility(target.tags, declared.version) is None:
+        return None
+    return (
+        f"after {phase.name}'s migrations (schema {declared.version}), a failed deploy cannot roll back to "
+        f"{target.arn.rsplit('/', 1)[-1]}, which runs against schema {schema_range(target.tags)}: it would need a "
+        "forward fix or a down-migration (docs/operations.md, migrations and rollback)"
+    )

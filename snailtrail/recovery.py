@@ -18,8 +18,9 @@ from typing import Any
 
 from snailtrail.context import Context
 from snailtrail.errors import SnailtrailError, operator_error
-from snailtrail.history import rollback_target
+from snailtrail.history import rollback_choice
 from snailtrail.plan import DeployPlan
+from snailtrail.rollback_choice import no_target
 from snailtrail.rollback_run import rollback_to
 from snailtrail.run_result import RunResult
 from snailtrail.run_trail import RunTrail
@@ -245,7 +246,8 @@ def _roll_back(ctx: Context, ops: ServiceOps, plan: DeployPlan, result: RunResul
         return
     try:
         # What ran before this deploy, if verified, else the verified revision live before that.
-        target = rollback_target(ctx, result.task_definition)
+        choice = rollback_choice(ctx, result.task_definition, describe_all=False)
+        target = ctx.history.get(choice.default.arn) if choice.default else None
     except Exception as raw:  # noqa: BLE001 - whatever the cause, the service needs a human
         result.needs_human = True
         result.message += f"; the rollback target could not be found: {operator_error(raw).message}"
@@ -254,10 +256,15 @@ def _roll_back(ctx: Context, ops: ServiceOps, plan: DeployPlan, result: RunResul
         return
     if target is None:
         result.needs_human = True
-        result.message += (
-            f"; no verified deployment exists to roll back to: the service runs unverified {result.task_definition}"
-        )
-        result.fix = "fix the cause above and deploy again, or scale the service to 0"
+        refused = no_target(choice)
+        if choice.blocked_by_schema:  # this deploy's own migrations may have left them behind
+            result.message += f"; {refused.message}: the service runs unverified {result.task_definition}"
+            result.fix = refused.fix
+        else:
+            result.message += (
+                f"; no verified deployment exists to roll back to: the service runs unverified {result.task_definition}"
+            )
+            result.fix = "fix the cause above and deploy again, or scale the service to 0"
         ops.run.emit("rollback.impossible", phase, result.message, ok=False, task_definition=result.task_definition)
         return
     rollback = rollback_to(

@@ -132,3 +132,16 @@ def test_doctor_runs_with_the_verify_policy_alone(sandbox: Sandbox, monkeypatch:
         result = sandbox.run("doctor", "--json")
     unjudged = [c["name"] for c in result.json()["checks"] if "could not be checked" in c["summary"]]
     assert unjudged == [] and result.exit_code == 0, result.stdout
+
+
+def test_run_and_its_timeout_work_with_the_deploy_policy_alone(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    user_with_policy(sandbox, "deploy", monkeypatch)
+    with enable_iam_authentication():
+        result = sandbox.run("run", "phase-1", "--timeout", "1", "--poll-interval", "0.05", "--", "sleep", "30")
+    assert result.exit_code == 124, result.stderr  # RunTask, then StopTask at the timeout
+    granted = statements(sandbox)
+    assert granted["RunOneOffTasks"]["Resource"] == "arn:aws:ecs:us-east-1:*:task-definition/shine:*"
+    assert granted["StopOneOffTasks"]["Resource"] == "arn:aws:ecs:us-east-1:*:task/shine/*"

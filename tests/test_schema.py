@@ -109,6 +109,9 @@ def test_a_deploy_that_fails_after_its_migration_does_not_roll_back_behind_the_s
     result = sandbox.deploy("phase-2", "fake.local/shine:crash", "--json")
 
     assert result.exit_code == 3  # the service needs a human: its migration ran, its revision crashes
+    document = result.json()
+    assert "no verified revision can run against the database's schema 2" in document["message"]
+    assert "forward fix" in document["fix"]
     assert [e["data"]["schema"] for e in events(sandbox, "deploy.finished")] == [1, 2]
     assert not live_revision().endswith(":1")
 
@@ -128,3 +131,15 @@ def test_a_revision_runs_against_the_schemas_from_its_oldest_compatible_to_its_v
     tags: dict[str, str], schema: int | None, refused: bool
 ) -> None:
     assert (incompatibility(tags, schema) is not None) is refused
+
+
+def test_plan_warns_when_the_phases_migrations_would_leave_its_rollback_target_behind(sandbox: Sandbox) -> None:
+    declare(sandbox, "phase-1", 1, 1)
+    declare(sandbox, "phase-2", 2, 2)
+    assert sandbox.deploy("phase-1", "fake.local/shine:one").exit_code == 0
+
+    result = sandbox.run("plan", "phase-2", "--image", "fake.local/shine:two")
+
+    assert result.exit_code == 0
+    assert "after phase-2's migrations (schema 2), a failed deploy cannot roll back to shine:1" in result.stderr
+    assert "which runs against schema 1-1" in result.stderr

@@ -45,9 +45,7 @@ def test_exit_code_3_is_3_and_the_trail_records_it(deployed: Sandbox) -> None:
     assert "exited 3" in result.stderr
     started, finished = trail_events(deployed, "run.started"), trail_events(deployed, "run.finished")
     assert [e["data"]["command"] for e in started] == [["sh", "-c", "echo 'no such table' >&2; exit 3"]]
-    assert [(e["ok"], e["data"]["exit_code"], e["data"]["output"]) for e in finished] == [
-        (False, 3, ["no such table"])
-    ]
+    assert [(e["ok"], e["data"]["exit_code"], e["data"]["output"]) for e in finished] == [(False, 3, ["no such table"])]
     assert finished[0]["run_id"] == started[0]["run_id"]
 
 

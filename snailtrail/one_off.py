@@ -19,7 +19,7 @@ from snailtrail.context import Context
 from snailtrail.errors import ConfigError
 from snailtrail.phases import Phase
 from snailtrail.run_trail import RunTrail
-from snailtrail.schema import record_schema
+from snailtrail.schema import TAG_SCHEMA, current_schema, incompatibility, record_schema
 from snailtrail.service_ops import configured_network
 from snailtrail.steps import BeforeDeployStep, StepFailed
 from snailtrail.task_logs import EVIDENCE_LINES, clip, log_sources
@@ -59,6 +59,14 @@ def phase_revision(ctx: Context, phase: Phase) -> TaskRevision:
         "has verified",
         fix=f"deploy it first (`snailtrail deploy {phase.name}`), or name the phase the service runs",
     )
+
+
+def schema_warning(ctx: Context, chosen: TaskRevision) -> str | None:
+    """Why the revision may not run against the database's schema (a phase older than its migrations), or None."""
+    if TAG_SCHEMA not in chosen.revision.tags:
+        return None
+    why = incompatibility(chosen.revision.tags, current_schema(ctx.trail.events()))
+    return f"{chosen.revision.arn.rsplit('/', 1)[-1]} {why}" if why else None
 
 
 def container_named(definition: dict[str, Any], wanted: str) -> dict[str, Any]:

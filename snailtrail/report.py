@@ -92,6 +92,8 @@ def render_markdown(events: list[dict[str, Any]], phases: list[Phase], service: 
         finished = next(
             (e for e in reversed(run_events) if e["kind"] in ("deploy.finished", "rollback.finished")), None
         )
+        if finished is None and first["kind"] == "run.started":  # `snailtrail run`: a one-off task on its own
+            finished = next((e for e in run_events if e["kind"] == "run.finished"), None)
         outcome = (
             "in progress or interrupted" if finished is None else ("succeeded" if finished.get("ok") else "failed")
         )
@@ -148,4 +150,6 @@ def _event_line(event: dict[str, Any]) -> str:
         ]
         if logged:
             line += "\n\n    ```text\n" + "\n".join(logged) + "\n    ```"
+    if kind == "run.finished" and (event.get("data") or {}).get("output"):  # a one-off task's last lines
+        line += "\n\n    ```text\n" + "\n".join(f"    {message}" for message in event["data"]["output"]) + "\n    ```"
     return line

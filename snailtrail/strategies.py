@@ -84,6 +84,14 @@ def before_deploy(settings: Settings, plan: DeployPlan) -> list[Step]:
     """The phase's before_deploy tasks, in order, with the new revision; the last records the phase's schema."""
     tasks, schema = plan.phase.manifest.before_deploy, plan.phase.manifest.schema_
     app = settings.service.container_name
+    containers = [c["name"] for c in plan.rendered["containerDefinitions"]]
+    for index, task in enumerate(tasks):
+        if (task.container or app) not in containers:
+            raise ConfigError(
+                f"{plan.phase.path}: before_deploy[{index}].container: {task.container} is not a container of the "
+                "phase's task definition",
+                fix=f"name one of: {', '.join(containers)}",
+            )
     return [
         BeforeDeployStep(
             f"run `{' '.join(redact_command(task.command))}` once in {task.container or app} of the new revision, "

@@ -85,3 +85,20 @@ def test_redaction_masks_values_named_as_secrets_and_keeps_the_rest() -> None:
         "--rows",
         "3",
     ]
+
+
+def test_a_before_deploy_task_naming_an_unknown_container_is_refused_before_anything_changes(
+    sandbox: Sandbox,
+) -> None:
+    assert sandbox.deploy("phase-1", "fake.local/shine:one").exit_code == 0
+    before_deploy(sandbox, "phase-2", {"name": "migrate", "command": ["true"], "container": "db-tools"})
+    sandbox.api_calls.clear()
+
+    result = sandbox.deploy("phase-2", "fake.local/shine:two")
+
+    assert result.exit_code == 2
+    assert "before_deploy[0].container: db-tools is not a container" in result.stderr
+    assert "name one of: app" in result.stderr
+    # Only the deploy lock was taken and released: no revision registered, no task, no service change.
+    assert sandbox.mutating_calls() == ["dynamodb.DeleteItem", "dynamodb.PutItem"]
+    assert sandbox.api_calls["dynamodb.PutItem"] == 1

@@ -143,3 +143,9 @@ def test_plan_warns_when_the_phases_migrations_would_leave_its_rollback_target_b
     assert result.exit_code == 0
     assert "after phase-2's migrations (schema 2), a failed deploy cannot roll back to shine:1" in result.stderr
     assert "which runs against schema 1-1" in result.stderr
+
+
+def test_run_warns_when_the_phases_revision_is_older_than_the_schema(migrated: Sandbox) -> None:
+    result = migrated.run("run", "phase-1", "--poll-interval", "0.05", "--", "sh", "-c", "true")
+    assert result.exit_code == 0
+    assert "shine:1 runs against schema 1-1, and migrations have since left the database at schema 2" in result.stderr

@@ -36,7 +36,7 @@ def run(
     container's exit code. Exit 1 when the task cannot start (ECS's reason is printed), 124 when --timeout stopped
     it, 2 when the phase has no revision to run. The trail records run.started and run.finished.
     """
-    from snailtrail.one_off import OneOffTask, phase_revision, run_one_off
+    from snailtrail.one_off import OneOffTask, phase_revision, run_one_off, schema_warning
     from snailtrail.run_trail import RunTrail
     from snailtrail.schema import record_schema
 
@@ -49,6 +49,9 @@ def run(
         f"running in {name} of {revision.revision.arn.rsplit('/', 1)[-1]} "
         f"({'the revision the service runs' if revision.source == 'live' else 'its last verified revision'})"
     )
+    schema_problem = schema_warning(context, revision)
+    if schema_problem:
+        context.reporter.warn(f"{schema_problem}: the command runs with it all the same")
     trail = RunTrail(context.trail, context.trail.new_run_id())
     task = OneOffTask("run", chosen.name, revision, name, list(command), timeout)
     show = context.reporter.note if state.json_output else typer.echo

@@ -119,3 +119,11 @@ def test_secrets_in_the_command_and_the_output_are_masked(deployed: Sandbox) -> 
     assert "hunter2" not in result.stdout + result.stderr
     assert result.json()["output"] == ["DB_PASSWORD=***"]
     assert "hunter2" not in json.dumps(trail_events(deployed, "run.started"))
+
+
+def test_the_trail_renders_a_run_with_its_outcome_and_its_last_lines(deployed: Sandbox) -> None:
+    assert run(deployed, "phase-1", shell("echo step one; echo 'step two failed'; exit 5")).exit_code == 5
+    rendered = deployed.run("trail").stdout
+    heading = next(line for line in rendered.splitlines() if line.startswith("### ") and "run: sh -c" in line)
+    assert "— failed" in heading
+    assert "    step one\n    step two failed" in rendered

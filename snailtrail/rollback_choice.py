@@ -11,7 +11,7 @@ from snailtrail.taskdef import Revision
 
 
 def choose_target(ctx: Context, wanted: str | None) -> Revision:
-    service = ctx.colours.live_service
+    service = ctx.live_service
     if wanted and wanted.startswith("arn:"):
         family = wanted.rsplit("/", 1)[-1].rsplit(":", 1)[0]
         if family != ctx.settings.service.task_family:

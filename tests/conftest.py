@@ -25,6 +25,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 CRASHING = ["sh", "-c", "echo loading models; echo 'ModuleNotFoundError: no module named cv2' >&2; exit 1"]
 REPO = Path(__file__).resolve().parents[1]
 EXECUTION_ROLE_ARN = "arn:aws:iam::123456789012:role/shine-execution"
+LOAD_BALANCER_ROLE_ARN = "arn:aws:iam::123456789012:role/shine-ecs-load-balancers"
 
 BASE_IMAGE = os.environ.get("SNAILTRAIL_BASE_IMAGE", "snailtrail/python:3.11-bookworm")
 
@@ -228,7 +229,7 @@ def forwarding_listener(port: int, target_group: str) -> None:
 def write_config(root: Path, public_url: str, test_listener_port: int | None = 8080, **environment: Any) -> Path:
     shutil.copytree(FIXTURES / "phases", root / "phases", dirs_exist_ok=True)
     document = yaml.safe_load((REPO / "snailtrail.yaml").read_text())
-    document["service"]["blue_green"]["test_listener_port"] = test_listener_port
+    document["service"]["load_balancer"]["test_listener_port"] = test_listener_port
     document["default_environment"] = "unit"
     document["environments"] = {
         "unit": {
@@ -240,6 +241,7 @@ def write_config(root: Path, public_url: str, test_listener_port: int | None = 8
             # What an aws environment needs before any call (snailtrail/aws_rules.py); moto's account.
             # provision() creates the role and the log group, as an account's set-up would have.
             "execution_role_arn": EXECUTION_ROLE_ARN,
+            "load_balancer_role_arn": LOAD_BALANCER_ROLE_ARN,
             "log_group": "/ecs/shine",
             "cpu_architecture": "X86_64",
             **environment,
@@ -422,3 +424,20 @@ def production_config(tmp_path: Path) -> Path:
     for name in ("service", "images"):
         (tmp_path / name).symlink_to(REPO / name)
     return path
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the repository's configuration and phases, to edit."""
+    (tmp_path / "phases").mkdir()
+    for manifest in (REPO / "phases").glob("*.yaml"):
+        (tmp_path / "phases" / manifest.name).write_text(manifest.read_text())
+    path = tmp_path / "snailtrail.yaml"
+    path.write_text((REPO / "snailtrail.yaml").read_text())
+    return path
+
+
+def edit(path: Path, change: Callable[[Any], None]) -> None:
+    document = yaml.safe_load(path.read_text())
+    change(document)
+    path.write_text(yaml.safe_dump(document))

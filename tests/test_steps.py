@@ -13,7 +13,7 @@ import pytest
 
 from snailtrail.steps import Step
 from tests.conftest import Sandbox
-from tests.test_traffic_shift import GOOD_1, GOOD_2, use_strategy
+from tests.test_native_deploy import GOOD_1, GOOD_2, use_strategy
 
 CANARY = {
     "kind": "canary",

@@ -47,7 +47,7 @@ class LiveView:
         return self._once("cluster", self.ctx.ecs.describe_cluster)
 
     def service(self) -> dict[str, Any] | None:
-        return self._once("service", lambda: self.ctx.colours.services[self.ctx.colours.live.service])
+        return self._once("service", lambda: self.ctx.live_service)
 
     def running_revision(self) -> Any:
         service = self.service()
@@ -62,7 +62,7 @@ class LiveView:
             "tasks",
             lambda: [
                 t
-                for t in self.ctx.ecs.service_tasks(self.ctx.colours.live.service, ("RUNNING",))
+                for t in self.ctx.ecs.service_tasks(self.ctx.settings.service.name, ("RUNNING",))
                 if t.get("lastStatus") == "RUNNING"
             ],
         )
@@ -74,7 +74,7 @@ class LiveView:
     def stopped_tasks(self) -> list[dict[str, Any]]:
         """The live service's tasks ECS still lists as stopped (it keeps them for about an hour)."""
         return self._once(
-            "stopped tasks", lambda: self.ctx.ecs.service_tasks(self.ctx.colours.live.service, ("STOPPED",))
+            "stopped tasks", lambda: self.ctx.ecs.service_tasks(self.ctx.settings.service.name, ("STOPPED",))
         )
 
     # -- load balancing -----------------------------------------------------------------------
@@ -85,7 +85,8 @@ class LiveView:
         return self._of_parent("listeners", self.load_balancer(), "LoadBalancerArn", self.ctx.elbv2.listeners)
 
     def target_group(self) -> dict[str, Any] | None:
-        return self._once("tg", lambda: self.ctx.elbv2.target_group(self.ctx.colours.live.target_group))
+        name = self.ctx.settings.service.load_balancer.target_group
+        return self._once("tg", lambda: self.ctx.elbv2.target_group(name))
 
     def target_health(self) -> list[dict[str, Any]]:
         return self._of_parent("health", self.target_group(), "TargetGroupArn", self.ctx.elbv2.target_health)

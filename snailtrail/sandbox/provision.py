@@ -193,10 +193,9 @@ def provision(
             Port=lb.listener_port,
             DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}],
         )["Listeners"][0]
-    blue_green = service.blue_green
-    if blue_green is not None:
-        green = target_group(blue_green.target_group)
-        test_port = blue_green.test_listener_port
+    if lb.alternate_target_group is not None:
+        green = target_group(lb.alternate_target_group)
+        test_port = lb.test_listener_port
         if test_port is not None and not any(x["Port"] == test_port for x in listeners):
             _allow(
                 ec2,

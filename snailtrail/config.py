@@ -80,11 +80,22 @@ class LoadBalancerConfig(Strict):
     listener_port: int = Field(default=80, ge=1, le=65535)
     security_group: Name | None = None
     alternate_target_group: Name | None = Field(
-        default=None, description="blue-green, canary, linear: the group ECS registers the new revision in"
+        default=None,
+        description="the second target group of ECS's blue/green, canary and linear deployments "
+        "(advancedConfiguration.alternateTargetGroupArn); default: <target_group>-alt",
     )
     test_listener_port: int | None = Field(
-        default=None, ge=1, le=65535, description="the listener whose rule ECS points at the new revision first"
+        default=None,
+        ge=1,
+        le=65535,
+        description="the listener whose rule is advancedConfiguration.testListenerRule: the new revision "
+        "answers there before it takes production traffic",
     )
+
+    @property
+    def alternate(self) -> str:
+        """The alternate target group's name."""
+        return self.alternate_target_group or f"{self.target_group}-alt"
 
 
 class DomainConfig(Strict):
@@ -324,13 +335,14 @@ class EnvironmentConfig(Strict):
     execution_role_arn: str | None = Field(
         default=None, description="the task execution role in this environment (overrides service's)"
     )
+    log_group: str | None = Field(
+        default=None, description="the awslogs group in this environment (overrides service's)"
+    )
     load_balancer_role_arn: str | None = Field(
         default=None,
         pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$",
-        description="the role ECS moves a native deployment's listener-rule traffic with (advancedConfiguration)",
-    )
-    log_group: str | None = Field(
-        default=None, description="the awslogs group in this environment (overrides service's)"
+        description="the role ECS calls Elastic Load Balancing with in native blue/green, canary and linear "
+        "deployments (advancedConfiguration.roleArn; AmazonECSInfrastructureRolePolicyForLoadBalancers)",
     )
     cpu_architecture: CpuArchitecture | None = Field(
         default=None, description="runtimePlatform.cpuArchitecture; images are built for it (default: the host's)"

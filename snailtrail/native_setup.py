@@ -83,10 +83,11 @@ def resolve_native_setup(ctx: Context) -> NativeSetup:
     settings = ctx.settings
     lb = settings.service.load_balancer
     where = f"environments.{settings.environment_name}"
-    if lb.alternate_target_group is None or lb.test_listener_port is None:
+    if lb.test_listener_port is None:
         raise ConfigError(
-            "blue-green, canary and linear deploys need the service's second target group and a test listener",
-            fix="set service.load_balancer.alternate_target_group and service.load_balancer.test_listener_port",
+            "blue-green, canary and linear deploys need a test listener for the service",
+            fix="set service.load_balancer.test_listener_port (and alternate_target_group, unless it is "
+            "<target_group>-alt)",
         )
     role_arn = settings.environment.load_balancer_role_arn
     if role_arn is None:
@@ -99,7 +100,7 @@ def resolve_native_setup(ctx: Context) -> NativeSetup:
     if balancer is None:
         raise ConfigError(f"load balancer {lb.name} does not exist", fix="fix service.load_balancer.name")
     groups = []
-    for field, name in (("target_group", lb.target_group), ("alternate_target_group", lb.alternate_target_group)):
+    for field, name in (("target_group", lb.target_group), ("alternate_target_group", lb.alternate)):
         group = ctx.elbv2.target_group(name)
         if group is None:
             raise ConfigError(
@@ -131,7 +132,7 @@ def _service_rule(ctx: Context, balancer_arn: str, port: int, field: str, groups
             continue
         if set(groups) <= set(forward_weights(rule.get("Actions") or [])):
             return str(rule["RuleArn"])
-    names = f"{settings.service.load_balancer.target_group} and {settings.service.load_balancer.alternate_target_group}"
+    names = f"{settings.service.load_balancer.target_group} and {settings.service.load_balancer.alternate}"
     raise ConfigError(
         f"listener {port} has no rule forwarding to {names}: ECS moves a native deployment's traffic on such a rule",
         fix=f"add a rule (priority {rule_priority(settings)}, path-pattern /*) forwarding to both groups, weights "

@@ -114,7 +114,7 @@ def listener(view: LiveView, _: Phase | None) -> Verdict:
 
 def target_groups(view: LiveView, _: Phase | None) -> Verdict:
     service = view.settings.service
-    names = [n for n in (service.load_balancer.target_group, service.load_balancer.alternate_target_group) if n]
+    names = [n for n in (service.load_balancer.target_group, service.load_balancer.alternate) if n]
     problems, arns = [], []
     for name in names:
         group = view.ctx.elbv2.target_group(name)

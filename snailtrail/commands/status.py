@@ -29,7 +29,7 @@ def collect(context: Any) -> dict[str, Any]:
     current = context.history.get(service["taskDefinition"]) if service and service.get("taskDefinition") else None
     targets: list[dict[str, Any]] = []
     lb = settings.service.load_balancer
-    for name in (lb.target_group, lb.alternate_target_group):
+    for name in (lb.target_group, lb.alternate):
         group = context.elbv2.target_group(name) if name else None
         if group is not None:
             targets += [

@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 
 from snailtrail import image_steps, steps
+from snailtrail.aws.cloudwatch import alarms_in_alarm
+from snailtrail.checks.gates import alarm_gate
 from snailtrail.context import Context
 from snailtrail.errors import SnailtrailError
 from snailtrail.image_steps import Artifacts
@@ -21,7 +23,7 @@ from snailtrail.recovery import after_failure, after_interrupt
 from snailtrail.run_result import RunResult, run_step
 from snailtrail.run_trail import RunTrail
 from snailtrail.service_ops import ServiceOps
-from snailtrail.steps import Step
+from snailtrail.steps import GateFailed, Step
 from snailtrail.success_criteria import judge_criteria, mark_verified
 
 
@@ -116,10 +118,10 @@ class DeployRun:
                 return done
             case steps.CreateServiceStep():
                 self.service_touched = True
-                return ops.create(arn, phase, desired=plan.desired.count)
+                return ops.create(arn, phase, desired=plan.desired.count, alarms=list(plan.strategy.alarms))
             case steps.UpdateServiceStep():
                 self.service_touched = True
-                return ops.update(arn, plan.desired.count, phase)
+                return ops.update(arn, plan.desired.count, phase, list(plan.strategy.alarms))
             case steps.WaitStep():
                 return ops.wait(arn, phase.name)
             case steps.NativeUpdateStep():
@@ -139,12 +141,22 @@ class DeployRun:
             case steps.BakeStep():
                 return self._native().bake()
             case steps.CriteriaStep():
-                return judge_criteria(ctx, phase, arn, ops.new_tasks, result.checks)
+                judged = judge_criteria(ctx, phase, arn, ops.new_tasks, result.checks)
+                return judged + (self._alarms() if step.alarms else "")
             case steps.MarkStep():
                 return mark_verified(ctx, arn)
             case steps.RetireStep():
                 return self._shift().retire()
         raise TypeError(f"no action for a {type(step).__name__}")
+
+    def _alarms(self) -> str:
+        """The gates' alarms after a rolling deploy: one in ALARM fails it (and the rollback follows)."""
+        firing, missing = alarms_in_alarm(self.ctx.clients, list(self.plan.strategy.gates.alarms))
+        verdict = alarm_gate(firing, missing)
+        self.result.checks.append(verdict)
+        if verdict.failed:
+            raise GateFailed(verdict.name, verdict.summary, verdict.fix)
+        return f"; {verdict.summary}"
 
     def _native(self) -> NativeDeployment:
         assert self.deployment is not None, "a native step in a plan that is not native"

@@ -168,6 +168,4 @@ def strategies(settings: Settings) -> list[StrategyConfig]:
 
 def native_strategies(settings: Settings) -> bool:
     """Whether a deploy here can be native: a strategy names one, or the setup for one exists (--strategy)."""
-    return settings.service.load_balancer.test_listener_port is not None or any(
-        s.native for s in strategies(settings)
-    )
+    return settings.service.load_balancer.test_listener_port is not None or any(s.native for s in strategies(settings))

@@ -43,6 +43,14 @@ def after_failure(
             gate = failure.gate if isinstance(failure, GateFailed) else f"{last_step} step"
             roll_back_native(ops, plan, result, deployment, gate, failure)
         else:
+            ops.run.emit(
+                "deploy.failed",
+                plan.phase.name,
+                result.message,
+                ok=False,
+                task_definition=result.task_definition,
+                data={"fix": result.fix},
+            )
             _roll_back(ctx, ops, plan, result, service_touched)
     except KeyboardInterrupt:
         ops.run.emit(
@@ -147,15 +155,9 @@ def roll_back_native(
 
 
 def _roll_back(ctx: Context, ops: ServiceOps, plan: DeployPlan, result: RunResult, service_touched: bool) -> None:
+    """Back to the last verified revision, after a failure (``deploy.failed``, written by the caller) or an
+    interrupt (``deploy.interrupted``: an interrupted deploy is not written as a failed one)."""
     phase = plan.phase.name
-    ops.run.emit(
-        "deploy.failed",
-        phase,
-        result.message,
-        ok=False,
-        task_definition=result.task_definition,
-        data={"fix": result.fix},
-    )
     if not service_touched:
         result.message += " (the service was not changed)"
         return

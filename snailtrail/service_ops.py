@@ -16,14 +16,18 @@ from snailtrail.plan import DeployOptions
 from snailtrail.run_trail import RunTrail
 from snailtrail.steps import StepFailed
 
-# ECS's own rollback of a ROLLING deployment returns to the last COMPLETED deployment, which may never have
-# been verified; snailtrail detects the failure and rolls back to the last verified one.
-ROLLING_CONFIGURATION = {
-    "strategy": "ROLLING",
-    "deploymentCircuitBreaker": {"enable": True, "rollback": False},
-    "maximumPercent": 200,
-    "minimumHealthyPercent": 100,
-}
+
+def rolling_configuration(alarms: list[str]) -> dict[str, Any]:
+    """A ROLLING service's deploymentConfiguration. ECS's own rollback of a ROLLING deployment returns to the
+    last COMPLETED deployment, which may never have been verified: its circuit breaker and alarms only fail
+    the deployment, and snailtrail rolls back to the last verified revision."""
+    return {
+        "strategy": "ROLLING",
+        "deploymentCircuitBreaker": {"enable": True, "rollback": False},
+        "alarms": {"alarmNames": alarms, "enable": bool(alarms), "rollback": False},
+        "maximumPercent": 200,
+        "minimumHealthyPercent": 100,
+    }
 
 
 def lock_lost(ctx: Context) -> bool:
@@ -64,14 +68,23 @@ class ServiceOps:
         """
         self.seen_events.update(e["id"] for e in service.get("events", []))
 
-    def update(self, arn: str, desired: int, phase: Phase | None) -> str:
-        """The service to ``arn`` by ECS's ROLLING strategy (set again if a native deployment had changed it)."""
+    def update(self, arn: str, desired: int, phase: Phase | None, alarms: list[str] | None = None) -> str:
+        """The service to ``arn`` by ECS's ROLLING strategy (set again if a native deployment had changed it, as
+        its PAUSE hooks would wait for a judge a rollback does not run), with ECS's alarm detection on ``alarms``
+        (None: the service's own; a deployment ECS fails on an alarm is rolled back by snailtrail)."""
         self.require_lock()
         name = self.ctx.settings.service.name
         grace = phase.container.health_check.grace_period_s if phase else None
-        strategy = ((self.ctx.live_service or {}).get("deploymentConfiguration") or {}).get("strategy", "ROLLING")
-        rolling = {} if strategy == "ROLLING" else {"deploymentConfiguration": ROLLING_CONFIGURATION}
-        self.ctx.ecs.update_service(name, arn, desired, grace, **rolling)
+        live = (self.ctx.live_service or {}).get("deploymentConfiguration") or {}
+        live_alarms = (
+            (live.get("alarms") or {}).get("alarmNames", []) if (live.get("alarms") or {}).get("enable") else []
+        )
+        alarms = live_alarms if alarms is None else alarms
+        wanted = rolling_configuration(alarms)
+        if live.get("strategy", "ROLLING") != "ROLLING" or live_alarms != alarms:
+            self.ctx.ecs.update_service(name, arn, desired, grace, deploymentConfiguration=wanted)
+        else:
+            self.ctx.ecs.update_service(name, arn, desired, grace)
         return f"service {name} now wants {desired} task(s) of {arn}"
 
     def update_native(self, arn: str, desired: int, phase: Phase, native: dict[str, Any]) -> str:
@@ -82,16 +95,16 @@ class ServiceOps:
         strategy = native["deploymentConfiguration"]["strategy"]
         return f"service {name} now deploys {desired} task(s) of {arn} as a {strategy} service deployment"
 
-    def create(self, arn: str, phase: Phase, desired: int | None = None) -> str:
+    def create(self, arn: str, phase: Phase, desired: int | None = None, alarms: list[str] | None = None) -> str:
         """Create the service from the configuration and the phase's manifest; the caller has consent."""
         self.require_lock()
         name = self.ctx.settings.service.name
         desired = phase.container.desired_count if desired is None else desired
-        self.ctx.ecs.create_service(self._create_request(arn, phase, desired))
+        self.ctx.ecs.create_service(self._create_request(arn, phase, desired, alarms or []))
         self.ctx.reporter.warn(f"service {name} did not exist: created it from {phase.path.name}")
         return f"created service {name} with {desired} task(s) of {arn}"
 
-    def _create_request(self, arn: str, phase: Phase, desired: int) -> dict[str, Any]:
+    def _create_request(self, arn: str, phase: Phase, desired: int, alarms: list[str]) -> dict[str, Any]:
         """CreateService's request (Amazon ECS API reference, CreateService)."""
         settings = self.ctx.settings
         group_name = settings.service.load_balancer.target_group
@@ -122,7 +135,7 @@ class ServiceOps:
                 }
             ],
             "healthCheckGracePeriodSeconds": phase.container.health_check.grace_period_s,
-            "deploymentConfiguration": ROLLING_CONFIGURATION,
+            "deploymentConfiguration": rolling_configuration(alarms),
             "tags": [{"key": "snailtrail:managed", "value": "true"}],
         }
 

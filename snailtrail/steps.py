@@ -226,10 +226,15 @@ class BakeStep(Step):
 
 @dataclass(frozen=True)
 class CriteriaStep(Step):
-    """The phase's success criteria: HTTP probes through the public endpoint, the new tasks' target health."""
+    """The phase's success criteria: HTTP probes through the public endpoint, the new tasks' target health,
+    and the CloudWatch alarms the strategy's gates name (``alarms``), which fail the deploy in ALARM."""
 
+    alarms: bool = False
     name: ClassVar[str] = "verify"
-    api_calls: ClassVar[tuple[str, ...]] = TARGET_HEALTH_CALLS
+
+    @property
+    def api_calls(self) -> tuple[str, ...]:
+        return TARGET_HEALTH_CALLS + (("cloudwatch.DescribeAlarms",) if self.alarms else ())
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,15 @@ def rolling(settings: Settings, plan: DeployPlan) -> list[Step]:
     return [
         change,
         WaitStep(f"watch the rollout (timeout {plan.options.timeout_s:.0f} s)", name),
-        CriteriaStep("success criteria through the public endpoint and target health"),
+        CriteriaStep(
+            "success criteria through the public endpoint and target health"
+            + (
+                f"; gate alarms {', '.join(plan.strategy.gates.alarms)} not in ALARM"
+                if plan.strategy.gates.alarms
+                else ""
+            ),
+            alarms=bool(plan.strategy.gates.alarms),
+        ),
         MarkStep("tag the revision verified"),
     ]
 

@@ -16,3 +16,8 @@ class IamApi:
         """The role (with its trust policy), or None when it does not exist; a refusal is raised."""
         # GetRole answers NoSuchEntity for a missing role (IAM API reference, GetRole errors).
         return none_if_missing("NoSuchEntity", lambda: self._iam.get_role(RoleName=arn.rsplit("/", 1)[-1])["Role"])
+
+    def attached_policies(self, arn: str) -> list[str]:
+        """The names of the managed policies attached to the role."""
+        pages = self._iam.get_paginator("list_attached_role_policies").paginate(RoleName=arn.rsplit("/", 1)[-1])
+        return [policy["PolicyName"] for page in pages for policy in page["AttachedPolicies"]]

@@ -143,6 +143,9 @@ class LiveView:
     def role(self, arn: str) -> dict[str, Any] | None:
         return self._once(("role", arn), lambda: self._reader(IamApi).role(arn))
 
+    def attached_policies(self, arn: str) -> list[str]:
+        return self._once(("policies", arn), lambda: self._reader(IamApi).attached_policies(arn))
+
     def log_group_exists(self, name: str) -> bool:
         return self._once(("logs", name), lambda: self._reader(LogsApi).log_group_exists(name))
 

@@ -316,3 +316,32 @@ def test_a_gate_alarm_in_alarm_fails_a_rolling_deploy_which_rolls_back(sandbox: 
     body = result.json()
     assert "CloudWatch alarm(s) in ALARM: shine-5xx" in body["message"] and body["rolled_back_to"].endswith(":1")
     assert served_phase(sandbox) == "simple"
+
+
+def test_a_service_codedeploy_deploys_is_refused_by_plan_and_deploy_before_any_change(sandbox: Sandbox) -> None:
+    import boto3
+
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    live = ecs.describe_services(cluster="shine", services=["shine"])["services"][0]
+    ecs.delete_service(cluster="shine", service="shine", force=True)
+    ecs.create_service(
+        cluster="shine",
+        serviceName="shine",
+        taskDefinition=live["taskDefinition"],
+        desiredCount=1,
+        launchType="FARGATE",
+        deploymentController={"type": "CODE_DEPLOY"},
+        loadBalancers=live["loadBalancers"],
+        networkConfiguration=live["networkConfiguration"],
+    )
+    sandbox.api_calls.clear()
+    planned = sandbox.run("plan", "phase-2")
+    deployed = sandbox.deploy("phase-2", GOOD_2)
+
+    for refused in (planned, deployed):
+        assert refused.exit_code == 2, refused.stderr
+        assert (
+            "uses the CODE_DEPLOY deployment controller" in refused.stderr and "nothing was changed" in refused.stderr
+        )
+    assert sandbox.mutating_calls() == [c for c in sandbox.mutating_calls() if c.startswith("dynamodb.")]

@@ -135,9 +135,8 @@ class UpdateServiceStep(Step):
 
 @dataclass(frozen=True)
 class WaitStep(Step):
-    """The ECS deployment of ``service`` watched until it is stable, fails or times out."""
+    """The service's ECS deployment watched until it is stable, fails or times out."""
 
-    service: str = ""
     name: ClassVar[str] = "wait"
     api_calls: ClassVar[tuple[str, ...]] = WATCH_CALLS
 

@@ -82,7 +82,7 @@ def rolling(settings: Settings, plan: DeployPlan) -> list[Step]:
     )
     return [
         change,
-        WaitStep(f"watch the rollout (timeout {plan.options.timeout_s:.0f} s)", name),
+        WaitStep(f"watch the rollout (timeout {plan.options.timeout_s:.0f} s)"),
         CriteriaStep(
             "success criteria through the public endpoint and target health"
             + (

@@ -32,7 +32,7 @@ def alarm_gate(firing: list[str], missing: list[str]) -> CheckResult:
 
 
 def traffic_gate(new: TrafficStats, old: TrafficStats, gates: GateConfig, new_name: str, old_name: str) -> CheckResult:
-    """Fail when the new colour errs or slows beyond the thresholds; skip until it has seen enough requests."""
+    """Fail when the new revision errs or slows beyond the thresholds; skip until it has seen enough requests."""
     compared = f"{new_name}: {new.describe()}; {old_name}: {old.describe()}"
     if new.requests < gates.min_requests:
         return skip(f"too few requests to judge yet ({compared}; judging from {gates.min_requests})").named("traffic")

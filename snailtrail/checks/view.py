@@ -101,7 +101,12 @@ class LiveView:
         return [] if parent is None else self._once(key, lambda: read(parent[arn_key]))
 
     def forwarded_target_groups(self, listener: dict[str, Any]) -> list[str]:
-        return [arn for arn, weight in forward_weights(actions_of(listener)).items() if weight > 0]
+        """The groups the listener gives traffic: by its default action or by any of its rules."""
+        rules = self._once(("rules", listener["ListenerArn"]), lambda: self.ctx.elbv2.rules(listener["ListenerArn"]))
+        forwarded = {}
+        for actions in [actions_of(listener), *(r["Actions"] for r in rules if not r.get("IsDefault"))]:
+            forwarded.update({arn: None for arn, weight in forward_weights(actions).items() if weight > 0})
+        return list(forwarded)
 
     # -- network ------------------------------------------------------------------------------
     def awsvpc(self) -> dict[str, Any]:

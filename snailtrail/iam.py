@@ -30,7 +30,8 @@ READ_ONLY = [
     "route53:ListHostedZones",  # `init --from-service`: the public record that aliases the load balancer
     "route53:ListResourceRecordSets",
     "iam:GetRole",
-    "iam:ListAttachedRolePolicies",  # the load-balancer role's managed policy (verify's native deployment check)
+    "iam:ListAttachedRolePolicies",  # the load-balancer role's policies (verify's native deployment check)
+    "iam:ListRolePolicies",
     "logs:DescribeLogGroups",
     "logs:GetLogEvents",  # a failed rollout's stopped tasks, `snailtrail logs`
     "logs:FilterLogEvents",

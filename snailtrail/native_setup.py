@@ -15,7 +15,7 @@ and init refuse it before anything changes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from snailtrail.aws.elbv2 import forward_weights
 from snailtrail.config import HookAction, Settings, StrategyConfig
@@ -77,10 +77,20 @@ def rule_priority(settings: Settings) -> int:
     return traffic.rule_priority if traffic is not None else 10
 
 
-def resolve_native_setup(ctx: Context) -> NativeSetup:
+class LoadBalancingReads(Protocol):
+    """The reads the setup is resolved with: Elbv2Api's, or verify's view, which makes each once."""
+
+    def load_balancer(self, name: str) -> dict[str, Any] | None: ...
+    def target_group(self, name: str) -> dict[str, Any] | None: ...
+    def listeners(self, load_balancer_arn: str) -> list[dict[str, Any]]: ...
+    def rules(self, listener_arn: str) -> list[dict[str, Any]]: ...
+
+
+def resolve_native_setup(ctx: Context, reads: LoadBalancingReads | None = None) -> NativeSetup:
     """Everything advancedConfiguration names, from the configuration and the account; a missing piece is a
     ConfigError naming it and the fix (exit 2, nothing changed)."""
     settings = ctx.settings
+    elbv2: LoadBalancingReads = reads or ctx.elbv2
     lb = settings.service.load_balancer
     where = f"environments.{settings.environment_name}"
     if lb.test_listener_port is None:
@@ -96,12 +106,12 @@ def resolve_native_setup(ctx: Context) -> NativeSetup:
             fix=f"set {where}.load_balancer_role_arn to a role trusted by ecs.amazonaws.com with "
             "AmazonECSInfrastructureRolePolicyForLoadBalancers",
         )
-    balancer = ctx.elbv2.load_balancer(lb.name)
+    balancer = elbv2.load_balancer(lb.name)
     if balancer is None:
         raise ConfigError(f"load balancer {lb.name} does not exist", fix="fix service.load_balancer.name")
     groups = []
     for field, name in (("target_group", lb.target_group), ("alternate_target_group", lb.alternate)):
-        group = ctx.elbv2.target_group(name)
+        group = elbv2.target_group(name)
         if group is None:
             raise ConfigError(
                 f"target group {name} (service.load_balancer.{field}) does not exist",
@@ -114,20 +124,22 @@ def resolve_native_setup(ctx: Context) -> NativeSetup:
         (f"{where}.traffic.listener_port", settings.production_listener_port),
         ("service.load_balancer.test_listener_port", lb.test_listener_port),
     ):
-        rules.append(_service_rule(ctx, balancer["LoadBalancerArn"], port, field, (primary, alternate)))
+        rules.append(_service_rule(ctx, elbv2, balancer["LoadBalancerArn"], port, field, (primary, alternate)))
     return NativeSetup(balancer["LoadBalancerArn"], primary, alternate, rules[0], rules[1], role_arn)
 
 
-def _service_rule(ctx: Context, balancer_arn: str, port: int, field: str, groups: tuple[str, str]) -> str:
+def _service_rule(
+    ctx: Context, elbv2: LoadBalancingReads, balancer_arn: str, port: int, field: str, groups: tuple[str, str]
+) -> str:
     """The rule on the listener at ``port`` whose forward names both of the service's groups."""
     settings = ctx.settings
-    listener = ctx.elbv2.listener(balancer_arn, port)
+    listener = next((x for x in elbv2.listeners(balancer_arn) if x["Port"] == port), None)
     if listener is None:
         raise ConfigError(
             f"{settings.service.load_balancer.name} has no listener on port {port} ({field})",
             fix=f"create it, or fix {field}",
         )
-    for rule in ctx.elbv2.rules(listener["ListenerArn"]):
+    for rule in elbv2.rules(listener["ListenerArn"]):
         if rule.get("IsDefault"):
             continue
         if set(groups) <= set(forward_weights(rule.get("Actions") or [])):

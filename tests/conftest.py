@@ -156,7 +156,8 @@ class Sandbox:
         ][0]["TargetGroupArn"]
 
     def forward(self, weights: dict[str, int]) -> None:
-        """Point the listener's default action at these target groups (name or ARN -> weight)."""
+        """Point the production listener's service rule (priority 10) at these target groups (name or ARN ->
+        weight)."""
         import boto3
 
         elbv2 = boto3.client("elbv2", region_name="us-east-1")
@@ -168,10 +169,12 @@ class Sandbox:
         }
         balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
         listener = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"][0]
+        rule = next(
+            r for r in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"] if r["Priority"] == "10"
+        )
         groups = [{"TargetGroupArn": arns[name], "Weight": weight} for name, weight in weights.items()]
-        elbv2.modify_listener(
-            ListenerArn=listener["ListenerArn"],
-            DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}],
+        elbv2.modify_rule(
+            RuleArn=rule["RuleArn"], Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}]
         )
 
     def copy_revision(
@@ -241,8 +244,10 @@ def write_config(root: Path, public_url: str, test_listener_port: int | None = 8
             # What an aws environment needs before any call (snailtrail/aws_rules.py); moto's account.
             # provision() creates the role and the log group, as an account's set-up would have.
             "execution_role_arn": EXECUTION_ROLE_ARN,
-            "load_balancer_role_arn": LOAD_BALANCER_ROLE_ARN,
             "log_group": "/ecs/shine",
+            "load_balancer_role_arn": LOAD_BALANCER_ROLE_ARN,
+            # The service's rule on the listener (provisioned at priority 10): the listener's default is a 404.
+            "traffic": {"rule_priority": 10},
             "cpu_architecture": "X86_64",
             **environment,
         }

@@ -17,7 +17,11 @@ class IamApi:
         # GetRole answers NoSuchEntity for a missing role (IAM API reference, GetRole errors).
         return none_if_missing("NoSuchEntity", lambda: self._iam.get_role(RoleName=arn.rsplit("/", 1)[-1])["Role"])
 
-    def attached_policies(self, arn: str) -> list[str]:
-        """The names of the managed policies attached to the role."""
-        pages = self._iam.get_paginator("list_attached_role_policies").paginate(RoleName=arn.rsplit("/", 1)[-1])
-        return [policy["PolicyName"] for page in pages for policy in page["AttachedPolicies"]]
+    def policy_names(self, arn: str) -> list[str]:
+        """The names of the role's managed policies (attached) and of its inline ones."""
+        name = arn.rsplit("/", 1)[-1]
+        attached = self._iam.get_paginator("list_attached_role_policies").paginate(RoleName=name)
+        inline = self._iam.get_paginator("list_role_policies").paginate(RoleName=name)
+        return [p["PolicyName"] for page in attached for p in page["AttachedPolicies"]] + [
+            policy for page in inline for policy in page["PolicyNames"]
+        ]

@@ -308,7 +308,7 @@ def native_deployment(view: LiveView, phase: Phase | None) -> Verdict:
     if not native_service and view.settings.service.load_balancer.test_listener_port is None:
         return skip("the service deploys ROLLING and no test listener is configured")
     try:
-        setup = resolve_native_setup(view.ctx)
+        setup = resolve_native_setup(view.ctx, view.load_balancing)
     except ConfigError as missing:
         return fail(missing.message, missing.fix or "see docs/operations.md, blue-green, canary and linear deploys")
     problems = _role_problems(view, setup.role_arn)
@@ -332,8 +332,8 @@ def _role_problems(view: LiveView, arn: str) -> list[str]:
         policy = json.loads(urllib.request.unquote(policy))
     if "ecs.amazonaws.com" not in json.dumps(policy):
         problems.append(f"{arn} does not trust ecs.amazonaws.com")
-    if LOAD_BALANCER_POLICY not in view.attached_policies(arn):
-        problems.append(f"{arn} lacks the managed policy {LOAD_BALANCER_POLICY}")
+    if LOAD_BALANCER_POLICY not in view.role_policies(arn):
+        problems.append(f"{arn} has no policy {LOAD_BALANCER_POLICY} (attached, or its statements inline)")
     return problems
 
 

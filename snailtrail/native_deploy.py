@@ -228,15 +228,7 @@ class NativeDeployment:
         the criteria through the public endpoint, then CONTINUE."""
         self.production_started = datetime.now(UTC)
         deployment = self.await_hook(PRODUCTION_STAGE, watch=self.gates)
-        verdicts = self.gates()
-        traffic = self._traffic()
-        if traffic.status is Status.SKIP and not self.strategy.gates.allow_no_traffic:
-            raise GateFailed(
-                "traffic",
-                f"production traffic moved without the gates being able to judge it: {traffic.summary}",
-                "send traffic during the canary or linear bake, lengthen it, lower gates.min_requests, or set "
-                "gates.allow_no_traffic for a service without steady traffic",
-            )
+        verdicts = self.gates(judged_traffic=True)
         criteria = judge_criteria(self._new_group())
         return self.answer(deployment, PRODUCTION_STAGE, f"{verdicts}; {criteria}")
 
@@ -258,9 +250,18 @@ class NativeDeployment:
                 )
             time.sleep(self.poll_interval_s)
 
-    def gates(self) -> str:
-        """Health, traffic and alarms now; a failed gate raises GateFailed (the caller rolls back)."""
-        verdicts = [self._health(), self._traffic(), self._alarms()]
+    def gates(self, judged_traffic: bool = False) -> str:
+        """Health, traffic and alarms now; a failed gate raises GateFailed (the caller rolls back).
+        ``judged_traffic``: production traffic has moved, so traffic the gates could not judge (too few
+        requests) fails, unless gates.allow_no_traffic."""
+        traffic = self._traffic()
+        if judged_traffic and traffic.status is Status.SKIP and not self.strategy.gates.allow_no_traffic:
+            traffic = fail(
+                f"production traffic moved without the gates being able to judge it: {traffic.summary}",
+                "send traffic during the canary or linear bake, lengthen it, lower gates.min_requests, or set "
+                "gates.allow_no_traffic for a service without steady traffic",
+            ).named("traffic")
+        verdicts = [self._health(), traffic, self._alarms()]
         failed = next((v for v in verdicts if v.failed), None)
         if failed is not None:
             self.run.emit(

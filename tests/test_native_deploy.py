@@ -188,3 +188,116 @@ def test_a_rollback_ecs_does_not_finish_is_a_failure_that_says_how_to_retry() ->
         roll_back_deployment(deployment.ctx, events, "phase-1", ARN, "operator", "abort", 5)
     assert "snailtrail abort" in str(raised.value.fix)
     assert events.kinds()[-1] == "deployment.rollback-unfinished"
+
+
+# -- in the sandbox: ECS's native deployment (the sandbox's engine), judged by snailtrail --------
+NATIVE_CANARY = {
+    "kind": "canary",
+    "canary": {"percent": 10, "bake_minutes": 1},
+    "bake_minutes": 1,
+    "gates": {"allow_no_traffic": True},
+}
+
+
+def trail_events(sandbox: Sandbox) -> list[dict[str, Any]]:
+    return sandbox.run("trail", "--format", "json").json()["events"]
+
+
+def operator(sandbox: Sandbox, act: str, when_held: Any) -> Any:
+    """An operator in another terminal: once the deployment waits at its hold, ``act`` (promote or abort)."""
+    import threading
+    import time
+
+    from snailtrail.config import load_settings
+    from snailtrail.context import Context
+    from snailtrail.traffic import abort_rollout, promote_rollout
+    from snailtrail.ui import Reporter
+
+    done: dict[str, Any] = {}
+
+    def watch() -> None:
+        context = Context(load_settings(str(sandbox.config)), Reporter(quiet=True))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            found = context.ecs.in_flight_deployments("shine")
+            if found:
+                deployment = context.ecs.service_deployment(found[0]["serviceDeploymentArn"]) or {}
+                if when_held(deployment):
+                    action = promote_rollout if act == "promote" else abort_rollout
+                    done["answer"] = action(context, "looked fine" if act == "promote" else "not today")
+                    return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread, done
+
+
+def waiting_at_test_stage(deployment: dict[str, Any]) -> bool:
+    from snailtrail.native_deploy import waiting_hook
+
+    return deployment.get("lifecycleStage") == "POST_TEST_TRAFFIC_SHIFT" and waiting_hook(deployment) is not None
+
+
+def test_a_native_canary_is_one_service_deployment_of_the_one_service_judged_at_its_hooks(sandbox: Sandbox) -> None:
+    import boto3
+
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    use_strategy(sandbox, NATIVE_CANARY)
+    result = sandbox.deploy("phase-1", GOOD_2, "--json")
+
+    assert result.exit_code == 0, result.stderr
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    assert [arn.rsplit("/", 1)[-1] for arn in ecs.list_services(cluster="shine")["serviceArns"]] == ["shine"]
+    service = ecs.describe_services(cluster="shine", services=["shine"])["services"][0]
+    configuration = service["deploymentConfiguration"]
+    assert configuration["strategy"] == "CANARY" and configuration["canaryConfiguration"]["canaryPercent"] == 10
+    hooks = configuration["lifecycleHooks"]
+    assert {h["lifecycleStages"][0]: h["timeoutConfiguration"]["action"] for h in hooks} == {
+        "POST_TEST_TRAFFIC_SHIFT": "ROLLBACK",
+        "POST_PRODUCTION_TRAFFIC_SHIFT": "ROLLBACK",
+    }
+    events = trail_events(sandbox)
+    stages = [e["data"]["stage"] for e in events if e["kind"] == "deployment.stage"]
+    assert stages.index("POST_TEST_TRAFFIC_SHIFT") < stages.index("PRODUCTION_TRAFFIC_SHIFT")
+    continued = [e["data"]["stage"] for e in events if e["kind"] == "deployment.continued"]
+    assert continued == ["POST_TEST_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"]
+    assert sandbox.run("status", "--json").json()["service_deployment"] is None
+
+
+def test_a_manual_hold_waits_for_promote_and_the_webhook_says_what_waits(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    use_strategy(sandbox, NATIVE_CANARY | {"hold": {"timeout_minutes": 60}})
+    thread, done = operator(sandbox, "promote", waiting_at_test_stage)
+    result = sandbox.deploy("phase-1", GOOD_2, "--json")
+    thread.join()
+
+    assert result.exit_code == 0, result.stderr
+    assert done["answer"]["continued"][0] == "POST_TEST_TRAFFIC_SHIFT"
+    held = next(e for e in trail_events(sandbox) if e["kind"] == "deployment.held")
+    assert "snailtrail promote --env unit" in held["detail"] and "snailtrail abort --env unit" in held["detail"]
+    assert "success criteria passed" in held["detail"]
+
+
+def test_abort_at_a_hold_rolls_the_deployment_back_through_ecs_and_the_deploy_says_so(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    use_strategy(sandbox, NATIVE_CANARY | {"hold": {"timeout_minutes": 60}})
+    thread, done = operator(sandbox, "abort", waiting_at_test_stage)
+    result = sandbox.deploy("phase-1", GOOD_2, "--json")
+    thread.join()
+
+    assert result.exit_code == 1, result.stderr
+    assert "ContinueServiceDeployment ROLLBACK at POST_TEST_TRAFFIC_SHIFT" in done["answer"]["message"]
+    assert "ECS rolled the deployment back" in result.json()["message"]
+    status = sandbox.run("status", "--json").json()
+    assert status["task_definition"].endswith(":1") and status["service_deployment"] is None
+
+
+def test_abort_and_promote_with_nothing_in_flight_exit_1_and_say_what_to_do(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    for command in ("abort", "promote"):
+        refused = sandbox.run(command)
+        assert refused.exit_code == 1, refused.stderr
+        assert (
+            "no service deployment of shine is in flight" in refused.stderr and "snailtrail rollback" in refused.stderr
+        )

@@ -157,7 +157,9 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
             "AWS_DEFAULT_REGION": settings.environment.region,
         }
     runtime = DockerRuntime(sandbox_id, task_environment)
-    reconciler = Reconciler(settings.environment.region, runtime)
+    # The sandbox minute of native deployments' bakes and hook timeouts: 1 s unless set (docs/sandbox.md).
+    minute_s = float(os.environ.get("SNAILTRAIL_SANDBOX_MINUTE_S", "1"))
+    reconciler = Reconciler(settings.environment.region, runtime, minute_s=minute_s)
     reconciler.start(interval_s=0.5)
     lb = settings.service.load_balancer
     cloudwatch = AwsClients(settings.environment, endpoint_url=endpoint).client("cloudwatch")

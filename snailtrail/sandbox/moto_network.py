@@ -88,6 +88,16 @@ def forwarded_target_groups(balancer: Any) -> set[str]:
     return forwarded
 
 
+def rule_target_groups(balancers: list[Any]) -> dict[str, set[str]]:
+    """Listener rule ARN -> the target groups its forward names, at any weight."""
+    found: dict[str, set[str]] = {}
+    for balancer in balancers:
+        for listener in list(balancer.listeners.values()):
+            for rule in list(listener._non_default_rules.values()):
+                found[rule.arn] = {arn for arn, _ in _forwards(rule.actions)}
+    return found
+
+
 def dns_records(
     front_door_ip: str, front_door_balancer: str, account: str = DEFAULT_ACCOUNT_ID
 ) -> dict[str, tuple[str, list[str]]]:

@@ -189,7 +189,7 @@ class NativeDeployment:
         then CONTINUE, unless a manual hold leaves the hook to an operator."""
         deployment = self.await_hook(TEST_STAGE)
         self.new_group = self._tested_group()
-        evidence = judge_criteria(self.new_group)
+        evidence = self._judged(lambda: judge_criteria(self._new_group()))
         self.evidence.append(f"{TEST_STAGE}: {evidence}")
         if not hold:
             return self.answer(deployment, TEST_STAGE, evidence)
@@ -229,7 +229,7 @@ class NativeDeployment:
         self.production_started = datetime.now(UTC)
         deployment = self.await_hook(PRODUCTION_STAGE, watch=self.gates)
         verdicts = self.gates(judged_traffic=True)
-        criteria = judge_criteria(self._new_group())
+        criteria = self._judged(lambda: judge_criteria(self._new_group()))
         return self.answer(deployment, PRODUCTION_STAGE, f"{verdicts}; {criteria}")
 
     def bake(self) -> str:
@@ -249,6 +249,15 @@ class NativeDeployment:
                     fix="`snailtrail status` shows the deployment; `snailtrail abort` rolls it back",
                 )
             time.sleep(self.poll_interval_s)
+
+    def _judged(self, judge: Callable[[], str]) -> str:
+        """A judgement whose failure may be ECS's own rollback (an operator's abort, a timeout) under it:
+        said as ECS's, not as the criteria's."""
+        try:
+            return judge()
+        except StepFailed:
+            self.describe()  # raises EcsRolledBack when ECS rolled back meanwhile
+            raise
 
     def gates(self, judged_traffic: bool = False) -> str:
         """Health, traffic and alarms now; a failed gate raises GateFailed (the caller rolls back).

@@ -7,7 +7,8 @@ strategy (snailtrail/strategies.py) returns the list; the executor dispatches on
 
 Which calls a step declares: every call its own action makes, in the order of the sandbox's
 scenarios, tested against the calls made (tests/test_steps.py). Two kinds of call are not a
-step's own: the run's bookkeeping (trail events and lock renewals, written around each step), and the
+step's own: the run's bookkeeping (trail events and lock renewals, written around each step, and the
+stages and hooks a native step writes as it sees them), and the
 reads the plan already made through the run's cached views (``ctx.live_service``, ``ctx.history``), which a
 step finds cached. A read through a cached view that only a step makes (a cache the plan left cold)
 is that step's, and declared. A step that fails may read more to explain why (the stopped tasks'

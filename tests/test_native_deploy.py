@@ -222,7 +222,8 @@ def operator(sandbox: Sandbox, act: str, when_held: Any) -> Any:
             found = context.ecs.in_flight_deployments("shine")
             if found:
                 deployment = context.ecs.service_deployment(found[0]["serviceDeploymentArn"]) or {}
-                if when_held(deployment):
+                held = any(e["kind"] == "deployment.held" for e in context.trail.events())
+                if held and when_held(deployment):
                     action = promote_rollout if act == "promote" else abort_rollout
                     done["answer"] = action(context, "looked fine" if act == "promote" else "not today")
                     return

@@ -51,6 +51,12 @@ def promote_rollout(ctx: Context, reason: str) -> dict[str, Any]:
     shift (ECS's own bakes still run; the deploy following it still judges its gates)."""
     brief = in_flight(ctx)
     arn = str(brief["serviceDeploymentArn"])
+    strategy = ((ctx.ecs.service_deployment(arn) or {}).get("deploymentConfiguration") or {}).get("strategy")
+    if strategy == "ROLLING":
+        raise DeployFailed(
+            "the deployment in flight is ROLLING: it has no PAUSE hooks to continue",
+            fix="let it finish (`snailtrail status --watch`), or `snailtrail abort` rolls it back",
+        )
     run = RunTrail(ctx.trail, ctx.trail.new_run_id())
     who = _who("promote", reason)
     continued: list[str] = []

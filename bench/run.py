@@ -16,7 +16,7 @@ Measures, in this order, each pair of figures in the same run:
     rollback start, snailtrail against `ecs deploy --rollback` (default 300 s timeout);
  4. verify (bench/snailtrail/bench_verify.py) and, with --demo, the README demo warm;
  5. a canary of a broken revision at 10 % under live load (bench/snailtrail/bench_canary.py): failed
-    gate to 100 % on the old colour, and the share of requests that failed.
+    gate to 100 % of production on the old revision (ECS's rollback), and the share of requests that failed.
 
 Writes bench/results.json and docs/performance.md. The service ends on a verified phase-4.
 """
@@ -746,8 +746,7 @@ def verify_before_after(v: dict[str, Any], before: dict[str, Any]) -> list[str]:
         "still frees them), and verify pauses the cyclic collector while it runs (`cyclic_gc_paused` in "
         "`commands/verify.py`; it is back as found after, also in process). One call fewer: the grace-period "
         "and rollback-readiness checks each read the trail (a DynamoDB Query); they now share the view's one "
-        "read. Two colours add no call: one DescribeServices describes both services, and the checks look at "
-        "the live colour only. Tried and kept out, the A/B no faster and its CPU higher: more worker threads "
+        "read. Tried and kept out, the A/B no faster and its CPU higher: more worker threads "
         "(24 instead of 8), and counting calls under a lock of their own instead of the one that creating a "
         "client holds (calls then start while ec2's client is made, but both compete for the GIL; the "
         "sandbox answering them shares the same two cores). Measured and left: botocore sessions in place of boto3's "
@@ -775,7 +774,6 @@ def section_verify(
             f"in process {ip.get('wall', {}).get('median_s')} s; {calls_text(ip.get('api_calls_per_run'))} AWS calls per run, "
             f"{repeats_text(ip.get('repeated_describe_calls'))}. "
             f"Checks: {json.dumps(vs.get('statuses'))}. Live: {live.get('phase')}"
-            + (f" on the {live['colour']} colour ({live.get('service')})" if live.get("colour") else "")
             + f"; load average {v.get('machine', {}).get('load_average_before')} at the start, "
             f"{v.get('load_average_after')} at the end.",
             "",
@@ -804,8 +802,8 @@ def section_verify(
             f"README demo, warm (venv, engine, base image and registry reused; images from the build cache): "
             f"{demo['wall_s']} s, exit {demo['exit_code']}. Most of it is waiting on health checks: four deploys "
             "of about 8–9 s each (5 s interval, 2 passes), the broken deploy noticed after the 20 s grace "
-            "period, the rollback's wait, and the canary of phase-4 (about 40 s: the green colour's start and "
-            "health checks, then bakes of 10, 10 and 5 s). The cold run (fresh clone, new venv, images built "
+            "period, the rollback's wait, and the native canary of phase-4 (the new revision's start and "
+            "health checks in the alternate group, then ECS's canary bake of 10 and bake of 5 sandbox minutes). The cold run (fresh clone, new venv, images built "
             "from the base) was last timed by hand before the canary was added: 284 s, about 6 minutes on a "
             "new machine; the canary adds about 40 s to either.",
             "",
@@ -847,14 +845,14 @@ def canary_summary(k: dict[str, Any] | None) -> list[str]:
     f = canary_figures(k)
     n = len(k["runs"])
     return [
-        f"| 5. canary at {k['weight']} %, failed gate → 100 % of traffic on the old colour ({n} runs) | "
+        f"| 5. native canary at {k['weight']} %, failed gate → 100 % of production on the old revision ({n} runs) | "
         f"{mmm(f['switch'], ' s', 3)} "
         f"| – | – | ≤ 2 s: **{'met' if f['switch']['max'] <= 2 else 'missed'}** |",
         f"| 5. requests failed over the {k['weight']} % step as planned ({k['bake_s']} s) | {_pct(f['step'])} | – | – "
         f"| < 10 %: **{'met' if f['step']['max'] < 0.10 else 'missed'}** |",
         f"| 5. requests failed while the canary took traffic ({f['exposure']['median']:.1f} s) | {_pct(f['during'])} "
         "| the canary's weight | – | – |",
-        f"| 5. requests failed after the abort | {f['after']['median']:.0f} (max {f['after']['max']:.0f}) | – | – "
+        f"| 5. requests failed after ECS's rollback | {f['after']['median']:.0f} (max {f['after']['max']:.0f}) | – | – "
         f"| none: **{'met' if f['after']['max'] == 0 else 'missed'}** |",
     ]
 
@@ -873,33 +871,35 @@ def section_canary(k: dict[str, Any] | None) -> list[str]:
     ]
     return [
         "",
-        "## 5. A canary of a broken revision",
+        "## 5. A native canary of a broken revision, rolled back through ECS",
         "",
         f"With {k['phase']} live (deployed rolling first), `snailtrail deploy {k['phase']} --no-build --skip-smoke` with "
         "the manifest's environment plus `SHINE_DRILL_FAIL_REQUESTS=1` (the service answers /health, so the load "
         f"balancer and {k['phase']}'s criteria through the test listener find it healthy, and 500 to every other "
         "request; phase-4's criteria also probe /ready and /metrics, so there the test step stops it before any user "
-        "sees it) and a canary strategy: "
+        "sees it) and the canary strategy, a native ECS CANARY of the one service: "
         f"{k['weight']} % for {k['bake_s']} s, gates judging from 10 requests. {k['clients']} clients send GET /ready "
         "through the front door the whole time; the front door says which target group answered each request. "
-        "The decision is the trail's `rollout.aborted` event (the gate's verdict); 100 % on the old colour is the "
-        "last answer the new colour gave, or the listener update when that came later.",
+        "The decision is the trail's `gate.failed` event (the gate's verdict); 100 % of production on the old revision "
+        "is the last answer the new revision gave, or ECS's ROLLBACK_SUCCESSFUL as snailtrail saw it "
+        "(`traffic.restored`) when that came later.",
         "",
-        "| run | gate | decision → listener updated | decision → last answer from the canary | first canary answer → "
+        "| run | gate | decision → ROLLBACK_SUCCESSFUL | decision → last answer from the canary | first canary answer → "
         "decision | canary answers | failed while the canary took traffic | failed over the planned step | failed after "
         "the abort | requests/s |",
         "|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
-        f"What limits it. The switch is one ModifyListener ({f['listener']['median']} s median here; the sandbox's "
-        "front door reads the weights on every request, an ALB applies them within seconds) and the requests already "
-        "in flight to the canary; its floor is one API round trip. The exposure, "
+        f"What limits it. The switch is ECS's rollback ({f['listener']['median']} s median here from the decision to "
+        "ROLLBACK_SUCCESSFUL: snailtrail's StopServiceDeployment ROLLBACK, ECS moving the listener rules' weights back, "
+        "and snailtrail's polling of DescribeServiceDeployments) and the requests already in flight to the canary. "
+        "The exposure, "
         f"{f['exposure']['median']:.1f} s from the first failing answer to the decision, is the gates' evidence: "
-        "min_requests on the new colour, the metric period (1 s in the sandbox; an ALB publishes per minute, about "
+        "min_requests on the new revision, the metric period (1 s in the sandbox; an ALB publishes per minute, about "
         "a minute late, so in AWS the exposure is one to two minutes whatever the gate) and the evaluation interval "
         "(half a period). While the canary took traffic the failed share is the canary's weight, as it must be: a "
         "gate cannot see failures before they happen, it can only end them; over the step as planned the share is "
-        "that weight times exposure over bake, and after the abort nothing failed.",
+        "that weight times exposure over bake, and after the rollback nothing failed.",
     ]
 
 

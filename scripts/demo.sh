@@ -4,7 +4,7 @@
 # Installs what is missing (virtual environment; Docker engine via Debian's docker.io; a local
 # Python base image; a local OCI registry), starts the sandbox, deploys phase-1 to phase-4, shows a
 # broken build (the app ignores $PORT) caught by smoke and, deployed anyway, caught and rolled
-# back, then prints status and the trail, and checks the result: phase-4 verified and its analyzer
+# back, deploys phase-4 again as a native ECS canary under live users, then prints status and the trail, and checks the result: phase-4 verified and its analyzer
 # enhanced through the front door, with the models of the sandbox's S3 (else it exits 1, saying why).
 # Safe to run again: everything is reused.
 set -euo pipefail
@@ -42,7 +42,7 @@ code=$?
 set -e
 [ "$code" -eq 1 ] || die "expected exit 1 (failed and rolled back to a verified deployment), got $code"
 
-banner "canary: phase-4 on the green colour, verified before traffic, then 10 %, 50 %, 100 % under the gates"
+banner "canary: phase-4 as a native ECS CANARY of the one service: tested through the test listener, then 10 % and 100 % of live users under the gates"
 # Users, so the gates have live traffic to compare: one request after another through the front door.
 front_door=$("$snailtrail" sandbox status --json | "$python" -c 'import json, sys; print(json.load(sys.stdin)["front_door_url"])')
 "$python" -c '
@@ -57,6 +57,18 @@ users=$!
 trap 'kill $users 2>/dev/null || true' EXIT
 "$snailtrail" deploy phase-4 --strategy canary --no-build
 kill $users
+# ECS's own record of it: the service deployment, its stages and hooks (one service, no second colour).
+"$python" - "$("$snailtrail" trail --format json)" <<'PY' || die "the canary was not a native service deployment of the one service"
+import json
+import sys
+
+events = json.loads(sys.argv[1])["events"]
+started = [e for e in events if e["kind"] == "deployment.started"]
+stages = [e["data"]["stage"] for e in events if e["kind"] == "deployment.stage"]
+if not started or "CANARY" not in started[-1]["detail"]:
+    sys.exit("demo.sh: no CANARY service deployment in the trail")
+print("demo.sh: ECS's canary, as snailtrail saw it: " + " -> ".join(dict.fromkeys(stages)), file=sys.stderr)
+PY
 
 banner "status"
 "$snailtrail" status

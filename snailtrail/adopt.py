@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from snailtrail.aws.elbv2 import Elbv2Api
+from snailtrail.aws.elbv2 import RULE_ARN_MARK, Elbv2Api, forward_weights
 from snailtrail.aws.session import AwsClients
 from snailtrail.config import EnvironmentKind, ProjectConfig
 from snailtrail.errors import ConfigError
+from snailtrail.native_setup import refuse_foreign_controller
 from snailtrail.phases import PhaseManifest
-from snailtrail.traffic_route import forwarders
 from snailtrail.validation import validate_model
 
 MANIFEST_NAME = "phase-1-adopted.yaml"
@@ -48,10 +48,16 @@ def adopt(clients: AwsClients, cluster: str, service_name: str, environment: str
             f"no active service {service_name} in cluster {cluster} ({clients.region})",
             fix="check the names (aws ecs list-services --cluster CLUSTER) and the region (--region)",
         )
+    refuse_foreign_controller(service_name, service)
     definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
     entry = _load_balancer_entry(service)
     container = _container(definition, entry["containerName"])
-    balancer, group, listener_port, rule_priority = _load_balancing(Elbv2Api(clients), entry["targetGroupArn"])
+    elbv2 = Elbv2Api(clients)
+    advanced = entry.get("advancedConfiguration")
+    if advanced:
+        balancer, group, listener_port, rule_priority = _native_load_balancing(elbv2, entry["targetGroupArn"], advanced)
+    else:
+        balancer, group, listener_port, rule_priority = _load_balancing(elbv2, entry["targetGroupArn"])
     network = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration")
     if definition.get("networkMode") != "awsvpc" or not network:
         raise ConfigError(
@@ -98,6 +104,14 @@ def adopt(clients: AwsClients, cluster: str, service_name: str, environment: str
     }
     if rule_priority is not None:
         environment_config["traffic"] = {"listener_port": listener_port, "rule_priority": int(rule_priority)}
+    if advanced:
+        alternate = elbv2.target_groups_by_arn([advanced["alternateTargetGroupArn"]])[0]
+        service_config["load_balancer"]["alternate_target_group"] = alternate["TargetGroupName"]
+        service_config["load_balancer"]["test_listener_port"] = _rule_listener(elbv2, advanced["testListenerRule"])[0]
+        environment_config["load_balancer_role_arn"] = advanced["roleArn"]
+    strategy = _strategy(service.get("deploymentConfiguration") or {})
+    if strategy is not None:
+        environment_config["strategy"] = strategy
     config = {
         "service": service_config,
         "default_environment": environment,
@@ -125,7 +139,7 @@ def _load_balancer_entry(service: dict[str, Any]) -> dict[str, Any]:
     if len(entries) != 1:
         raise ConfigError(
             f"{service['serviceName']} has {len(entries)} target groups; snailtrail deploys a service behind "
-            "exactly one (a second colour is added with service.blue_green)",
+            "exactly one (blue-green, canary and linear use its advancedConfiguration's alternate group)",
             fix="adopt a service registered with one application load balancer target group",
         )
     return entries[0]
@@ -163,6 +177,67 @@ def _load_balancing(elbv2: Elbv2Api, target_group_arn: str) -> tuple[dict[str, A
             fix="write snailtrail.yaml by hand, naming the listener that carries users in environments.<name>.traffic",
         )
     return balancer, group, found[0].port, found[0].rule_priority
+
+
+def _native_load_balancing(
+    elbv2: Elbv2Api, target_group_arn: str, advanced: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], int, str | None]:
+    """A service with a native strategy: its production listener rule says where users arrive."""
+    group = elbv2.target_groups_by_arn([target_group_arn])[0]
+    port, priority = _rule_listener(elbv2, advanced["productionListenerRule"])
+    balancer = elbv2.load_balancers_by_arn(sorted(set(group.get("LoadBalancerArns", []))))[0]
+    return balancer, group, port, priority
+
+
+def _rule_listener(elbv2: Elbv2Api, rule_arn: str) -> tuple[int, str]:
+    """The port of the listener a rule belongs to, and the rule's priority (a rule's ARN names its listener)."""
+    rule = elbv2.rule(rule_arn)
+    listener_arn = rule_arn.replace(RULE_ARN_MARK, ":listener/").rsplit("/", 1)[0]
+    return elbv2.listener_by_arn(listener_arn)["Port"], rule["Priority"]
+
+
+def _strategy(configuration: dict[str, Any]) -> dict[str, Any] | None:
+    """The service's native strategy as snailtrail.yaml spells it; None for ROLLING."""
+    kinds = {"BLUE_GREEN": "blue-green", "CANARY": "canary", "LINEAR": "linear"}
+    kind = kinds.get(configuration.get("strategy") or "ROLLING")
+    if kind is None:
+        return None
+    strategy: dict[str, Any] = {"kind": kind, "bake_minutes": configuration.get("bakeTimeInMinutes", 0)}
+    canary, linear = configuration.get("canaryConfiguration"), configuration.get("linearConfiguration")
+    if canary:
+        strategy["canary"] = {"percent": canary["canaryPercent"], "bake_minutes": canary["canaryBakeTimeInMinutes"]}
+    if linear:
+        strategy["linear"] = {
+            "step_percent": linear["stepPercent"],
+            "step_bake_minutes": linear["stepBakeTimeInMinutes"],
+        }
+    alarms = configuration.get("alarms") or {}
+    if alarms.get("enable") and alarms.get("alarmNames"):
+        strategy["alarms"] = list(alarms["alarmNames"])
+    return strategy
+
+
+@dataclass(frozen=True)
+class Forwarder:
+    """A listener, or one of its rules, whose forward sends traffic to a target group."""
+
+    port: int
+    rule_priority: str | None  # None: the listener's default actions
+
+    def __str__(self) -> str:
+        return f"listener {self.port}" + (f" rule {self.rule_priority}" if self.rule_priority else "")
+
+
+def forwarders(elbv2: Elbv2Api, balancer_arn: str, target_group_arn: str) -> list[Forwarder]:
+    """Every listener and rule of the load balancer whose forward gives the target group traffic."""
+    found = []
+    for listener in elbv2.listeners(balancer_arn):
+        if forward_weights(listener["DefaultActions"]).get(target_group_arn, 0) > 0:
+            found.append(Forwarder(listener["Port"], None))
+        for rule in elbv2.rules(listener["ListenerArn"]):
+            if not rule.get("IsDefault") and forward_weights(rule["Actions"]).get(target_group_arn, 0) > 0:
+                found.append(Forwarder(listener["Port"], rule["Priority"]))
+    return found
 
 
 def _domain(clients: AwsClients, balancer_dns: str) -> dict[str, str] | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from snailtrail.aws import cloudwatch
-from snailtrail.config import EnvironmentKind, Settings, StrategyConfig
+from snailtrail.config import EnvironmentKind, Settings, StrategyConfig, StrategyKind
 from snailtrail.errors import ConfigError
 from snailtrail.phases import Phase
 
@@ -133,14 +133,20 @@ def strategy_problems(settings: Settings, strategy: StrategyConfig, where: str) 
     excuse a short bake, which would pass every step with "too few requests" whatever the traffic."""
     timing = cloudwatch.metrics_timing(settings.environment)
     shortest = timing.shortest_bake_s
-    bakes = [(f"{where}.steps[{i}].bake_s", step.bake_s) for i, step in enumerate(strategy.steps)]
-    bakes.append((f"{where}.final_bake_s", strategy.final_bake_s))
+    minute_s = settings.environment.minute_s
+    bakes = {
+        StrategyKind.canary: [(f"{where}.canary.bake_minutes", strategy.canary.bake_minutes)],
+        StrategyKind.linear: [(f"{where}.linear.step_bake_minutes", strategy.linear.step_bake_minutes)],
+    }.get(strategy.kind, [])
+    if strategy.native:
+        bakes.append((f"{where}.bake_minutes", strategy.bake_minutes))
     why = (
         f"the gates judge a period of the load balancer's metrics ({timing.period_s} s) only once CloudWatch "
         f"has it, up to {timing.delay_s} s after it ends"
     )
     problems = []
-    for field, bake_s in bakes:
+    for field, minutes in bakes:
+        bake_s = minutes * minute_s
         if bake_s == 0 and strategy.gates.allow_no_traffic:
             continue
         if bake_s == 0:
@@ -148,18 +154,23 @@ def strategy_problems(settings: Settings, strategy: StrategyConfig, where: str) 
                 Problem(
                     field,
                     f"a bake of 0 s ends before the traffic gates can judge anything ({why}): the deploy would abort",
-                    f"bake at least {shortest} s, or set gates.allow_no_traffic to pass the step on target health",
+                    f"bake at least {_minutes(shortest, minute_s)}, or set gates.allow_no_traffic to pass the step "
+                    "on target health",
                 )
             )
         elif bake_s < shortest:
             problems.append(
                 Problem(
                     field,
-                    f"a bake of {bake_s:g} s ends before the traffic gates can judge anything ({why})",
-                    f"bake at least {shortest} s (or 0 with gates.allow_no_traffic for no bake)",
+                    f"a bake of {minutes} minute(s) ends before the traffic gates can judge anything ({why})",
+                    f"bake at least {_minutes(shortest, minute_s)} (or 0 with gates.allow_no_traffic for no bake)",
                 )
             )
     return problems
+
+
+def _minutes(seconds: float, minute_s: float) -> str:
+    return f"{-(-seconds // minute_s):.0f} minute(s) ({seconds:g} s)"
 
 
 def _no_execution_role(where: str, reasons: str) -> Problem:

@@ -79,23 +79,23 @@ class LoadBalancerConfig(Strict):
     target_group: Name
     listener_port: int = Field(default=80, ge=1, le=65535)
     security_group: Name | None = None
-
-
-class BlueGreenConfig(Strict):
-    """The second colour for blue-green and canary deploys: its own service and target group.
-
-    The configured service and target group are "blue"; this block names "green". Which colour is
-    live is read from the account (the service with tasks, else the listener's weights), never stored.
-    """
-
-    service: Name | None = Field(default=None, description="default: <service.name>-green")
-    target_group: Name
+    alternate_target_group: Name | None = Field(
+        default=None,
+        description="the second target group of ECS's blue/green, canary and linear deployments "
+        "(advancedConfiguration.alternateTargetGroupArn); default: <target_group>-alt",
+    )
     test_listener_port: int | None = Field(
         default=None,
         ge=1,
         le=65535,
-        description="a listener snailtrail points at the new colour, to probe it before it gets traffic",
+        description="the listener whose rule is advancedConfiguration.testListenerRule: the new revision "
+        "answers there before it takes production traffic",
     )
+
+    @property
+    def alternate(self) -> str:
+        """The alternate target group's name."""
+        return self.alternate_target_group or f"{self.target_group}-alt"
 
 
 class DomainConfig(Strict):
@@ -116,73 +116,156 @@ class ServiceConfig(Strict):
     network: NetworkConfig
     load_balancer: LoadBalancerConfig
     domain: DomainConfig | None = None
-    blue_green: BlueGreenConfig | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_second_colour(cls, data: Any) -> Any:
+        # Issue 20: blue-green, canary and linear are native deployments of the one service; a config
+        # written for the second-service mode is told what replaced each of its keys.
+        if isinstance(data, dict) and "blue_green" in data:
+            raise ValueError(
+                "service.blue_green is gone: blue-green, canary and linear deploy the one service natively. "
+                "Move blue_green.target_group to service.load_balancer.alternate_target_group and "
+                "blue_green.test_listener_port to service.load_balancer.test_listener_port, and name ECS's "
+                "load-balancer role in environments.<name>.load_balancer_role_arn; there is no second service"
+            )
+        return data
 
     @property
     def task_family(self) -> str:
         return self.family or self.name
 
-    @property
-    def green_name(self) -> str | None:
-        if self.blue_green is None:
-            return None
-        return self.blue_green.service or f"{self.name}-green"
-
 
 class StrategyKind(StrEnum):
+    """ECS's deploymentConfiguration.strategy, as snailtrail.yaml spells it."""
+
     rolling = "rolling"
     blue_green = "blue-green"
     canary = "canary"
+    linear = "linear"
+
+    @property
+    def ecs_strategy(self) -> str:
+        return {"rolling": "ROLLING", "blue-green": "BLUE_GREEN", "canary": "CANARY", "linear": "LINEAR"}[self.value]
 
 
-class CanaryStep(Strict):
-    weight: int = Field(ge=1, le=99, description="percent of the listener's traffic on the new colour")
-    bake_s: float = Field(ge=0, le=86_400, description="how long the gates watch this weight")
+# Ranges and steps from the Amazon ECS API reference (DeploymentConfiguration, CanaryConfiguration,
+# LinearConfiguration, DeploymentLifecycleHookTimeoutConfiguration).
+
+
+def in_tenths(value: float) -> float:
+    """canaryPercent and stepPercent are multiples of 0.1."""
+    if abs(round(value * 10) - value * 10) > 1e-9:
+        raise ValueError(f"{value:g} is not a multiple of 0.1, as ECS requires")
+    return value
+
+
+class CanaryConfig(Strict):
+    """canaryConfiguration: ``percent`` of production traffic first, baked, then the rest."""
+
+    percent: float = Field(default=10.0, ge=0.1, le=100, description="canaryPercent: 0.1 to 100 in steps of 0.1")
+    bake_minutes: int = Field(default=2, ge=0, le=1440, description="canaryBakeTimeInMinutes, under the gates")
+
+    @field_validator("percent")
+    @classmethod
+    def _tenths(cls, value: float) -> float:
+        return in_tenths(value)
+
+
+class LinearConfig(Strict):
+    """linearConfiguration: production traffic in equal steps, each baked."""
+
+    step_percent: float = Field(default=25.0, ge=3, le=100, description="stepPercent: 3 to 100 in steps of 0.1")
+    step_bake_minutes: int = Field(default=2, ge=0, le=1440, description="stepBakeTimeInMinutes, under the gates")
+
+    @field_validator("step_percent")
+    @classmethod
+    def _tenths(cls, value: float) -> float:
+        return in_tenths(value)
+
+
+class HookAction(StrEnum):
+    rollback = "ROLLBACK"
+    continue_ = "CONTINUE"
+
+
+class HoldConfig(Strict):
+    """A manual hold: after snailtrail's own test through the test listener passed and before any
+    production traffic moves (POST_TEST_TRAFFIC_SHIFT), the deployment waits for `snailtrail promote` or
+    `snailtrail abort`; snailtrail does not continue it by itself. ECS takes ``on_timeout`` after
+    ``timeout_minutes``."""
+
+    timeout_minutes: int = Field(default=60, ge=1, le=20160, description="timeoutInMinutes of the hold's hook")
+    on_timeout: HookAction = Field(default=HookAction.rollback, description="ROLLBACK (default) or CONTINUE")
 
 
 class GateConfig(Strict):
-    """Live-traffic gates: the new colour against the old, from the load balancer's metrics."""
+    """Live-traffic gates: the new revision against the old, from the load balancer's metrics, and the
+    CloudWatch alarms named here (in ALARM during a bake: roll back)."""
 
-    min_requests: int = Field(default=20, ge=1, description="new-colour requests before the traffic gates judge")
+    min_requests: int = Field(default=20, ge=1, description="new-revision requests before the traffic gates judge")
     max_error_rate_increase: float = Field(
-        default=0.02, ge=0, le=1, description="5xx and connection-error rate above the old colour's"
+        default=0.02, ge=0, le=1, description="5xx and connection-error rate above the old revision's"
     )
-    max_latency_ratio: float = Field(default=1.5, ge=1, description="mean response time over the old colour's")
+    max_latency_ratio: float = Field(default=1.5, ge=1, description="mean response time over the old revision's")
     min_latency_increase_ms: float = Field(
         default=50, ge=0, description="a latency ratio only fails above this many ms of difference"
     )
     allow_no_traffic: bool = Field(
         default=False,
-        description="a bake that ends before min_requests reached the new colour passes with a warning "
+        description="a bake that ends before min_requests reached the new revision passes with a warning "
         "instead of failing (for services without steady traffic)",
     )
+    alarms: list[Name] = Field(
+        default_factory=list, max_length=10, description="CloudWatch alarms snailtrail watches during every bake"
+    )
+
+
+REPLACED_STRATEGY_KEYS = {
+    "steps": "canary: {percent, bake_minutes} or linear: {step_percent, step_bake_minutes}",
+    "final_bake_s": "bake_minutes (ECS's bakeTimeInMinutes, after all production traffic moved)",
+}
 
 
 class StrategyConfig(Strict):
+    """How a deploy moves the one service: ECS's own strategy, the PAUSE hooks snailtrail judges at,
+    ECS's alarm rollback and snailtrail's gates."""
+
     kind: StrategyKind = StrategyKind.rolling
-    steps: list[CanaryStep] = Field(
-        default_factory=lambda: [CanaryStep(weight=10, bake_s=120), CanaryStep(weight=50, bake_s=120)],
-        description="canary only: weights below 100 in increasing order; 100 % comes last",
+    bake_minutes: int = Field(
+        default=2, ge=0, le=1440, description="bakeTimeInMinutes: old and new revisions both kept after the shift"
     )
-    # 120 s: on AWS the gates see a step's first minute of ALB metrics only a minute after it ends
-    # (snailtrail/aws/cloudwatch.py), so a shorter bake could never judge the new colour at 100 %.
-    final_bake_s: float = Field(
-        default=120, ge=0, le=86_400, description="at 100 %, the old colour still running, before it is scaled down"
+    canary: CanaryConfig = Field(default_factory=CanaryConfig)
+    linear: LinearConfig = Field(default_factory=LinearConfig)
+    hold: HoldConfig | None = Field(
+        default=None, description="wait for an operator's promote or abort before production traffic moves"
+    )
+    judge_timeout_minutes: int = Field(
+        default=10,
+        ge=1,
+        le=20160,
+        description="timeout of snailtrail's own PAUSE hooks: a snailtrail that died is rolled back by ECS then",
+    )
+    alarms: list[Name] = Field(
+        default_factory=list,
+        max_length=10,
+        description="deploymentConfiguration.alarms: ECS rolls back by itself when one goes into ALARM",
     )
     gates: GateConfig = Field(default_factory=GateConfig)
 
-    def bake_for(self, weight: int) -> float:
-        if weight == 100:
-            return self.final_bake_s
-        return next(step.bake_s for step in self.steps if step.weight == weight)
-
-    @field_validator("steps")
+    @model_validator(mode="before")
     @classmethod
-    def _increasing(cls, value: list[CanaryStep]) -> list[CanaryStep]:
-        weights = [step.weight for step in value]
-        if weights != sorted(set(weights)):
-            raise ValueError(f"canary weights must increase step by step, got {weights}")
-        return value
+    def _replaced_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for old, new in REPLACED_STRATEGY_KEYS.items():
+                if old in data:
+                    raise ValueError(f"strategy.{old} is gone (ECS moves the traffic now): use {new}")
+        return data
+
+    @property
+    def native(self) -> bool:
+        """Blue-green, canary or linear: a service deployment snailtrail judges at PAUSE hooks."""
+        return self.kind is not StrategyKind.rolling
 
 
 class WebhookConfig(Strict):
@@ -216,16 +299,16 @@ class NotificationsConfig(Strict):
 
 
 class TrafficConfig(Strict):
-    """Where blue-green and canary deploys move production traffic in one environment."""
+    """The listener whose rule ECS moves production traffic on, in one environment."""
 
     listener_port: int | None = Field(
         default=None, ge=1, le=65535, description="default: service.load_balancer.listener_port"
     )
-    rule_priority: int | None = Field(
-        default=None,
+    rule_priority: int = Field(
+        default=10,
         ge=1,
         le=50_000,
-        description="the rule of that listener whose forward moves; default: the listener's default action",
+        description="the priority of the service's rule on the production and test listeners",
     )
 
 
@@ -254,6 +337,12 @@ class EnvironmentConfig(Strict):
     )
     log_group: str | None = Field(
         default=None, description="the awslogs group in this environment (overrides service's)"
+    )
+    load_balancer_role_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$",
+        description="the role ECS calls Elastic Load Balancing with in native blue/green, canary and linear "
+        "deployments (advancedConfiguration.roleArn; AmazonECSInfrastructureRolePolicyForLoadBalancers)",
     )
     cpu_architecture: CpuArchitecture | None = Field(
         default=None, description="runtimePlatform.cpuArchitecture; images are built for it (default: the host's)"
@@ -304,8 +393,14 @@ class EnvironmentConfig(Strict):
         default=None, description="webhooks (Slack-compatible) told of deploys, rollbacks, aborts and failures"
     )
     traffic: TrafficConfig | None = Field(
-        default=None, description="the listener (or listener rule) whose forward blue-green and canary move"
+        default=None, description="the production listener and the service's rule priority on it"
     )
+
+    @property
+    def minute_s(self) -> float:
+        """How long one of ECS's minutes (bakes, hook timeouts) lasts here: 60 s on AWS, one second on the
+        sandbox's clock (docs/sandbox.md), so that a sandbox deploy stays short."""
+        return 1.0 if self.kind is EnvironmentKind.sandbox else 60.0
 
     @field_validator("endpoint_url", "public_url")
     @classmethod
@@ -321,17 +416,6 @@ class ProjectConfig(Strict):
     default_environment: Name
     environments: dict[Name, EnvironmentConfig] = Field(min_length=1)
     git_revision: str | None = None
-
-    @model_validator(mode="after")
-    def _colours_exist(self) -> ProjectConfig:
-        for name, environment in self.environments.items():
-            strategy = environment.strategy
-            if strategy is not None and strategy.kind is not StrategyKind.rolling and self.service.blue_green is None:
-                raise ValueError(
-                    f"environments.{name}.strategy is {strategy.kind.value}, which needs service.blue_green "
-                    "(the second colour's target group)"
-                )
-        return self
 
     @model_validator(mode="after")
     def _default_exists(self) -> ProjectConfig:
@@ -363,6 +447,14 @@ class Settings(BaseModel):
     @property
     def environment(self) -> EnvironmentConfig:
         return self.project.environments[self.environment_name]
+
+    @property
+    def production_listener_port(self) -> int:
+        """Where users arrive: the environment's traffic listener, else the service's listener port."""
+        traffic = self.environment.traffic
+        if traffic is not None and traffic.listener_port is not None:
+            return traffic.listener_port
+        return self.service.load_balancer.listener_port
 
     @property
     def execution_role_arn(self) -> str | None:

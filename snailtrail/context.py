@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from snailtrail.aws.cloudwatch import MetricsTiming, metrics_timing
 from snailtrail.aws_rules import require_environment, require_phases
@@ -20,8 +20,6 @@ if TYPE_CHECKING:
     from snailtrail.aws.ecs import EcsApi
     from snailtrail.aws.elbv2 import Elbv2Api
     from snailtrail.aws.session import AwsClients
-    from snailtrail.colours import Colours
-    from snailtrail.inflight import InFlight
     from snailtrail.lock import DeployLock
     from snailtrail.taskdef import RevisionHistory
     from snailtrail.trail import Trail
@@ -110,16 +108,14 @@ class Context:
         return Ec2Api(self.clients, service_vpc)
 
     @cached_property
-    def colours(self) -> Colours:
-        """Which colour is live (the configured service when there is no blue_green block)."""
-        from snailtrail.colours import resolve_colours
+    def live_service(self) -> dict[str, Any] | None:
+        """The one service as ECS describes it (None: it does not exist)."""
+        return self.ecs.describe_service(self.settings.service.name)
 
-        return resolve_colours(self.settings, self.ecs, self.elbv2, self.inflight)
-
-    def refresh_colours(self) -> Colours:
-        """Read the colours again: after this run moved traffic or changed desired counts."""
-        self.__dict__.pop("colours", None)
-        return self.colours
+    def refresh_live_service(self) -> dict[str, Any] | None:
+        """Read the service again: after this run changed it."""
+        self.__dict__.pop("live_service", None)
+        return self.live_service
 
     def refresh_history(self) -> None:
         """Read the revisions again on next use: a deploy may have registered or verified one since."""
@@ -149,16 +145,6 @@ class Context:
 
             trail.observers.append(Notifier(self.settings, trail, self.reporter))
         return trail
-
-    @cached_property
-    def inflight(self) -> InFlight:
-        """The blue-green or canary rollout in flight, if any (state table)."""
-        from snailtrail.inflight import InFlight
-
-        settings = self.settings
-        return InFlight(
-            self.clients, settings.environment.state_table, settings.environment_name, settings.service.name
-        )
 
     @cached_property
     def lock(self) -> DeployLock:
@@ -196,10 +182,10 @@ class Context:
         """Where the test listener answers: the sandbox's own front door, else the public host on its port."""
         if self.endpoints.test_url:
             return self.endpoints.test_url
-        blue_green = self.settings.service.blue_green
-        if blue_green is None or blue_green.test_listener_port is None:
-            raise ConfigError("no test listener is configured", fix="set service.blue_green.test_listener_port")
+        port = self.settings.service.load_balancer.test_listener_port
+        if port is None:
+            raise ConfigError("no test listener is configured", fix="set service.load_balancer.test_listener_port")
         from urllib.parse import urlsplit
 
         host = urlsplit(self.public_url()).hostname
-        return f"http://{host}:{blue_green.test_listener_port}"
+        return f"http://{host}:{port}"

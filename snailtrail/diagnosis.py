@@ -61,7 +61,6 @@ class FailureExplanation:
     evidence: list[TaskEvidence]
     causes: list[str] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
-    checks_not_run: str | None = None
 
     @property
     def summary(self) -> str:
@@ -77,8 +76,6 @@ class FailureExplanation:
                 out.append(f"  {check.status.value:<4} {check.name}: {check.summary}")
                 if check.fix and check.status.value in ("fail", "warn"):
                     out.append(f"       fix: {check.fix}")
-        elif self.checks_not_run:
-            out.append(self.checks_not_run)
         return out
 
     def last_lines(self) -> str:
@@ -96,18 +93,11 @@ class FailureExplanation:
             "tasks": [t.to_json() for t in self.evidence],
             "causes": self.causes,
             "checks": [c.to_json() for c in self.checks],
-            "checks_not_run": self.checks_not_run,
         }
 
 
-def explain_stopped_tasks(
-    ctx: Context, tasks: list[dict[str, Any]], phase_name: str | None, live: bool
-) -> FailureExplanation:
-    """Read the stopped tasks' evidence and run the checks their reasons point to.
-
-    ``live`` says the tasks belong to the live service, which verify's checks look at; a canary's or
-    blue-green's new colour is not it, so its evidence is shown without the checks.
-    """
+def explain_stopped_tasks(ctx: Context, tasks: list[dict[str, Any]], phase_name: str | None) -> FailureExplanation:
+    """Read the stopped tasks' evidence and run the checks their reasons point to."""
     definitions = {arn: ctx.history.get(arn).definition for arn in {t["taskDefinitionArn"] for t in tasks}}
     evidence = stopped_task_evidence(LogsApi(ctx.clients), definitions, tasks, ctx.clients.region)
     explanation = FailureExplanation(evidence)
@@ -119,17 +109,10 @@ def explain_stopped_tasks(
             wanted.extend(c for c in checks if c not in wanted)
     if not wanted:
         return explanation
-    if not live:
-        only = " ".join(f"--only '{name}'" for name in wanted)
-        explanation.checks_not_run = (
-            f"not checked: verify's checks look at the live colour, not the new one whose tasks stopped; "
-            f"those that explain {'; '.join(explanation.causes)}: snailtrail verify {only}"
-        )
-        return explanation
     from snailtrail.checks.catalogue import run_checks
     from snailtrail.checks.view import LiveView
 
-    ctx.refresh_colours()  # the service now points at the revision whose tasks stopped
+    ctx.refresh_live_service()  # the service now points at the revision whose tasks stopped
     report = run_checks(LiveView(ctx, ctx.endpoints.dns_server), ctx.phase_or_none(phase_name), wanted)
     explanation.checks = [result for _, result in report.results]
     return explanation
@@ -141,13 +124,12 @@ def report_stopped_tasks(
     tasks: list[dict[str, Any]],
     phase_name: str | None,
     task_definition: str | None,
-    live: bool,
 ) -> str:
     """Print the explanation under the failed step, keep it in the trail (``tasks.stopped``), and return
     the tasks' last log lines for the failure's message. Reading evidence never stops a rollback: an
     error here is said, and the failure goes on as it would have."""
     try:
-        explanation = explain_stopped_tasks(ctx, tasks, phase_name, live)
+        explanation = explain_stopped_tasks(ctx, tasks, phase_name)
     except Exception as raw:  # noqa: BLE001 - the rollback matters more than its explanation
         message = f"the stopped tasks' logs and checks could not be read: {operator_error(raw).message}"
         ctx.reporter.warn(message)

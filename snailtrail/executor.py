@@ -1,9 +1,9 @@
 """Run a deploy plan's steps, in order, each written to the trail; on failure hand over to recovery.
 
 The executor dispatches on each step's type (snailtrail/steps.py): the objects it runs are the ones
-``plan`` printed. Services change through the service layer (snailtrail/service_ops.py), traffic
-through the rollout's TrafficShift (snailtrail/traffic_shift.py), and what happens after a failure
-or an interrupt is snailtrail/recovery.py's.
+``plan`` printed. The service changes through the service layer (snailtrail/service_ops.py); a native
+deployment is followed and judged by snailtrail/native_deploy.py; what happens after a failure or an
+interrupt is snailtrail/recovery.py's.
 """
 
 from __future__ import annotations
@@ -11,19 +11,22 @@ from __future__ import annotations
 import time
 
 from snailtrail import image_steps, steps
+from snailtrail.aws.cloudwatch import alarms_in_alarm
+from snailtrail.checks.gates import alarm_gate
 from snailtrail.context import Context
 from snailtrail.errors import SnailtrailError
 from snailtrail.image_steps import Artifacts
+from snailtrail.native_deploy import NativeDeployment
+from snailtrail.native_setup import deployment_configuration
 from snailtrail.one_off import before_deploy
 from snailtrail.plan import DeployOptions, DeployPlan
-from snailtrail.recovery import RolloutRecord, after_failure, after_interrupt
+from snailtrail.recovery import after_failure, after_interrupt
 from snailtrail.run_result import RunResult, run_step
 from snailtrail.run_trail import RunTrail
 from snailtrail.schema import current_schema, record_schema
 from snailtrail.service_ops import ServiceOps
-from snailtrail.steps import Step
+from snailtrail.steps import GateFailed, Step
 from snailtrail.success_criteria import judge_criteria, mark_verified
-from snailtrail.traffic_shift import TrafficShift
 
 
 class Executor:
@@ -54,9 +57,10 @@ class Executor:
             for step in plan.steps:
                 run_step(self.ctx.reporter, self.run, result, step.name, step.summary, lambda s=step: run.perform(s))
         except SnailtrailError as failure:
-            after_failure(self.ctx, self.ops, plan, result, failure, run.service_touched, run.rollout_in_flight())
+            after_failure(self.ctx, self.ops, plan, result, failure, run.service_touched, run.in_flight())
         except KeyboardInterrupt:
-            after_interrupt(self.ctx, self.ops, plan, result, run.service_touched, run.rollout_in_flight())
+            step = run.current.name if run.current else "deploy"
+            after_interrupt(self.ctx, self.ops, plan, result, run.service_touched, run.in_flight(), step)
         else:
             # No event of its own: deploy.finished with ok says the phase verified (report.phase_states).
             result.ok = True
@@ -91,16 +95,22 @@ class DeployRun:
         self.result = result
         self.artifacts = Artifacts(image=plan.options.image or "")
         self.service_touched = False
-        # Before any step changes anything: a listener that cannot carry the rollout is refused (exit 2).
-        self.shift = TrafficShift(ctx, ops, plan) if plan.progressive else None
-        self.colour = self.shift.new if self.shift else ctx.colours.live  # the colour the new revision runs as
+        self.current: Step | None = None  # the step running now (an interrupt names it)
+        self.deployment = (
+            NativeDeployment(
+                ctx, ops.run, plan.phase, plan.native_setup, plan.strategy, ops.poll_interval_s, ops.timeout_s
+            )
+            if plan.native_setup is not None
+            else None
+        )
 
-    def rollout_in_flight(self) -> RolloutRecord | None:
-        """The rollout to abort, once its start recorded it in flight."""
-        return self.shift.record() if self.shift is not None and self.shift.began else None
+    def in_flight(self) -> NativeDeployment | None:
+        """The native deployment to roll back, once this run's UpdateService started it."""
+        return self.deployment if self.deployment is not None and self.service_touched else None
 
     def perform(self, step: Step) -> str:
         """Do what the step says: the one dispatch, on the step's type."""
+        self.current = step
         ctx, ops, plan, result, phase = self.ctx, self.ops, self.plan, self.result, self.plan.phase
         arn = result.task_definition or ""
         match step:
@@ -119,26 +129,52 @@ class DeployRun:
                 return before_deploy(ctx, ops.run, phase.name, ctx.history.get(arn), step, plan.options.poll_interval_s)
             case steps.CreateServiceStep():
                 self.service_touched = True
-                return ops.create(arn, phase, desired=plan.desired.count)
+                return ops.create(arn, phase, desired=plan.desired.count, alarms=list(plan.strategy.alarms))
             case steps.UpdateServiceStep():
                 self.service_touched = True
-                return ops.update(arn, plan.desired.count, phase)
-            case steps.StartColourStep():
-                return self._shift().start(phase, arn)
+                return ops.update(arn, plan.desired.count, phase, list(plan.strategy.alarms))
             case steps.WaitStep():
-                return ops.wait(arn, phase.name, step.service)
-            case steps.TestColourStep():
-                return self._shift().test(phase, arn, result.checks)
-            case steps.ShiftStep():
-                return self._shift().shift(step)
+                return ops.wait(arn, phase.name)
+            case steps.NativeUpdateStep():
+                self.service_touched = True
+                setup = self._native().setup
+                native = {
+                    "deploymentConfiguration": deployment_configuration(plan.strategy),
+                    "loadBalancers": setup.load_balancers(ctx.settings.service.container_name, phase.container.port),
+                }
+                return ops.update_native(arn, plan.desired.count, phase, native)
+            case steps.TestStep():
+                return self._native().test(lambda group: self._criteria(group, ctx.test_url()), step.hold)
+            case steps.HoldStep():
+                return self._native().hold()
+            case steps.ProductionStep():
+                return self._native().production(lambda group: self._criteria(group, None))
+            case steps.BakeStep():
+                return self._native().bake()
             case steps.CriteriaStep():
-                return judge_criteria(ctx, phase, arn, ops.new_tasks, result.checks, self.colour)
+                judged = judge_criteria(ctx, phase, arn, ops.new_tasks, result.checks)
+                return judged + (self._alarms() if step.alarms else "")
             case steps.MarkStep():
                 return mark_verified(ctx, arn)
             case steps.RetireStep():
                 return self._shift().retire()
         raise TypeError(f"no action for a {type(step).__name__}")
 
-    def _shift(self) -> TrafficShift:
-        assert self.shift is not None, "a rollout step in a plan that is not progressive"
-        return self.shift
+    def _alarms(self) -> str:
+        """The gates' alarms after a rolling deploy: one in ALARM fails it (and the rollback follows)."""
+        firing, missing = alarms_in_alarm(self.ctx.clients, list(self.plan.strategy.gates.alarms))
+        verdict = alarm_gate(firing, missing)
+        self.result.checks.append(verdict)
+        if verdict.failed:
+            raise GateFailed(verdict.name, verdict.summary, verdict.fix)
+        return f"; {verdict.summary}"
+
+    def _native(self) -> NativeDeployment:
+        assert self.deployment is not None, "a native step in a plan that is not native"
+        return self.deployment
+
+    def _criteria(self, group_arn: str, base_url: str | None) -> str:
+        """The phase's criteria on the new revision's running tasks in ``group_arn``."""
+        tasks = self.ctx.ecs.service_tasks(self.ctx.settings.service.name, ("RUNNING",))
+        arn = self.result.task_definition or ""
+        return judge_criteria(self.ctx, self.plan.phase, arn, tasks, self.result.checks, group_arn, base_url)

@@ -21,7 +21,7 @@ from snailtrail.schema import current_schema, incompatibility, schema_range
 from snailtrail.taskdef import Revision
 
 # Trail steps that point the service at a revision: a rolling deploy's and a rollback's update, a
-# deploy's create. A blue-green or canary deploy puts its revision live when it finishes verified.
+# deploy's create, a native deployment's update (an unverified revision is never a target anyway).
 LIVE_STEPS = ("update", "create")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from snailtrail.aws.session import partition_of, resolved_region
-from snailtrail.config import Settings
+from snailtrail.config import Settings, StrategyConfig
 
 READ_ONLY = [
     "ecs:DescribeClusters",
@@ -14,6 +14,8 @@ READ_ONLY = [
     "ecs:ListTaskDefinitions",
     "ecs:ListTasks",
     "ecs:DescribeTasks",
+    "ecs:ListServiceDeployments",  # status, abort, promote and deploy find the service deployment in flight
+    "ecs:DescribeServiceDeployments",
     "elasticloadbalancing:DescribeLoadBalancers",
     "elasticloadbalancing:DescribeListeners",
     "elasticloadbalancing:DescribeRules",
@@ -28,6 +30,8 @@ READ_ONLY = [
     "route53:ListHostedZones",  # `init --from-service`: the public record that aliases the load balancer
     "route53:ListResourceRecordSets",
     "iam:GetRole",
+    "iam:ListAttachedRolePolicies",  # the load-balancer role's policies (verify's native deployment check)
+    "iam:ListRolePolicies",
     "logs:DescribeLogGroups",
     "logs:GetLogEvents",  # a failed rollout's stopped tasks, `snailtrail logs`
     "logs:FilterLogEvents",
@@ -61,9 +65,12 @@ TASK_RUN = ["ecs:RunTask"]
 TASK_STOP = ["ecs:StopTask"]
 # These actions have no resource type: AWS accepts them only on "*".
 UNSCOPED_DEPLOY = ["ecs:RegisterTaskDefinition", "ecr:GetAuthorizationToken"]
-# Blue-green and canary only: the traffic shifts (the load balancer's listeners and rules), the gates' metrics.
-LISTENER_WRITE = ["elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule"]
+# Blue-green, canary and linear: snailtrail answers the service deployment's PAUSE hooks or rolls it back;
+# ECS moves the traffic itself, with the load-balancer role snailtrail passes to it.
+DEPLOYMENT_ANSWER = ["ecs:ContinueServiceDeployment", "ecs:StopServiceDeployment"]
+# The gates' metrics: GetMetricData has no resource type.
 UNSCOPED_TRAFFIC = ["cloudwatch:GetMetricData"]
+GATE_ALARMS = ["cloudwatch:DescribeAlarms"]
 STATE_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 PURPOSES = ("verify", "deploy")
 
@@ -86,8 +93,16 @@ class Arns:
     @property
     def services(self) -> list[str]:
         service = self._settings.service
-        names = [n for n in (service.name, service.green_name) if n]
-        return [self._arn("ecs", f"service/{service.cluster}/{name}") for name in names]
+        return [self._arn("ecs", f"service/{service.cluster}/{service.name}")]
+
+    @property
+    def service_deployments(self) -> str:
+        """The service's deployments (ContinueServiceDeployment, StopServiceDeployment act on them)."""
+        service = self._settings.service
+        return self._arn("ecs", f"service-deployment/{service.cluster}/{service.name}/*")
+
+    def alarms(self, names: list[str]) -> list[str]:
+        return [self._arn("cloudwatch", f"alarm:{name}") for name in names]
 
     @property
     def task_definitions(self) -> str:
@@ -100,16 +115,6 @@ class Arns:
     @property
     def repository(self) -> str:
         return self._arn("ecr", f"repository/{self._settings.service.image_repository}")
-
-    @property
-    def listeners(self) -> str:
-        """Every listener of the service's load balancer (its ARN's ids are unknown until asked)."""
-        return self._arn("elasticloadbalancing", f"listener/app/{self._settings.service.load_balancer.name}/*")
-
-    @property
-    def listener_rules(self) -> str:
-        """Every rule of those listeners (a rule_priority names one; its ARN's ids are unknown until asked)."""
-        return self._arn("elasticloadbalancing", f"listener-rule/app/{self._settings.service.load_balancer.name}/*")
 
 
 def _allow(sid: str, actions: list[str], resource: str | list[str]) -> dict[str, Any]:
@@ -132,9 +137,12 @@ def policy(settings: Settings, purpose: str) -> dict[str, Any]:
         statements.append(_allow("RegisterRevisionsAndLogInToEcr", UNSCOPED_DEPLOY, "*"))
         if settings.environment.registry == "ecr":
             statements.append(_allow("PushTheImage", IMAGE_PUSH, arns.repository))
-        if settings.service.blue_green is not None:
-            statements.append(_allow("MoveTraffic", LISTENER_WRITE, [arns.listeners, arns.listener_rules]))
+        if native_strategies(settings):
+            statements.append(_allow("AnswerTheServiceDeployment", DEPLOYMENT_ANSWER, arns.service_deployments))
             statements.append(_allow("ReadTheGatesMetrics", UNSCOPED_TRAFFIC, "*"))
+        gate_alarms = sorted({a for strategy in strategies(settings) for a in strategy.gates.alarms})
+        if gate_alarms:
+            statements.append(_allow("ReadTheGatesAlarms", GATE_ALARMS, arns.alarms(gate_alarms)))
         statements.append(_allow("WriteTheTrailAndLock", STATE_WRITE, arns.table))
         roles = [r for r in (settings.service.task_role_arn, settings.execution_role_arn) if r]
         if roles:
@@ -147,4 +155,29 @@ def policy(settings: Settings, purpose: str) -> dict[str, Any]:
                     "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
                 }
             )
+        if native_strategies(settings) and settings.environment.load_balancer_role_arn:
+            statements.append(
+                {
+                    "Sid": "PassTheLoadBalancerRole",
+                    "Effect": "Allow",
+                    "Action": "iam:PassRole",
+                    "Resource": settings.environment.load_balancer_role_arn,
+                    "Condition": {"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}},
+                }
+            )
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def strategies(settings: Settings) -> list[StrategyConfig]:
+    """The environment's strategy and every phase's: what a deploy in this environment may run."""
+    from snailtrail.phases import load_phases
+
+    found = [settings.environment.strategy] if settings.environment.strategy else []
+    if settings.phases_path.is_dir():
+        found += [p.manifest.strategy for p in load_phases(settings.phases_path) if p.manifest.strategy]
+    return found
+
+
+def native_strategies(settings: Settings) -> bool:
+    """Whether a deploy here can be native: a strategy names one, or the setup for one exists (--strategy)."""
+    return settings.service.load_balancer.test_listener_port is not None or any(s.native for s in strategies(settings))

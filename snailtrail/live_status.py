@@ -17,12 +17,12 @@ LATEST_EVENTS = 5
 
 def snapshot(context: Context, collect: Callable[[Context], dict[str, Any]]) -> dict[str, Any]:
     """The status document (``collect``: the status command's) with the running tasks and the service's
-    latest events, read afresh: which colour is live may have changed since the last round."""
-    context.refresh_colours()
+    latest events, read afresh: a service deployment moves on between rounds."""
+    context.refresh_live_service()
     context.refresh_history()
     document = collect(context)
-    service = context.colours.live_service or {}
-    tasks = context.ecs.service_tasks(context.colours.live.service, ("RUNNING",)) if service else []
+    service = context.live_service or {}
+    tasks = context.ecs.service_tasks(context.settings.service.name, ("RUNNING",)) if service else []
     document["tasks"] = [
         {
             "id": t["taskArn"].rsplit("/", 1)[-1],
@@ -81,6 +81,29 @@ def render_live(document: dict[str, Any], refreshed_at: float | None = None) -> 
             "none",
         )
     )
+    native = document.get("service_deployment")
+    parts.append(
+        _table(
+            "service deployment in flight",
+            ["deployment", "strategy", "status", "stage", "hooks", "production weight"],
+            [
+                [
+                    native["id"],
+                    native["strategy"],
+                    native["status"],
+                    native["stage"],
+                    ", ".join(
+                        f"{h['status']} until {h['expires_at']} then {h['timeout_action']}" for h in native["hooks"]
+                    )
+                    or "none",
+                    native["evidence"]["production_weight"],
+                ]
+            ]
+            if native
+            else [],
+            "none",
+        )
+    )
     parts.append(
         _table(
             "tasks",
@@ -95,8 +118,8 @@ def render_live(document: dict[str, Any], refreshed_at: float | None = None) -> 
     parts.append(
         _table(
             "targets",
-            ["target", "state", "reason"],
-            [[f"{t['id']}:{t['port']}", t["state"], t["reason"]] for t in document["targets"]],
+            ["target", "group", "state", "reason"],
+            [[f"{t['id']}:{t['port']}", t["target_group"], t["state"], t["reason"]] for t in document["targets"]],
             "none registered",
         )
     )

@@ -31,6 +31,8 @@ NOTIFIED = {
     "rollback.finished": "rollback",
     "rollback.impossible": "rollback impossible",
     "rollout.aborted": "rollout aborted",
+    "deployment.held": "deploy held for an operator",
+    "ecs.rolled-back": "deploy rolled back by ECS",
 }
 POST_TIMEOUT_S = 3.0
 POST_ATTEMPTS = 2
@@ -91,13 +93,18 @@ def message(event: Event, settings: Settings) -> dict[str, Any]:
     """Slack-compatible JSON: ``text`` (also the fallback other chat tools show) and Block Kit ``blocks``."""
     what = NOTIFIED[event.kind]
     failed = event.kind in ("deploy.failed", "rollback.impossible") or event.ok is False
-    outcome = {"rollout.aborted": "aborted", "deploy.interrupted": "interrupted"}.get(
-        event.kind, "FAILED" if failed else "succeeded"
-    )
+    outcome = {
+        "rollout.aborted": "aborted",
+        "deploy.interrupted": "interrupted",
+        "deployment.held": "waiting for promote or abort",
+        "ecs.rolled-back": "rolled back by ECS",
+    }.get(event.kind, "FAILED" if failed else "succeeded")
     environment, service = settings.environment_name, settings.service.name
     title = f"snailtrail {what} of {event.phase or 'no phase'} to {environment} ({service}): {outcome}"
     fix = event.data.get("fix") or (
-        None if outcome == "succeeded" else "`snailtrail status` shows what runs; `snailtrail trail` tells the run"
+        None
+        if outcome in ("succeeded", "waiting for promote or abort")
+        else "`snailtrail status` shows what runs; `snailtrail trail` tells the run"
     )
     trail = (
         f"trail: `snailtrail --env {environment} trail` (state table {settings.environment.state_table}, "

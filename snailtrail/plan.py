@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from snailtrail.capacity import DesiredCount
-from snailtrail.colours import Colours
 from snailtrail.config import Settings, StrategyConfig, StrategyKind
 from snailtrail.errors import ConfigError
+from snailtrail.native_setup import NativeSetup
 from snailtrail.phases import Phase
 from snailtrail.steps import Step
 from snailtrail.taskdef import Revision, normalize
@@ -37,6 +37,7 @@ class DeployOptions:
 
 @dataclass
 class DeployPlan:
+    service_name: str
     phase: Phase
     environment: str
     options: DeployOptions
@@ -46,8 +47,8 @@ class DeployPlan:
     identical: Revision | None
     rollback_target: Revision | None
     strategy: StrategyConfig
-    colours: Colours
     desired: DesiredCount
+    native_setup: NativeSetup | None = None  # the rules, groups and role of a native deployment
     steps: list[Step] = field(default_factory=list)
 
     @property
@@ -55,13 +56,9 @@ class DeployPlan:
         return self.service is None
 
     @property
-    def progressive(self) -> bool:
-        """Blue-green or canary, with a live colour to compare against and fall back to."""
-        return (
-            self.strategy.kind is not StrategyKind.rolling
-            and self.colours.idle is not None
-            and (self.service or {}).get("desiredCount", 0) > 0
-        )
+    def native(self) -> bool:
+        """Blue-green, canary or linear, with a running revision to compare against and fall back to."""
+        return self.strategy.native and (self.service or {}).get("desiredCount", 0) > 0
 
     def require_consent(self, settings: Settings) -> None:
         """Creating a service is never a surprise: --yes or the environment's opt-in."""
@@ -102,8 +99,8 @@ class DeployPlan:
             "phase": self.phase.name,
             "environment": self.environment,
             "creates_service": self.creates_service,
-            "strategy": self.strategy.kind.value if self.progressive else StrategyKind.rolling.value,
-            "live_service": self.colours.live.service,
+            "strategy": self.strategy.kind.value if self.native else StrategyKind.rolling.value,
+            "live_service": self.service_name,
             "reuses_task_definition": self.identical.arn if self.identical else None,
             "rollback_target": self.rollback_target.arn if self.rollback_target else None,
             "desired_count": self.desired.to_json(),

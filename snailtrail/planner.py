@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from snailtrail.aws_rules import strategy_problems
 from snailtrail.capacity import planned_count
-from snailtrail.config import StrategyKind
 from snailtrail.context import Context
 from snailtrail.errors import ConfigError
 from snailtrail.history import rollback_target
+from snailtrail.native_setup import refuse_foreign_controller, resolve_native_setup
 from snailtrail.phases import Phase
 from snailtrail.plan import DeployOptions, DeployPlan
 from snailtrail.schema import incompatibility, schema_range
@@ -23,7 +23,8 @@ IMAGE_PLACEHOLDER = "<built and pushed by this deploy>"
 def build_plan(ctx: Context, phase: Phase, options: DeployOptions) -> DeployPlan:
     settings = ctx.settings
     strategy = strategy_for(settings, phase, options.strategy)
-    service = ctx.colours.live_service
+    service = ctx.live_service
+    refuse_foreign_controller(settings.service.name, service)
     live_definition = None
     if service is not None and service.get("taskDefinition"):
         live_definition = ctx.history.get(service["taskDefinition"]).definition
@@ -32,6 +33,7 @@ def build_plan(ctx: Context, phase: Phase, options: DeployOptions) -> DeployPlan
     running = service.get("taskDefinition") if service else None
     identical = ctx.history.find_identical(rendered, phase.name, running) if options.image else None
     plan = DeployPlan(
+        settings.service.name,
         phase,
         settings.environment_name,
         options,
@@ -41,26 +43,27 @@ def build_plan(ctx: Context, phase: Phase, options: DeployOptions) -> DeployPlan
         identical,
         rollback_target(ctx, identical.arn if identical else None),
         strategy,
-        ctx.colours,
         planned_count(ctx, phase.container.desired_count, service, options.desired_count),
     )
     migrated_past = schema_hazard(phase, plan.rollback_target)
     if migrated_past:
         ctx.reporter.warn(migrated_past)
-    if plan.progressive and not options.rollback:
+    if plan.native and not options.rollback:
         raise ConfigError(
-            f"--no-rollback does not apply to a {strategy.kind.value} deploy: a failed gate always returns the "
-            "traffic to the old colour",
+            f"--no-rollback does not apply to a {strategy.kind.value} deploy: a failed gate always has ECS return "
+            "the traffic to the old revision",
             fix="drop --no-rollback, or deploy with --strategy rolling --no-rollback",
         )
-    if plan.progressive:
+    if plan.native:
+        # Before anything changes: the rules, groups and role ECS needs, or exit 2 naming what is missing.
+        plan.native_setup = resolve_native_setup(ctx)
         # An aws environment's were refused before any call (aws_rules); the sandbox's are only told.
         for problem in strategy_problems(ctx.settings, strategy, "strategy"):
             ctx.reporter.warn(f"{problem.field}: {problem.message} (fix: {problem.fix})")
-    if strategy.kind is not StrategyKind.rolling and not plan.progressive:
+    if strategy.native and not plan.native:
         ctx.reporter.warn(
-            f"{strategy.kind.value}: no colour takes traffic yet, so there is nothing to compare with or fall "
-            f"back to; this first deploy is rolling, onto {ctx.colours.live.service}"
+            f"{strategy.kind.value}: no revision takes traffic yet, so there is nothing to compare with or fall "
+            f"back to; this first deploy is rolling, onto {settings.service.name}"
         )
     plan.steps = deploy_steps(settings, plan)
     return plan

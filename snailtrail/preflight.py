@@ -114,7 +114,9 @@ def listener(view: LiveView, _: Phase | None) -> Verdict:
 
 def target_groups(view: LiveView, _: Phase | None) -> Verdict:
     service = view.settings.service
-    names = [service.load_balancer.target_group] + ([service.blue_green.target_group] if service.blue_green else [])
+    lb = service.load_balancer
+    # The alternate group only where native deployments are set up (a test listener is configured).
+    names = [lb.target_group] + ([lb.alternate] if lb.test_listener_port is not None else [])
     problems, arns = [], []
     for name in names:
         group = view.ctx.elbv2.target_group(name)

@@ -2,119 +2,26 @@
 
 - A rolling deploy that changed the service rolls back to the last verified revision
   (snailtrail/rollback_run.py); one that changed nothing leaves everything as it was.
-- A blue-green or canary rollout restores the old colour (``restore_old_colour``): the production
-  listener's actions back as the rollout found them, ``traffic.restored``, the new colour scaled to 0
-  and the in-flight record ended. `snailtrail abort` runs the same routine from another terminal.
+- A native deployment (blue-green, canary, linear) is rolled back by ECS (``roll_back_native``):
+  ContinueServiceDeployment ROLLBACK on a hook that waits, else StopServiceDeployment ROLLBACK, followed
+  until production traffic is on the old revision. `snailtrail abort` asks ECS the same way. A rollback
+  ECS already made by itself (circuit breaker, alarms, a hook's timeout) is written as ECS's.
 
 The exit code follows from what is recorded on the result (snailtrail/run_result.py).
 """
 
 from __future__ import annotations
 
-import json
-import time
-from dataclasses import dataclass
-from typing import Any
-
 from snailtrail.context import Context
 from snailtrail.errors import SnailtrailError, operator_error
 from snailtrail.history import rollback_choice
+from snailtrail.native_deploy import EcsRolledBack, NativeDeployment
 from snailtrail.plan import DeployPlan
 from snailtrail.rollback_choice import no_target
 from snailtrail.rollback_run import rollback_to
 from snailtrail.run_result import RunResult
-from snailtrail.run_trail import RunTrail
-from snailtrail.service_ops import ServiceOps, lock_lost
+from snailtrail.service_ops import ServiceOps
 from snailtrail.steps import GateFailed
-
-
-@dataclass(frozen=True)
-class RolloutRecord:
-    """What restoring the old colour needs, as the in-flight record keeps it."""
-
-    run_id: str
-    phase: str | None
-    old_service: str
-    new_service: str
-    listener: str  # the production listener's (or rule's) ARN
-    restore_actions: list[dict[str, Any]]  # its actions as the rollout found them
-    weight: int | None = None  # the new colour's share of the traffic when the abort was decided, if known
-
-    def to_inflight(self) -> dict[str, str]:
-        """The in-flight record's fields (snailtrail/inflight.py) that ``from_inflight`` reads back."""
-        return {
-            "run_id": self.run_id,
-            "phase": self.phase or "",
-            "old_service": self.old_service,
-            "new_service": self.new_service,
-            "listener": self.listener,
-            "restore_actions": json.dumps(self.restore_actions),
-        }
-
-    @classmethod
-    def from_inflight(cls, record: dict[str, str]) -> RolloutRecord:
-        if "restore_actions" in record:
-            actions = json.loads(record["restore_actions"])
-        else:  # recorded by a snailtrail that kept none: its rollouts ran on a listener with one plain forward
-            groups = [
-                {"TargetGroupArn": record["old_target_group"], "Weight": 100},
-                {"TargetGroupArn": record["new_target_group"], "Weight": 0},
-            ]
-            actions = [{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}]
-        return cls(
-            record["run_id"],
-            record.get("phase"),
-            record["old_service"],
-            record["new_service"],
-            record["listener"],
-            actions,
-        )
-
-
-def restore_traffic(
-    ctx: Context, rollout: RolloutRecord, cause: str, gate: str, reason: str, announce: bool = True
-) -> float:
-    """The listener back as found, in one call, and (``announce``) ``traffic.restored``: the seconds it took."""
-    started = time.monotonic()
-    # Always, whatever the run believes the weights are: a ModifyListener whose answer was lost, or an
-    # earlier run's leftover weight, must not leave users on the new colour. No lock check: returning
-    # traffic to the old colour is always safe to do.
-    ctx.elbv2.set_actions(rollout.listener, rollout.restore_actions)
-    switched_s = time.monotonic() - started
-    if not announce:
-        return switched_s
-    RunTrail(ctx.trail, rollout.run_id).emit(
-        "traffic.restored",
-        rollout.phase,
-        f"{cause}: 100% of traffic on {rollout.old_service} (the listener update took {switched_s:.2f} s)",
-        ok=True,
-        duration_s=round(switched_s, 3),
-        data={"gate": gate, "reason": reason},
-    )
-    return switched_s
-
-
-def retire_new_colour(ctx: Context, rollout: RolloutRecord) -> bool:
-    """The new colour scaled to 0 and the rollout ended; False when the new colour was never created."""
-    if lock_lost(ctx):
-        raise SnailtrailError(
-            f"the deploy lock was lost: {rollout.new_service} was left running for whoever holds it now",
-            fix="`snailtrail status`; scale it down by hand if no other deploy is running",
-        )
-    scaled = ctx.ecs.scale_to_zero(rollout.new_service)
-    ctx.inflight.end(rollout.run_id)
-    return scaled
-
-
-def restore_old_colour(
-    ctx: Context, rollout: RolloutRecord, cause: str, gate: str, reason: str, announce: bool = True
-) -> list[str]:
-    """All traffic back on the old colour, then the new colour to zero and the rollout closed: what was done."""
-    switched_s = restore_traffic(ctx, rollout, cause, gate, reason, announce)
-    done = [f"traffic back on {rollout.old_service} in {switched_s:.2f} s"]
-    if retire_new_colour(ctx, rollout):
-        done.append(f"{rollout.new_service} scaled to 0")
-    return done
 
 
 # -- a deploy that did not verify -------------------------------------------------------------
@@ -125,18 +32,26 @@ def after_failure(
     result: RunResult,
     failure: SnailtrailError,
     service_touched: bool,
-    rollout: RolloutRecord | None,
+    deployment: NativeDeployment | None,
 ) -> None:
-    """A step failed: restore the old colour (a rollout in flight), else roll back what was changed.
-    A second interrupt stops the way back at once, and the trail says where it stopped."""
+    """A step failed: roll the native deployment back through ECS (one in flight), else roll back what was
+    changed. A second interrupt stops the way back at once, and the trail says where it stopped."""
     result.message, result.fix = failure.message, failure.fix
     try:
-        if rollout is not None:
+        if deployment is not None:
             ops.run.emit("deploy.failed", plan.phase.name, result.message, ok=False, data={"fix": result.fix})
             last_step = result.steps[-1].name if result.steps else "deploy"
             gate = failure.gate if isinstance(failure, GateFailed) else f"{last_step} step"
-            abort_own_rollout(ctx, ops, plan, result, rollout, gate, failure.message)
+            roll_back_native(ops, plan, result, deployment, gate, failure)
         else:
+            ops.run.emit(
+                "deploy.failed",
+                plan.phase.name,
+                result.message,
+                ok=False,
+                task_definition=result.task_definition,
+                data={"fix": result.fix},
+            )
             _roll_back(ctx, ops, plan, result, service_touched)
     except KeyboardInterrupt:
         ops.run.emit(
@@ -156,16 +71,27 @@ def after_interrupt(
     plan: DeployPlan,
     result: RunResult,
     service_touched: bool,
-    rollout: RolloutRecord | None,
+    deployment: NativeDeployment | None,
+    step: str,
 ) -> None:
-    """Stop waiting; traffic back on the old colour (a rollout in flight), or a service already changed
-    and not verified back to the last verified deployment (a second interrupt stops that at once)."""
+    """Stop waiting (written as interrupted, with the step it stopped in, not as failed); a native deployment
+    rolled back through ECS, or a service already changed and not verified back to the last verified
+    deployment (a second interrupt stops that at once)."""
     result.interrupted = True
     phase = plan.phase.name
-    if rollout is not None:
-        result.message = "interrupted: aborting the rollout"
-        ctx.reporter.warn("interrupted: traffic goes back to the old colour")
-        abort_own_rollout(ctx, ops, plan, result, rollout, "interrupt", "the deploy was interrupted")
+    if deployment is not None:
+        state = f"interrupted in the {step} step: ECS rolls the service deployment back"
+        ops.run.emit(
+            "deploy.interrupted",
+            phase,
+            state,
+            ok=False,
+            task_definition=result.task_definition,
+            data={"step": step, "service_deployment": deployment.arn},
+        )
+        result.message = state
+        ctx.reporter.warn(state)
+        roll_back_native(ops, plan, result, deployment, "interrupt", SnailtrailError(f"interrupted in {step}"))
         return
     if not service_touched:
         state = "interrupted before the service was changed: nothing to undo"
@@ -176,8 +102,11 @@ def after_interrupt(
         )
     else:
         state = f"interrupted with the service on unverified {result.task_definition}: rolling back"
+    state = f"{state} (in the {step} step)"
     rolling_back = service_touched and plan.options.rollback
-    ops.run.emit("deploy.interrupted", phase, state, ok=False, task_definition=result.task_definition)
+    ops.run.emit(
+        "deploy.interrupted", phase, state, ok=False, task_definition=result.task_definition, data={"step": step}
+    )
     ctx.reporter.warn(state + (" (interrupt again to stop at once)" if rolling_back else ""))
     result.message, result.fix = state, "snailtrail status shows what runs; snailtrail rollback recovers"
     if not rolling_back:
@@ -195,49 +124,41 @@ def after_interrupt(
         raise
 
 
-def abort_own_rollout(
-    ctx: Context,
+def roll_back_native(
     ops: ServiceOps,
     plan: DeployPlan,
     result: RunResult,
-    rollout: RolloutRecord,
+    deployment: NativeDeployment,
     gate: str,
-    reason: str,
+    failure: SnailtrailError,
 ) -> None:
-    """This deploy's rollout decided against the new colour (a gate, a failed step, an interrupt, or an
-    operator's `snailtrail abort`, which restored the traffic already)."""
+    """The native deployment decided against: rolled back by ECS at once (or already, by ECS itself)."""
     phase = plan.phase.name
+    by_ecs = isinstance(failure, EcsRolledBack)
     ops.run.emit(
-        "rollout.aborted",
+        "ecs.rolled-back" if by_ecs else "rollout.aborted",
         phase,
-        f"{gate}: {reason}",
+        f"{gate}: {failure.message}",
         ok=False,
         task_definition=result.task_definition,
-        data={"gate": gate, "weight": rollout.weight},
+        data={"gate": gate, "service_deployment": deployment.arn, "stage": deployment.stage},
     )
     try:
-        # `snailtrail abort` moved the traffic itself and said so; moved again all the same.
-        done = restore_old_colour(ctx, rollout, gate, gate, reason, announce=gate != "operator")
-    except Exception as raw:  # noqa: BLE001 - the operator must learn the abort is incomplete
+        done = deployment.roll_back(gate, failure.message) if deployment.arn else "no service deployment started"
+    except Exception as raw:  # noqa: BLE001 - the operator must learn the rollback is incomplete
         result.needs_human = True
-        result.message += f"; the abort did not complete: {operator_error(raw).message}"
-        result.fix = "run `snailtrail abort` again; `snailtrail status` shows where traffic goes"
+        result.message += f"; the rollback did not complete: {operator_error(raw).message}"
+        result.fix = "`snailtrail status` shows the service deployment; `snailtrail abort` asks ECS again"
         ops.run.emit("rollout.abort-failed", phase, result.message, ok=False)
         return
-    result.rolled_back, result.rolled_back_to = True, (plan.colours.live_service or {}).get("taskDefinition")
-    result.message += f"; aborted ({gate}): " + ", ".join(done)
+    result.rolled_back, result.rolled_back_to = True, (plan.service or {}).get("taskDefinition")
+    result.message += f"; {'ECS rolled back' if by_ecs else f'rolled back ({gate})'}: {done}"
 
 
 def _roll_back(ctx: Context, ops: ServiceOps, plan: DeployPlan, result: RunResult, service_touched: bool) -> None:
+    """Back to the last verified revision, after a failure (``deploy.failed``, written by the caller) or an
+    interrupt (``deploy.interrupted``: an interrupted deploy is not written as a failed one)."""
     phase = plan.phase.name
-    ops.run.emit(
-        "deploy.failed",
-        phase,
-        result.message,
-        ok=False,
-        task_definition=result.task_definition,
-        data={"fix": result.fix},
-    )
     if not service_touched:
         result.message += " (the service was not changed)"
         return

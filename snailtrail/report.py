@@ -37,7 +37,10 @@ def phase_states(events: list[dict[str, Any]], phases: list[Phase]) -> list[Phas
         ]
         started = [e for e in mine if e["kind"] == "deploy.started"]
         if finished and not finished[-1].get("ok"):
-            state = "rolled back" if (finished[-1].get("data") or {}).get("rolled_back_to") else "failed"
+            rolled_back = (finished[-1].get("data") or {}).get("rolled_back_to")
+            state = "rolled back" if rolled_back else "failed"
+            if _interrupted(mine, finished[-1].get("run_id")):  # a SIGTERM or Ctrl-C is not a failure of the phase
+                state = "interrupted, rolled back" if rolled_back else "interrupted"
             if verified:
                 state += " (verified before)"
         elif verified:
@@ -95,7 +98,13 @@ def render_markdown(events: list[dict[str, Any]], phases: list[Phase], service: 
         if finished is None and first["kind"] == "run.started":  # `snailtrail run`: a one-off task on its own
             finished = next((e for e in run_events if e["kind"] == "run.finished"), None)
         outcome = (
-            "in progress or interrupted" if finished is None else ("succeeded" if finished.get("ok") else "failed")
+            "in progress or interrupted"
+            if finished is None
+            else "succeeded"
+            if finished.get("ok")
+            else "interrupted"
+            if _interrupted(run_events, first.get("run_id"))
+            else "failed"
         )
         duration = f", {finished['duration_s']:.1f} s" if finished and finished.get("duration_s") is not None else ""
         lines.append(
@@ -122,6 +131,11 @@ def render_markdown(events: list[dict[str, Any]], phases: list[Phase], service: 
 
 PROBLEM_KINDS = (
     "deploy.failed",
+    "deploy.interrupted",
+    "gate.failed",
+    "deployment.rollback-requested",
+    "ecs.rolled-back",
+    "deployment.rollback-unfinished",
     "rollback.started",
     "rollback.finished",
     "rollback.impossible",
@@ -131,6 +145,10 @@ PROBLEM_KINDS = (
     "tasks.stopped",
     "notification.failed",
 )
+
+
+def _interrupted(events: list[dict[str, Any]], run_id: str | None) -> bool:
+    return any(e["kind"] == "deploy.interrupted" and e.get("run_id") == run_id for e in events)
 
 
 def _event_line(event: dict[str, Any]) -> str:

@@ -25,7 +25,7 @@ def schema_refusal(subject: str, why: str, schema: int | None) -> RollbackFailed
 
 
 def choose_target(ctx: Context, wanted: str | None) -> Revision:
-    service = ctx.colours.live_service
+    service = ctx.live_service
     if wanted and wanted.startswith("arn:"):
         family = wanted.rsplit("/", 1)[-1].rsplit(":", 1)[0]
         if family != ctx.settings.service.task_family:

@@ -33,7 +33,7 @@ def rollback_to(
     phase = ctx.phase_or_none(target.phase)
     phase_name = target.phase
     try:
-        service = ctx.refresh_colours().live_service
+        service = ctx.refresh_live_service()
     except Exception as raw:  # noqa: BLE001 - reported as the rollback failing, never escaping it
         service, describe_error = None, operator_error(raw)
     else:
@@ -57,7 +57,7 @@ def rollback_to(
             raise describe_error
         if service is None:
             raise StepFailed(
-                f"service {ctx.colours.live.service} does not exist; nothing to roll back",
+                f"service {ctx.settings.service.name} does not exist; nothing to roll back",
                 fix="deploy a phase to create it",
             )
         live_count = service.get("desiredCount", 1)
@@ -82,7 +82,7 @@ def rollback_to(
             result,
             "verify",
             "success criteria of the restored phase",
-            lambda: judge_criteria(ctx, phase, target.arn, ops.new_tasks, result.checks, ctx.colours.live),
+            lambda: judge_criteria(ctx, phase, target.arn, ops.new_tasks, result.checks),
         )
     except SnailtrailError as failure:
         result.message, result.fix, result.needs_human = failure.message, failure.fix, True

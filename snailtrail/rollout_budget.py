@@ -49,7 +49,7 @@ def rollout_budget(ctx: Context, target_group_name: str, grace_s: int) -> Rollou
 
 
 def rollout_timeout(ctx: Context, grace_s: int, explicit: float | None) -> RolloutBudget:
-    """--timeout when given, else the budget of the service's target group (both colours share its settings)."""
+    """--timeout when given, else the budget of the service's target group (the alternate has the same settings)."""
     if explicit is not None:
         return RolloutBudget(explicit, f"{explicit:.0f} s (--timeout)")
     return rollout_budget(ctx, ctx.settings.service.load_balancer.target_group, grace_s)

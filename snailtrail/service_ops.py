@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from snailtrail.colours import Colour
 from snailtrail.context import Context
 from snailtrail.deployment_watch import watch_deployment
 from snailtrail.diagnosis import report_stopped_tasks
@@ -16,6 +15,19 @@ from snailtrail.phases import Phase
 from snailtrail.plan import DeployOptions
 from snailtrail.run_trail import RunTrail
 from snailtrail.steps import StepFailed
+
+
+def rolling_configuration(alarms: list[str]) -> dict[str, Any]:
+    """A ROLLING service's deploymentConfiguration. ECS's own rollback of a ROLLING deployment returns to the
+    last COMPLETED deployment, which may never have been verified: its circuit breaker and alarms only fail
+    the deployment, and snailtrail rolls back to the last verified revision."""
+    return {
+        "strategy": "ROLLING",
+        "deploymentCircuitBreaker": {"enable": True, "rollback": False},
+        "alarms": {"alarmNames": alarms, "enable": bool(alarms), "rollback": False},
+        "maximumPercent": 200,
+        "minimumHealthyPercent": 100,
+    }
 
 
 def lock_lost(ctx: Context) -> bool:
@@ -68,35 +80,54 @@ class ServiceOps:
         """
         self.seen_events.update(e["id"] for e in service.get("events", []))
 
-    def update(self, arn: str, desired: int, phase: Phase | None, service_name: str | None = None) -> str:
+    def update(self, arn: str, desired: int, phase: Phase | None, alarms: list[str] | None = None) -> str:
+        """The service to ``arn`` by ECS's ROLLING strategy (set again if a native deployment had changed it, as
+        its PAUSE hooks would wait for a judge a rollback does not run), with ECS's alarm detection on ``alarms``
+        (None: the service's own; a deployment ECS fails on an alarm is rolled back by snailtrail)."""
         self.require_lock()
-        name = service_name or self.ctx.colours.live.service
+        name = self.ctx.settings.service.name
         grace = phase.container.health_check.grace_period_s if phase else None
-        self.ctx.ecs.update_service(name, arn, desired, grace)
+        live = (self.ctx.live_service or {}).get("deploymentConfiguration") or {}
+        live_alarms = (
+            (live.get("alarms") or {}).get("alarmNames", []) if (live.get("alarms") or {}).get("enable") else []
+        )
+        alarms = live_alarms if alarms is None else alarms
+        wanted = rolling_configuration(alarms)
+        if live.get("strategy", "ROLLING") != "ROLLING" or live_alarms != alarms:
+            self.ctx.ecs.update_service(name, arn, desired, grace, deploymentConfiguration=wanted)
+        else:
+            self.ctx.ecs.update_service(name, arn, desired, grace)
         return f"service {name} now wants {desired} task(s) of {arn}"
 
-    def create(self, arn: str, phase: Phase, colour: Colour | None = None, desired: int | None = None) -> str:
-        """Create a colour's service (default: the live one) from the configuration and the phase's
-        manifest; the caller has consent."""
+    def update_native(self, arn: str, desired: int, phase: Phase, native: dict[str, Any]) -> str:
+        """The service to ``arn`` as a native deployment (``native``: deploymentConfiguration, loadBalancers)."""
         self.require_lock()
-        colour = colour or self.ctx.colours.live
-        desired = phase.container.desired_count if desired is None else desired
-        self.ctx.ecs.create_service(self._create_request(arn, phase, colour, desired))
-        self.ctx.reporter.warn(f"service {colour.service} did not exist: created it from {phase.path.name}")
-        return f"created service {colour.service} with {desired} task(s) of {arn}"
+        name = self.ctx.settings.service.name
+        self.ctx.ecs.update_service(name, arn, desired, phase.container.health_check.grace_period_s, **native)
+        strategy = native["deploymentConfiguration"]["strategy"]
+        return f"service {name} now deploys {desired} task(s) of {arn} as a {strategy} service deployment"
 
-    def _create_request(self, arn: str, phase: Phase, colour: Colour, desired: int) -> dict[str, Any]:
+    def create(self, arn: str, phase: Phase, desired: int | None = None, alarms: list[str] | None = None) -> str:
+        """Create the service from the configuration and the phase's manifest; the caller has consent."""
+        self.require_lock()
+        name = self.ctx.settings.service.name
+        desired = phase.container.desired_count if desired is None else desired
+        self.ctx.ecs.create_service(self._create_request(arn, phase, desired, alarms or []))
+        self.ctx.reporter.warn(f"service {name} did not exist: created it from {phase.path.name}")
+        return f"created service {name} with {desired} task(s) of {arn}"
+
+    def _create_request(self, arn: str, phase: Phase, desired: int, alarms: list[str]) -> dict[str, Any]:
         """CreateService's request (Amazon ECS API reference, CreateService)."""
         settings = self.ctx.settings
-        target_group = self.ctx.elbv2.target_group(colour.target_group)
+        group_name = settings.service.load_balancer.target_group
+        target_group = self.ctx.elbv2.target_group(group_name)
         if target_group is None:
             raise StepFailed(
-                f"target group {colour.target_group} does not exist",
-                fix="create it (ip targets, the container port), or fix its name in snailtrail.yaml "
-                "(service.load_balancer.target_group, service.blue_green.target_group)",
+                f"target group {group_name} does not exist",
+                fix="create it (ip targets, the container port), or fix service.load_balancer.target_group",
             )
         return {
-            "serviceName": colour.service,
+            "serviceName": settings.service.name,
             "taskDefinition": arn,
             "desiredCount": desired,
             "launchType": settings.service.launch_type,
@@ -109,27 +140,14 @@ class ServiceOps:
                 }
             ],
             "healthCheckGracePeriodSeconds": phase.container.health_check.grace_period_s,
-            # ECS's own rollback returns to the last COMPLETED deployment, which may never have been
-            # verified; snailtrail detects the failure and rolls back to the last verified one.
-            "deploymentConfiguration": {
-                "deploymentCircuitBreaker": {"enable": True, "rollback": False},
-                "maximumPercent": 200,
-                "minimumHealthyPercent": 100,
-            },
+            "deploymentConfiguration": rolling_configuration(alarms),
             "tags": [{"key": "snailtrail:managed", "value": "true"}],
         }
 
-    def scale_to_zero(self, service_name: str) -> bool:
-        """False when the service does not exist (nothing to scale)."""
-        self.require_lock()
-        return self.ctx.ecs.scale_to_zero(service_name)
-
     # -- the rollout watch ----------------------------------------------------------------------
-    def wait(self, arn: str, phase_name: str | None, service_name: str | None = None) -> str:
-        """Watch the service's deployment of ``arn`` (default: the live colour's) until it is stable;
-        a failure says why its tasks stopped."""
-        live = self.ctx.colours.live.service
-        service = service_name or live
+    def wait(self, arn: str, phase_name: str | None) -> str:
+        """Watch the service's deployment of ``arn`` until it is stable; a failure says why its tasks stopped."""
+        service = self.ctx.settings.service.name
         outcome = watch_deployment(
             self.ctx.ecs,
             service,
@@ -142,9 +160,7 @@ class ServiceOps:
         if not outcome.ok:
             reasons = "; ".join(outcome.stopped) if outcome.stopped else ""
             if outcome.new_tasks:  # the stopped tasks: their own last lines and the checks that explain them
-                logged = report_stopped_tasks(
-                    self.ctx, self.run.emit, outcome.new_tasks, phase_name, arn, service == live
-                )
+                logged = report_stopped_tasks(self.ctx, self.run.emit, outcome.new_tasks, phase_name, arn)
                 reasons += f"; {logged}" if logged else ""
             raise StepFailed(
                 f"rollout failed: {outcome.summary}" + (f": {reasons}" if reasons else ""),

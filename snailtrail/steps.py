@@ -7,8 +7,9 @@ strategy (snailtrail/strategies.py) returns the list; the executor dispatches on
 
 Which calls a step declares: every call its own action makes, in the order of the sandbox's
 scenarios, tested against the calls made (tests/test_steps.py). Two kinds of call are not a
-step's own: the run's bookkeeping (trail events and lock renewals, written around each step), and the
-reads the plan already made through the run's cached views (``ctx.colours``, ``ctx.history``), which a
+step's own: the run's bookkeeping (trail events and lock renewals, written around each step, and the
+stages and hooks a native step writes as it sees them), and the
+reads the plan already made through the run's cached views (``ctx.live_service``, ``ctx.history``), which a
 step finds cached. A read through a cached view that only a step makes (a cache the plan left cold)
 is that step's, and declared. A step that fails may read more to explain why (the stopped tasks'
 logs and the checks that explain them): that diagnosis is not declared, as it is not planned.
@@ -24,10 +25,8 @@ from snailtrail.errors import SnailtrailError
 WATCH_CALLS = ("ecs.DescribeServices", "ecs.ListTasks", "ecs.DescribeTasks")
 # The new tasks' health in their target group, by the group's name (success criteria and gates).
 TARGET_HEALTH_CALLS = ("elbv2.DescribeTargetGroups", "elbv2.DescribeTargetHealth")
-# The in-flight record of a blue-green or canary rollout: an operator's abort or promote is read from it.
-INFLIGHT_READ = "dynamodb.GetItem"
 # CreateService's request: the subnets and security groups by name, in the load balancer's VPC, and the
-# colour's target group (snailtrail/service_ops.py).
+# service's target group (snailtrail/service_ops.py).
 CREATE_SERVICE_CALLS = (
     "elbv2.DescribeLoadBalancers",
     "ec2.DescribeSubnets",
@@ -37,13 +36,7 @@ CREATE_SERVICE_CALLS = (
 )
 
 
-def traffic_move(rule: bool) -> str:
-    """The one call that moves production traffic: a listener rule's actions, or the listener's default ones."""
-    return "elbv2.ModifyRule" if rule else "elbv2.ModifyListener"
-
-
 ROLLBACK_UNDO = "the rollback: the service back to the last verified revision, waited for and verified"
-RESTORE_COLOUR_UNDO = "restore the old colour: its listener actions back as found, the new colour scaled to 0"
 
 
 class StepFailed(SnailtrailError):
@@ -51,7 +44,7 @@ class StepFailed(SnailtrailError):
 
 
 class GateFailed(SnailtrailError):
-    """A gate decided against the new colour; ``gate`` names it for the trail."""
+    """A gate decided against the new revision; ``gate`` names it for the trail."""
 
     def __init__(self, gate: str, message: str, fix: str | None = None) -> None:
         super().__init__(message, fix=fix)
@@ -174,7 +167,7 @@ class CreateServiceStep(Step):
 
 @dataclass(frozen=True)
 class UpdateServiceStep(Step):
-    """The live service moved to the new revision (rolling)."""
+    """The service moved to the new revision by ECS's ROLLING strategy."""
 
     name: ClassVar[str] = "update"
     undo: ClassVar[str] = ROLLBACK_UNDO
@@ -183,83 +176,106 @@ class UpdateServiceStep(Step):
 
 
 @dataclass(frozen=True)
-class StartColourStep(Step):
-    """The rollout recorded in flight, the idle colour's traffic set to none, then the idle colour's
-    service created (``creates``) or updated to the new revision."""
-
-    creates: bool = False
-    rule: bool = False  # production traffic goes through a listener rule (environments.<name>.traffic)
-    name: ClassVar[str] = "start"
-    undo: ClassVar[str] = RESTORE_COLOUR_UNDO
-    mutating: ClassVar[bool] = True
-
-    @property
-    def api_calls(self) -> tuple[str, ...]:
-        service = CREATE_SERVICE_CALLS if self.creates else ("ecs.UpdateService",)
-        return ("dynamodb.PutItem", traffic_move(self.rule), *service)
-
-
-@dataclass(frozen=True)
 class WaitStep(Step):
-    """The ECS deployment of ``service`` watched until it is stable, fails or times out."""
+    """The service's ECS deployment watched until it is stable, fails or times out."""
 
-    service: str = ""
     name: ClassVar[str] = "wait"
     api_calls: ClassVar[tuple[str, ...]] = WATCH_CALLS
 
 
-@dataclass(frozen=True)
-class TestColourStep(Step):
-    """The new colour before any production traffic: target health, and the HTTP criteria through
-    the test listener (``test_listener``), which this step points at the new colour."""
+# Following a native service deployment: the first read finds it, each later one describes it.
+FOLLOW_CALLS = ("ecs.ListServiceDeployments", "ecs.DescribeServiceDeployments")
+# The gates: the new revision's targets, its traffic against the old revision's, the named alarms.
+GATE_CALLS = ("elbv2.DescribeTargetHealth", "cloudwatch.GetMetricData")
+# The new tasks' target health in the success criteria: the service's running tasks.
+TASK_CALLS = ("ecs.ListTasks", "ecs.DescribeTasks", "elbv2.DescribeTargetHealth")
+NATIVE_UNDO = "ECS rolls the service deployment back: ContinueServiceDeployment or StopServiceDeployment ROLLBACK"
 
-    test_listener: bool = False
+
+@dataclass(frozen=True)
+class NativeUpdateStep(Step):
+    """The one service moved to the new revision as a native deployment: UpdateService with the
+    strategy's deploymentConfiguration (PAUSE hooks, circuit breaker, alarms) and the advancedConfiguration
+    of its load balancer (the listener rules and role discovered by the plan)."""
+
+    name: ClassVar[str] = "update"
+    undo: ClassVar[str] = NATIVE_UNDO
+    api_calls: ClassVar[tuple[str, ...]] = ("ecs.UpdateService",)
+    mutating: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class TestStep(Step):
+    """At POST_TEST_TRAFFIC_SHIFT, before any production traffic: the phase's success criteria through the
+    test listener and the new tasks' target health; then CONTINUE, unless a manual hold follows (``hold``)."""
+
+    hold: bool = False
     name: ClassVar[str] = "test"
-    undo: ClassVar[str] = "nothing to undo: the test listener carries no production traffic"
+    undo: ClassVar[str] = NATIVE_UNDO
 
     @property
     def api_calls(self) -> tuple[str, ...]:
-        return (("elbv2.ModifyListener",) if self.test_listener else ()) + TARGET_HEALTH_CALLS
+        answer = () if self.hold else ("ecs.ContinueServiceDeployment",)
+        return (*FOLLOW_CALLS, "elbv2.DescribeRules", *TASK_CALLS, *answer)
 
     @property
     def mutating(self) -> bool:  # type: ignore[override]
-        """Pointing the test listener at the new colour is a change in AWS, if not to production's traffic."""
-        return self.test_listener
+        return not self.hold
 
 
 @dataclass(frozen=True)
-class ShiftStep(Step):
-    """``weight`` % of the traffic to the new colour in one listener update, then a bake of ``bake_s``
-    under the gates; at 100 % the rollout is committed (an abort comes too late after that)."""
+class HoldStep(Step):
+    """A manual hold: the deployment waits at its PAUSE hook for `snailtrail promote` or `snailtrail abort`;
+    the webhooks are told what waits, the evidence and the commands."""
 
-    weight: int = 100
-    bake_s: float = 0.0
-    rule: bool = False  # production traffic goes through a listener rule (environments.<name>.traffic)
-    undo: ClassVar[str] = RESTORE_COLOUR_UNDO
+    name: ClassVar[str] = "hold"
+    undo: ClassVar[str] = NATIVE_UNDO
+    api_calls: ClassVar[tuple[str, ...]] = ("ecs.DescribeServiceDeployments",)
+
+
+@dataclass(frozen=True)
+class ProductionStep(Step):
+    """Production traffic shifted by ECS (the canary, the linear steps) under the gates; at
+    POST_PRODUCTION_TRAFFIC_SHIFT the gates and the success criteria through the public endpoint, then
+    CONTINUE. A failed gate rolls back at once."""
+
+    alarms: bool = False  # the gates name CloudWatch alarms
+    name: ClassVar[str] = "production"
+    undo: ClassVar[str] = NATIVE_UNDO
     mutating: ClassVar[bool] = True
 
     @property
-    def name(self) -> str:
-        return f"shift-{self.weight}"
+    def api_calls(self) -> tuple[str, ...]:
+        alarms = ("cloudwatch.DescribeAlarms",) if self.alarms else ()
+        return ("ecs.DescribeServiceDeployments", *GATE_CALLS, *alarms, *TASK_CALLS, "ecs.ContinueServiceDeployment")
+
+
+@dataclass(frozen=True)
+class BakeStep(Step):
+    """ECS's bake (both revisions kept, production on the new one) under the gates, until the deployment is
+    SUCCESSFUL; a failed gate rolls back through ECS at once."""
+
+    alarms: bool = False
+    name: ClassVar[str] = "bake"
+    undo: ClassVar[str] = NATIVE_UNDO
 
     @property
     def api_calls(self) -> tuple[str, ...]:
-        commit = ("dynamodb.UpdateItem",) if self.weight == 100 else ()
-        return (
-            INFLIGHT_READ,
-            traffic_move(self.rule),
-            "elbv2.DescribeTargetHealth",
-            "cloudwatch.GetMetricData",
-            *commit,
-        )
+        alarms = ("cloudwatch.DescribeAlarms",) if self.alarms else ()
+        return ("ecs.DescribeServiceDeployments", *GATE_CALLS, *alarms)
 
 
 @dataclass(frozen=True)
 class CriteriaStep(Step):
-    """The phase's success criteria: HTTP probes through the public endpoint, the new tasks' target health."""
+    """The phase's success criteria: HTTP probes through the public endpoint, the new tasks' target health,
+    and the CloudWatch alarms the strategy's gates name (``alarms``), which fail the deploy in ALARM."""
 
+    alarms: bool = False
     name: ClassVar[str] = "verify"
-    api_calls: ClassVar[tuple[str, ...]] = TARGET_HEALTH_CALLS
+
+    @property
+    def api_calls(self) -> tuple[str, ...]:
+        return TARGET_HEALTH_CALLS + (("cloudwatch.DescribeAlarms",) if self.alarms else ())
 
 
 @dataclass(frozen=True)
@@ -269,19 +285,4 @@ class MarkStep(Step):
     name: ClassVar[str] = "mark"
     undo: ClassVar[str] = "none: the revision did verify"
     api_calls: ClassVar[tuple[str, ...]] = ("ecs.TagResource",)
-    mutating: ClassVar[bool] = True
-
-
-@dataclass(frozen=True)
-class RetireStep(Step):
-    """The old colour scaled to zero once no listener or rule forwards to it, the rollout closed."""
-
-    name: ClassVar[str] = "retire"
-    undo: ClassVar[str] = "none: the new colour is verified at 100 %; `snailtrail rollback` returns to the old revision"
-    api_calls: ClassVar[tuple[str, ...]] = (
-        "elbv2.DescribeListeners",
-        "elbv2.DescribeRules",
-        "ecs.UpdateService",
-        "dynamodb.DeleteItem",
-    )
     mutating: ClassVar[bool] = True

@@ -1,4 +1,5 @@
-"""Which strategy a deploy uses, and the steps each strategy is: rolling, blue-green, canary.
+"""Which strategy a deploy uses, and the steps each strategy is: rolling, or a native service deployment
+(blue-green, canary, linear) that ECS runs and snailtrail judges.
 
 Each strategy is a function of the plan that returns its typed steps (snailtrail/steps.py); the
 image steps (build, smoke, push, register) come first whatever the strategy.
@@ -8,22 +9,24 @@ from __future__ import annotations
 
 from snailtrail.config import Settings, StrategyConfig, StrategyKind
 from snailtrail.errors import ConfigError
+from snailtrail.native_setup import PRODUCTION_STAGE, TEST_STAGE
 from snailtrail.phases import Phase
 from snailtrail.plan import DeployPlan
 from snailtrail.steps import (
+    BakeStep,
     BeforeDeployStep,
     BuildStep,
     CreateServiceStep,
     CriteriaStep,
+    HoldStep,
     MarkStep,
+    NativeUpdateStep,
+    ProductionStep,
     PushStep,
     RegisterStep,
-    RetireStep,
-    ShiftStep,
     SmokeStep,
-    StartColourStep,
     Step,
-    TestColourStep,
+    TestStep,
     UpdateServiceStep,
     WaitStep,
 )
@@ -35,22 +38,14 @@ def strategy_for(settings: Settings, phase: Phase, override: StrategyKind | None
     strategy = phase.manifest.strategy or settings.environment.strategy or StrategyConfig()
     if override is not None:
         strategy = strategy.model_copy(update={"kind": override})
-    if strategy.kind is not StrategyKind.rolling and settings.service.blue_green is None:
-        raise ConfigError(
-            f"the {strategy.kind.value} strategy needs a second colour, and {settings.path} has no service.blue_green",
-            fix="add service.blue_green.target_group (a second target group in the service's VPC), "
-            "or deploy with --strategy rolling",
-        )
     return strategy
 
 
 def deploy_steps(settings: Settings, plan: DeployPlan) -> list[Step]:
-    """The image steps, then the strategy's (rolling when there is no live colour to compare with)."""
-    if not plan.progressive:
-        return image_steps(settings, plan) + rolling(settings, plan)
-    if plan.strategy.kind is StrategyKind.canary:
-        return image_steps(settings, plan) + canary(settings, plan)
-    return image_steps(settings, plan) + blue_green(settings, plan)
+    """The image steps, then the strategy's (rolling when there is no running revision to compare with)."""
+    if plan.native:
+        return image_steps(settings, plan) + native(settings, plan)
+    return image_steps(settings, plan) + rolling(settings, plan)
 
 
 def image_steps(settings: Settings, plan: DeployPlan) -> list[Step]:
@@ -108,78 +103,74 @@ def before_deploy(settings: Settings, plan: DeployPlan) -> list[Step]:
 
 
 def rolling(settings: Settings, plan: DeployPlan) -> list[Step]:
-    """The live service to the new revision (created if missing), watched, verified and marked."""
-    live = plan.colours.live
+    """The service to the new revision by ECS's ROLLING strategy (created if missing), watched, verified, marked."""
+    name = settings.service.name
     change: Step = (
-        CreateServiceStep(f"create service {live.service} in cluster {settings.service.cluster} (it does not exist)")
+        CreateServiceStep(f"create service {name} in cluster {settings.service.cluster} (it does not exist)")
         if plan.creates_service
-        else UpdateServiceStep(f"update service {live.service} to the new revision, desired count {plan.desired.count}")
+        else UpdateServiceStep(f"update service {name} to the new revision, desired count {plan.desired.count}")
     )
     return [
         change,
-        WaitStep(f"watch the rollout (timeout {plan.options.timeout_s:.0f} s)", live.service),
-        *_criteria_and_mark(),
-    ]
-
-
-def blue_green(settings: Settings, plan: DeployPlan) -> list[Step]:
-    """The idle colour started and tested without traffic, then all traffic to it at once."""
-    return _beside_the_live_colour(settings, plan, weights=[])
-
-
-def canary(settings: Settings, plan: DeployPlan) -> list[Step]:
-    """As blue-green, with the traffic moved in the strategy's weighted steps, each baked."""
-    return _beside_the_live_colour(settings, plan, weights=[s.weight for s in plan.strategy.steps])
-
-
-def _criteria_and_mark() -> list[Step]:
-    return [
-        CriteriaStep("success criteria through the public endpoint and target health"),
+        WaitStep(f"watch the rollout (timeout {plan.options.timeout_s:.0f} s)"),
+        CriteriaStep(
+            "success criteria through the public endpoint and target health"
+            + (
+                f"; gate alarms {', '.join(plan.strategy.gates.alarms)} not in ALARM"
+                if plan.strategy.gates.alarms
+                else ""
+            ),
+            alarms=bool(plan.strategy.gates.alarms),
+        ),
         MarkStep("tag the revision verified"),
     ]
 
 
-def _beside_the_live_colour(settings: Settings, plan: DeployPlan, weights: list[int]) -> list[Step]:
-    """Start the idle colour, verify it without traffic, shift traffic step by step, retire the old one."""
+def native(settings: Settings, plan: DeployPlan) -> list[Step]:
+    """UpdateService with ECS's strategy and snailtrail's PAUSE hooks, then a judgement at each hook."""
     strategy = plan.strategy
-    old, new = plan.colours.live, plan.colours.idle
-    assert new is not None  # plan.progressive
-    blue_green_config = settings.service.blue_green
-    test_port = blue_green_config.test_listener_port if blue_green_config else None
-    creates = plan.colours.services[new.service] is None
-    traffic = settings.environment.traffic
-    rule = traffic is not None and traffic.rule_priority is not None
+    gates = strategy.gates
+    minute = "sandbox minute(s)" if settings.environment.minute_s != 60 else "minute(s)"
+    shift = {
+        StrategyKind.blue_green: "all production traffic at once",
+        StrategyKind.canary: f"{strategy.canary.percent:g}% of production traffic for {strategy.canary.bake_minutes} "
+        f"{minute}, then the rest",
+        StrategyKind.linear: f"production traffic in steps of {strategy.linear.step_percent:g}%, each baked "
+        f"{strategy.linear.step_bake_minutes} {minute}",
+    }[strategy.kind]
+    hooks = f"PAUSE hooks at {TEST_STAGE} and {PRODUCTION_STAGE}, timeout ROLLBACK"
+    judged = (
+        f"error rate +{gates.max_error_rate_increase:.0%}, latency {gates.max_latency_ratio}x the old revision's, "
+        f"from {gates.min_requests} requests" + (f", alarms {', '.join(gates.alarms)}" if gates.alarms else "")
+    )
     steps: list[Step] = [
-        StartColourStep(
-            f"{'create' if creates else 'update'} {new.service} ({new.name}) with {plan.desired.count} "
-            f"task(s) of the new revision, beside live {old.service} ({old.name}); no traffic yet",
-            creates=creates,
-            rule=rule,
+        NativeUpdateStep(
+            f"update service {settings.service.name} to the new revision as a {strategy.kind.ecs_strategy} "
+            f"deployment ({shift}; bake {strategy.bake_minutes} {minute}; {hooks}; circuit breaker"
+            + (f" and alarms {', '.join(strategy.alarms)}" if strategy.alarms else "")
+            + " roll back)"
         ),
-        WaitStep(f"watch {new.service}'s rollout (timeout {plan.options.timeout_s:.0f} s)", new.service),
-        TestColourStep(
-            f"before any traffic: target health in {new.target_group}"
-            + (
-                f" and the phase's HTTP criteria through test listener :{test_port}"
-                if test_port
-                else " (no test listener: HTTP criteria wait for traffic)"
-            ),
-            test_listener=bool(test_port),
+        TestStep(
+            f"at {TEST_STAGE}: the success criteria through test listener :"
+            f"{settings.service.load_balancer.test_listener_port} and target health, before any production traffic"
+            + ("" if strategy.hold else "; CONTINUE"),
+            hold=strategy.hold is not None,
         ),
     ]
-    gates = strategy.gates
-    for weight in [*weights, 100]:
-        bake = strategy.bake_for(weight)
+    if strategy.hold is not None:
         steps.append(
-            ShiftStep(
-                f"{weight}% of traffic to {new.name}, one listener update; bake {bake:.0f} s under the gates "
-                f"(error rate +{gates.max_error_rate_increase:.0%}, latency {gates.max_latency_ratio}x {old.name}, "
-                f"from {gates.min_requests} requests)",
-                weight=weight,
-                bake_s=bake,
-                rule=rule,
+            HoldStep(
+                f"hold at {TEST_STAGE} for `snailtrail promote` or `snailtrail abort` (webhooks told); ECS takes "
+                f"{strategy.hold.on_timeout.value} after {strategy.hold.timeout_minutes} {minute}"
             )
         )
-    steps.extend(_criteria_and_mark())
-    steps.append(RetireStep(f"scale {old.service} ({old.name}) to 0"))
+    steps += [
+        ProductionStep(
+            f"while ECS shifts production traffic and at {PRODUCTION_STAGE}: the gates ({judged}) and the success "
+            "criteria through the public endpoint; CONTINUE, or roll back at once",
+            alarms=bool(gates.alarms),
+        ),
+        BakeStep("ECS's bake under the gates until the deployment is SUCCESSFUL", alarms=bool(gates.alarms)),
+        MarkStep("tag the revision verified"),
+    ]
     return steps

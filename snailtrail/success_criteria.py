@@ -1,7 +1,8 @@
 """A phase's success criteria, judged after a rollout: HTTP probes and the new tasks' target health.
 
 Not the ``verify`` command (snailtrail/checks/): these judge the phase's own ``success`` block once its
-revision runs, for the deploy's and the rollback's ``verify`` step and a new colour's ``test`` step.
+revision runs, for the deploy's and the rollback's ``verify`` step and a native deployment's ``test`` and
+``production`` steps.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from typing import Any
 from snailtrail.aws.ecs import TAG_VERIFIED
 from snailtrail.checks.base import CheckResult
 from snailtrail.checks.criteria import http_probes, ml_mode_criterion, retry_until, target_health_criterion
-from snailtrail.colours import Colour
 from snailtrail.context import Context
 from snailtrail.phases import Phase
 from snailtrail.steps import StepFailed
@@ -30,26 +30,21 @@ def judge_criteria(
     arn: str,
     new_tasks: list[dict[str, Any]],
     judged: list[CheckResult],
-    colour: Colour,
+    target_group_arn: str | None = None,
     base_url: str | None = None,
-    http: bool = True,
 ) -> str:
-    """HTTP probes at ``base_url`` (default: the public URL) unless ``http`` is False, and the health of
-    ``new_tasks`` of ``arn`` in the colour's target group. Each result is appended to ``judged``;
-    raises StepFailed when any fails."""
+    """HTTP probes at ``base_url`` (default: the public URL), and the health of ``new_tasks`` of ``arn`` in
+    ``target_group_arn`` (default: the service's target group; a native deployment's new revision may be in
+    the alternate one). Each result is appended to ``judged``; raises StepFailed when any fails."""
     checks: list[CheckResult] = []
-    if http:
-        url = base_url or ctx.public_url()
-        checks.extend(http_probes(phase, url))
-        if phase.manifest.success.ml_mode is not None:
-            checks.append(ml_mode_criterion(phase, url))
+    url = base_url or ctx.public_url()
+    checks.extend(http_probes(phase, url))
+    if phase.manifest.success.ml_mode is not None:
+        checks.append(ml_mode_criterion(phase, url))
     wanted = wanted_healthy_targets(phase)
     if wanted:
-        target_group = ctx.elbv2.target_group(colour.target_group)
-        if target_group is None:
-            raise StepFailed("the service's target group is gone", fix="recreate it; `snailtrail verify` says more")
+        group_arn = target_group_arn or _service_group_arn(ctx)
         tasks = [t for t in new_tasks if t.get("taskDefinitionArn") == arn]
-        group_arn = target_group["TargetGroupArn"]
 
         def judge() -> tuple[CheckResult, str | None]:
             # A target still registering is not yet a failure: asked again like the HTTP probes.
@@ -65,6 +60,13 @@ def judge_criteria(
             f"{len(broken)} success criteria failed: " + "; ".join(c.summary for c in broken), fix=broken[0].fix
         )
     return f"{len(checks)} success criteria passed"
+
+
+def _service_group_arn(ctx: Context) -> str:
+    target_group = ctx.elbv2.target_group(ctx.settings.service.load_balancer.target_group)
+    if target_group is None:
+        raise StepFailed("the service's target group is gone", fix="recreate it; `snailtrail verify` says more")
+    return str(target_group["TargetGroupArn"])
 
 
 def mark_verified(ctx: Context, arn: str) -> str:

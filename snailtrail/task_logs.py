@@ -212,11 +212,11 @@ def selected_sources(ctx: Context, task: str | None, previous: bool) -> list[Log
     or of one task by id or id prefix. A task ECS no longer lists (it forgets stopped tasks after about
     an hour) is still read, from its stream under the service's current task definition."""
     region = ctx.clients.region
-    service_name = ctx.colours.live.service
+    service_name = ctx.settings.service.name
     if task:
         tasks = [t for t in ctx.ecs.service_tasks(service_name) if task_id(t["taskArn"]).startswith(task)]
         if not tasks:
-            service = ctx.colours.live_service or {}
+            service = ctx.live_service or {}
             if not service.get("taskDefinition"):
                 return []
             definition = ctx.history.get(service["taskDefinition"]).definition

@@ -8,27 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from snailtrail.cli import run
-from tests.conftest import REPO
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A copy of the repository's configuration and phases, to edit."""
-    (tmp_path / "phases").mkdir()
-    for manifest in (REPO / "phases").glob("*.yaml"):
-        (tmp_path / "phases" / manifest.name).write_text(manifest.read_text())
-    path = tmp_path / "snailtrail.yaml"
-    path.write_text((REPO / "snailtrail.yaml").read_text())
-    return path
-
-
-def edit(path: Path, change: Callable[[Any], None]) -> None:
-    document = yaml.safe_load(path.read_text())
-    change(document)
-    path.write_text(yaml.safe_dump(document))
+from tests.conftest import REPO, edit
 
 
 def plan_production(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -90,9 +72,9 @@ CASES: dict[str, tuple[Callable[[Any], None], str, str]] = {
         "a multiple of 60",
     ),
     "final bake under one published period": (
-        production(lambda env: env.update(strategy={"kind": "blue-green", "final_bake_s": 60})),
-        "environments.production.strategy.final_bake_s",
-        "bake at least 120 s",
+        production(lambda env: env.update(strategy={"kind": "blue-green", "bake_minutes": 1})),
+        "environments.production.strategy.bake_minutes",
+        "bake at least 2 minute(s) (120 s)",
     ),
     # allow_no_traffic does not excuse a bake that could not judge the new colour whatever its traffic.
     "short canary step with allow_no_traffic": (
@@ -100,18 +82,23 @@ CASES: dict[str, tuple[Callable[[Any], None], str, str]] = {
             lambda env: env.update(
                 strategy={
                     "kind": "canary",
-                    "steps": [{"weight": 10, "bake_s": 90}],
+                    "canary": {"percent": 10, "bake_minutes": 1},
                     "gates": {"allow_no_traffic": True},
                 }
             )
         ),
-        "environments.production.strategy.steps[0].bake_s",
-        "bake at least 120 s",
+        "environments.production.strategy.canary.bake_minutes",
+        "bake at least 2 minute(s) (120 s)",
     ),
     "no bake without allow_no_traffic": (
-        production(lambda env: env.update(strategy={"kind": "blue-green", "final_bake_s": 0})),
-        "environments.production.strategy.final_bake_s",
+        production(lambda env: env.update(strategy={"kind": "blue-green", "bake_minutes": 0})),
+        "environments.production.strategy.bake_minutes",
         "the deploy would abort",
+    ),
+    "a linear step under one published period": (
+        production(lambda env: env.update(strategy={"kind": "linear", "linear": {"step_bake_minutes": 1}})),
+        "environments.production.strategy.linear.step_bake_minutes",
+        "bake at least 2 minute(s) (120 s)",
     ),
     "public ip on EC2": (
         lambda document: document["service"].update(launch_type="EC2"),
@@ -181,10 +168,10 @@ def test_a_phase_strategy_with_a_short_bake_is_refused_before_any_call(
     project: Path, aws_env: None, record_api_calls: Counter[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     manifest = project.parent / "phases" / "phase-2-hybrid.yaml"
-    short = {"kind": "canary", "steps": [{"weight": 10, "bake_s": 60}]}
+    short = {"kind": "canary", "canary": {"percent": 10, "bake_minutes": 1}}
     edit(manifest, lambda document: document.update(strategy=short))
     code, err = plan_production(project, capsys)
-    assert code == 2 and "phase-2-hybrid.yaml: strategy.steps[0].bake_s" in err and "at least 120 s" in err, err
+    assert code == 2 and "phase-2-hybrid.yaml: strategy.canary.bake_minutes" in err and "(120 s)" in err, err
     assert not record_api_calls
 
 
@@ -203,8 +190,8 @@ def test_the_default_strategy_and_a_health_only_step_pass_on_aws(project: Path) 
                 metrics_period_s=300,
                 strategy={
                     "kind": "canary",
-                    "steps": [{"weight": 10, "bake_s": 360}],
-                    "final_bake_s": 0,
+                    "canary": {"percent": 10, "bake_minutes": 6},
+                    "bake_minutes": 0,
                     "gates": {"allow_no_traffic": True},
                 },
             )

@@ -90,20 +90,6 @@ def test_each_scoped_write_names_the_resources_the_deploy_touched(sandbox: Sandb
     granted = statements(sandbox)
     ecs = boto3.client("ecs", region_name="us-east-1")
     service = ecs.describe_services(cluster="shine", services=["shine"])["services"][0]
-    elbv2 = boto3.client("elbv2", region_name="us-east-1")
-    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
-    listeners = [
-        lst["ListenerArn"] for lst in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
-    ]
-    # Another load balancer of the account: its listener must stay out of reach.
-    subnets = [zone["SubnetId"] for zone in balancer["AvailabilityZones"]]
-    other = elbv2.create_load_balancer(Name="other-alb", Subnets=subnets)["LoadBalancers"][0]
-    other_listener = elbv2.create_listener(
-        LoadBalancerArn=other["LoadBalancerArn"],
-        Protocol="HTTP",
-        Port=80,
-        DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}],
-    )["Listeners"][0]["ListenerArn"]
 
     def allows(sid: str, arn: str) -> bool:
         resources = granted[sid]["Resource"]
@@ -115,9 +101,33 @@ def test_each_scoped_write_names_the_resources_the_deploy_touched(sandbox: Sandb
     assert not allows("DeployTheService", service["serviceArn"].replace("/shine/shine", "/shine/billing"))
     assert allows("TagTheServiceAndRevisions", service["taskDefinition"])
     assert not allows("TagTheServiceAndRevisions", service["taskDefinition"].replace("/shine:", "/billing:"))
-    assert all(allows("MoveTraffic", arn) for arn in listeners)
-    assert not allows("MoveTraffic", other_listener)
+    # A service deployment's ARN: arn:aws:ecs:REGION:ACCOUNT:service-deployment/CLUSTER/SERVICE/ID (Service
+    # Authorization Reference, Amazon ECS resource types).
+    deployment = service["serviceArn"].replace(":service/", ":service-deployment/") + "/r4nd0m1d"
+    assert allows("AnswerTheServiceDeployment", deployment)
+    assert not allows("AnswerTheServiceDeployment", deployment.replace("/shine/shine/", "/shine/billing/"))
+    assert granted["AnswerTheServiceDeployment"]["Action"] == [
+        "ecs:ContinueServiceDeployment",
+        "ecs:StopServiceDeployment",
+    ]
+    role = granted["PassTheLoadBalancerRole"]
+    assert role["Resource"] == "arn:aws:iam::123456789012:role/shine-ecs-load-balancers"
+    assert role["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}}
+    assert not any("elasticloadbalancing:Modify" in str(s["Action"]) for s in granted.values())
     assert granted["PushTheImage"]["Resource"] == "arn:aws:ecr:us-east-1:*:repository/shine"
+
+
+def test_gate_alarms_are_read_by_name_and_nothing_else(sandbox: Sandbox) -> None:
+    sandbox.edit_config(
+        lambda doc: doc["environments"]["unit"].update(strategy={"kind": "canary", "gates": {"alarms": ["shine-5xx"]}})
+    )
+    granted = statements(sandbox)
+    assert granted["ReadTheGatesAlarms"] == {
+        "Sid": "ReadTheGatesAlarms",
+        "Effect": "Allow",
+        "Action": ["cloudwatch:DescribeAlarms"],
+        "Resource": ["arn:aws:cloudwatch:us-east-1:*:alarm:shine-5xx"],
+    }
 
 
 def test_the_partition_and_account_come_from_the_environment(sandbox: Sandbox) -> None:

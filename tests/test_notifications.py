@@ -137,3 +137,25 @@ def test_a_secret_looking_or_ambiguous_webhook_is_refused_with_exit_2(
     configure(sandbox, webhook)
     result = sandbox.run("status")
     assert result.exit_code == 2 and says in result.stderr and "notifications" in result.stderr
+
+
+def test_a_held_deployment_is_posted_with_what_waits_the_evidence_and_both_commands(
+    sandbox: Sandbox, hook: Hook
+) -> None:
+    from snailtrail.config import load_settings
+    from snailtrail.notifications import Notifier
+    from snailtrail.trail import Event
+    from snailtrail.ui import Reporter
+
+    configure(sandbox, {"url": hook.url})
+    notifier = Notifier(load_settings(str(sandbox.config)), None, Reporter(quiet=True))  # type: ignore[arg-type]
+    detail = (
+        "phase-1 waits at POST_TEST_TRAFFIC_SHIFT for an operator; evidence: POST_TEST_TRAFFIC_SHIFT: 2 success "
+        "criteria passed. Continue: `snailtrail promote --env unit`; roll back: `snailtrail abort --env unit`"
+    )
+    notifier(Event(kind="deployment.held", run_id="r1", phase="phase-1", detail=detail))
+    [posted] = hook.received
+    assert "waiting for promote or abort" in posted["text"]
+    assert "`snailtrail promote --env unit`" in posted["text"] and "`snailtrail abort --env unit`" in posted["text"]
+    assert "2 success criteria passed" in posted["blocks"][0]["text"]["text"]
+    assert not any("*Fix*" in block.get("text", {}).get("text", "") for block in posted["blocks"])

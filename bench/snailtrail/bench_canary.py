@@ -1,17 +1,19 @@
-"""A canary of a broken revision under live traffic, in the running sandbox (issue 6's figures).
+"""A native ECS canary of a broken revision under live traffic, in the running sandbox (issues 6 and 20).
 
 The broken revision is phase-1's image with SHINE_DRILL_FAIL_REQUESTS=1: healthy to the load
 balancer and to phase-1's success criteria (/health, probed through the test listener), 500 to every
 user request. (A later phase also probes /ready and /metrics before any traffic, and so stops this
 revision at its test step, where no user sees it: that is the pre-traffic gate, not this figure.)
-phase-1 is deployed first (rolling) as the live colour; the restore phase is deployed at the end. Load runs
-through the public front door the whole time; each answer carries the target group that served it
-(the front door's X-Sandbox-Target-Group header), so the figures come from the users' side:
+phase-1 is deployed first (rolling); the restore phase is deployed at the end. The canary is ECS's
+CANARY strategy on the one service (the new revision in whichever target group is not serving). Load
+runs through the public front door the whole time; each answer carries the target group that served
+it (the front door's X-Sandbox-Target-Group header), so the figures come from the users' side:
 
-- decision -> 100 % on the old colour: from the trail's rollout.aborted event (the gate's decision)
-  to the last answer the new colour gave, and the listener update alone (traffic.restored);
-- the share of requests that failed while the canary took traffic (first answer from the new colour
-  to the decision), over the whole planned 10 % step (first answer + bake_s), and after the abort.
+- failed gate -> 100 % of production on the old revision: from the trail's gate.failed event (the
+  gate's decision) to the last answer the new revision gave, and to ECS's ROLLBACK_SUCCESSFUL as
+  snailtrail saw it (traffic.restored's duration, from the decision);
+- the share of requests that failed while the canary took traffic (first answer from the new revision
+  to the decision), over the whole planned canary bake, and after the rollback.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from typing import Any
 import yaml
 
 TARGET_GROUP_HEADER = "X-Sandbox-Target-Group"
-WEIGHT, BAKE_S, CLIENTS = 10, 30, 4
+WEIGHT, BAKE_MINUTES, CLIENTS = 10, 30, 4
+BAKE_S = BAKE_MINUTES * 1.0  # the sandbox's minute is one second (docs/sandbox.md)
 
 
 def _snailtrail(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -79,17 +82,14 @@ def _deploy_rolling(repo: Path, phase: str) -> None:
 
 def one_run(repo: Path, phase: str) -> dict[str, Any]:
     status = json.loads(_snailtrail(repo, "sandbox", "status").stdout)
-    live = json.loads(_snailtrail(repo, "status").stdout)
-    # The canary is whichever colour is idle now.
-    new_group = "shine-tg" if live.get("colour") == "green" else "shine-tg-green"
     manifest = next((repo / "phases").glob(f"{phase}-*.yaml"))
     original = manifest.read_text()
     document = yaml.safe_load(original)
     document["container"]["environment"]["SHINE_DRILL_FAIL_REQUESTS"] = "1"
     document["strategy"] = {
         "kind": "canary",
-        "steps": [{"weight": WEIGHT, "bake_s": BAKE_S}],
-        "final_bake_s": 5,
+        "canary": {"percent": WEIGHT, "bake_minutes": BAKE_MINUTES},
+        "bake_minutes": 5,
         "gates": {"min_requests": 10},
     }
     load = Load(status["front_door_url"])
@@ -97,7 +97,9 @@ def one_run(repo: Path, phase: str) -> dict[str, Any]:
     try:
         for thread in load.threads:
             thread.start()
-        time.sleep(2)  # the old colour's baseline
+        time.sleep(2)  # the old revision's baseline
+        old_group = next(a[2] for a in load.answers if a[2])
+        new_group = ({"shine-tg", "shine-tg-alt"} - {old_group}).pop()
         deploy = _snailtrail(repo, "deploy", phase, "--no-build", "--skip-smoke")
         on_canary = [a for a in load.answers if a[2] == new_group]
         # Keep the load on for the whole planned step, to measure the share over it.
@@ -111,9 +113,9 @@ def one_run(repo: Path, phase: str) -> dict[str, Any]:
         manifest.write_text(original)
     result = json.loads(deploy.stdout)
     events = json.loads(_snailtrail(repo, "trail").stdout)["events"]
-    aborted = next(e for e in reversed(events) if e["kind"] == "rollout.aborted")
+    failed_gate = next(e for e in reversed(events) if e["kind"] == "gate.failed")
     restored = next(e for e in reversed(events) if e["kind"] == "traffic.restored")
-    decided = _epoch(aborted["at"])
+    decided = _epoch(failed_gate["at"])
     answers = sorted(load.answers)
     on_canary = [a for a in answers if a[2] == new_group]
     first, last = on_canary[0][0], on_canary[-1][0]
@@ -126,8 +128,9 @@ def one_run(repo: Path, phase: str) -> dict[str, Any]:
     return {
         "exit_code": deploy.returncode,
         "message": result.get("message"),
-        "gate": aborted.get("data", {}).get("gate"),
-        "decision_to_listener_updated_s": restored.get("duration_s"),
+        "gate": failed_gate.get("data", {}).get("gate"),
+        # ECS's rollback as snailtrail followed it: the request, then ROLLBACK_SUCCESSFUL.
+        "decision_to_listener_updated_s": round(_epoch(restored["at"]) - decided, 3),
         "decision_to_last_canary_answer_s": round(last - decided, 3),
         "first_canary_answer_to_decision_s": round(decided - first, 3),
         "canary_answers": len(on_canary),
@@ -144,7 +147,7 @@ def canary(repo: Path, runs: int, restore_phase: str) -> dict[str, Any]:
         runs_done = [one_run(repo, PHASE) for _ in range(runs)]
     finally:
         _deploy_rolling(repo, restore_phase)
-    return {"phase": PHASE, "weight": WEIGHT, "bake_s": BAKE_S, "clients": CLIENTS, "runs": runs_done}
+    return {"phase": PHASE, "weight": WEIGHT, "bake_s": BAKE_S, "clients": CLIENTS, "runs": runs_done, "native": True}
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/snailtrail/bench_verify.py [--project DIR] [--runs 10] [--out FILE] [--against COMMIT]
 
-Target (issue 13, item 7): verify after the README demo (two colours: the demo ends with a canary
-of phase-4, so green is live and blue kept) in <= 1.2 s median wall, with no more AWS calls per run
+Target (issue 13, item 7): verify after the README demo (which ends with a native canary of phase-4 on the
+one service) in <= 1.2 s median wall, with no more AWS calls per run
 than before (issue 5's target was 1.5 s, no describe call repeated). The project directory (default: this repository) needs its sandbox; it is started with
 `snailtrail sandbox up` when it is not running (that needs a Docker engine). When `status --json`
 shows no verified running revision, phase-1 is deployed first. Then:
@@ -115,7 +115,6 @@ def ensure_verified(project: Path) -> dict[str, Any]:
             "deployed": False,
             "phase": document.get("phase"),
             "task_definition": document.get("task_definition"),
-            "colour": document.get("colour"),
             "service": document.get("service"),
         }
     env = dict(ENV)

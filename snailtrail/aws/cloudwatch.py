@@ -125,3 +125,14 @@ class TrafficMetrics:
                 mean_latency_s=value["latsum"] / value["latcount"] if value["latcount"] else None,
             )
         return stats
+
+
+def alarms_in_alarm(clients: AwsClients, names: list[str]) -> tuple[list[str], list[str]]:
+    """Of the named CloudWatch alarms: those in ALARM now, and those that do not exist."""
+    if not names:
+        return [], []
+    found = clients.client("cloudwatch").describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+    alarms = found.get("MetricAlarms", []) + found.get("CompositeAlarms", [])
+    firing = [a["AlarmName"] for a in alarms if a.get("StateValue") == "ALARM"]
+    known = {a["AlarmName"] for a in alarms}
+    return firing, [name for name in names if name not in known]

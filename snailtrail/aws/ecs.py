@@ -21,6 +21,10 @@ def dict_to_tags(values: dict[str, str]) -> list[dict[str, str]]:
     return [{"key": k, "value": v} for k, v in values.items()]
 
 
+# A service deployment ECS has not finished with (ListServiceDeployments' status filter).
+IN_FLIGHT_STATUSES = ("PENDING", "IN_PROGRESS", "STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS")
+
+
 def primary_deployment(service: dict[str, Any]) -> dict[str, Any] | None:
     """The service's PRIMARY deployment (the one ECS is rolling out or holds), or None."""
     return next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), None)
@@ -68,10 +72,18 @@ class EcsApi:
         self._ecs.tag_resource(resourceArn=arn, tags=dict_to_tags(tags))
 
     def update_service(
-        self, service: str, task_definition: str | None, desired_count: int, grace_period_s: int | None = None
+        self,
+        service: str,
+        task_definition: str | None,
+        desired_count: int,
+        grace_period_s: int | None = None,
+        **native: Any,
     ) -> dict[str, Any]:
-        """Point the service at a revision (None keeps its own) with this many tasks."""
-        extra: dict[str, Any] = {} if grace_period_s is None else {"healthCheckGracePeriodSeconds": grace_period_s}
+        """Point the service at a revision (None keeps its own) with this many tasks; ``native`` carries a
+        native deployment's deploymentConfiguration and loadBalancers (snailtrail/native_setup.py)."""
+        extra: dict[str, Any] = dict(native)
+        if grace_period_s is not None:
+            extra["healthCheckGracePeriodSeconds"] = grace_period_s
         if task_definition is not None:
             extra["taskDefinition"] = task_definition
         return self._ecs.update_service(cluster=self.cluster, service=service, desiredCount=desired_count, **extra)[
@@ -85,6 +97,26 @@ class EcsApi:
         except self._ecs.exceptions.ServiceNotFoundException:
             return False
         return True
+
+    def in_flight_deployments(self, service: str) -> list[dict[str, Any]]:
+        """The service's deployments ECS has not finished with, newest first (briefs: arn, status, createdAt)."""
+        answer = self._ecs.list_service_deployments(
+            cluster=self.cluster, service=service, status=list(IN_FLIGHT_STATUSES)
+        )
+        return sorted(answer["serviceDeployments"], key=lambda d: d.get("createdAt") or 0, reverse=True)
+
+    def service_deployment(self, arn: str) -> dict[str, Any] | None:
+        """One service deployment: lifecycleStage, lifecycleHookDetails, status, rollback, ..."""
+        found = self._ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"]
+        return found[0] if found else None
+
+    def continue_deployment(self, arn: str, hook_id: str, action: str) -> None:
+        """Answer a PAUSE hook that is AWAITING_ACTION: CONTINUE or ROLLBACK."""
+        self._ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId=hook_id, action=action)
+
+    def stop_deployment(self, arn: str) -> None:
+        """Roll the service deployment back to the previous service revision, wherever it is."""
+        self._ecs.stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
 
     def create_service(self, request: dict[str, Any]) -> dict[str, Any]:
         return self._ecs.create_service(cluster=self.cluster, **request)["service"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from snailtrail.aws.missing import none_if_missing
@@ -47,6 +46,9 @@ class Elbv2Api:
     def listener(self, load_balancer_arn: str, port: int) -> dict[str, Any] | None:
         return next((x for x in self.listeners(load_balancer_arn) if x["Port"] == port), None)
 
+    def listener_by_arn(self, listener_arn: str) -> dict[str, Any]:
+        return self._elb.describe_listeners(ListenerArns=[listener_arn])["Listeners"][0]
+
     def rules(self, listener_arn: str) -> list[dict[str, Any]]:
         """Every rule of a listener, its default rule included (priority "default")."""
         rules: list[dict[str, Any]] = []
@@ -58,21 +60,15 @@ class Elbv2Api:
                 return rules
             marker = {"Marker": page["NextMarker"]}
 
+    def rule(self, rule_arn: str) -> dict[str, Any]:
+        return self._elb.describe_rules(RuleArns=[rule_arn])["Rules"][0]
+
     def set_actions(self, arn: str, actions: list[dict[str, Any]]) -> None:
         """One call: a listener's default actions (ModifyListener) or a rule's actions (ModifyRule)."""
         if RULE_ARN_MARK in arn:
             self._elb.modify_rule(RuleArn=arn, Actions=actions)
         else:
             self._elb.modify_listener(ListenerArn=arn, DefaultActions=actions)
-
-    def forward_to(self, listener_arn: str, weights: dict[str, int]) -> None:
-        """Replace a listener's whole action list with one weighted forward: only for the blue-green
-        test listener, which snailtrail owns; production traffic moves through `with_forward_weights`."""
-        groups = [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in weights.items()]
-        self._elb.modify_listener(
-            ListenerArn=listener_arn,
-            DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}],
-        )
 
 
 def actions_of(listener_or_rule: dict[str, Any]) -> list[dict[str, Any]]:
@@ -91,38 +87,3 @@ def forward_weights(actions: list[dict[str, Any]]) -> dict[str, int]:
         if action.get("TargetGroupArn") and action["TargetGroupArn"] not in weights:
             weights[action["TargetGroupArn"]] = 1
     return weights
-
-
-def writable(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A described action list as ModifyListener/ModifyRule accept it back, unchanged in effect.
-
-    Describe calls never return an OIDC action's client secret; a modify call keeps the existing one
-    only with UseExistingClientSecret (AWS API reference, AuthenticateOidcActionConfig: "If you are
-    modifying a rule, you can omit this parameter if you set UseExistingClientSecret to true").
-    """
-    copied = copy.deepcopy(actions)
-    for action in copied:
-        oidc = action.get("AuthenticateOidcConfig")
-        if oidc is not None:
-            oidc.pop("ClientSecret", None)
-            oidc["UseExistingClientSecret"] = True
-    return copied
-
-
-def with_forward_weights(actions: list[dict[str, Any]], weights: dict[str, int]) -> list[dict[str, Any]]:
-    """The action list with only its forward's target groups and weights replaced.
-
-    Every other action (authenticate-oidc/cognito before the forward, with its Order) and the
-    forward's own settings (TargetGroupStickinessConfig, Order) are kept. TargetGroupArn goes: AWS
-    accepts it beside a ForwardConfig only when both name the same single group (AWS API reference,
-    Action.TargetGroupArn).
-    """
-    rewritten = writable(actions)
-    for action in rewritten:
-        if action.get("Type") == "forward":
-            action.pop("TargetGroupArn", None)
-            action["ForwardConfig"] = {
-                **(action.get("ForwardConfig") or {}),
-                "TargetGroups": [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in weights.items()],
-            }
-    return rewritten

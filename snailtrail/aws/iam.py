@@ -16,3 +16,12 @@ class IamApi:
         """The role (with its trust policy), or None when it does not exist; a refusal is raised."""
         # GetRole answers NoSuchEntity for a missing role (IAM API reference, GetRole errors).
         return none_if_missing("NoSuchEntity", lambda: self._iam.get_role(RoleName=arn.rsplit("/", 1)[-1])["Role"])
+
+    def policy_names(self, arn: str) -> list[str]:
+        """The names of the role's managed policies (attached) and of its inline ones."""
+        name = arn.rsplit("/", 1)[-1]
+        attached = self._iam.get_paginator("list_attached_role_policies").paginate(RoleName=name)
+        inline = self._iam.get_paginator("list_role_policies").paginate(RoleName=name)
+        return [p["PolicyName"] for page in attached for p in page["AttachedPolicies"]] + [
+            policy for page in inline for policy in page["PolicyNames"]
+        ]

@@ -1,4 +1,5 @@
-"""Canary gates on live traffic: the new colour's error rate and latency against the old colour's."""
+"""Gates on live traffic: the new revision's error rate and latency against the old revision's, and the
+CloudWatch alarms the strategy's gates name."""
 
 from __future__ import annotations
 
@@ -8,12 +9,30 @@ from snailtrail.config import GateConfig
 
 FIX = (
     "the new revision answers real traffic worse than the old one: read its logs and the failing "
-    "requests; the old colour kept serving"
+    "requests; the old revision kept serving"
 )
 
 
+def alarm_gate(firing: list[str], missing: list[str]) -> CheckResult:
+    """Fail while an alarm the gates name is in ALARM; a named alarm that does not exist fails too, as a
+    gate that can never fire would pass every deploy."""
+    if missing:
+        return fail(
+            f"alarm(s) {', '.join(missing)} do not exist, so they could never stop this deploy",
+            "create them in CloudWatch, or remove them from strategy.gates.alarms",
+            missing,
+        ).named("alarms")
+    if firing:
+        return fail(
+            f"CloudWatch alarm(s) in ALARM: {', '.join(firing)}",
+            "read what the alarm watches; the old revision takes the traffic back",
+            firing,
+        ).named("alarms")
+    return ok("no gate alarm in ALARM").named("alarms")
+
+
 def traffic_gate(new: TrafficStats, old: TrafficStats, gates: GateConfig, new_name: str, old_name: str) -> CheckResult:
-    """Fail when the new colour errs or slows beyond the thresholds; skip until it has seen enough requests."""
+    """Fail when the new revision errs or slows beyond the thresholds; skip until it has seen enough requests."""
     compared = f"{new_name}: {new.describe()}; {old_name}: {old.describe()}"
     if new.requests < gates.min_requests:
         return skip(f"too few requests to judge yet ({compared}; judging from {gates.min_requests})").named("traffic")

@@ -8,7 +8,6 @@ from snailtrail.checks.base import Verdict, fail, ok, skip, warn
 from snailtrail.checks.spec import check
 from snailtrail.checks.view import LiveView
 from snailtrail.phases import Phase
-from snailtrail.traffic_route import traffic_port
 
 
 def _container_port(view: LiveView, phase: Phase | None) -> int | None:
@@ -103,7 +102,7 @@ def listener_forwards(view: LiveView, phase: Phase | None) -> Verdict:
     if balancer is None:
         return _no_load_balancer(view)
     group = view.target_group()
-    port = traffic_port(view.settings)  # the environment's traffic listener: port 80 may only redirect
+    port = view.settings.production_listener_port  # the environment's traffic listener: port 80 may only redirect
     listener = next((x for x in view.listeners() if x["Port"] == port), None)
     if listener is None:
         return fail(
@@ -152,7 +151,7 @@ def port_alignment(view: LiveView, phase: Phase | None) -> Verdict:
     group = view.target_group()
     service = view.service() or {}
     revision = view.running_revision()
-    links: list[tuple[str, Any]] = [("listener", traffic_port(view.settings))]
+    links: list[tuple[str, Any]] = [("listener", view.settings.production_listener_port)]
     expected = _container_port(view, phase)
     group_port = group["Port"] if group else None
     links.append(("target group", group_port))
@@ -215,7 +214,7 @@ def security_groups(view: LiveView, phase: Phase | None) -> Verdict:
     balancer = view.load_balancer() or {}
     alb_ids = balancer.get("SecurityGroups", [])
     port = _container_port(view, phase)
-    listener_port = traffic_port(view.settings)  # where users arrive: 443 behind an 80 -> 443 redirect
+    listener_port = view.settings.production_listener_port  # where users arrive: 443 behind an 80 -> 443 redirect
     if not task_ids or port is None:
         return skip("the service has no awsvpc security groups to check")
     problems, warnings = [], []
@@ -335,9 +334,8 @@ def https_redirect(view: LiveView, phase: Phase | None) -> Verdict:
     """In environments marked production, the plain-HTTP listener redirects to HTTPS and an HTTPS listener exists."""
     if not view.settings.environment.production:
         return skip(f"environment {view.settings.environment_name} is not marked production")
-    blue_green = view.settings.service.blue_green
-    test_port = blue_green.test_listener_port if blue_green else None
-    # The blue-green test listener serves operators and snailtrail's probes, never users.
+    test_port = view.settings.service.load_balancer.test_listener_port
+    # The test listener serves operators and snailtrail's probes, never users.
     listeners = [x for x in view.listeners() if x.get("Port") != test_port]
     plain = [x for x in listeners if x.get("Protocol") == "HTTP"]
     secure = [x for x in listeners if x.get("Protocol") == "HTTPS"]

@@ -38,15 +38,18 @@ def _target_problems(view: LiveView, target: Revision) -> list[str]:
 
 
 def _racing_rollbacks(service: dict[str, Any]) -> list[str]:
-    """ECS features that roll back on their own, to the last COMPLETED deployment, verified or not.
-    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html
-    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html"""
+    """ECS features that roll back on their own to a revision snailtrail did not choose.
+
+    Only a ROLLING service's circuit breaker does: it returns to the last COMPLETED deployment, verified or
+    not (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html), and
+    snailtrail's own rollback to the last verified revision races it. CloudWatch alarm rollback is a safety
+    net snailtrail sets itself (strategy.alarms), and a native deployment's rollbacks return to the revision
+    that was live before it, which is what snailtrail would choose."""
     configuration = service.get("deploymentConfiguration") or {}
     notes = []
-    if (configuration.get("deploymentCircuitBreaker") or {}).get("rollback"):
-        notes.append("the deployment circuit breaker's rollback is enabled")
-    if (configuration.get("alarms") or {}).get("rollback"):
-        notes.append("the CloudWatch alarm rollback is enabled")
+    rolling = configuration.get("strategy", "ROLLING") == "ROLLING"
+    if rolling and (configuration.get("deploymentCircuitBreaker") or {}).get("rollback"):
+        notes.append("the deployment circuit breaker's rollback is enabled on a ROLLING service")
     controller = (service.get("deploymentController") or {}).get("type", "ECS")
     if controller != "ECS":
         notes.append(f"the deployment controller is {controller}, not ECS rolling updates")
@@ -61,8 +64,8 @@ def _racing_rollbacks(service: dict[str, Any]) -> list[str]:
 )
 def rollback_readiness(view: LiveView, phase: Phase | None) -> Verdict:
     """The revision a rollback would return to is ACTIVE and its image digest, roles and secrets still exist; warns
-    when ECS's own circuit-breaker or alarm rollback (which races snailtrail back to an unverified revision) is
-    enabled, or the deployment controller is not ECS."""
+    when a ROLLING service's own circuit-breaker rollback (which races snailtrail back to an unverified revision)
+    is enabled, or the deployment controller is not ECS."""
     service = view.service()
     if service is None:
         return warn("no service: nothing to roll back", "deploy a phase")
@@ -70,8 +73,9 @@ def rollback_readiness(view: LiveView, phase: Phase | None) -> Verdict:
     default = choice.default
     racing = _racing_rollbacks(service)
     race_fix = (
-        "disable ECS's own rollback (deploymentCircuitBreaker.rollback and alarms.rollback false) and use the ECS "
-        "deployment controller: snailtrail rolls back to the last verified revision itself"
+        "set deploymentCircuitBreaker.rollback false on the ROLLING service (snailtrail rolls back to the last "
+        "verified revision itself), or deploy it with a native strategy (blue-green, canary, linear), whose "
+        "rollbacks return to the revision live before; keep the ECS deployment controller"
     )
     if default is None:
         skipped = "; ".join(f"{c.arn.rsplit('/', 1)[-1]}: {c.reason}" for c in choice.candidates if not c.eligible)

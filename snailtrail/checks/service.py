@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
+from typing import Any
 
 from snailtrail.checks.base import Verdict, fail, ok, skip, warn
 from snailtrail.checks.registry import NOT_IN_REGISTRY
 from snailtrail.checks.spec import check
 from snailtrail.checks.view import LiveView
+from snailtrail.errors import ConfigError
+from snailtrail.native_setup import JUDGED_STAGES, NativeSetup, resolve_native_setup
 from snailtrail.phases import Phase
 
 SMOKE_SECONDS = re.compile(r"after ([0-9.]+) s")
@@ -284,3 +287,76 @@ def image_config(view: LiveView, phase: Phase | None) -> Verdict:
     return ok(
         f"{reference.rsplit('/', 1)[-1][:40]}… exists; user {config.get('User')}, no conflicting port", [reference]
     )
+
+
+LOAD_BALANCER_POLICY = "AmazonECSInfrastructureRolePolicyForLoadBalancers"
+
+
+@check(
+    "native deployment",
+    "service",
+    prevents="a blue-green, canary or linear deploy ECS refuses, or whose traffic moves to the wrong group",
+)
+def native_deployment(view: LiveView, phase: Phase | None) -> Verdict:
+    """For blue-green, canary and linear: the alternate target group, the production and test listener rules
+    forwarding to both groups, the load-balancer role (trusting ecs.amazonaws.com, with
+    AmazonECSInfrastructureRolePolicyForLoadBalancers), and on a service deployed natively its
+    advancedConfiguration naming them and snailtrail's PAUSE hooks with timeout action ROLLBACK."""
+    service = view.service() or {}
+    configuration = service.get("deploymentConfiguration") or {}
+    native_service = configuration.get("strategy", "ROLLING") != "ROLLING"
+    if not native_service and view.settings.service.load_balancer.test_listener_port is None:
+        return skip("the service deploys ROLLING and no test listener is configured")
+    try:
+        setup = resolve_native_setup(view.ctx, view.load_balancing)
+    except ConfigError as missing:
+        return fail(missing.message, missing.fix or "see docs/operations.md, blue-green, canary and linear deploys")
+    problems = _role_problems(view, setup.role_arn)
+    if native_service:
+        hold = (view.settings.environment.strategy or None) and view.settings.environment.strategy.hold
+        problems += _service_problems(service, setup, held=hold is not None and hold.on_timeout.value == "CONTINUE")
+    resources = [setup.production_rule, setup.test_rule, setup.alternate_target_group, setup.role_arn]
+    if problems:
+        return fail("; ".join(problems), "`snailtrail sandbox up` or the CloudFormation template sets it up", resources)
+    how = configuration.get("strategy", "ROLLING")
+    return ok(f"rules, groups and role ready for native deployments (the service deploys {how})", resources)
+
+
+def _role_problems(view: LiveView, arn: str) -> list[str]:
+    role = view.role(arn)
+    if role is None:
+        return [f"the load-balancer role {arn} does not exist"]
+    problems = []
+    policy = role.get("AssumeRolePolicyDocument") or {}
+    if isinstance(policy, str):
+        policy = json.loads(urllib.request.unquote(policy))
+    if "ecs.amazonaws.com" not in json.dumps(policy):
+        problems.append(f"{arn} does not trust ecs.amazonaws.com")
+    if LOAD_BALANCER_POLICY not in view.role_policies(arn):
+        problems.append(f"{arn} has no policy {LOAD_BALANCER_POLICY} (attached, or its statements inline)")
+    return problems
+
+
+def _service_problems(service: dict[str, Any], setup: NativeSetup, held: bool) -> list[str]:
+    """``held``: the configuration asks a manual hold to CONTINUE on timeout (at POST_TEST_TRAFFIC_SHIFT)."""
+    problems = []
+    entries = [e.get("advancedConfiguration") or {} for e in service.get("loadBalancers", [])]
+    wanted = {
+        "alternateTargetGroupArn": setup.alternate_target_group,
+        "productionListenerRule": setup.production_rule,
+        "testListenerRule": setup.test_rule,
+        "roleArn": setup.role_arn,
+    }
+    for key, value in wanted.items():
+        if not any(entry.get(key) == value for entry in entries):
+            problems.append(f"the service's advancedConfiguration.{key} is not {value}")
+    hooks = (service.get("deploymentConfiguration") or {}).get("lifecycleHooks") or []
+    for stage in JUDGED_STAGES:
+        paused = [h for h in hooks if h.get("targetType") == "PAUSE" and stage in (h.get("lifecycleStages") or [])]
+        if not paused:
+            problems.append(f"no PAUSE hook at {stage}: snailtrail could not judge there")
+        elif not (held and stage == JUDGED_STAGES[0]) and any(
+            (h.get("timeoutConfiguration") or {}).get("action", "ROLLBACK") != "ROLLBACK" for h in paused
+        ):
+            problems.append(f"the PAUSE hook at {stage} continues on timeout: a dead judge would let it through")
+    return problems

@@ -47,7 +47,7 @@ class LiveView:
         return self._once("cluster", self.ctx.ecs.describe_cluster)
 
     def service(self) -> dict[str, Any] | None:
-        return self._once("service", lambda: self.ctx.colours.services[self.ctx.colours.live.service])
+        return self._once("service", lambda: self.ctx.live_service)
 
     def running_revision(self) -> Any:
         service = self.service()
@@ -62,7 +62,7 @@ class LiveView:
             "tasks",
             lambda: [
                 t
-                for t in self.ctx.ecs.service_tasks(self.ctx.colours.live.service, ("RUNNING",))
+                for t in self.ctx.ecs.service_tasks(self.ctx.settings.service.name, ("RUNNING",))
                 if t.get("lastStatus") == "RUNNING"
             ],
         )
@@ -74,7 +74,7 @@ class LiveView:
     def stopped_tasks(self) -> list[dict[str, Any]]:
         """The live service's tasks ECS still lists as stopped (it keeps them for about an hour)."""
         return self._once(
-            "stopped tasks", lambda: self.ctx.ecs.service_tasks(self.ctx.colours.live.service, ("STOPPED",))
+            "stopped tasks", lambda: self.ctx.ecs.service_tasks(self.ctx.settings.service.name, ("STOPPED",))
         )
 
     # -- load balancing -----------------------------------------------------------------------
@@ -85,7 +85,8 @@ class LiveView:
         return self._of_parent("listeners", self.load_balancer(), "LoadBalancerArn", self.ctx.elbv2.listeners)
 
     def target_group(self) -> dict[str, Any] | None:
-        return self._once("tg", lambda: self.ctx.elbv2.target_group(self.ctx.colours.live.target_group))
+        name = self.ctx.settings.service.load_balancer.target_group
+        return self._once("tg", lambda: self.ctx.elbv2.target_group(name))
 
     def target_health(self) -> list[dict[str, Any]]:
         return self._of_parent("health", self.target_group(), "TargetGroupArn", self.ctx.elbv2.target_health)
@@ -101,7 +102,17 @@ class LiveView:
         return [] if parent is None else self._once(key, lambda: read(parent[arn_key]))
 
     def forwarded_target_groups(self, listener: dict[str, Any]) -> list[str]:
-        return [arn for arn, weight in forward_weights(actions_of(listener)).items() if weight > 0]
+        """The groups the listener gives traffic: by its default action or by any of its rules."""
+        rules = self.load_balancing.rules(listener["ListenerArn"])
+        forwarded = {}
+        for actions in [actions_of(listener), *(r["Actions"] for r in rules if not r.get("IsDefault"))]:
+            forwarded.update({arn: None for arn, weight in forward_weights(actions).items() if weight > 0})
+        return list(forwarded)
+
+    @property
+    def load_balancing(self) -> CachedLoadBalancing:
+        """Elbv2Api's reads, each made once in this run (native_setup resolves its rules through it)."""
+        return CachedLoadBalancing(self)
 
     # -- network ------------------------------------------------------------------------------
     def awsvpc(self) -> dict[str, Any]:
@@ -142,6 +153,9 @@ class LiveView:
     def role(self, arn: str) -> dict[str, Any] | None:
         return self._once(("role", arn), lambda: self._reader(IamApi).role(arn))
 
+    def role_policies(self, arn: str) -> list[str]:
+        return self._once(("policies", arn), lambda: self._reader(IamApi).policy_names(arn))
+
     def log_group_exists(self, name: str) -> bool:
         return self._once(("logs", name), lambda: self._reader(LogsApi).log_group_exists(name))
 
@@ -173,3 +187,31 @@ class LiveView:
     def _reader(self, kind: type[Reader]) -> Reader:
         """The run's reader of one AWS service, made (with its client) on first use: `verify --only` asks few."""
         return self._once(("reader", kind), lambda: kind(self.ctx.clients))
+
+
+class CachedLoadBalancing:
+    """The load-balancing reads of a LiveView, under its own once-per-run cache."""
+
+    def __init__(self, view: LiveView) -> None:
+        self._view = view
+
+    def load_balancer(self, name: str) -> dict[str, Any] | None:
+        if name == self._view.settings.service.load_balancer.name:
+            return self._view.load_balancer()
+        return self._view._once(("lb", name), lambda: self._view.ctx.elbv2.load_balancer(name))
+
+    def target_group(self, name: str) -> dict[str, Any] | None:
+        if name == self._view.settings.service.load_balancer.target_group:
+            return self._view.target_group()
+        return self._view._once(("tg", name), lambda: self._view.ctx.elbv2.target_group(name))
+
+    def listeners(self, load_balancer_arn: str) -> list[dict[str, Any]]:
+        balancer = self._view.load_balancer()
+        if balancer is not None and balancer["LoadBalancerArn"] == load_balancer_arn:
+            return self._view.listeners()
+        return self._view._once(
+            ("listeners", load_balancer_arn), lambda: self._view.ctx.elbv2.listeners(load_balancer_arn)
+        )
+
+    def rules(self, listener_arn: str) -> list[dict[str, Any]]:
+        return self._view._once(("rules", listener_arn), lambda: self._view.ctx.elbv2.rules(listener_arn))

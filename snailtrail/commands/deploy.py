@@ -33,8 +33,8 @@ def deploy(
     strategy: Optional[str] = typer.Option(
         None,
         "--strategy",
-        help="rolling, blue-green or canary; overrides the phase's and the environment's strategy "
-        "(blue-green and canary need service.blue_green in snailtrail.yaml).",
+        help="rolling, blue-green, canary or linear; overrides the phase's and the environment's strategy "
+        "(blue-green, canary and linear need service.load_balancer.alternate_target_group and test_listener_port).",
         show_default=False,
     ),
     desired_count: DesiredCount = None,
@@ -42,8 +42,8 @@ def deploy(
 ) -> None:
     """Build, smoke-test, push and deploy a phase, wait for the rollout, verify its success criteria, and mark it
     verified. On any failure after the service changed, roll back to the last verified deployment and verify that.
-    With --strategy blue-green or canary the new revision starts beside the live one and takes traffic in gated
-    steps; a failed gate returns all traffic to the old colour with one listener update.
+    With --strategy blue-green, canary or linear it is a native ECS service deployment of the one service: ECS moves
+    the traffic, snailtrail judges at its PAUSE hooks, and a failed gate has ECS roll back at once.
 
     Exit codes: 0 deployed and verified; 1 failed and rolled back (the previous deployment verifies); 2
     configuration error, nothing changed; 3 the rollback failed or nothing verified exists; 4 another deploy holds

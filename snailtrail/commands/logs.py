@@ -60,12 +60,12 @@ def logs(
             f"no logs of task {source.task_id[:8]} container {source.container}: {source.unavailable}"
         )
     if not sources:
-        context.reporter.warn(f"service {context.colours.live.service} has no {chosen}")
+        context.reporter.warn(f"service {context.settings.service.name} has no {chosen}")
     if not follow:
         lines = read_since(reader, sources, start_ms)
         state.output(
             {
-                "service": context.colours.live.service,
+                "service": context.settings.service.name,
                 "tasks": sorted({s.task_id for s in sources}),
                 "unavailable": [
                     {"task": s.task_id, "container": s.container, "reason": s.unavailable} for s in unavailable

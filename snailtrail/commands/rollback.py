@@ -56,7 +56,7 @@ def rollback(
     if list_candidates:
         from snailtrail.history import current_deployment, rollback_choice
 
-        choice = rollback_choice(context, *current_deployment(context.colours.live_service))
+        choice = rollback_choice(context, *current_deployment(context.live_service))
         document = choice.to_json()
         state.output(document, render_candidates(document))
         return

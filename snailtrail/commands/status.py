@@ -21,24 +21,27 @@ def lock_holder(context: Any) -> dict[str, Any] | None:
 
 def collect(context: Any) -> dict[str, Any]:
     """The live service, its targets and each phase's completion; read-only."""
+    from snailtrail.native_deploy import in_flight_summary
     from snailtrail.report import phase_states
 
     settings = context.settings
-    colours = context.colours
-    service = colours.live_service
+    service = context.live_service
     current = context.history.get(service["taskDefinition"]) if service and service.get("taskDefinition") else None
     targets: list[dict[str, Any]] = []
-    group = context.elbv2.target_group(colours.live.target_group)
-    if group is not None:
-        targets = [
-            {
-                "id": d["Target"]["Id"],
-                "port": d["Target"].get("Port"),
-                "state": d["TargetHealth"]["State"],
-                "reason": d["TargetHealth"].get("Reason"),
-            }
-            for d in context.elbv2.target_health(group["TargetGroupArn"])
-        ]
+    lb = settings.service.load_balancer
+    for name in (lb.target_group, lb.alternate):
+        group = context.elbv2.target_group(name) if name else None
+        if group is not None:
+            targets += [
+                {
+                    "id": d["Target"]["Id"],
+                    "port": d["Target"].get("Port"),
+                    "target_group": name,
+                    "state": d["TargetHealth"]["State"],
+                    "reason": d["TargetHealth"].get("Reason"),
+                }
+                for d in context.elbv2.target_health(group["TargetGroupArn"])
+            ]
     verified_by_phase: dict[str, Any] = {}
     for revision in sorted(context.history.verified(), key=lambda r: r.number, reverse=True):
         if revision.verified_at and revision.phase and revision.phase not in verified_by_phase:
@@ -67,9 +70,9 @@ def collect(context: Any) -> dict[str, Any]:
     ]
     return {
         "environment": settings.environment_name,
-        "service": colours.live.service,
-        "colour": colours.live.name if colours.idle else None,
+        "service": settings.service.name,
         "exists": service is not None,
+        "service_deployment": in_flight_summary(context) if service is not None else None,
         "phase": current.phase if current else None,
         "task_definition": current.arn if current else None,
         "verified_at": current.verified_at if current else None,
@@ -81,6 +84,22 @@ def collect(context: Any) -> dict[str, Any]:
         "phases": phases,
         "trail_warning": context.trail.remote_error,
     }
+
+
+def service_deployment_lines(deployment: dict[str, Any] | None) -> list[str]:
+    """The service deployment in flight: its stage, its hooks, and what an operator can do about it."""
+    if deployment is None:
+        return ["  no service deployment in flight"]
+    lines = [
+        f"  service deployment {deployment['id']} ({deployment['strategy']}): {deployment['status']} at "
+        f"{deployment['stage']}" + (f", rollback: {deployment['rollback']}" if deployment["rollback"] else "")
+    ]
+    for hook in deployment["hooks"]:
+        lines.append(
+            f"    hook {hook['status']} (expires {hook['expires_at']}, then ECS will {hook['timeout_action']})"
+        )
+    lines.append(f"    continue: `{deployment['promote']}`; roll back: `{deployment['abort']}`")
+    return lines
 
 
 def render(document: dict[str, Any]) -> str:
@@ -99,9 +118,10 @@ def render(document: dict[str, Any]) -> str:
                 f"  deployment {deployment['status']} {deployment['rollout_state']} "
                 f"{deployment['running']}/{deployment['desired']} {deployment['task_definition']}"
             )
+        head += service_deployment_lines(document["service_deployment"])
         for target in document["targets"]:
             head.append(
-                f"  target {target['id']}:{target['port']} {target['state']}"
+                f"  target {target['id']}:{target['port']} in {target['target_group']} {target['state']}"
                 + (f" ({target['reason']})" if target["reason"] else "")
             )
     lock = document["lock"]

@@ -1,4 +1,4 @@
-"""snailtrail abort | promote: steer a blue-green or canary rollout that is in flight."""
+"""snailtrail abort | promote: steer the service deployment in flight (ECS's, found with ListServiceDeployments)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ def abort(
     ctx: typer.Context,
     reason: str = typer.Option("", "--reason", help=REASON_HELP),
 ) -> None:
-    """Abort the blue-green or canary rollout in flight: all traffic returns to the old colour at once (one listener
-    update, made by this command), and the new colour is scaled to 0, by the baking deploy if it still runs, else by
-    this command. Written to the trail with the reason.
+    """Roll the service deployment in flight back through ECS: a PAUSE hook that waits is answered ROLLBACK, else
+    StopServiceDeployment ROLLBACK; this command follows it until production traffic is on the old revision. Works
+    whether the deploy that started it still runs, was killed, or was a rolling one. Written to the trail.
 
-    Exit codes: 0 traffic is back on the old colour; 1 no rollout is in flight, or it is already committing (its
-    last bake passed: `snailtrail rollback` is the way back).
+    Exit codes: 0 rolled back; 1 no service deployment is in flight (`snailtrail rollback` returns a finished
+    deploy to the last verified revision).
     """
     from snailtrail.traffic import abort_rollout
 
@@ -33,10 +33,11 @@ def promote(
     ctx: typer.Context,
     reason: str = typer.Option("", "--reason", help=REASON_HELP),
 ) -> None:
-    """Promote the canary in flight: the baking deploy skips the remaining bake time and moves the new colour to 100 %
-    at its next gate evaluation (the gates still judge that moment).
+    """Continue the service deployment in flight past its remaining PAUSE hooks (a manual hold, snailtrail's own
+    judgements): each hook is answered CONTINUE as ECS reaches it, until production traffic has moved. ECS's own
+    bakes still run, and a deploy following the deployment still judges its gates.
 
-    Exit codes: 0 requested; 1 no rollout is in flight.
+    Exit codes: 0 continued; 1 no service deployment is in flight, or ECS rolled it back meanwhile.
     """
     from snailtrail.traffic import promote_rollout
 

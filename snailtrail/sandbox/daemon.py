@@ -157,14 +157,16 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
             "AWS_DEFAULT_REGION": settings.environment.region,
         }
     runtime = DockerRuntime(sandbox_id, task_environment)
-    reconciler = Reconciler(settings.environment.region, runtime)
+    # The sandbox minute of native deployments' bakes and hook timeouts: 1 s unless set (docs/sandbox.md).
+    minute_s = float(os.environ.get("SNAILTRAIL_SANDBOX_MINUTE_S", "1"))
+    reconciler = Reconciler(settings.environment.region, runtime, minute_s=minute_s)
     reconciler.start(interval_s=0.5)
     lb = settings.service.load_balancer
     cloudwatch = AwsClients(settings.environment, endpoint_url=endpoint).client("cloudwatch")
     region = settings.environment.region
     listener_ports = [lb.listener_port]
-    if settings.service.blue_green is not None and settings.service.blue_green.test_listener_port is not None:
-        listener_ports.append(settings.service.blue_green.test_listener_port)
+    if lb.test_listener_port is not None:
+        listener_ports.append(lb.test_listener_port)
     # One front door per listener, each publishing the ALB's metrics as AWS would.
     front_doors = [
         FrontDoor(region, lb.name, port, reconciler.route, port=free_port(port), cloudwatch=cloudwatch)

@@ -29,7 +29,7 @@ class Drill:
 
 
 def _groups(ctx: Context) -> tuple[str, str, int]:
-    service = ctx.ecs.describe_service(ctx.colours.live.service)
+    service = ctx.ecs.describe_service(ctx.settings.service.name)
     if service is None:
         raise SnailtrailError("the service does not exist", fix="deploy a phase first: snailtrail deploy phase-1")
     task_group = service["networkConfiguration"]["awsvpcConfiguration"]["securityGroups"][0]
@@ -174,7 +174,7 @@ def _domain_home(ctx: Context) -> str:
 
 
 def _delete_service(ctx: Context) -> str:
-    name = ctx.colours.live.service
+    name = ctx.settings.service.name
     ctx.clients.client("ecs").delete_service(cluster=ctx.settings.service.cluster, service=name, force=True)
     return f"deleted service {name}"
 
@@ -183,7 +183,7 @@ def _restore_service(ctx: Context) -> str:
     from snailtrail.plan import DeployOptions
     from snailtrail.service_ops import ServiceOps
 
-    if ctx.ecs.describe_service(ctx.colours.live.service) is not None:
+    if ctx.ecs.describe_service(ctx.settings.service.name) is not None:
         return "the service exists"
     revision = ctx.history.last_verified()
     phase = ctx.phase_or_none(revision.phase) if revision else None
@@ -196,7 +196,7 @@ def _restore_service(ctx: Context) -> str:
 
 
 def _wrong_port(ctx: Context) -> str:
-    service = ctx.ecs.describe_service(ctx.colours.live.service)
+    service = ctx.ecs.describe_service(ctx.settings.service.name)
     if service is None:
         raise SnailtrailError("the service does not exist", fix="deploy a phase first")
     current = ctx.history.get(service["taskDefinition"])
@@ -214,7 +214,7 @@ def _wrong_port(ctx: Context) -> str:
     registered = ctx.ecs.register_task_definition(definition, {"snailtrail:drill": "wrong-port"})
     ctx.clients.client("ecs").update_service(
         cluster=ctx.settings.service.cluster,
-        service=ctx.colours.live.service,
+        service=ctx.settings.service.name,
         taskDefinition=registered["taskDefinitionArn"],
     )
     return f"service now runs {registered['taskDefinitionArn'].rsplit('/', 1)[-1]} with PORT={port}"
@@ -226,7 +226,7 @@ def _verified_revision(ctx: Context) -> str:
     from snailtrail.rollback_run import rollback_to
     from snailtrail.service_ops import ServiceOps
 
-    service = ctx.ecs.describe_service(ctx.colours.live.service)
+    service = ctx.ecs.describe_service(ctx.settings.service.name)
     revision = ctx.history.last_verified()
     if service is None or revision is None or service["taskDefinition"] == revision.arn:
         return "the service runs a verified revision"
@@ -241,7 +241,7 @@ def _wait(ctx: Context, arn: str) -> str:
     """A recreated service is healed when its verified revision is stable again."""
     from snailtrail.deployment_watch import watch_deployment
 
-    outcome = watch_deployment(ctx.ecs, ctx.colours.live.service, arn, HEAL_TIMEOUT_S, ctx.default_poll_interval_s)
+    outcome = watch_deployment(ctx.ecs, ctx.settings.service.name, arn, HEAL_TIMEOUT_S, ctx.default_poll_interval_s)
     if not outcome.ok:
         raise SnailtrailError(
             f"the service did not settle after healing: {outcome.summary}", fix="snailtrail status; snailtrail rollback"

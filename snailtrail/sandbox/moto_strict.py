@@ -15,8 +15,8 @@ from moto.ecs.models import EC2ContainerServiceBackend, TaskDefinition
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.elbv2.models import elbv2_backends
 
-from snailtrail.sandbox import strict
-from snailtrail.sandbox.moto_network import forwarded_target_groups
+from snailtrail.sandbox import moto_deployments, strict
+from snailtrail.sandbox.moto_network import forwarded_target_groups, rule_target_groups
 
 _strict = False
 
@@ -37,6 +37,7 @@ def enable_strict_mode() -> None:
     EC2ContainerServiceResponse.create_service = _keeping_create_parameters(  # type: ignore[method-assign]
         EC2ContainerServiceResponse.create_service
     )
+    moto_deployments.install()
     _strict = True
 
 
@@ -53,15 +54,37 @@ KEPT_ON_CREATE = {
 def _keeping_create_parameters(create: Any) -> Any:
     @functools.wraps(create)
     def create_service(self: EC2ContainerServiceResponse) -> Any:
+        _refuse(
+            strict.check_deployment_configuration,
+            self._get_param("deploymentConfiguration"),
+            self._get_param("loadBalancers") or [],
+            _rules(self.ecs_backend),
+        )
         result = create(self)
         service = self.ecs_backend._get_service(self._get_param("cluster", "default"), self._get_param("serviceName"))
         for parameter, attribute in KEPT_ON_CREATE.items():
             value = self._get_param(parameter)
             if value is not None:
                 setattr(service, attribute, value)
+        moto_deployments.open_deployment(self.ecs_backend, service)
         return result
 
     return create_service
+
+
+def _refuse(check: Any, *arguments: Any) -> None:
+    """``check(*arguments)``; a refusal becomes moto's ECS error."""
+    try:
+        check(*arguments)
+    except strict.Refused as refusal:
+        if refusal.code == strict.CLIENT_EXCEPTION:
+            raise EcsClientException(refusal.message) from None
+        raise InvalidParameterException(refusal.message) from None
+
+
+def _rules(backend: EC2ContainerServiceBackend) -> dict[str, set[str]]:
+    balancing = elbv2_backends[backend.account_id][backend.region_name]
+    return rule_target_groups(list(balancing.load_balancers.values()))
 
 
 def _refusing(method: Any, check: Any) -> Any:
@@ -112,6 +135,11 @@ def _check_update(backend: EC2ContainerServiceBackend, arguments: dict[str, Any]
     properties = arguments["service_properties"]  # UpdateService's parameters, in moto's snake_case
     service = backend._get_service(properties.get("cluster", "default"), properties["service"])
     strict.check_public_ip(service.launch_type, properties.get("network_configuration"))
+    strict.check_deployment_configuration(
+        properties.get("deployment_configuration") or getattr(service, "deployment_configuration", None),
+        properties.get("load_balancers") or service.load_balancers,
+        _rules(backend),
+    )
     if not properties.get("task_definition") and not properties.get("load_balancers"):
         return  # scaling a service keeps its revision, even one deregistered since
     definition = _definition(

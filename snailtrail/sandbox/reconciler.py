@@ -22,8 +22,10 @@ from moto.ecs.models import Service, Task
 
 from snailtrail.checks.criteria import fetch
 from snailtrail.sandbox import moto_bridge as bridge
-from snailtrail.sandbox import moto_network
+from snailtrail.sandbox import moto_deployments, moto_network
 from snailtrail.sandbox.awslogs import LogStream, open_stream
+from snailtrail.sandbox.native_deployments import ServiceDeployment
+from snailtrail.sandbox.native_driving import NativeWorld, drive
 from snailtrail.sandbox.network import NetworkState, NetworkView, Route, pull_error
 from snailtrail.sandbox.runtime import TaskRuntime
 from snailtrail.sandbox.standalone import StandaloneTasks
@@ -55,8 +57,11 @@ class TrackedTask:
 
 
 class Reconciler:
-    def __init__(self, region: str, runtime: TaskRuntime, health_interval_s: float | None = None) -> None:
+    def __init__(
+        self, region: str, runtime: TaskRuntime, health_interval_s: float | None = None, minute_s: float = 1.0
+    ) -> None:
         self.region = region
+        self.minute_s = minute_s  # the sandbox minute of bakes and hook timeouts (docs/sandbox.md)
         self.runtime = runtime
         self.health_interval_s = health_interval_s  # None: each target group's own interval
         self.clock = time.monotonic  # the deregistration delay's clock
@@ -123,13 +128,19 @@ class Reconciler:
                     self._stop_task(service, tracked, "Service deleted", exit_code=0)
             return
         primary = bridge.primary_deployment(service)
-        self._observe(service, primary, mine)
+        native = moto_deployments.current(service)
+        native = native if native is not None and native.native else None
+        self._observe(service, primary, mine, native)
         live = [t for t in mine if t.task.last_status != "STOPPED"]
         wanted = [t for t in live if t.deployment_id == primary["id"] and t.draining_until is None]
-        if primary["rolloutState"] != "FAILED":
+        if primary["rolloutState"] != "FAILED" and (native is None or NativeWorld.scaling(native)):
             for _ in range(max(0, service.desired_count - len(wanted))):
                 live.append(self._start_task(service, primary))
-        self._finish_rollout(service, primary, live)
+        if native is not None:
+            drive(self, service, primary, native, live)
+        else:
+            self._finish_rollout(service, primary, live)
+            moto_deployments.follow_rolling(service, primary)
         self._count(service, live)
 
     def _start_task(self, service: Service, deployment: dict[str, Any]) -> TrackedTask:
@@ -155,7 +166,9 @@ class Reconciler:
         bridge.add_event(service, f"has started 1 tasks: (task {task.id}).")
         return tracked
 
-    def _observe(self, service: Service, primary: dict[str, Any], mine: list[TrackedTask]) -> None:
+    def _observe(
+        self, service: Service, primary: dict[str, Any], mine: list[TrackedTask], native: ServiceDeployment | None
+    ) -> None:
         for tracked in mine:
             if tracked.task.last_status == "STOPPED":
                 continue
@@ -174,16 +187,20 @@ class Reconciler:
             if tracked.task.last_status != "RUNNING":
                 bridge.mark_running(tracked.task)
             tracked.ports = state.ports
-            self._register(service, tracked)
+            self._register(service, tracked, native)
             self._health_check(service, tracked)
         if primary["failedTasks"] >= CIRCUIT_BREAKER_THRESHOLD and primary["rolloutState"] == "IN_PROGRESS":
-            self._trip_circuit_breaker(service, primary)
+            self._trip_circuit_breaker(service, primary, native)
 
-    def _register(self, service: Service, tracked: TrackedTask) -> None:
+    def _register(self, service: Service, tracked: TrackedTask, native: ServiceDeployment | None) -> None:
+        """In the service's target group or, in a native deployment, in the group its revision goes to."""
         if tracked.registered:
             return
         for balancer in service.load_balancers:
-            arn, port = balancer["targetGroupArn"], int(balancer["containerPort"])
+            arn, port = (
+                NativeWorld.group_for(service, balancer, tracked.deployment_id, native),
+                int(balancer["containerPort"]),
+            )
             bridge.register_target(self.region, arn, tracked.ip, port)
             tracked.registered.append((arn, port))
 
@@ -265,11 +282,18 @@ class Reconciler:
                     service, tracked, f"Task failed ELB health checks in (target-group {arn})", None, None, failed=True
                 )
 
-    def _trip_circuit_breaker(self, service: Service, primary: dict[str, Any]) -> None:
+    def _trip_circuit_breaker(
+        self, service: Service, primary: dict[str, Any], native: ServiceDeployment | None
+    ) -> None:
         primary["rolloutState"] = "FAILED"
         primary["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
         bridge.add_event(service, f"deployment {primary['id']} deployment failed: tasks failed to start.")
         breaker = (getattr(service, "deployment_configuration", None) or {}).get("deploymentCircuitBreaker") or {}
+        if native is not None:
+            native.breaker_failures = primary["failedTasks"]
+            if breaker.get("rollback"):
+                moto_deployments.request_rollback(native, "ECS deployment circuit breaker: tasks failed to start.")
+            return
         previous = next((d for d in service.deployments if d["status"] == "ACTIVE"), None)
         if breaker.get("rollback") and previous is not None:
             service.task_definition = previous["taskDefinition"]

@@ -199,3 +199,111 @@ def check_target_groups_attached(
                 INVALID_PARAMETER,
                 f"The target group with targetGroupArn {arn} does not have an associated load balancer.",
             )
+
+
+# -- native service deployments (BLUE_GREEN, CANARY, LINEAR) ---------------------------------------------------
+# Ranges from botocore's ecs model and the API reference's DeploymentConfiguration, CanaryConfiguration,
+# LinearConfiguration and DeploymentLifecycleHook (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/).
+NATIVE_STRATEGIES = ("BLUE_GREEN", "CANARY", "LINEAR")
+MAX_BAKE_MINUTES = 1440
+
+
+def _tenths(value: Any, low: float, high: float) -> bool:
+    """A multiple of 0.1 within [low, high]."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return False
+    return low <= number <= high and abs(round(number * 10) - number * 10) < 1e-6
+
+
+def _bake(value: Any, field: str) -> None:
+    if value is not None and not (isinstance(value, int) and 0 <= value <= MAX_BAKE_MINUTES):
+        raise Refused(INVALID_PARAMETER, f"{field} must be between 0 and {MAX_BAKE_MINUTES} minutes.")
+
+
+def check_deployment_configuration(
+    configuration: Mapping[str, Any] | None,
+    entries: Iterable[Mapping[str, Any]],
+    rule_groups: Mapping[str, set[str]],
+) -> None:
+    """CreateService and UpdateService: a native strategy's settings in their documented ranges, and its load
+    balancers' advancedConfiguration complete and matching the listener rules.
+
+    ``rule_groups``: listener rule ARN -> the target groups its forward names (any weight).
+    Sources: API reference CanaryConfiguration ("Valid values are multiples of 0.1 from 0.1 to 100.0"; bake "0 to
+    1440 minutes"), LinearConfiguration ("multiples of 0.1 from 3.0 to 100.0"; bake "0 to 1440"),
+    DeploymentConfiguration.bakeTimeInMinutes, DeploymentLifecycleHook.hookTargetArn ("not applicable for PAUSE
+    hooks. You must provide this parameter when configuring an AWS_LAMBDA lifecycle hook"), and the developer
+    guide's "Amazon ECS blue/green deployments" (the alternate target group, the listener rules and the role
+    ECS calls Elastic Load Balancing with are required with a load balancer).
+    """
+    configuration = configuration or {}
+    strategy = configuration.get("strategy") or "ROLLING"
+    canary, linear = configuration.get("canaryConfiguration"), configuration.get("linearConfiguration")
+    if canary is not None and strategy != "CANARY":
+        raise Refused(INVALID_PARAMETER, "canaryConfiguration is only valid when the deployment strategy is CANARY.")
+    if linear is not None and strategy != "LINEAR":
+        raise Refused(INVALID_PARAMETER, "linearConfiguration is only valid when the deployment strategy is LINEAR.")
+    if canary is not None:
+        if "canaryPercent" in canary and not _tenths(canary["canaryPercent"], 0.1, 100.0):
+            raise Refused(INVALID_PARAMETER, "canaryPercent must be a multiple of 0.1 from 0.1 to 100.0.")
+        _bake(canary.get("canaryBakeTimeInMinutes"), "canaryBakeTimeInMinutes")
+    if linear is not None:
+        if "stepPercent" in linear and not _tenths(linear["stepPercent"], 3.0, 100.0):
+            raise Refused(INVALID_PARAMETER, "stepPercent must be a multiple of 0.1 from 3.0 to 100.0.")
+        _bake(linear.get("stepBakeTimeInMinutes"), "stepBakeTimeInMinutes")
+    _bake(configuration.get("bakeTimeInMinutes"), "bakeTimeInMinutes")
+    for hook in configuration.get("lifecycleHooks") or []:
+        kind = hook.get("targetType") or "AWS_LAMBDA"
+        if kind == "PAUSE" and hook.get("hookTargetArn"):
+            raise Refused(INVALID_PARAMETER, "hookTargetArn is not applicable for PAUSE lifecycle hooks.")
+        if kind == "AWS_LAMBDA" and not hook.get("hookTargetArn"):
+            raise Refused(INVALID_PARAMETER, "hookTargetArn is required for AWS_LAMBDA lifecycle hooks.")
+        if not hook.get("lifecycleStages"):
+            raise Refused(INVALID_PARAMETER, "lifecycleStages must name at least one lifecycle stage.")
+    if strategy in NATIVE_STRATEGIES:
+        for entry in entries:
+            _check_advanced(strategy, entry, rule_groups)
+
+
+def _check_advanced(strategy: str, entry: Mapping[str, Any], rule_groups: Mapping[str, set[str]]) -> None:
+    advanced = entry.get("advancedConfiguration")
+    if not advanced:
+        raise Refused(
+            INVALID_PARAMETER,
+            f"advancedConfiguration is required in loadBalancers for the {strategy} deployment strategy.",
+        )
+    for field in ("alternateTargetGroupArn", "productionListenerRule", "roleArn"):
+        if not advanced.get(field):
+            raise Refused(INVALID_PARAMETER, f"advancedConfiguration.{field} is required for {strategy} deployments.")
+    groups = {entry.get("targetGroupArn"), advanced["alternateTargetGroupArn"]}
+    if advanced["alternateTargetGroupArn"] == entry.get("targetGroupArn"):
+        raise Refused(INVALID_PARAMETER, "The alternate target group must differ from the primary target group.")
+    for field in ("productionListenerRule", "testListenerRule"):
+        rule = advanced.get(field)
+        if rule is None:
+            continue
+        forwarded = rule_groups.get(rule)
+        if forwarded is None:
+            raise Refused(INVALID_PARAMETER, f"advancedConfiguration.{field} {rule} does not exist.")
+        if not groups <= forwarded:
+            raise Refused(
+                INVALID_PARAMETER,
+                f"The listener rule {rule} must forward to both the primary and the alternate target group.",
+            )
+
+
+def check_continue(deployment: Any, hook_id: str | None) -> Any:
+    """ContinueServiceDeployment acts on a deployment in progress, on a hook that waits (AWAITING_ACTION).
+
+    API reference ContinueServiceDeployment: "Continues or rolls back an Amazon ECS service deployment that is
+    paused at a lifecycle hook"; the hookId is "the ID of the paused lifecycle hook". Returns that hook."""
+    if not deployment.in_progress or deployment.status != "IN_PROGRESS":
+        raise Refused(INVALID_PARAMETER, f"The service deployment is {deployment.status}, not IN_PROGRESS.")
+    hook = next((h for h in deployment.hooks if h.hook_id == hook_id), None)
+    if hook is None:
+        raise Refused(INVALID_PARAMETER, f"The lifecycle hook {hook_id} is not a hook of the current lifecycle stage.")
+    if hook.status != "AWAITING_ACTION":
+        raise Refused(INVALID_PARAMETER, f"The lifecycle hook {hook_id} is {hook.status}, not AWAITING_ACTION.")
+    return hook

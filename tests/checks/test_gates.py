@@ -1,4 +1,4 @@
-"""The canary traffic gate: when the new colour's live traffic is judged worse than the old colour's."""
+"""The traffic gate: when the new revision's live traffic is judged worse than the old revision's."""
 
 from __future__ import annotations
 

@@ -53,3 +53,16 @@ def test_ecs_own_circuit_breaker_rollback_warns(sandbox: Sandbox) -> None:
     assert code == 0 and checks[NAME]["status"] == "warn"
     assert "circuit breaker's rollback is enabled" in checks[NAME]["summary"]
     assert "deploymentCircuitBreaker.rollback" in checks[NAME]["fix"]
+    assert "alarms.rollback" not in checks[NAME]["fix"]
+
+
+def test_ecs_alarm_rollback_is_not_a_race_and_is_left_on(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    assert sandbox.deploy("phase-2", GOOD_2).exit_code == 0
+    boto3.client("ecs", region_name="us-east-1").update_service(
+        cluster="shine",
+        service="shine",
+        deploymentConfiguration={"alarms": {"alarmNames": ["shine-5xx"], "enable": True, "rollback": True}},
+    )
+    code, checks = checks_by_name(sandbox, "--only", NAME)
+    assert code == 0 and checks[NAME]["status"] == "pass", checks[NAME]

@@ -193,6 +193,13 @@ def test_interrupt_during_the_wait_rolls_back_and_exits_130(sandbox: Sandbox, mo
     assert served_phase(sandbox) == "simple"
     kinds = [e["kind"] for e in sandbox.run("trail", "--format", "json").json()["events"]]
     assert "deploy.interrupted" in kinds and "rollback.finished" in kinds
+    interrupted = next(
+        e for e in sandbox.run("trail", "--format", "json").json()["events"] if e["kind"] == "deploy.interrupted"
+    )
+    assert "(in the wait step)" in interrupted["detail"] and "failed" not in interrupted["detail"]
+    assert "deploy.failed" not in kinds[kinds.index("deploy.interrupted") :]
+    rendered = sandbox.run("trail").stdout
+    assert "interrupted, rolled back" in rendered and "— interrupted" in rendered
 
 
 def test_interrupt_before_the_service_changes_leaves_it_alone(sandbox: Sandbox, monkeypatch) -> None:
@@ -282,3 +289,59 @@ def test_without_the_tagging_api_the_revisions_are_described_instead(sandbox: Sa
     # Refused once, then not asked again in the run.
     assert sandbox.api_calls["resourcegroupstaggingapi.GetResources"] == 1
     assert sandbox.api_calls["ecs.ListTaskDefinitions"] == 1
+
+
+def test_a_gate_alarm_in_alarm_fails_a_rolling_deploy_which_rolls_back(sandbox: Sandbox) -> None:
+    import boto3
+
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    cloudwatch.put_metric_alarm(
+        AlarmName="shine-5xx",
+        Namespace="AWS/ApplicationELB",
+        MetricName="HTTPCode_Target_5XX_Count",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName="shine-5xx", StateValue="ALARM", StateReason="5xx spike")
+    sandbox.edit_config(
+        lambda d: d["environments"]["unit"].update(strategy={"kind": "rolling", "gates": {"alarms": ["shine-5xx"]}})
+    )
+    result = sandbox.deploy("phase-2", GOOD_2, "--json")
+
+    assert result.exit_code == 1, result.stderr
+    body = result.json()
+    assert "CloudWatch alarm(s) in ALARM: shine-5xx" in body["message"] and body["rolled_back_to"].endswith(":1")
+    assert served_phase(sandbox) == "simple"
+
+
+def test_a_service_codedeploy_deploys_is_refused_by_plan_and_deploy_before_any_change(sandbox: Sandbox) -> None:
+    import boto3
+
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    live = ecs.describe_services(cluster="shine", services=["shine"])["services"][0]
+    ecs.delete_service(cluster="shine", service="shine", force=True)
+    ecs.create_service(
+        cluster="shine",
+        serviceName="shine",
+        taskDefinition=live["taskDefinition"],
+        desiredCount=1,
+        launchType="FARGATE",
+        deploymentController={"type": "CODE_DEPLOY"},
+        loadBalancers=live["loadBalancers"],
+        networkConfiguration=live["networkConfiguration"],
+    )
+    sandbox.api_calls.clear()
+    planned = sandbox.run("plan", "phase-2")
+    deployed = sandbox.deploy("phase-2", GOOD_2)
+
+    for refused in (planned, deployed):
+        assert refused.exit_code == 2, refused.stderr
+        assert (
+            "uses the CODE_DEPLOY deployment controller" in refused.stderr and "nothing was changed" in refused.stderr
+        )
+    assert sandbox.mutating_calls() == [c for c in sandbox.mutating_calls() if c.startswith("dynamodb.")]

@@ -165,3 +165,105 @@ def test_a_target_group_two_listeners_forward_to_is_refused_naming_both(
     assert refused.exit_code == 2
     assert "listener 443, listener 8081 of shine-alb forwards to shine-tg" in refused.stderr
     assert not (tmp_path / "snailtrail.yaml").exists()
+
+
+def native_service(controller: str = "ECS") -> None:
+    """shine-native: the same service deployed by ECS's CANARY strategy on two listener rules (or, with
+    ``controller``, by CodeDeploy or an external controller)."""
+    region = {"region_name": "us-east-1"}
+    elbv2, ecs = (boto3.client(name, **region) for name in ("elbv2", "ecs"))
+    primary = elbv2.describe_target_groups(Names=["shine-tg"])["TargetGroups"][0]
+    alternate = elbv2.create_target_group(
+        Name="shine-tg-alt", Protocol="HTTP", Port=8000, VpcId=primary["VpcId"], TargetType="ip"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    balancer = primary["LoadBalancerArns"][0]
+    listeners = {x["Port"]: x["ListenerArn"] for x in elbv2.describe_listeners(LoadBalancerArn=balancer)["Listeners"]}
+    test = elbv2.create_listener(
+        LoadBalancerArn=balancer,
+        Protocol="HTTP",
+        Port=8080,
+        DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}],
+    )["Listeners"][0]["ListenerArn"]
+    forward = [
+        {
+            "Type": "forward",
+            "ForwardConfig": {
+                "TargetGroups": [
+                    {"TargetGroupArn": primary["TargetGroupArn"], "Weight": 100},
+                    {"TargetGroupArn": alternate, "Weight": 0},
+                ]
+            },
+        }
+    ]
+    rules = [
+        elbv2.create_rule(
+            ListenerArn=listener,
+            Priority=10,
+            Conditions=[{"Field": "path-pattern", "Values": ["/*"]}],
+            Actions=forward,
+        )["Rules"][0]["RuleArn"]
+        for listener in (listeners[443], test)
+    ]
+    live = ecs.describe_services(cluster="shine", services=["shine"])["services"][0]
+    ecs.delete_service(cluster="shine", service="shine", force=True)
+    ecs.create_service(
+        cluster="shine",
+        serviceName="shine",
+        taskDefinition=live["taskDefinition"],
+        desiredCount=2,
+        launchType="FARGATE",
+        deploymentController={"type": controller},
+        loadBalancers=[
+            {
+                "targetGroupArn": primary["TargetGroupArn"],
+                "containerName": "app",
+                "containerPort": 8000,
+                "advancedConfiguration": {
+                    "alternateTargetGroupArn": alternate,
+                    "productionListenerRule": rules[0],
+                    "testListenerRule": rules[1],
+                    "roleArn": "arn:aws:iam::123456789012:role/shine-ecs-load-balancers",
+                },
+            }
+        ],
+        deploymentConfiguration={
+            "strategy": "CANARY",
+            "bakeTimeInMinutes": 15,
+            "canaryConfiguration": {"canaryPercent": 5.0, "canaryBakeTimeInMinutes": 10},
+        },
+        networkConfiguration=live["networkConfiguration"],
+    )
+
+
+def test_a_service_deployed_natively_is_adopted_with_its_strategy_rules_and_role(
+    account: None, tmp_path: Path, capsys: Any
+) -> None:
+    native_service()
+    adopted = adopt(capsys, tmp_path, "--env", "production")
+    assert adopted.exit_code == 0, adopted.stderr
+
+    config = yaml.safe_load((tmp_path / "snailtrail.yaml").read_text())
+    balancer = config["service"]["load_balancer"]
+    assert (balancer["alternate_target_group"], balancer["test_listener_port"]) == ("shine-tg-alt", 8080)
+    production = config["environments"]["production"]
+    assert production["traffic"] == {"listener_port": 443, "rule_priority": 10}
+    assert production["load_balancer_role_arn"] == "arn:aws:iam::123456789012:role/shine-ecs-load-balancers"
+    assert production["strategy"] == {
+        "kind": "canary",
+        "bake_minutes": 15,
+        "canary": {"percent": 5.0, "bake_minutes": 10},
+    }
+
+
+@pytest.mark.parametrize("controller", ["CODE_DEPLOY", "EXTERNAL"])
+def test_a_service_another_controller_deploys_is_refused_with_the_fix_and_nothing_written(
+    controller: str, account: None, tmp_path: Path, capsys: Any
+) -> None:
+    native_service(controller)
+    refused = adopt(capsys, tmp_path)
+    assert refused.exit_code == 2
+    assert (
+        f"uses the {controller} deployment controller" in refused.stderr
+        and "deploymentController ECS" in refused.stderr
+    )
+    assert not (tmp_path / "snailtrail.yaml").exists()

@@ -8,75 +8,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import BASE_IMAGE, REPO, docker_problem
+from tests.conftest import BASE_IMAGE
+from tests.e2e.conftest import Project
 
 pytestmark = pytest.mark.docker
-
-
-class Project:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "snailtrail", "--config", str(self.root / "snailtrail.yaml"), *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            env=os.environ | {"SNAILTRAIL_BASE_IMAGE": BASE_IMAGE},
-        )
-
-    def json(self, *args: str) -> tuple[int, dict]:
-        result = self.run(*args, "--json")
-        try:
-            return result.returncode, json.loads(result.stdout)
-        except ValueError:
-            raise AssertionError(f"no JSON (exit {result.returncode}):\n{result.stdout}\n{result.stderr}") from None
-
-    def ensure(self, phase: str) -> dict:
-        """Make the phase run and verify (each test stands alone, whatever ran before it)."""
-        _, status = self.json("status")
-        if status.get("phase") != phase or not status.get("verified_at"):
-            code, result = self.json("deploy", phase)
-            assert code == 0, result
-            _, status = self.json("status")
-        return status
-
-    def served(self, path: str = "/health") -> dict:
-        _, status = self.json("sandbox", "status")
-        with urllib.request.urlopen(status["front_door_url"] + path, timeout=10) as answer:
-            return json.loads(answer.read())
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
-    problem = docker_problem()
-    if problem:
-        pytest.skip(problem)
-    root = tmp_path_factory.mktemp("project")
-    for name in ("service", "images"):
-        (root / name).symlink_to(REPO / name)
-    shutil.copytree(REPO / "phases", root / "phases")
-    document = yaml.safe_load((REPO / "snailtrail.yaml").read_text())
-    (root / "snailtrail.yaml").write_text(yaml.safe_dump(document))
-    project = Project(root)
-    up = project.run("sandbox", "up", timeout=120)
-    assert up.returncode == 0, up.stderr
-    try:
-        yield project
-    finally:
-        project.run("sandbox", "down", timeout=120)
 
 
 def test_phase_1_then_phase_2_and_the_front_door_serves_the_new_version(project: Project) -> None:
@@ -182,10 +123,17 @@ def test_sigterm_during_the_rollout_rolls_back_and_exits_130(project: Project) -
     assert json.loads(out)["rolled_back_to"] == before["task_definition"]
     _, after = project.json("status")
     assert after["task_definition"] == before["task_definition"] and after["verified_at"]
+    # Written as interrupted, with the step it stopped in, and never as failed.
+    _, trail = project.json("trail")
+    run = [e for e in trail["events"] if e.get("run_id") == trail["events"][-1].get("run_id")]
+    interrupted = [e for e in run if e["kind"] == "deploy.interrupted"]
+    assert interrupted and "(in the wait step)" in interrupted[0]["detail"]
+    assert "deploy.failed" not in [e["kind"] for e in run]
 
 
-def test_a_broken_canary_is_aborted_and_only_the_requests_it_took_fail(project: Project) -> None:
-    """A revision healthy to the load balancer and failing its users, at 10 %, under live traffic."""
+def test_a_broken_native_canary_fails_a_gate_and_ecs_rolls_it_back_under_live_users(project: Project) -> None:
+    """A revision healthy to the load balancer and failing its users, at 10 % of a native ECS canary of the one
+    service, under live traffic: the traffic gate fails, ECS rolls back, only the requests it took failed."""
     import threading
     import urllib.error
 
@@ -198,8 +146,8 @@ def test_a_broken_canary_is_aborted_and_only_the_requests_it_took_fail(project: 
     document["container"]["environment"]["SHINE_DRILL_FAIL_REQUESTS"] = "1"
     document["strategy"] = {
         "kind": "canary",
-        "steps": [{"weight": 10, "bake_s": 60}],
-        "final_bake_s": 5,
+        "canary": {"percent": 10, "bake_minutes": 60},  # sandbox minutes: the gate decides well before
+        "bake_minutes": 5,
         "gates": {"min_requests": 10},
     }
     manifest.write_text(yaml.safe_dump(document))
@@ -226,20 +174,26 @@ def test_a_broken_canary_is_aborted_and_only_the_requests_it_took_fail(project: 
         thread.join()
         manifest.write_text(original)
     assert code == 1, result
-    assert "aborted (traffic error rate)" in result["message"], result
-    # The gate aborted, the listener went back to the old colour, and only then did the deploy end.
+    assert "rolled back (traffic error rate)" in result["message"], result
+    # One service deployment, ECS's CANARY; the gate failed, ECS was asked to roll back, its rollback
+    # finished, and only then did the deploy end.
     _, trail = project.json("trail")
-    assert [e["kind"] for e in trail["events"]][-3:] == ["rollout.aborted", "traffic.restored", "deploy.finished"]
-    # The broken colour failed every request it took; the old colour failed none.
-    on_canary = [status for status, group in answers if group == "shine-tg-green"]
+    kinds = [e["kind"] for e in trail["events"]]
+    started = [e for e in trail["events"] if e["kind"] == "deployment.started"][-1]
+    assert "CANARY" in started["detail"]
+    assert kinds[-4:] == ["rollout.aborted", "deployment.rollback-requested", "traffic.restored", "deploy.finished"]
+    # The broken revision failed every request it took; the old one failed none.
+    old = answers[0][1]
+    canary = ({"shine-tg", "shine-tg-alt"} - {old}).pop()
+    on_canary = [status for status, group in answers if group == canary]
     assert on_canary and set(on_canary) == {500}
-    assert {status for status, group in answers if group == "shine-tg"} == {200}
-    # Once the listener was restored, every request goes to the old colour.
+    assert {status for status, group in answers if group == old} == {200}
+    # ECS's rollback put all production traffic back on the old revision.
     for _ in range(20):
         with urllib.request.urlopen(sandbox["front_door_url"] + "/ready", timeout=5) as answer:
-            assert answer.status == 200 and answer.headers.get(TARGET_GROUP_HEADER) == "shine-tg"
+            assert answer.status == 200 and answer.headers.get(TARGET_GROUP_HEADER) == old
     _, status = project.json("status")
-    assert status["service"] == "shine" and status["verified_at"]
+    assert status["service"] == "shine" and status["verified_at"] and status["service_deployment"] is None
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,7 @@ class TaskRevision:
 
 def phase_revision(ctx: Context, phase: Phase) -> TaskRevision:
     """The phase's revision the service runs, else its last verified ACTIVE one; refused when it has neither."""
-    service = ctx.colours.live_service
+    service = ctx.live_service
     live_arn = service.get("taskDefinition") if service else None
     live = ctx.history.get(live_arn) if live_arn else None
     if live is not None and live.phase == phase.name:
@@ -85,7 +85,7 @@ def container_named(definition: dict[str, Any], wanted: str) -> dict[str, Any]:
 def placement(ctx: Context) -> dict[str, Any]:
     """RunTask's launch type (or capacity providers) and awsvpc network: the live service's, else what the
     configuration names (a first deploy's service does not exist yet)."""
-    service = ctx.colours.live_service
+    service = ctx.live_service
     if service and service.get("networkConfiguration"):
         how: dict[str, Any] = (
             {"capacityProviderStrategy": service["capacityProviderStrategy"]}

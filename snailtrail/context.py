@@ -75,15 +75,20 @@ class Context:
         """False for a sandbox environment whose sandbox is not running: never fall through to AWS."""
         return self.settings.environment.kind is EnvironmentKind.aws or self.endpoints.aws is not None
 
+    def require_aws(self) -> None:
+        """Refuse (exit 2) when the environment's AWS API is a sandbox that is not running: nothing starts it but
+        `sandbox up` and `deploy`."""
+        if not self.aws_reachable:
+            raise ConfigError(
+                f"the sandbox of environment {self.settings.environment_name} is not running",
+                fix="start it: snailtrail sandbox up (or `snailtrail deploy PHASE`, which starts it)",
+            )
+
     @cached_property
     def clients(self) -> AwsClients:
         from snailtrail.aws.session import AwsClients
 
-        if not self.aws_reachable:
-            raise ConfigError(
-                f"the sandbox of environment {self.settings.environment_name} is not running",
-                fix="start it: snailtrail sandbox up",
-            )
+        self.require_aws()
         return AwsClients(self.settings.environment, endpoint_url=self.endpoints.aws)
 
     @cached_property

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from snailtrail.aws.ec2 import Ec2Api
     from snailtrail.aws.ecs import EcsApi
     from snailtrail.aws.elbv2 import Elbv2Api
-    from snailtrail.aws.session import AwsClients
+    from snailtrail.aws.session import AccessKey, AwsClients
     from snailtrail.colours import Colours
     from snailtrail.inflight import InFlight
     from snailtrail.lock import DeployLock
@@ -36,6 +36,7 @@ class Endpoints:
     registry: str | None
     dns_server: str | None = None
     test_url: str | None = None
+    sandbox_key: AccessKey | None = None  # the credentials a sandbox's AWS API accepts
 
 
 class Context:
@@ -89,7 +90,9 @@ class Context:
         from snailtrail.aws.session import AwsClients
 
         self.require_aws()
-        return AwsClients(self.settings.environment, endpoint_url=self.endpoints.aws)
+        return AwsClients(
+            self.settings.environment, endpoint_url=self.endpoints.aws, sandbox_key=self.endpoints.sandbox_key
+        )
 
     @cached_property
     def ecs(self) -> EcsApi:

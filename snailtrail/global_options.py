@@ -94,4 +94,5 @@ def sandbox_endpoints(running: Any) -> Any:
         running.registry,
         running.data.get("dns_server"),
         running.data.get("test_url"),
+        running.access_key,
     )

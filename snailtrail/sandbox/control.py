@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from snailtrail.aws.session import AccessKey
 from snailtrail.aws_rules import require_phases
 from snailtrail.config import Settings
 from snailtrail.errors import ConfigError, SnailtrailError
@@ -40,6 +41,13 @@ class SandboxState:
     @property
     def front_door_url(self) -> str:
         return self.data["front_door_url"]
+
+    @property
+    def access_key(self) -> AccessKey | None:
+        """The key the sandbox's AWS API accepts (the state file is its owner's alone)."""
+        if "aws_access_key_id" not in self.data:
+            return None
+        return AccessKey(self.data["aws_access_key_id"], self.data["aws_secret_access_key"])
 
     @property
     def registry(self) -> str | None:

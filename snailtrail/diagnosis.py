@@ -13,6 +13,7 @@ Each stop reason ECS gives maps to the checks that own its usual causes (Amazon 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +55,25 @@ def causes(task: dict[str, Any]) -> list[tuple[str, list[str]]]:
     return found
 
 
+# How much a log line says about a failure: an error (an exception's own line, a FATAL, ERROR or
+# CRITICAL level, a Go panic) over a warning (a drill announcing itself, a WARN level) over a bare
+# "Traceback" header; anything else says least. The last line is often the app carrying on after it.
+_TELLING = (
+    (3, re.compile(r"\b(FATAL|CRITICAL|ERROR)\b|\b\w*(Error|Exception)\b:|^panic:|\bfatal error\b")),
+    (2, re.compile(r"\b(WARNING|WARN)\b")),
+    (1, re.compile(r"^Traceback \(most recent call last\)")),
+)
+
+
+def most_telling(lines: list[str]) -> str:
+    """The line likeliest to say why a task stopped: the latest of the highest rank in _TELLING, else the last."""
+
+    def rank(line: str) -> int:
+        return next((weight for weight, pattern in _TELLING if pattern.search(line)), 0)
+
+    return max(reversed(lines), key=rank)
+
+
 @dataclass
 class FailureExplanation:
     """What an operator needs beside ECS's reason: the tasks' own last lines, and the checks that say why."""
@@ -81,10 +101,10 @@ class FailureExplanation:
             out.append(self.checks_not_run)
         return out
 
-    def last_lines(self) -> str:
-        """Each task's last logged line, the likeliest to say why, for the failure's one-line message."""
+    def telling_lines(self) -> str:
+        """Each task's most telling logged line (most_telling), for the failure's one-line message."""
         said = [
-            f"task {task.task_id[:8]} logged: {logged[-1]}"
+            f"task {task.task_id[:8]} logged: {most_telling(logged)}"
             for task in self.evidence
             for logged in task.logs.values()
             if logged
@@ -144,7 +164,7 @@ def report_stopped_tasks(
     live: bool,
 ) -> str:
     """Print the explanation under the failed step, keep it in the trail (``tasks.stopped``), and return
-    the tasks' last log lines for the failure's message. Reading evidence never stops a rollback: an
+    the tasks' most telling log lines for the failure's message. Reading evidence never stops a rollback: an
     error here is said, and the failure goes on as it would have."""
     try:
         explanation = explain_stopped_tasks(ctx, tasks, phase_name, live)
@@ -163,4 +183,4 @@ def report_stopped_tasks(
         task_definition=task_definition,
         data=explanation.to_json(),
     )
-    return explanation.last_lines()
+    return explanation.telling_lines()

@@ -5,6 +5,8 @@ Each stop reason ECS gives maps to the checks that own its usual causes (Amazon 
 
 - CannotPullContainerError: no network path to the registry (routes, public IPs, endpoints), the image
   is missing, or the execution role may not pull it.
+- CannotStartContainerError: the image is there, but its command could not start (an executable it
+  names is not in the image, for instance): the image and the task definition's command.
 - ResourceInitializationError: the secrets or the registry auth could not be fetched, or the log group
   is missing; the execution role, the secrets and the network path.
 - exit code 137 / OutOfMemoryError: the memory limit.
@@ -31,6 +33,11 @@ REASON_CHECKS: list[tuple[str, str, list[str]]] = [
         "CannotPullContainerError",
         "the image could not be pulled",
         ["network path", "public ips", "image config", "roles"],
+    ),
+    (
+        "CannotStartContainerError",
+        "the container's command could not start (an executable missing from the image?)",
+        ["image config"],
     ),
     (
         "ResourceInitializationError",

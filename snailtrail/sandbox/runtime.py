@@ -76,13 +76,8 @@ class DockerRuntime:
                 labels={self.LABEL: self.sandbox_id, "snailtrail.task": task_id},
             )
         except DockerException as exc:
-            # As ECS does, a task whose image cannot start is a stopped task with the reason.
-            reason = (
-                "CannotPullContainerError"
-                if "pull" in str(exc).lower() or "not found" in str(exc).lower()
-                else "CannotStartContainerError"
-            )
-            self._failed[task_id] = ContainerState(False, None, f"{reason}: {exc}")
+            # As ECS does, a task whose container cannot start is a stopped task with the reason.
+            self._failed[task_id] = ContainerState(False, None, f"{start_failure(exc)}: {exc}")
             return task_id
         return created.id
 
@@ -152,6 +147,28 @@ class DockerRuntime:
             container.remove(force=True)
             removed += 1
         return removed
+
+
+# What the engine says when the image itself cannot be had; anything else failed once the image was there.
+_PULL_FAILURES = (
+    "pull access denied",
+    "manifest unknown",
+    "manifest for",
+    "repository does not exist",
+    "no such image",
+)
+
+
+def start_failure(exc: Exception) -> str:
+    """ECS's name for a container that did not start (AWS docs, "Amazon ECS stopped tasks errors"):
+    CannotPullContainerError when the image could not be had, CannotStartContainerError when its process
+    could not start (an executable not found in the image, say), whatever else the message says."""
+    from docker.errors import ImageNotFound
+
+    text = str(exc).lower()
+    if isinstance(exc, ImageNotFound) or any(failure in text for failure in _PULL_FAILURES):
+        return "CannotPullContainerError"
+    return "CannotStartContainerError"
 
 
 def rfc3339_ns(stamp: str) -> int:

@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
-from snailtrail.sandbox.runtime import DockerRuntime
+from snailtrail.sandbox.runtime import DockerRuntime, start_failure
 from tests.conftest import BASE_IMAGE, docker_problem
 from tests.sandbox.test_reconciler import wait_for
 
@@ -78,3 +79,41 @@ def test_output_is_read_once_with_its_time_and_the_mapped_port_is_published(runt
     assert all(at > 1_700_000_000_000 for at, _ in lines)  # epoch milliseconds, as PutLogEvents wants
     assert runtime.logs(handle) == []  # nothing shipped twice
     assert list(runtime.state(handle).ports) == [8000]
+
+
+EXEC_NOT_FOUND = (
+    "failed to create shim: OCI runtime create failed: container_linux.go:380: starting container process caused: "
+    'exec: "python": executable file not found in $PATH: unknown'
+)
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (lambda errors: errors.APIError(EXEC_NOT_FOUND), "CannotStartContainerError"),
+        (
+            lambda errors: errors.ImageNotFound("404 Client Error: Not Found (no such image: shine:gone)"),
+            "CannotPullContainerError",
+        ),
+        (
+            lambda errors: errors.APIError(
+                "pull access denied for shine, repository does not exist or may require login"
+            ),
+            "CannotPullContainerError",
+        ),
+    ],
+    ids=["executable not found", "image not found", "pull denied"],
+)
+def test_a_container_that_cannot_start_is_named_as_ecs_names_it(error: Any, reason: str) -> None:
+    import docker.errors
+
+    assert start_failure(error(docker.errors)) == reason
+
+
+@pytest.mark.docker
+def test_a_command_missing_from_the_image_stops_the_task_with_cannot_start(runtime: DockerRuntime) -> None:
+    container = {"image": BASE_IMAGE, "command": ["python", "-V"], "portMappings": [{"containerPort": 8000}]}
+    handle = runtime.start(uuid.uuid4().hex, container)
+    state = runtime.state(handle)
+    assert not state.running and state.reason.startswith("CannotStartContainerError: ")
+    assert "executable file not found" in state.reason

@@ -181,9 +181,16 @@ class Context:
 
     @contextmanager
     def holding_lock(self, command: str) -> Iterator[None]:
-        """Hold the deploy lock for the block (renewed in the background), as ``held_lock``."""
+        """Hold the deploy lock for the block (renewed in the background), as ``held_lock``.
+
+        Holding it, no other run is live: a run the trail still shows unfinished was killed, and is
+        closed as interrupted first."""
+        from snailtrail.run_trail import close_killed_runs
+
         with self.lock.held(command):
             self.held_lock = self.lock
+            for run in close_killed_runs(self.trail, command):
+                self.reporter.warn(f"the trail's {run.command} run {run.run_id} never finished: closed as interrupted")
             try:
                 yield
             finally:

@@ -12,7 +12,7 @@ from snailtrail.phases import Phase
 class PhaseState:
     name: str
     short_name: str
-    state: str  # not started | in progress | verified | failed | rolled back
+    state: str  # not started | in progress | verified | failed | rolled back | interrupted
     verified_at: str | None
     task_definition: str | None
 
@@ -37,7 +37,14 @@ def phase_states(events: list[dict[str, Any]], phases: list[Phase]) -> list[Phas
         ]
         started = [e for e in mine if e["kind"] == "deploy.started"]
         if finished and not finished[-1].get("ok"):
-            state = "rolled back" if (finished[-1].get("data") or {}).get("rolled_back_to") else "failed"
+            data = finished[-1].get("data") or {}
+            state = (
+                "rolled back"
+                if data.get("rolled_back_to")
+                else "interrupted"
+                if data.get("exit_code") == 130
+                else "failed"
+            )
             if verified:
                 state += " (verified before)"
         elif verified:
@@ -92,8 +99,13 @@ def render_markdown(events: list[dict[str, Any]], phases: list[Phase], service: 
         finished = next(
             (e for e in reversed(run_events) if e["kind"] in ("deploy.finished", "rollback.finished")), None
         )
+        interrupted = any(e["kind"] in ("deploy.interrupted", "rollback.interrupted") for e in run_events)
         outcome = (
-            "in progress or interrupted" if finished is None else ("succeeded" if finished.get("ok") else "failed")
+            "interrupted"
+            if interrupted
+            else "in progress"
+            if finished is None
+            else ("succeeded" if finished.get("ok") else "failed")
         )
         duration = f", {finished['duration_s']:.1f} s" if finished and finished.get("duration_s") is not None else ""
         lines.append(

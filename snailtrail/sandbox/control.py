@@ -18,6 +18,7 @@ from snailtrail.aws.session import AccessKey
 from snailtrail.aws_rules import require_phases
 from snailtrail.config import Settings
 from snailtrail.errors import ConfigError, SnailtrailError
+from snailtrail.lock import process_alive
 from snailtrail.phases import load_phases
 from snailtrail.sandbox.readiness import unready
 from snailtrail.ui import Reporter
@@ -72,16 +73,6 @@ def log_file(settings: Settings) -> Path:
     return settings.state_dir / f"sandbox-{settings.environment_name}.log"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _is_daemon(pid: int) -> bool:
     """A pid from an old state file may now be anyone's process: signal only our daemon."""
     try:
@@ -116,7 +107,7 @@ def current(settings: Settings) -> SandboxState | None:
         pid = state.pid
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not (_alive(pid) and _is_daemon(pid)):
+    if not (process_alive(pid) and _is_daemon(pid)):
         path.unlink(missing_ok=True)
         return None
     if answers(state.aws_endpoint_url + "/moto-api/"):
@@ -222,12 +213,12 @@ def down(settings: Settings) -> dict[str, Any]:
     except (OSError, ValueError):
         return {"stopped": False, "reason": "not running"}
     pid = int(data["pid"])
-    if _alive(pid) and _is_daemon(pid):
+    if process_alive(pid) and _is_daemon(pid):
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 30
-        while _alive(pid) and time.monotonic() < deadline:
+        while process_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        if _alive(pid):
+        if process_alive(pid):
             os.kill(pid, signal.SIGKILL)
     removed = 0
     if docker_reachable():

@@ -1,18 +1,17 @@
 """The sandbox's AWS API: moto's server, as a real endpoint answers, to callers holding the sandbox's key only.
 
 moto serves whoever connects, and with its global CORS on it serves every web page the operator's
-browser opens too. Here each request must be signed (SigV4) with the sandbox's own access key id,
+browser opens too. Here each request must be signed (SigV4, sigv4.py) with the sandbox's own key,
 generated per sandbox and handed to snailtrail, the seed commands and the tasks, as an account
-hands out credentials; anything else is refused as AWS refuses an unknown key
-(UnrecognizedClientException, InvalidClientTokenId). CORS is off: no cross-origin page may read
-an answer.
+hands out credentials; anything else is refused as AWS refuses it (an unknown key:
+UnrecognizedClientException or InvalidClientTokenId; a wrong signature: SignatureDoesNotMatch).
+CORS is off: no cross-origin page may read an answer.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
-import re
 import secrets
 import string
 import threading
@@ -23,11 +22,15 @@ from moto.moto_server import werkzeug_app
 from werkzeug.serving import make_server
 
 from snailtrail.aws.session import AccessKey
+from snailtrail.sandbox import sigv4
 
-_CREDENTIAL = re.compile(r"^AWS4-HMAC-SHA256 .*Credential=([^/,\s]+)/")
 # AWS's form (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-unique-ids).
 _KEY_ID_ALPHABET = string.ascii_uppercase + "234567"
-REFUSAL = "The security token included in the request is invalid."
+UNKNOWN_KEY = "The security token included in the request is invalid."
+WRONG_SIGNATURE = (
+    "The request signature we calculated does not match the signature you provided. "
+    "Check your AWS Secret Access Key and signing method."
+)
 
 
 def generate_key() -> AccessKey:
@@ -36,31 +39,30 @@ def generate_key() -> AccessKey:
     return AccessKey(key_id, secrets.token_urlsafe(30))
 
 
-def signed_key_id(environ: dict[str, Any]) -> str | None:
-    """The access key id a request's SigV4 Authorization header names, or None."""
-    match = _CREDENTIAL.match(environ.get("HTTP_AUTHORIZATION", ""))
-    return match.group(1) if match else None
-
-
 class RequireKey:
-    """WSGI middleware: a request signed with another key, or not signed, gets AWS's refusal and never reaches moto."""
+    """WSGI middleware: a request not signed with the sandbox's key gets AWS's refusal and never reaches moto."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], access_key_id: str) -> None:
+    def __init__(self, app: Callable[..., Iterable[bytes]], key: AccessKey) -> None:
         self._app = app
-        self._access_key_id = access_key_id
+        self._key = key
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        key_id = signed_key_id(environ)
-        if key_id is not None and hmac.compare_digest(key_id, self._access_key_id):
+        signed = sigv4.authorization(environ)
+        if signed is None or not hmac.compare_digest(signed.key_id, self._key.access_key_id):
+            code, json_code, message = "InvalidClientTokenId", "UnrecognizedClientException", UNKNOWN_KEY
+        elif not sigv4.signature_matches(environ, signed, self._key.secret_access_key):
+            code = json_code = "SignatureDoesNotMatch"
+            message = WRONG_SIGNATURE
+        else:
             return self._app(environ, start_response)
         if environ.get("HTTP_X_AMZ_TARGET"):  # the JSON protocol (ECS, DynamoDB, Logs ...)
             content_type = "application/x-amz-json-1.1"
-            body = json.dumps({"__type": "UnrecognizedClientException", "message": REFUSAL}).encode()
+            body = json.dumps({"__type": json_code, "message": message}).encode()
         else:  # the query and REST-XML protocols (ELBv2, EC2, S3 ...)
             content_type = "text/xml"
             body = (
-                "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code>"
-                f"<Message>{REFUSAL}</Message></Error></ErrorResponse>"
+                f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+                f"<Message>{message}</Message></Error></ErrorResponse>"
             ).encode()
         start_response("403 Forbidden", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
         return [body]
@@ -73,7 +75,7 @@ class SandboxAwsApi:
         # moto reads MOTO_DISABLE_GLOBAL_CORS once, when it is imported; each backend app is made on its
         # first request and reads this then.
         werkzeug_app.DISABLE_GLOBAL_CORS = True
-        app = RequireKey(werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app), key.access_key_id)
+        app = RequireKey(werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app), key)
         self._server = make_server(
             "127.0.0.1", port, app, threaded=True, request_handler=werkzeug_app.MotoRequestHandler
         )

@@ -1,7 +1,9 @@
-"""The sandbox's AWS API answers only requests signed with the sandbox's own key, and no cross-origin page."""
+"""The sandbox's AWS API answers only requests signed with the sandbox's own key (its id and its secret),
+over every protocol its callers use, and no cross-origin page."""
 
 from __future__ import annotations
 
+import io
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -35,10 +37,26 @@ def client(url: str, service: str, key: AccessKey):
     )
 
 
-def test_the_sandboxs_key_is_served(api: tuple[SandboxAwsApi, AccessKey]) -> None:
+def test_the_sandboxs_key_is_served_over_every_protocol(api: tuple[SandboxAwsApi, AccessKey]) -> None:
     server, key = api
-    assert "clusterArns" in client(server.url, "ecs", key).list_clusters()
-    assert "LoadBalancers" in client(server.url, "elbv2", key).describe_load_balancers()
+    assert "clusterArns" in client(server.url, "ecs", key).list_clusters()  # JSON
+    assert "LoadBalancers" in client(server.url, "elbv2", key).describe_load_balancers()  # query
+    assert "Vpcs" in client(server.url, "ec2", key).describe_vpcs()  # EC2's query
+    s3 = client(server.url, "s3", key)  # REST-XML, a signed or streamed payload, paths as sent
+    s3.create_bucket(Bucket="shine-models")
+    s3.put_object(Bucket="shine-models", Key="shine/models/a b+c/manifest.json", Body=b'{"v": 1}')
+    s3.upload_fileobj(io.BytesIO(b"x" * 100_000), "shine-models", "shine/models/big.bin")
+    listed = s3.list_objects_v2(Bucket="shine-models", Prefix="shine/models/")
+    assert sorted(o["Key"] for o in listed["Contents"]) == ["shine/models/a b+c/manifest.json", "shine/models/big.bin"]
+    assert s3.get_object(Bucket="shine-models", Key="shine/models/a b+c/manifest.json")["Body"].read() == b'{"v": 1}'
+
+
+def test_the_sandboxs_key_id_with_another_secret_is_refused(api: tuple[SandboxAwsApi, AccessKey]) -> None:
+    server, key = api
+    forged = client(server.url, "ecs", AccessKey(key.access_key_id, "guessed"))
+    with pytest.raises(ClientError) as refused:
+        forged.list_clusters()
+    assert refused.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
 
 
 @pytest.mark.parametrize(

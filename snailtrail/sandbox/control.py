@@ -1,4 +1,4 @@
-"""Start, find and stop the sandbox daemon of a project; used by ``sandbox`` and auto-start."""
+"""Start, find and stop the sandbox daemon of a project; used by `sandbox` and by `deploy`, which alone starts it."""
 
 from __future__ import annotations
 

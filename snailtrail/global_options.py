@@ -37,7 +37,13 @@ class GlobalOptions:
             if settings.environment.kind is EnvironmentKind.sandbox:
                 from snailtrail.sandbox import control
 
-                endpoints = sandbox_endpoints(control.current(settings))
+                try:
+                    running = control.current(settings)
+                except control.SandboxUnresponsive:
+                    if needs_aws:
+                        raise
+                    running = None  # `trail` reads its cache; `deploy`'s start says what is wrong
+                endpoints = sandbox_endpoints(running)
             self._context = Context(settings, reporter, endpoints)
         if needs_aws:
             self._context.require_aws()

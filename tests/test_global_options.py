@@ -133,3 +133,27 @@ def test_a_broken_phase_file_is_named_with_exit_2_and_starts_nothing(
     assert code == 2
     assert field in output and "Traceback" not in output
     assert starts == []
+
+
+def test_a_live_daemon_that_does_not_answer_is_reported_and_never_doubled(
+    project: Path, starts: list[list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    import sys
+
+    from tests.sandbox.test_control import closed_port
+
+    slow = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "snailtrail.sandbox.daemon"])
+    try:
+        (project / ".snailtrail").mkdir()
+        state = {"pid": slow.pid, "aws_endpoint_url": f"http://127.0.0.1:{closed_port()}", "sandbox_id": "abc"}
+        (project / ".snailtrail" / "sandbox-sandbox.json").write_text(json.dumps(state))
+        code, output = snailtrail(project, capsys, "status")
+        assert code == 1 and f"the sandbox daemon (pid {slow.pid}) is running" in output
+        code, output = snailtrail(project, capsys, "deploy", "phase-2")
+        assert code == 1 and "does not answer" in output
+        assert snailtrail(project, capsys, "trail")[0] == 0  # the local cache answers
+    finally:
+        slow.kill()
+        slow.wait()
+    assert starts == []

@@ -59,6 +59,7 @@ def snailtrail(project: Path, capsys: pytest.CaptureFixture[str], *args: str) ->
     "command",
     [
         ["plan", "phase-2"],
+        ["deploy", "phase-2", "--dry-run"],
         ["status"],
         ["verify"],
         ["rollback"],

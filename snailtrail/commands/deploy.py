@@ -66,7 +66,10 @@ def deploy(
     context = state.context(needs_aws=False)
     selected = context.phase(phase)
     extra_build_args = parse_build_args(build_arg, context.settings, selected)
-    state.start_sandbox(f"deploy {selected.name}")
+    if dry_run:
+        context.require_aws()  # the same as `plan`: reads what runs, starts nothing
+    else:
+        state.start_sandbox(f"deploy {selected.name}")
     budget = rollout_timeout(context, selected.container.health_check.grace_period_s, timeout)
     options = DeployOptions(
         image=image,

@@ -100,6 +100,7 @@ def test_deploy_says_it_starts_the_sandbox_once_its_arguments_are_valid(
         (["deploy", "phase-2", "--strategy", "canry"], "--strategy canry"),
         (["verify", "--only", "dns-ownershp"], "dns-ownershp"),
         (["verify", "--phase", "phase-9"], "phase-9"),
+        (["rollback", "--to", "phase-9"], "phase-9"),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, list) else value,
 )

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from snailtrail.aws.ec2 import Ec2Api
     from snailtrail.aws.ecs import EcsApi
     from snailtrail.aws.elbv2 import Elbv2Api
-    from snailtrail.aws.session import AwsClients
+    from snailtrail.aws.session import AccessKey, AwsClients
     from snailtrail.lock import DeployLock
     from snailtrail.taskdef import RevisionHistory
     from snailtrail.trail import Trail
@@ -34,6 +34,7 @@ class Endpoints:
     registry: str | None
     dns_server: str | None = None
     test_url: str | None = None
+    sandbox_key: AccessKey | None = None  # the credentials a sandbox's AWS API accepts
 
 
 class Context:
@@ -73,16 +74,23 @@ class Context:
         """False for a sandbox environment whose sandbox is not running: never fall through to AWS."""
         return self.settings.environment.kind is EnvironmentKind.aws or self.endpoints.aws is not None
 
+    def require_aws(self) -> None:
+        """Refuse (exit 2) when the environment's AWS API is a sandbox that is not running: nothing starts it but
+        `sandbox up` and `deploy`."""
+        if not self.aws_reachable:
+            raise ConfigError(
+                f"the sandbox of environment {self.settings.environment_name} is not running",
+                fix="start it: snailtrail sandbox up (or `snailtrail deploy PHASE`, which starts it)",
+            )
+
     @cached_property
     def clients(self) -> AwsClients:
         from snailtrail.aws.session import AwsClients
 
-        if not self.aws_reachable:
-            raise ConfigError(
-                f"the sandbox of environment {self.settings.environment_name} is not running",
-                fix="start it: snailtrail sandbox up",
-            )
-        return AwsClients(self.settings.environment, endpoint_url=self.endpoints.aws)
+        self.require_aws()
+        return AwsClients(
+            self.settings.environment, endpoint_url=self.endpoints.aws, sandbox_key=self.endpoints.sandbox_key
+        )
 
     @cached_property
     def ecs(self) -> EcsApi:
@@ -159,9 +167,16 @@ class Context:
 
     @contextmanager
     def holding_lock(self, command: str) -> Iterator[None]:
-        """Hold the deploy lock for the block (renewed in the background), as ``held_lock``."""
+        """Hold the deploy lock for the block (renewed in the background), as ``held_lock``.
+
+        Holding it, no other run is live: a run the trail still shows unfinished was killed, and is
+        closed as interrupted first."""
+        from snailtrail.run_trail import close_killed_runs
+
         with self.lock.held(command):
             self.held_lock = self.lock
+            for run in close_killed_runs(self.trail, command):
+                self.reporter.warn(f"the trail's {run.command} run {run.run_id} never finished: closed as interrupted")
             try:
                 yield
             finally:

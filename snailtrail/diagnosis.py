@@ -5,6 +5,8 @@ Each stop reason ECS gives maps to the checks that own its usual causes (Amazon 
 
 - CannotPullContainerError: no network path to the registry (routes, public IPs, endpoints), the image
   is missing, or the execution role may not pull it.
+- CannotStartContainerError: the image is there, but its command could not start (an executable it
+  names is not in the image, for instance): the image and the task definition's command.
 - ResourceInitializationError: the secrets or the registry auth could not be fetched, or the log group
   is missing; the execution role, the secrets and the network path.
 - exit code 137 / OutOfMemoryError: the memory limit.
@@ -13,6 +15,7 @@ Each stop reason ECS gives maps to the checks that own its usual causes (Amazon 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +33,11 @@ REASON_CHECKS: list[tuple[str, str, list[str]]] = [
         "CannotPullContainerError",
         "the image could not be pulled",
         ["network path", "public ips", "image config", "roles"],
+    ),
+    (
+        "CannotStartContainerError",
+        "the container's command could not start (an executable missing from the image?)",
+        ["image config"],
     ),
     (
         "ResourceInitializationError",
@@ -52,6 +60,25 @@ def causes(task: dict[str, Any]) -> list[tuple[str, list[str]]]:
     if any(c.get("exitCode") == SIGKILL_EXIT for c in task.get("containers", [])) and OOM_REASON not in said:
         found.append(("exit code 137: killed (the memory limit, or a stop timeout)", ["memory"]))
     return found
+
+
+# How much a log line says about a failure: an error (an exception's own line, a FATAL, ERROR or
+# CRITICAL level, a Go panic) over a warning (a drill announcing itself, a WARN level) over a bare
+# "Traceback" header; anything else says least. The last line is often the app carrying on after it.
+_TELLING = (
+    (3, re.compile(r"\b(FATAL|CRITICAL|ERROR)\b|\b\w*(Error|Exception)\b:|^panic:|\bfatal error\b")),
+    (2, re.compile(r"\b(WARNING|WARN)\b")),
+    (1, re.compile(r"^Traceback \(most recent call last\)")),
+)
+
+
+def most_telling(lines: list[str]) -> str:
+    """The line likeliest to say why a task stopped: the latest of the highest rank in _TELLING, else the last."""
+
+    def rank(line: str) -> int:
+        return next((weight for weight, pattern in _TELLING if pattern.search(line)), 0)
+
+    return max(reversed(lines), key=rank)
 
 
 @dataclass
@@ -78,10 +105,10 @@ class FailureExplanation:
                     out.append(f"       fix: {check.fix}")
         return out
 
-    def last_lines(self) -> str:
-        """Each task's last logged line, the likeliest to say why, for the failure's one-line message."""
+    def telling_lines(self) -> str:
+        """Each task's most telling logged line (most_telling), for the failure's one-line message."""
         said = [
-            f"task {task.task_id[:8]} logged: {logged[-1]}"
+            f"task {task.task_id[:8]} logged: {most_telling(logged)}"
             for task in self.evidence
             for logged in task.logs.values()
             if logged
@@ -126,7 +153,7 @@ def report_stopped_tasks(
     task_definition: str | None,
 ) -> str:
     """Print the explanation under the failed step, keep it in the trail (``tasks.stopped``), and return
-    the tasks' last log lines for the failure's message. Reading evidence never stops a rollback: an
+    the tasks' most telling log lines for the failure's message. Reading evidence never stops a rollback: an
     error here is said, and the failure goes on as it would have."""
     try:
         explanation = explain_stopped_tasks(ctx, tasks, phase_name)
@@ -145,4 +172,4 @@ def report_stopped_tasks(
         task_definition=task_definition,
         data=explanation.to_json(),
     )
-    return explanation.last_lines()
+    return explanation.telling_lines()

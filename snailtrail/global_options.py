@@ -18,15 +18,17 @@ class GlobalOptions:
     verbose: bool = False
     _context: Any = field(default=None, repr=False)
 
-    def context(self, start_sandbox: bool = True) -> Any:
-        """Settings, AWS clients and the reporter for this run (loaded once).
+    def context(self, needs_aws: bool = True) -> Any:
+        """Settings, AWS clients and the reporter for this run (loaded once); the configuration is validated here.
 
-        Against a sandbox environment the sandbox is started when it is not running (unless
-        ``start_sandbox`` is False, for commands that can answer from the local cache).
+        Nothing starts here: against a sandbox environment that is not running, a command that
+        ``needs_aws`` is refused (exit 2, saying how to start it); the others (``trail`` reads its
+        local cache, ``deploy`` validates its arguments first and then calls ``start_sandbox``)
+        get a context without an AWS endpoint.
         """
         if self._context is None:
             from snailtrail.config import EnvironmentKind, load_settings
-            from snailtrail.context import Context, Endpoints
+            from snailtrail.context import Context
             from snailtrail.ui import Reporter
 
             settings = load_settings(self.config, self.env)
@@ -35,20 +37,36 @@ class GlobalOptions:
             if settings.environment.kind is EnvironmentKind.sandbox:
                 from snailtrail.sandbox import control
 
-                running = control.up(settings, reporter)[0] if start_sandbox else control.current(settings)
-                endpoints = (
-                    Endpoints(
-                        running.aws_endpoint_url,
-                        running.front_door_url,
-                        running.registry,
-                        running.data.get("dns_server"),
-                        running.data.get("test_url"),
-                    )
-                    if running
-                    else Endpoints(None, None, None)
-                )
+                try:
+                    running = control.current(settings)
+                except control.SandboxUnresponsive:
+                    if needs_aws:
+                        raise
+                    running = None  # `trail` reads its cache; `deploy`'s start says what is wrong
+                endpoints = sandbox_endpoints(running)
             self._context = Context(settings, reporter, endpoints)
+        if needs_aws:
+            self._context.require_aws()
         return self._context
+
+    def start_sandbox(self, command: str) -> None:
+        """Start the sandbox of a sandbox environment when it is not running, saying so (``deploy`` alone does).
+
+        Called once the configuration, the phases and the command's arguments are valid: a typo
+        starts nothing.
+        """
+        context = self.context(needs_aws=False)
+        from snailtrail.config import EnvironmentKind
+
+        if context.settings.environment.kind is not EnvironmentKind.sandbox or context.aws_reachable:
+            return
+        from snailtrail.sandbox import control
+
+        context.reporter.note(
+            f"{command} starts the sandbox of environment {context.settings.environment_name}: it is not running "
+            "(`snailtrail sandbox down` stops it)"
+        )
+        context.endpoints = sandbox_endpoints(control.up(context.settings, context.reporter)[0])
 
     def output(self, document: dict[str, Any], human: str | None = None) -> None:
         """One JSON document with --json; otherwise the human rendering (plain text when piped)."""
@@ -68,3 +86,19 @@ class GlobalOptions:
             sys.stdout.write(
                 json.dumps({"ok": False, "error": error.message, "fix": error.fix, "exit_code": error.exit_code}) + "\n"
             )
+
+
+def sandbox_endpoints(running: Any) -> Any:
+    """Where a running sandbox answers (control.SandboxState), or no endpoint at all when it is not running."""
+    from snailtrail.context import Endpoints
+
+    if running is None:
+        return Endpoints(None, None, None)
+    return Endpoints(
+        running.aws_endpoint_url,
+        running.front_door_url,
+        running.registry,
+        running.data.get("dns_server"),
+        running.data.get("test_url"),
+        running.access_key,
+    )

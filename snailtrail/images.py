@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,13 +56,39 @@ class PushedImage:
     registry: str | None = None  # None: no registry, the local engine's image stands in
 
 
-def parse_build_args(pairs: list[str] | None) -> dict[str, str]:
-    """``KEY=VALUE`` options, as ``docker build --build-arg`` takes them."""
+# Build args Docker accepts without an ARG line (https://docs.docker.com/reference/dockerfile/#predefined-args).
+PREDEFINED_BUILD_ARGS = frozenset(
+    name
+    for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY")
+    for name in (proxy, proxy.lower())
+)
+_ARG_LINE = re.compile(r"^\s*ARG\s+(.+)$", re.IGNORECASE | re.MULTILINE)
+
+
+def declared_build_args(dockerfile: Path) -> set[str] | None:
+    """The names a Dockerfile's ARG instructions declare (``ARG A=1 B``), or None when it cannot be read."""
+    try:
+        text = dockerfile.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None  # the build names the missing Dockerfile itself
+    return {item.split("=", 1)[0] for line in _ARG_LINE.findall(text) for item in line.split()}
+
+
+def parse_build_args(pairs: list[str] | None, settings: Settings, phase: Phase) -> dict[str, str]:
+    """``KEY=VALUE`` options, as ``docker build --build-arg`` takes them; each KEY must be one the phase's
+    Dockerfile declares, where Docker would only warn that it was not consumed, after the whole build."""
     parsed = {}
+    dockerfile = settings.root / phase.manifest.image.dockerfile
+    declared = declared_build_args(dockerfile)
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"--build-arg {pair!r} is not KEY=VALUE", fix="write it as --build-arg NAME=value")
+        if declared is not None and key not in declared | PREDEFINED_BUILD_ARGS:
+            raise ConfigError(
+                f"--build-arg {key}: {phase.manifest.image.dockerfile} declares no ARG {key}",
+                fix=f"use one it declares: {', '.join(sorted(declared)) or 'none'}",
+            )
         parsed[key] = value
     return parsed
 

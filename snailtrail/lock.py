@@ -154,3 +154,24 @@ class DeployLock:
         finally:
             stop.set()
             self.release()
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process of this host runs under this pid (one of another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def holder_gone(holder: dict[str, Any]) -> bool:
+    """True when the lock's holder is a process of this host that no longer runs: killed, its lease not yet
+    expired. A holder on another host cannot be asked."""
+    try:
+        pid = int(holder.get("pid") or 0)
+    except (TypeError, ValueError):
+        return False
+    return holder.get("host") == socket.gethostname() and pid > 0 and not process_alive(pid)

@@ -12,7 +12,7 @@ from snailtrail.phases import Phase
 class PhaseState:
     name: str
     short_name: str
-    state: str  # not started | in progress | verified | failed | rolled back
+    state: str  # not started | in progress | verified | failed | rolled back | interrupted
     verified_at: str | None
     task_definition: str | None
 
@@ -148,7 +148,8 @@ PROBLEM_KINDS = (
 
 
 def _interrupted(events: list[dict[str, Any]], run_id: str | None) -> bool:
-    return any(e["kind"] == "deploy.interrupted" and e.get("run_id") == run_id for e in events)
+    kinds = ("deploy.interrupted", "rollback.interrupted")
+    return any(e["kind"] in kinds and e.get("run_id") == run_id for e in events)
 
 
 def _event_line(event: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from snailtrail.aws.ecs import TAG_FINGERPRINT
-from snailtrail.diagnosis import causes
+from snailtrail.diagnosis import causes, most_telling
 from snailtrail.taskdef import fingerprint
 from tests.conftest import Sandbox
 
@@ -34,6 +34,46 @@ def test_a_crashing_deploy_shows_and_trails_the_tasks_last_log_lines(sandbox: Sa
     assert "exit code 1" in task["stopped"] and event["phase"] == "phase-2"
     markdown = sandbox.run("trail", "--format", "markdown").stdout
     assert f"{task['task'][:8]} app | FATAL: DATABASE_URL is not set" in markdown
+
+
+# A drill that warns, then an app that carries on: its last line says nothing about the failure.
+WARNS_THEN_SETTLES = [
+    "sh",
+    "-c",
+    "echo 'WARNING shine: DRILL: SHINE_DRILL_WRONG_PORT set, ignoring PORT=8000 and listening on 8080'; "
+    "echo 'INFO shine.ml: ML settled in 0.4 s mode=enhanced'; exit 1",
+]
+
+
+def test_the_failure_message_quotes_each_tasks_most_telling_line_not_its_last(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    sandbox.break_phase("phase-2", WARNS_THEN_SETTLES)
+    result = sandbox.deploy("phase-2", "fake.local/shine:phase-2", "--json")
+    assert result.exit_code == 1, result.stderr
+    message = result.json()["message"]
+    assert "logged: WARNING shine: DRILL: SHINE_DRILL_WRONG_PORT set, ignoring PORT=8000" in message
+    assert "logged: INFO shine.ml: ML settled" not in message
+
+
+@pytest.mark.parametrize(
+    ("lines", "telling"),
+    [
+        (
+            [
+                "Traceback (most recent call last):",
+                '  File "/app/shine/ml.py", line 3, in <module>',
+                "ModuleNotFoundError: No module named 'cv2'",
+                "worker exiting",
+            ],
+            "ModuleNotFoundError: No module named 'cv2'",
+        ),
+        (["ERROR cannot reach s3", "WARNING retrying", "INFO giving up"], "ERROR cannot reach s3"),
+        (["WARNING first", "WARNING second", "INFO done"], "WARNING second"),
+        (["starting", "listening on 8000"], "listening on 8000"),
+    ],
+)
+def test_the_most_telling_line_is_an_error_over_a_warning_over_the_last(lines: list[str], telling: str) -> None:
+    assert most_telling(lines) == telling
 
 
 def revision_verified_without_log_configuration(sandbox: Sandbox, command: list[str]) -> str:

@@ -69,7 +69,7 @@ def test_invalid_manifest_exits_2_naming_the_field(
     [
         ("container: [unclosed", "invalid YAML at line 1"),
         ("- a list\n- not a mapping\n", "expected a mapping"),
-        ("image: &x [*x]\n", "image: Input should be a valid dictionary"),
+        ("image: &x [*x]\n", "image: anchors (&name) and aliases (*name) are not accepted"),
     ],
 )
 def test_malformed_yaml_exits_2(

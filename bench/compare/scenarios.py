@@ -48,11 +48,16 @@ def bench_env() -> dict[str, str]:
     return env
 
 
+# The sandbox's AWS API accepts its own key only (sandbox/moto_server.py): read from its state file.
+SANDBOX_KEYS: dict[str, tuple[str, str]] = {}
+
+
 def aws_env(endpoint: str) -> dict[str, str]:
     env = bench_env()
+    key_id, secret = SANDBOX_KEYS[endpoint]
     env.update(
-        AWS_ACCESS_KEY_ID="sandbox",
-        AWS_SECRET_ACCESS_KEY="sandbox",
+        AWS_ACCESS_KEY_ID=key_id,
+        AWS_SECRET_ACCESS_KEY=secret,
         AWS_DEFAULT_REGION="us-east-1",
         AWS_ENDPOINT_URL=endpoint,
     )
@@ -66,6 +71,8 @@ def sandbox_endpoint(project: Path) -> str:
     document = json.loads(done.stdout)
     if not document.get("running"):
         raise SystemExit("the sandbox is not running: `snailtrail sandbox up` first")
+    state = json.loads(Path(document["state_file"]).read_text())
+    SANDBOX_KEYS[document["aws_endpoint_url"]] = (state["aws_access_key_id"], state["aws_secret_access_key"])
     return document["aws_endpoint_url"]
 
 

@@ -296,8 +296,8 @@ t0 = time.perf_counter()
 import boto3
 from botocore.config import Config
 imported = time.perf_counter() - t0
-endpoint, region, calls = sys.argv[1], sys.argv[2], int(sys.argv[3])
-session = boto3.session.Session(region_name=region, aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
+endpoint, region, calls, key_id, secret = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+session = boto3.session.Session(region_name=region, aws_access_key_id=key_id, aws_secret_access_key=secret)
 config = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=30)
 created = {}
 clients = {}
@@ -325,6 +325,7 @@ print(json.dumps({
 def floors(project: Path, runs: int) -> dict[str, Any]:
     """What any boto3 verify pays in a fresh process: import, one client per service, one call."""
     sandbox = json.loads(run_cli(project, "sandbox", "status", "--json", timeout=60).stdout)
+    state = json.loads(Path(sandbox["state_file"]).read_text())  # the sandbox's key: its API accepts no other
     region = "us-east-1"
     with contextlib.suppress(Exception):
         from snailtrail.config import load_settings
@@ -338,7 +339,16 @@ def floors(project: Path, runs: int) -> dict[str, Any]:
     samples = []
     for _ in range(runs):
         done = subprocess.run(
-            [sys.executable, "-c", FLOOR_PROBE, sandbox["aws_endpoint_url"], region, "30"],
+            [
+                sys.executable,
+                "-c",
+                FLOOR_PROBE,
+                sandbox["aws_endpoint_url"],
+                region,
+                "30",
+                state["aws_access_key_id"],
+                state["aws_secret_access_key"],
+            ],
             env=ENV,
             capture_output=True,
             text=True,

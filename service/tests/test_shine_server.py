@@ -82,6 +82,16 @@ def test_drill_ignores_port(serve):
     assert "DRILL" in out
 
 
+def test_fail_requests_drill_says_so_at_start(serve):
+    port = free_port()
+    proc = serve(PORT=str(port), SHINE_PHASE="simple", SHINE_DRILL_FAIL_REQUESTS="1")
+    wait_for(port, "/health", 15)
+    assert get(port, "/ready")[0] == 500
+    proc.terminate()
+    out, _ = proc.communicate(timeout=10)
+    assert "DRILL: SHINE_DRILL_FAIL_REQUESTS set" in out
+
+
 def test_bad_config_exits_2(serve):
     proc = serve(SHINE_PHASE="galactic")
     assert proc.wait(15) == 2

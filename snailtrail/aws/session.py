@@ -86,12 +86,26 @@ def partition_of(region: str) -> str:
     return str(found)
 
 
+@dataclass(frozen=True)
+class AccessKey:
+    """Static credentials: the sandbox's own key, the only one its AWS API accepts (sandbox/moto_server.py)."""
+
+    access_key_id: str
+    secret_access_key: str
+
+    def environment(self) -> dict[str, str]:
+        """The variables the AWS SDKs read them from (seed commands, tasks)."""
+        return {"AWS_ACCESS_KEY_ID": self.access_key_id, "AWS_SECRET_ACCESS_KEY": self.secret_access_key}
+
+
 @dataclass
 class AwsClients:
     """Creates each client once; counts every API call by ``service.Operation``."""
 
     environment: EnvironmentConfig
     endpoint_url: str | None = None
+    # A sandbox's key; never the credential chain's, whose real credentials must never reach a sandbox.
+    sandbox_key: AccessKey | None = None
     calls: Counter[str] = field(default_factory=Counter)
     # Counters that see every call of every run's clients: benchmarks and tests count across runs.
     observers: ClassVar[list[Counter[str]]] = []
@@ -104,8 +118,9 @@ class AwsClients:
         environment = self.environment
         credentials: dict[str, str] = {}
         if environment.kind is EnvironmentKind.sandbox:
-            # The sandbox is moto: any credentials do, and real ones must never be sent to it.
-            credentials = {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
+            # Its own key (none: the sandbox is not running, and refuses whatever is sent); never real credentials.
+            key = self.sandbox_key or AccessKey("none", "none")
+            credentials = {"aws_access_key_id": key.access_key_id, "aws_secret_access_key": key.secret_access_key}
         profile = chosen_profile(environment)
         try:
             self._session = boto3.session.Session(

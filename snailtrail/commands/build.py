@@ -22,8 +22,10 @@ def build(
     from snailtrail.images import parse_build_args
 
     state: GlobalOptions = ctx.obj
-    context = state.context()
-    built = build_image(context.settings, context.phase(phase), context.reporter.detail, parse_build_args(build_arg))
+    context = state.context(needs_aws=False)  # a local build: no AWS call
+    selected = context.phase(phase)
+    extra_build_args = parse_build_args(build_arg, context.settings, selected)
+    built = build_image(context.settings, selected, context.reporter.detail, extra_build_args)
     state.output(
         {"ok": True, "image": built.local_tag, "image_id": built.image_id},
         f"built {built.local_tag} ({built.image_id})",
@@ -41,9 +43,11 @@ def push(
     from snailtrail import images
 
     state: GlobalOptions = ctx.obj
-    context = state.context()
+    context = state.context(needs_aws=False)
     selected = context.phase(phase)
-    built = images.build(context.settings, selected, context.reporter.detail, images.parse_build_args(build_arg))
+    extra_build_args = images.parse_build_args(build_arg, context.settings, selected)
+    context.require_aws()
+    built = images.build(context.settings, selected, context.reporter.detail, extra_build_args)
     pushed = images.publish(built, context.settings, context.clients, context.endpoints.registry, context.reporter)
     state.output({"ok": True, "image": pushed.reference, "digest": pushed.digest}, pushed.reference)
 
@@ -61,14 +65,10 @@ def smoke(
     from snailtrail import images
 
     state: GlobalOptions = ctx.obj
-    context = state.context()
+    context = state.context(needs_aws=False)  # runs the image on the local engine: no AWS call
     selected = context.phase(phase)
-    reference = (
-        image
-        or images.build(
-            context.settings, selected, context.reporter.detail, images.parse_build_args(build_arg)
-        ).local_tag
-    )
+    extra_build_args = images.parse_build_args(build_arg, context.settings, selected)
+    reference = image or images.build(context.settings, selected, context.reporter.detail, extra_build_args).local_tag
     result = images.smoke(reference, context.settings, selected, timeout, context.reporter.detail)
     state.output(
         {

@@ -62,13 +62,19 @@ def deploy(
     known = [k.value for k in StrategyKind]
     if strategy is not None and strategy not in known:
         raise ConfigError(f"--strategy {strategy} is not a strategy", fix=f"use one of: {', '.join(known)}")
-    context = state.context()
+    # The configuration, the phases and every argument are valid before anything starts or any AWS call.
+    context = state.context(needs_aws=False)
     selected = context.phase(phase)
+    extra_build_args = parse_build_args(build_arg, context.settings, selected)
+    if dry_run:
+        context.require_aws()  # the same as `plan`: reads what runs, starts nothing
+    else:
+        state.start_sandbox(f"deploy {selected.name}")
     budget = rollout_timeout(context, selected.container.health_check.grace_period_s, timeout)
     options = DeployOptions(
         image=image,
         build=not no_build,
-        build_args=parse_build_args(build_arg),
+        build_args=extra_build_args,
         smoke=not skip_smoke,
         timeout_s=budget.seconds,
         timeout_explained=budget.explanation,

@@ -52,7 +52,10 @@ def rollback(
     from snailtrail.service_ops import ServiceOps
 
     state: GlobalOptions = ctx.obj
-    context = state.context()
+    context = state.context(needs_aws=False)
+    if to is not None and not to.startswith("arn:"):
+        context.phase(to)  # a typo in --to is named before any AWS call
+    context.require_aws()
     if list_candidates:
         from snailtrail.history import current_deployment, rollback_choice
 

@@ -70,6 +70,8 @@ def status(ctx: typer.Context) -> None:
     state: GlobalOptions = ctx.obj
     document = control.describe(_settings(state))
     lines = [f"running: {document['running']}", f"docker engine reachable: {document['docker']}"]
+    if document["unresponsive"]:
+        lines.append(document["unresponsive"])
     if document["running"]:
         lines += [
             f"AWS API: {document['aws_endpoint_url']}",

@@ -11,12 +11,13 @@ from snailtrail.global_options import GlobalOptions
 
 def lock_holder(context: Any) -> dict[str, Any] | None:
     from snailtrail.errors import ConfigError
+    from snailtrail.lock import holder_gone
 
     try:
         holder = context.lock.holder()
     except ConfigError:
         return None  # no state table: no lock to report (deploy says how to create it)
-    return None if holder is None or holder["expired"] else holder
+    return None if holder is None or holder["expired"] else holder | {"holder_gone": holder_gone(holder)}
 
 
 def collect(context: Any) -> dict[str, Any]:
@@ -56,7 +57,7 @@ def collect(context: Any) -> dict[str, Any]:
             document["verified_at"] = document["verified_at"] or tagged.verified_at
             document["task_definition"] = document["task_definition"] or tagged.arn
         phases.append(document)
-    deployments = [
+    deployments: list[dict[str, Any]] = [
         {
             "id": d.get("id"),
             "status": d.get("status"),
@@ -68,8 +69,12 @@ def collect(context: Any) -> dict[str, Any]:
         }
         for d in (service or {}).get("deployments", [])
     ]
+    primary = next((d for d in deployments if d["status"] == "PRIMARY"), None)
     return {
         "environment": settings.environment_name,
+        # Whatever the revision's history says (a reused revision was verified before), the service is
+        # not on it yet while ECS still rolls it out or an older deployment still runs (a killed deploy).
+        "mid_rollout": bool(primary and primary["rollout_state"] == "IN_PROGRESS") or len(deployments) > 1,
         "service": settings.service.name,
         "exists": service is not None,
         "service_deployment": in_flight_summary(context) if service is not None else None,
@@ -107,9 +112,15 @@ def render(document: dict[str, Any]) -> str:
         head = [f"Service {document['service']} ({document['environment']}): does not exist yet"]
     else:
         verified = f"verified {document['verified_at']}" if document["verified_at"] else "NOT verified"
+        state = f"{document['phase'] or 'unknown phase'}, {verified}"
+        if document["mid_rollout"]:
+            state = (
+                f"MID-ROLLOUT to {document['phase'] or 'an unknown phase'} (its revision: {verified}); "
+                f"{len(document['deployments'])} deployment(s) below. A deploy killed mid-way leaves this: "
+                "`snailtrail rollback`, or deploy again"
+            )
         head = [
-            f"Service {document['service']} ({document['environment']}): {document['phase'] or 'unknown phase'}, "
-            f"{verified}",
+            f"Service {document['service']} ({document['environment']}): {state}",
             f"  task definition {document['task_definition']}",
             f"  running {document['running']}/{document['desired']}",
         ]
@@ -130,6 +141,11 @@ def render(document: dict[str, Any]) -> str:
             f"  lock held by {lock['owner']} on {lock['host']} (pid {lock['pid']}): `{lock['command']}` "
             f"since {lock['since']}"
         )
+        if lock["holder_gone"]:
+            head.append(
+                f"  its holder, pid {lock['pid']} on this host, is no longer running: "
+                "`snailtrail unlock --force` clears the lock"
+            )
     head += ["", "Phases:"]
     for phase in document["phases"]:
         head.append(f"  {phase['name']:<8} {phase['short_name']:<9} {phase['state']:<28} {phase['verified_at'] or ''}")

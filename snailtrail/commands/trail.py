@@ -28,7 +28,7 @@ def trail(
     from snailtrail.report import render_markdown
 
     state: GlobalOptions = ctx.obj
-    context = state.context(start_sandbox=False)
+    context = state.context(needs_aws=False)
     events = context.trail.events()
     if context.trail.remote_error:
         context.reporter.warn(f"{context.trail.remote_error}; showing the local cache")

@@ -112,9 +112,11 @@ def verify(
         raise ConfigError(f"--format {output_format} is not known", fix="use --format text or --format github")
     if output_format == "github" and state.json_output:
         raise ConfigError("--format github and --json both claim stdout", fix="choose one of them")
-    if list_checks:
-        from snailtrail.checks.catalogue import selected
+    from snailtrail.checks.catalogue import selected
 
+    if only:
+        selected(only)  # a typo in --only is named before any AWS call
+    if list_checks:
         specs = selected(None)
         state.output(
             {
@@ -137,10 +139,11 @@ def verify_live(
     from snailtrail.checks.view import LiveView
     from snailtrail.errors import ConfigError
 
-    context = state.context()
+    context = state.context(needs_aws=False)
+    chosen = context.phase(phase) if phase else None
+    context.require_aws()
     started, calls_before = time.monotonic(), context.clients.total_calls
     view = LiveView(context, context.endpoints.dns_server)
-    chosen = context.phase(phase) if phase else None
     if chosen is None:
         revision = view.running_revision()
         chosen = context.phase_or_none(revision.phase) if revision else None

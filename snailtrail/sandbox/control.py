@@ -1,4 +1,4 @@
-"""Start, find and stop the sandbox daemon of a project; used by ``sandbox`` and auto-start."""
+"""Start, find and stop the sandbox daemon of a project; used by `sandbox` and by `deploy`, which alone starts it."""
 
 from __future__ import annotations
 
@@ -14,8 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from snailtrail.aws.session import AccessKey
+from snailtrail.aws_rules import require_phases
 from snailtrail.config import Settings
 from snailtrail.errors import ConfigError, SnailtrailError
+from snailtrail.lock import process_alive
+from snailtrail.phases import load_phases
 from snailtrail.sandbox.readiness import unready
 from snailtrail.ui import Reporter
 
@@ -40,6 +44,13 @@ class SandboxState:
         return self.data["front_door_url"]
 
     @property
+    def access_key(self) -> AccessKey | None:
+        """The key the sandbox's AWS API accepts (the state file is its owner's alone)."""
+        if "aws_access_key_id" not in self.data:
+            return None
+        return AccessKey(self.data["aws_access_key_id"], self.data["aws_secret_access_key"])
+
+    @property
     def registry(self) -> str | None:
         return self.data.get("registry")
 
@@ -62,16 +73,6 @@ def log_file(settings: Settings) -> Path:
     return settings.state_dir / f"sandbox-{settings.environment_name}.log"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _is_daemon(pid: int) -> bool:
     """A pid from an old state file may now be anyone's process: signal only our daemon."""
     try:
@@ -90,17 +91,31 @@ def answers(url: str) -> bool:
         return False
 
 
+class SandboxUnresponsive(SnailtrailError):
+    """The sandbox's daemon is alive but its AWS API does not answer: it is neither running nor gone."""
+
+
 def current(settings: Settings) -> SandboxState | None:
-    """The running sandbox, or None (a state file left by a dead daemon is removed)."""
+    """The running sandbox, or None when no daemon runs (a state file left by a daemon that is gone is removed).
+
+    A daemon that is alive but slow to answer keeps its state file, and is reported
+    (SandboxUnresponsive): starting a second one would orphan it with its containers.
+    """
     path = state_file(settings)
     try:
         state = SandboxState(json.loads(path.read_text()))
-    except (OSError, ValueError, KeyError):
+        pid = state.pid
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    if _alive(state.pid) and _is_daemon(state.pid) and answers(state.aws_endpoint_url + "/moto-api/"):
+    if not (process_alive(pid) and _is_daemon(pid)):
+        path.unlink(missing_ok=True)
+        return None
+    if answers(state.aws_endpoint_url + "/moto-api/"):
         return state
-    path.unlink(missing_ok=True)
-    return None
+    raise SandboxUnresponsive(
+        f"the sandbox daemon (pid {pid}) is running, but its AWS API ({state.aws_endpoint_url}) does not answer",
+        fix=f"retry in a moment; `snailtrail sandbox down` stops it (its log: {log_file(settings)})",
+    )
 
 
 def docker_reachable() -> bool:
@@ -137,11 +152,15 @@ def find_registry(reporter: Reporter) -> str | None:
 
 
 def up(settings: Settings, reporter: Reporter) -> tuple[SandboxState, bool]:
-    """The running sandbox, starting it when needed; True when this call started it."""
+    """The running sandbox, starting it when needed; True when this call started it.
+
+    The configuration and the phases are valid before anything starts: the daemon provisions from them.
+    """
     running = current(settings)
     if running is not None:
         running.require_ready()
         return running, False
+    require_phases(settings, load_phases(settings.phases_path))
     if not docker_reachable():
         raise ConfigError(
             "the sandbox runs tasks as containers, and no Docker engine is reachable",
@@ -194,12 +213,12 @@ def down(settings: Settings) -> dict[str, Any]:
     except (OSError, ValueError):
         return {"stopped": False, "reason": "not running"}
     pid = int(data["pid"])
-    if _alive(pid) and _is_daemon(pid):
+    if process_alive(pid) and _is_daemon(pid):
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 30
-        while _alive(pid) and time.monotonic() < deadline:
+        while process_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        if _alive(pid):
+        if process_alive(pid):
             os.kill(pid, signal.SIGKILL)
     removed = 0
     if docker_reachable():
@@ -211,10 +230,14 @@ def down(settings: Settings) -> dict[str, Any]:
 
 
 def describe(settings: Settings) -> dict[str, Any]:
-    state = current(settings)
+    try:
+        state, unresponsive = current(settings), None
+    except SandboxUnresponsive as exc:
+        state, unresponsive = None, exc.message
     data = state.data if state else {}
     return {
         "running": state is not None,
+        "unresponsive": unresponsive,
         "aws_endpoint_url": data.get("aws_endpoint_url"),
         "front_door_url": data.get("front_door_url"),
         "dns_server": data.get("dns_server"),

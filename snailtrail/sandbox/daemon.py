@@ -20,7 +20,7 @@ import time
 import uuid
 from pathlib import Path
 
-from snailtrail.aws.session import AwsClients
+from snailtrail.aws.session import AccessKey, AwsClients
 from snailtrail.config import Settings, load_settings
 from snailtrail.phases import load_phases
 from snailtrail.sandbox import control, moto_network, task_network
@@ -49,20 +49,22 @@ def free_port(preferred: int | None = None) -> int:
     raise OSError("no free loopback port")
 
 
-def seed(settings: Settings, endpoint: str) -> Readiness:
+def seed(settings: Settings, endpoint: str, key: AccessKey) -> Readiness:
     """Run the environment's seed commands (the service's own publisher, say) against the sandbox.
 
     ``python`` in a command is the interpreter running snailtrail, never whichever ``python`` comes
     first on PATH (a user's own virtual environment); a command naming a path runs that path.
     The first command that fails stops the seeding: the phases would run without what it puts.
     """
-    environment = os.environ | {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "sandbox",
-        "AWS_SECRET_ACCESS_KEY": "sandbox",
-        "AWS_DEFAULT_REGION": settings.environment.region,
-        "AWS_REGION": settings.environment.region,
-    }
+    environment = (
+        os.environ
+        | key.environment()
+        | {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_DEFAULT_REGION": settings.environment.region,
+            "AWS_REGION": settings.environment.region,
+        }
+    )
     fix = (
         f"make the command work with {settings.path}'s environment {settings.environment_name}: "
         f"`python` in seed_commands is snailtrail's own interpreter ({sys.executable}), so install what the "
@@ -98,8 +100,10 @@ def task_endpoint(endpoint: str, sandbox_id: str) -> tuple[TcpForwarder | None, 
         client = docker.from_env(timeout=120)
         version = client.version()
         engine = Readiness(True, f"Docker engine {version.get('Version')} (API {version.get('ApiVersion')})")
-        gateway = task_network.bridge_gateway(client.networks.get("bridge").attrs)
-        forwarder = TcpForwarder(gateway, ("127.0.0.1", int(endpoint.rsplit(":", 1)[1])))
+        bridge = client.networks.get("bridge").attrs
+        gateway = task_network.bridge_gateway(bridge)
+        subnet = task_network.bridge_subnet(bridge, gateway)
+        forwarder = TcpForwarder(gateway, ("127.0.0.1", int(endpoint.rsplit(":", 1)[1])), subnet)
         forwarder.start()
         url = "http://{}:{}/moto-api/".format(*forwarder.address)
         task_network.prove_reachable(client, url, {DockerRuntime.LABEL: sandbox_id})
@@ -126,33 +130,31 @@ def registry_readiness(registry: str | None) -> Readiness:
 
 
 def serve(config: str, env: str, state_file: Path, registry: str | None) -> None:
-    from moto.server import ThreadedMotoServer
+    from snailtrail.sandbox.moto_server import SandboxAwsApi, generate_key
 
     settings = load_settings(config, env)
     phases = load_phases(settings.phases_path)
     sandbox_id = uuid.uuid4().hex[:12]
-    aws_port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
-    moto.start()
-    endpoint = f"http://127.0.0.1:{aws_port}"
+    key = generate_key()
+    aws_api = SandboxAwsApi(key)
+    aws_api.start()
+    endpoint = aws_api.url
     first = phases[0].container
     provisioned = provision(
-        AwsClients(settings.environment, endpoint_url=endpoint),
+        AwsClients(settings.environment, endpoint_url=endpoint, sandbox_key=key),
         settings,
         first.port,
         first.health_check.path,
         health_interval_s=HEALTH_INTERVAL_S,
     )
-    seeded = seed(settings, endpoint)
+    seeded = seed(settings, endpoint, key)
     forwarder, task_access = task_endpoint(endpoint, sandbox_id)
     readiness = task_access | {"seed": seeded, "registry": registry_readiness(registry)}
     task_environment = {}
     if forwarder is not None:
         # What ECS gives a task: credentials and a way to the AWS API (here, the sandbox's).
-        task_environment = {
+        task_environment = key.environment() | {
             "AWS_ENDPOINT_URL": "http://{}:{}".format(*forwarder.address),
-            "AWS_ACCESS_KEY_ID": "sandbox",
-            "AWS_SECRET_ACCESS_KEY": "sandbox",
             "AWS_REGION": settings.environment.region,
             "AWS_DEFAULT_REGION": settings.environment.region,
         }
@@ -162,7 +164,7 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
     reconciler = Reconciler(settings.environment.region, runtime, minute_s=minute_s)
     reconciler.start(interval_s=0.5)
     lb = settings.service.load_balancer
-    cloudwatch = AwsClients(settings.environment, endpoint_url=endpoint).client("cloudwatch")
+    cloudwatch = AwsClients(settings.environment, endpoint_url=endpoint, sandbox_key=key).client("cloudwatch")
     region = settings.environment.region
     listener_ports = [lb.listener_port]
     if lb.test_listener_port is not None:
@@ -182,6 +184,8 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
         "pid": os.getpid(),
         "sandbox_id": sandbox_id,
         "aws_endpoint_url": endpoint,
+        "aws_access_key_id": key.access_key_id,
+        "aws_secret_access_key": key.secret_access_key,
         "front_door_url": front_door.url,
         "test_url": front_doors[1].url if len(front_doors) > 1 else None,
         "dns_server": "{}:{}".format(*dns.address),
@@ -193,9 +197,12 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
         "readiness": {part: entry.as_dict() for part, entry in readiness.items()},
     }
     temporary = state_file.with_suffix(".tmp")
-    temporary.write_text(json.dumps(state, indent=2))
+    temporary.unlink(missing_ok=True)
+    # It holds the sandbox's key: readable by its owner alone.
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+        handle.write(json.dumps(state, indent=2))
     temporary.replace(state_file)
-    log.info("sandbox ready: %s", state)
+    log.info("sandbox ready: %s", {name: value for name, value in state.items() if name != "aws_secret_access_key"})
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
@@ -209,7 +216,7 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
     dns.stop()
     if forwarder is not None:
         forwarder.stop()
-    moto.stop()
+    aws_api.stop()
     state_file.unlink(missing_ok=True)
     log.info("stopped; removed %d container(s)", removed)
 

@@ -1,19 +1,27 @@
 """A TCP forwarder: lets task containers reach the sandbox's AWS API, which listens on loopback only.
 
-It listens on the Docker bridge's gateway address, reachable from containers and from this host
-alone, as a task in a VPC reaches AWS's endpoints without the API being public.
+It listens on the Docker bridge's gateway address, as a task in a VPC reaches AWS's endpoints without
+the API being public, and serves only peers in the bridge's subnet: Linux accepts a packet for a
+local address whatever interface it came in on, so a listening address alone confines nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import socket
 import threading
 
 
 class TcpForwarder:
-    def __init__(self, listen_host: str, target: tuple[str, int]) -> None:
+    def __init__(
+        self,
+        listen_host: str,
+        target: tuple[str, int],
+        peers: ipaddress.IPv4Network | ipaddress.IPv6Network,
+    ) -> None:
         self._target = target
+        self._peers = peers
         self._server = socket.create_server((listen_host, 0))
         self._stop = threading.Event()
 
@@ -32,9 +40,12 @@ class TcpForwarder:
     def _accept(self) -> None:
         while not self._stop.is_set():
             try:
-                client, _ = self._server.accept()
+                client, peer = self._server.accept()
             except OSError:
                 return
+            if ipaddress.ip_address(peer[0]) not in self._peers:
+                client.close()
+                continue
             try:
                 upstream = socket.create_connection(self._target, timeout=10)
             except OSError:

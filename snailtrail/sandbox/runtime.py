@@ -55,7 +55,7 @@ class DockerRuntime:
         self.sandbox_id = sandbox_id
         self.task_environment = task_environment or {}
         self._failed: dict[str, ContainerState] = {}
-        self._log_cursor: dict[str, float] = {}  # handle -> epoch seconds after its last shipped line
+        self._log_cursor: dict[str, int] = {}  # handle -> the stamp of its last shipped line, in nanoseconds
 
     def start(self, task_id: str, container: dict[str, Any]) -> str:
         from docker.errors import DockerException
@@ -76,13 +76,8 @@ class DockerRuntime:
                 labels={self.LABEL: self.sandbox_id, "snailtrail.task": task_id},
             )
         except DockerException as exc:
-            # As ECS does, a task whose image cannot start is a stopped task with the reason.
-            reason = (
-                "CannotPullContainerError"
-                if "pull" in str(exc).lower() or "not found" in str(exc).lower()
-                else "CannotStartContainerError"
-            )
-            self._failed[task_id] = ContainerState(False, None, f"{reason}: {exc}")
+            # As ECS does, a task whose container cannot start is a stopped task with the reason.
+            self._failed[task_id] = ContainerState(False, None, f"{start_failure(exc)}: {exc}")
             return task_id
         return created.id
 
@@ -107,26 +102,30 @@ class DockerRuntime:
         return ContainerState(True, ports=ports)
 
     def logs(self, handle: str) -> list[tuple[int, str]]:
-        from datetime import datetime
-
         from docker.errors import DockerException
 
         if handle in self._failed:
             return []
-        since = self._log_cursor.get(handle)
+        shipped_ns = self._log_cursor.get(handle)  # the stamp of the last line shipped, in nanoseconds
         try:
+            # `since` is a UNIX timestamp (Engine API); a fraction is not honoured everywhere, so the
+            # lines of that second come again and those already shipped are dropped here by their stamp.
             # The low-level call reads the logs without inspecting the container again (state() just did).
-            raw = self._docker.api.logs(handle, timestamps=True, since=since)
+            raw = self._docker.api.logs(
+                handle, timestamps=True, since=shipped_ns // 1_000_000_000 if shipped_ns else None
+            )
         except DockerException:
             return []
         lines: list[tuple[int, str]] = []
-        for entry in raw.decode(errors="replace").splitlines():
+        for entry in raw.decode(errors="replace").split("\n"):
             stamp, _, message = entry.partition(" ")
-            # Docker's RFC 3339 stamps carry nanoseconds; Python parses up to microseconds.
-            at = datetime.fromisoformat(stamp[:26].rstrip("Z") + "+00:00")
-            lines.append((int(at.timestamp() * 1000), message))
-            # `since` is inclusive to the second: the next call starts just after this line.
-            self._log_cursor[handle] = at.timestamp() + 1e-6
+            if not stamp:
+                continue
+            at_ns = rfc3339_ns(stamp)
+            if shipped_ns is not None and at_ns <= shipped_ns:
+                continue
+            lines.append((at_ns // 1_000_000, message))
+            self._log_cursor[handle] = shipped_ns = at_ns
         return lines
 
     def stop(self, handle: str) -> None:
@@ -148,6 +147,37 @@ class DockerRuntime:
             container.remove(force=True)
             removed += 1
         return removed
+
+
+# What the engine says when the image itself cannot be had; anything else failed once the image was there.
+_PULL_FAILURES = (
+    "pull access denied",
+    "manifest unknown",
+    "manifest for",
+    "repository does not exist",
+    "no such image",
+)
+
+
+def start_failure(exc: Exception) -> str:
+    """ECS's name for a container that did not start (AWS docs, "Amazon ECS stopped tasks errors"):
+    CannotPullContainerError when the image could not be had, CannotStartContainerError when its process
+    could not start (an executable not found in the image, say), whatever else the message says."""
+    from docker.errors import ImageNotFound
+
+    text = str(exc).lower()
+    if isinstance(exc, ImageNotFound) or any(failure in text for failure in _PULL_FAILURES):
+        return "CannotPullContainerError"
+    return "CannotStartContainerError"
+
+
+def rfc3339_ns(stamp: str) -> int:
+    """Docker's RFC 3339 stamp (``2026-12-02T12:17:34.503459123Z``, trailing zeros trimmed) in nanoseconds."""
+    from datetime import datetime
+
+    whole, _, fraction = stamp.rstrip("Z").partition(".")
+    seconds = int(datetime.fromisoformat(whole + "+00:00").timestamp())
+    return seconds * 1_000_000_000 + int(fraction[:9].ljust(9, "0"))
 
 
 def cpu_units(value: object) -> int:

@@ -65,6 +65,18 @@ def bridge_gateway(network: dict[str, Any]) -> str:
     return address
 
 
+def bridge_subnet(network: dict[str, Any], gateway: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """The subnet of the bridge network that holds ``gateway``: the containers, and the only peers the forwarder
+    serves (Linux accepts a packet for a local address on any interface, so others could reach it)."""
+    for pool in (network.get("IPAM") or {}).get("Config") or []:
+        if pool.get("Subnet") and ipaddress.ip_address(gateway) in ipaddress.ip_network(pool["Subnet"]):
+            return ipaddress.ip_network(pool["Subnet"])
+    raise TaskNetworkError(
+        f"Docker network {network.get('Name')!r} names no subnet holding its gateway {gateway}",
+        fix="run the sandbox on an engine with the default bridge network (docker network inspect bridge)",
+    )
+
+
 def interface_address(name: str) -> str:
     """The IPv4 address of a network interface of this host."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as handle:

@@ -4,14 +4,47 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
-from snailtrail.sandbox.runtime import DockerRuntime
+from snailtrail.sandbox.runtime import DockerRuntime, start_failure
 from tests.conftest import BASE_IMAGE, docker_problem
 from tests.sandbox.test_reconciler import wait_for
 
-pytestmark = pytest.mark.docker
+
+class SecondGrainedLogs:
+    """An engine whose ``since`` keeps whole seconds (the Engine API documents a UNIX timestamp): the lines
+    of the cursor's second come back on every read."""
+
+    def __init__(self) -> None:
+        self.entries: list[str] = []
+
+    def logs(self, handle: str, timestamps: bool, since: int | None) -> bytes:
+        def second(entry: str) -> float:
+            return datetime.fromisoformat(entry[:19] + "+00:00").timestamp()
+
+        return "".join(f"{e}\n" for e in self.entries if since is None or second(e) >= since).encode()
+
+
+def test_each_line_is_shipped_once_however_coarse_the_engines_since() -> None:
+    engine = SecondGrainedLogs()
+    runtime = DockerRuntime.__new__(DockerRuntime)  # the log reading alone, against the engine above
+    runtime._docker, runtime._failed, runtime._log_cursor = SimpleNamespace(api=engine), {}, {}
+    engine.entries = ["2026-12-02T12:17:34.503459123Z DRILL: app listens on 8080, ignoring PORT=8000"]
+    shipped = runtime.logs("task")
+    for _ in range(20):  # a pass of the reconciler every half second
+        shipped += runtime.logs("task")
+    engine.entries += ["2026-12-02T12:17:34.9Z ML settled mode=enhanced", "2026-12-02T12:17:35Z ready"]
+    shipped += runtime.logs("task") + runtime.logs("task")
+    assert [message for _, message in shipped] == [
+        "DRILL: app listens on 8080, ignoring PORT=8000",
+        "ML settled mode=enhanced",
+        "ready",
+    ]
+    assert shipped[0][0] == 1796213854503  # epoch milliseconds, as PutLogEvents wants
 
 
 @pytest.fixture
@@ -26,6 +59,7 @@ def runtime() -> Iterator[DockerRuntime]:
         docker_runtime.remove_all()
 
 
+@pytest.mark.docker
 def test_output_is_read_once_with_its_time_and_the_mapped_port_is_published(runtime: DockerRuntime) -> None:
     container = {
         "image": BASE_IMAGE,
@@ -45,3 +79,41 @@ def test_output_is_read_once_with_its_time_and_the_mapped_port_is_published(runt
     assert all(at > 1_700_000_000_000 for at, _ in lines)  # epoch milliseconds, as PutLogEvents wants
     assert runtime.logs(handle) == []  # nothing shipped twice
     assert list(runtime.state(handle).ports) == [8000]
+
+
+EXEC_NOT_FOUND = (
+    "failed to create shim: OCI runtime create failed: container_linux.go:380: starting container process caused: "
+    'exec: "python": executable file not found in $PATH: unknown'
+)
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (lambda errors: errors.APIError(EXEC_NOT_FOUND), "CannotStartContainerError"),
+        (
+            lambda errors: errors.ImageNotFound("404 Client Error: Not Found (no such image: shine:gone)"),
+            "CannotPullContainerError",
+        ),
+        (
+            lambda errors: errors.APIError(
+                "pull access denied for shine, repository does not exist or may require login"
+            ),
+            "CannotPullContainerError",
+        ),
+    ],
+    ids=["executable not found", "image not found", "pull denied"],
+)
+def test_a_container_that_cannot_start_is_named_as_ecs_names_it(error: Any, reason: str) -> None:
+    import docker.errors
+
+    assert start_failure(error(docker.errors)) == reason
+
+
+@pytest.mark.docker
+def test_a_command_missing_from_the_image_stops_the_task_with_cannot_start(runtime: DockerRuntime) -> None:
+    container = {"image": BASE_IMAGE, "command": ["python", "-V"], "portMappings": [{"containerPort": 8000}]}
+    handle = runtime.start(uuid.uuid4().hex, container)
+    state = runtime.state(handle)
+    assert not state.running and state.reason.startswith("CannotStartContainerError: ")
+    assert "executable file not found" in state.reason

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from snailtrail.images import BASE_IMAGE_ENV
-from snailtrail.sandbox.task_network import TaskNetworkError, bridge_gateway, prove_reachable
+from snailtrail.sandbox.task_network import TaskNetworkError, bridge_gateway, bridge_subnet, prove_reachable
 from tests.conftest import BASE_IMAGE, docker_problem
 
 
@@ -43,6 +43,17 @@ def test_an_interface_address_outside_the_network_subnet_is_an_error() -> None:
 def test_a_network_with_neither_gateway_nor_bridge_interface_is_an_error() -> None:
     with pytest.raises(TaskNetworkError, match="names neither an IPAM gateway nor a bridge interface"):
         bridge_gateway({"Name": "custom", "IPAM": {"Config": []}, "Options": {}})
+
+
+def test_the_forwarders_peers_are_the_subnet_holding_the_gateway() -> None:
+    network = bridge("172.18.0.0/16", "no-such-if0", gateway="172.18.0.1")
+    network["IPAM"]["Config"].insert(0, {"Subnet": "fd00::/64"})
+    assert str(bridge_subnet(network, "172.18.0.1")) == "172.18.0.0/16"
+
+
+def test_a_bridge_without_a_subnet_holding_its_gateway_is_an_error() -> None:
+    with pytest.raises(TaskNetworkError, match=r"no subnet holding its gateway 10\.0\.0\.1"):
+        bridge_subnet(bridge("172.17.0.0/16", "docker0"), "10.0.0.1")
 
 
 @pytest.fixture

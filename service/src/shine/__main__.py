@@ -63,6 +63,9 @@ def main() -> int:
             settings.drill_wrong_port,
         )
         port = settings.drill_wrong_port
+    if settings.drill_fail_requests:
+        # Canary drill only (see docs/service.md): said at start, as the wrong-port drill is.
+        log.warning("DRILL: SHINE_DRILL_FAIL_REQUESTS set, answering 500 to every request but /health")
     options = {
         "bind": f"0.0.0.0:{port}",
         "workers": settings.workers,

@@ -334,3 +334,61 @@ def test_hook_targets_are_checked_by_type(sandbox: Sandbox) -> None:
     assert "PAUSE" in refusal(sandbox, {"strategy": "BLUE_GREEN", "lifecycleHooks": [paused]})
     lambda_hook = {"targetType": "AWS_LAMBDA", "lifecycleStages": ["POST_SCALE_UP"]}
     assert "AWS_LAMBDA" in refusal(sandbox, {"strategy": "BLUE_GREEN", "lifecycleHooks": [lambda_hook]})
+
+
+def test_a_pause_at_production_traffic_shift_waits_at_every_canary_step(sandbox: Sandbox) -> None:
+    configuration = {
+        "strategy": "CANARY",
+        "bakeTimeInMinutes": 0,
+        "canaryConfiguration": {"canaryPercent": 20.0, "canaryBakeTimeInMinutes": 0},
+        "lifecycleHooks": [pause("PRODUCTION_TRAFFIC_SHIFT")],
+    }
+    arn = start(sandbox, configuration)
+    seen = []
+    for _ in range(2):
+        deployment, _ = wait_for(arn, awaiting("PRODUCTION_TRAFFIC_SHIFT"))
+        seen.append(weights(service_rule(80)))
+        hook = next(h for h in deployment["lifecycleHookDetails"] if h["status"] == "AWAITING_ACTION")
+        ecs().continue_service_deployment(serviceDeploymentArn=arn, hookId=hook["hookId"])
+        wait_for(arn, lambda d, hook=hook: all(h["hookId"] != hook["hookId"] or h["status"] != "AWAITING_ACTION"
+                                               for h in d["lifecycleHookDetails"]))  # fmt: skip
+    assert seen == [{"shine-tg": 100, "shine-tg-alt": 0}, {"shine-tg": 80, "shine-tg-alt": 20}]
+    assert wait_for(arn, finished)[0]["status"] == "SUCCESSFUL"
+    assert weights(service_rule(80)) == {"shine-tg": 0, "shine-tg-alt": 100}
+
+
+def test_the_circuit_breaker_rolls_a_native_deployment_back(sandbox: Sandbox) -> None:
+    from tests.conftest import CRASHING
+
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    sandbox.reconciler.minute_s = 0.05
+    breaker = {"enable": True, "rollback": True}
+    ecs().update_service(
+        cluster="shine",
+        service="shine",
+        taskDefinition=sandbox.copy_revision(GOOD_2, command=CRASHING),
+        deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0, "deploymentCircuitBreaker": breaker},
+        loadBalancers=load_balancers(sandbox),
+    )
+    arn = ecs().list_service_deployments(cluster="shine", service="shine")["serviceDeployments"][0]
+    deployment, _ = wait_for(arn["serviceDeploymentArn"], finished)
+    assert deployment["status"] == "ROLLBACK_SUCCESSFUL" and "circuit breaker" in deployment["rollback"]["reason"]
+    assert deployment["deploymentCircuitBreaker"]["failureCount"] >= 3
+    assert weights(service_rule(80)) == {"shine-tg": 100, "shine-tg-alt": 0}
+    service = ecs().describe_services(cluster="shine", services=["shine"])["services"][0]
+    assert service["taskDefinition"].endswith(":1")
+    assert any("rolling back to deployment" in e["message"] for e in service["events"])
+
+
+def test_an_alarm_without_rollback_stops_the_deployment_where_it_is(sandbox: Sandbox) -> None:
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    cloudwatch.put_metric_alarm(
+        AlarmName="shine-latency", MetricName="TargetResponseTime", Namespace="AWS/ApplicationELB",
+        Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
+    )  # fmt: skip
+    cloudwatch.set_alarm_state(AlarmName="shine-latency", StateValue="ALARM", StateReason="slow")
+    alarms = {"alarmNames": ["shine-latency"], "enable": True, "rollback": False}
+    arn = start(sandbox, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0, "alarms": alarms})
+    deployment, _ = wait_for(arn, finished)
+    assert deployment["status"] == "STOPPED" and "shine-latency" in deployment["statusReason"]
+    assert "rollback" not in deployment

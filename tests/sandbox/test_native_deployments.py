@@ -133,15 +133,11 @@ def test_the_service_keeps_its_native_configuration_and_advanced_load_balancer(s
     assert described["loadBalancers"][0]["advancedConfiguration"]["roleArn"] == LOAD_BALANCER_ROLE_ARN
 
 
-def test_blue_green_goes_through_every_stage_in_order_and_ends_on_the_alternate_group(sandbox: Sandbox) -> None:
+def test_blue_green_bakes_and_ends_with_production_on_the_alternate_group(sandbox: Sandbox) -> None:
     arn = start(sandbox, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1})
     deployment, stages = wait_for(arn, finished)
     assert deployment["status"] == "SUCCESSFUL"
-    order = [
-        "RECONCILE_SERVICE", "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
-        "POST_TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP",
-    ]  # fmt: skip
-    assert stages == [s for s in order if s in stages] and "BAKE_TIME" in stages and "SCALE_UP" in stages
+    assert "BAKE_TIME" in stages  # a sandbox minute of bake (every stage's order: test_every_stage_...)
     assert weights(service_rule(80)) == {"shine-tg": 0, "shine-tg-alt": 100}
     tasks = ecs().describe_tasks(cluster="shine", tasks=ecs().list_tasks(cluster="shine")["taskArns"])["tasks"]
     running = {t["taskDefinitionArn"].rsplit(":", 1)[-1] for t in tasks if t["lastStatus"] == "RUNNING"}
@@ -392,3 +388,66 @@ def test_an_alarm_without_rollback_stops_the_deployment_where_it_is(sandbox: San
     deployment, _ = wait_for(arn, finished)
     assert deployment["status"] == "STOPPED" and "shine-latency" in deployment["statusReason"]
     assert "rollback" not in deployment
+
+
+STAGE_ORDER = [
+    "RECONCILE_SERVICE", "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("strategy", "extra", "shift_pauses"),
+    [
+        ("BLUE_GREEN", {}, 1),
+        ("CANARY", {"canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 0}}, 2),
+        ("LINEAR", {"linearConfiguration": {"stepPercent": 50.0, "stepBakeTimeInMinutes": 0}}, 2),
+    ],
+)
+def test_every_stage_is_reached_in_ecs_order(
+    sandbox: Sandbox, strategy: str, extra: dict[str, Any], shift_pauses: int
+) -> None:
+    """A PAUSE hook at every stage, each continued in turn: the stages the deployment waits at, in order."""
+    configuration = {"strategy": strategy, "bakeTimeInMinutes": 0, "lifecycleHooks": [pause(*STAGE_ORDER, minutes=600)]}
+    arn = start(sandbox, configuration | extra)
+    waited: list[str] = []
+    while True:
+        deployment, _ = wait_for(
+            arn, lambda d: finished(d) or any(h["status"] == "AWAITING_ACTION" for h in d["lifecycleHookDetails"])
+        )
+        if finished(deployment):
+            break
+        waited.append(deployment["lifecycleStage"])
+        hook = next(h for h in deployment["lifecycleHookDetails"] if h["status"] == "AWAITING_ACTION")
+        ecs().continue_service_deployment(serviceDeploymentArn=arn, hookId=hook["hookId"])
+    expected = [
+        s for stage in STAGE_ORDER for s in [stage] * (shift_pauses if stage == "PRODUCTION_TRAFFIC_SHIFT" else 1)
+    ]
+    assert deployment["status"] == "SUCCESSFUL"
+    assert waited == expected
+
+
+def test_continuing_a_deployment_that_has_ended_is_refused(sandbox: Sandbox) -> None:
+    arn = start(sandbox, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0, "lifecycleHooks": [pause("POST_SCALE_UP")]})
+    hook = wait_for(arn, awaiting("POST_SCALE_UP"))[0]["lifecycleHookDetails"][0]
+    ecs().stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
+    wait_for(arn, finished)
+    with pytest.raises(ClientError) as refused:
+        ecs().continue_service_deployment(serviceDeploymentArn=arn, hookId=hook["hookId"])
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert "ROLLBACK_SUCCESSFUL" in refused.value.response["Error"]["Message"]
+
+
+def test_a_rolling_deployment_the_circuit_breaker_rolls_back_says_so(sandbox: Sandbox) -> None:
+    from tests.conftest import CRASHING
+
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    ecs().update_service(
+        cluster="shine",
+        service="shine",
+        taskDefinition=sandbox.copy_revision(GOOD_2, command=CRASHING),
+        deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}},
+    )
+    arn = ecs().list_service_deployments(cluster="shine", service="shine")["serviceDeployments"][0]
+    deployment, _ = wait_for(arn["serviceDeploymentArn"], finished)
+    assert deployment["status"] == "ROLLBACK_SUCCESSFUL" and "circuit breaker" in deployment["rollback"]["reason"]

@@ -95,7 +95,7 @@ class NativeWorld:
         return self._stop(self._old(), f"Scaling activity initiated by (deployment {self.primary['id']})")
 
     def stop_new_tasks(self) -> bool:
-        return self._stop(self._new(), f"Service deployment rolled back: {self.d.status_reason}")
+        return self._stop(self._new(), f"Scaling activity initiated by (deployment {self.primary['id']})")
 
     def alarms_in_alarm(self, names: list[str]) -> list[str]:
         return moto_deployments.alarms_in_alarm(self.service, names)

@@ -64,7 +64,7 @@ def load_balancers(sandbox: Sandbox, **advanced: Any) -> list[dict[str, Any]]:
     ]
 
 
-def pause(*stages: str, minutes: int = 30, action: str = "ROLLBACK") -> dict[str, Any]:
+def pause(*stages: str, minutes: int = 600, action: str = "ROLLBACK") -> dict[str, Any]:
     return {
         "targetType": "PAUSE",
         "lifecycleStages": list(stages),

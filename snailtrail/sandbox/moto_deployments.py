@@ -128,6 +128,13 @@ def request_rollback(deployment: ServiceDeployment, reason: str) -> None:
     native_deployments.request_rollback(deployment, reason, now())
 
 
+def stop(deployment: ServiceDeployment, reason: str) -> None:
+    """A failed deployment without rollback: STOPPED ("the rollback option is not in use for the failure
+    detection mechanism (the circuit breaker or alarm-based) and the service fails", ServiceDeployment.stoppedAt)."""
+    deployment.status, deployment.status_reason = "STOPPED", reason
+    deployment.stopped_at = deployment.finished_at = deployment.updated_at = now()
+
+
 # -- the API ------------------------------------------------------------------------------------------
 def list_service_deployments(self: EC2ContainerServiceResponse) -> ActionResult:
     service = self.ecs_backend._get_service(self._get_param("cluster", "default"), self._get_param("service"))

@@ -49,7 +49,6 @@ class World(Protocol):
     def stop_old_tasks(self) -> bool: ...  # True once they are stopped
     def stop_new_tasks(self) -> bool: ...
     def alarms_in_alarm(self, names: list[str]) -> list[str]: ...
-    def event(self, message: str) -> None: ...
 
 
 @dataclass
@@ -273,8 +272,12 @@ class Driver:
         if not firing:
             return True
         self.d.triggered_alarms = firing
+        reason = f"CloudWatch alarm(s) {', '.join(firing)} in ALARM state."
         if alarms.get("rollback"):
-            self.start_rollback(f"CloudWatch alarm(s) {', '.join(firing)} in ALARM state.")
+            self.start_rollback(reason)
+        else:  # the deployment fails where it is (ServiceDeployment.stoppedAt)
+            self.d.status, self.d.status_reason = "STOPPED", reason
+            self.d.stopped_at = self.d.finished_at = self.d.updated_at = self.now
         return False
 
     def _stage_work_done(self) -> bool:
@@ -334,7 +337,6 @@ class Driver:
         d = self.d
         d.status, d.status_reason = "SUCCESSFUL", "Service deployment completed successfully."
         d.finished_at = d.updated_at = self.now
-        self.world.event(f"service deployment {d.arn.rsplit('/', 1)[-1]} completed.")
 
     # -- rollback ----------------------------------------------------------------------------------
     def start_rollback(self, reason: str) -> None:
@@ -346,14 +348,12 @@ class Driver:
         d = self.d
         if d.status == "ROLLBACK_REQUESTED":
             d.status = "ROLLBACK_IN_PROGRESS"
-            self.world.event(f"service deployment {d.arn.rsplit('/', 1)[-1]} is rolling back: {d.status_reason}")
         d.production_percent = d.test_percent = 0.0
         self.world.set_production(0.0)
         self.world.set_test(0.0)
         if self.world.stop_new_tasks():
             d.status = "ROLLBACK_SUCCESSFUL"
             d.finished_at = d.updated_at = self.now
-            self.world.event(f"service deployment {d.arn.rsplit('/', 1)[-1]} rolled back.")
 
 
 def request_rollback(deployment: ServiceDeployment, reason: str, now: datetime) -> None:

@@ -95,13 +95,10 @@ class NativeWorld:
         return self._stop(self._old(), f"Scaling activity initiated by (deployment {self.primary['id']})")
 
     def stop_new_tasks(self) -> bool:
-        return self._stop(self._new(), f"Service deployment rolled back: {self.d.status_reason}")
+        return self._stop(self._new(), f"Scaling activity initiated by (deployment {self.primary['id']})")
 
     def alarms_in_alarm(self, names: list[str]) -> list[str]:
         return moto_deployments.alarms_in_alarm(self.service, names)
-
-    def event(self, message: str) -> None:
-        bridge.add_event(self.service, message)
 
 
 def drive(
@@ -111,11 +108,16 @@ def drive(
     deployment: ServiceDeployment,
     live: list[TrackedTask],
 ) -> None:
-    """One pass of a native deployment; once it ends, ECS's deployments say what runs."""
+    """One pass of a native deployment; once it ends, ECS's deployments say what runs. The service events are
+    the ones ECS writes for its deployments (the reconciler's wording for rolling ones)."""
     world = NativeWorld(reconciler, service, primary, deployment, live)
     if deployment.new_group is None:
         world.assign_groups()
+    rolling_back = deployment.status == "ROLLBACK_IN_PROGRESS"  # its event written already
     Driver(deployment, world, datetime.now(UTC), reconciler.minute_s).advance()
+    previous = next((d for d in service.deployments if d["status"] == "ACTIVE"), None)
+    if not rolling_back and deployment.status in ("ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL") and previous:
+        bridge.add_event(service, f"rolling back to deployment {previous['id']}.")
     if deployment.status == "SUCCESSFUL":
         service.live_target_group = deployment.new_group
         service.deployments[:] = [primary]
@@ -125,7 +127,6 @@ def drive(
         bridge.add_event(service, f"deployment {primary['id']} deployment completed.")
         bridge.add_event(service, "has reached a steady state.")
     elif deployment.status == "ROLLBACK_SUCCESSFUL":
-        previous = next((d for d in service.deployments if d["status"] == "ACTIVE"), None)
         if previous is not None:
             service.task_definition = previous["taskDefinition"]
             previous["status"] = "PRIMARY"

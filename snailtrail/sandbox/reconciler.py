@@ -293,6 +293,8 @@ class Reconciler:
             native.breaker_failures = primary["failedTasks"]
             if breaker.get("rollback"):
                 moto_deployments.request_rollback(native, "ECS deployment circuit breaker: tasks failed to start.")
+            else:
+                moto_deployments.stop(native, "ECS deployment circuit breaker: tasks failed to start.")
             return
         previous = next((d for d in service.deployments if d["status"] == "ACTIVE"), None)
         if breaker.get("rollback") and previous is not None:

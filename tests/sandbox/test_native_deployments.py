@@ -44,14 +44,19 @@ def group_arn(name: str) -> str:
     return elbv2().describe_target_groups(Names=[name])["TargetGroups"][0]["TargetGroupArn"]
 
 
-def load_balancers(sandbox: Sandbox, **advanced: Any) -> list[dict[str, Any]]:
+def test_port(sandbox: Sandbox) -> int:
     from snailtrail.config import load_settings
 
-    test_port = load_settings(str(sandbox.config)).service.load_balancer.test_listener_port
+    port = load_settings(str(sandbox.config)).service.load_balancer.test_listener_port
+    assert port is not None
+    return port
+
+
+def load_balancers(sandbox: Sandbox, **advanced: Any) -> list[dict[str, Any]]:
     configuration = {
         "alternateTargetGroupArn": group_arn("shine-tg-alt"),
         "productionListenerRule": service_rule(80)["RuleArn"],
-        "testListenerRule": service_rule(test_port)["RuleArn"],
+        "testListenerRule": service_rule(test_port(sandbox))["RuleArn"],
         "roleArn": LOAD_BALANCER_ROLE_ARN,
     } | advanced
     return [
@@ -64,7 +69,7 @@ def load_balancers(sandbox: Sandbox, **advanced: Any) -> list[dict[str, Any]]:
     ]
 
 
-def pause(*stages: str, minutes: int = 30, action: str = "ROLLBACK") -> dict[str, Any]:
+def pause(*stages: str, minutes: int = 600, action: str = "ROLLBACK") -> dict[str, Any]:
     return {
         "targetType": "PAUSE",
         "lifecycleStages": list(stages),
@@ -133,15 +138,11 @@ def test_the_service_keeps_its_native_configuration_and_advanced_load_balancer(s
     assert described["loadBalancers"][0]["advancedConfiguration"]["roleArn"] == LOAD_BALANCER_ROLE_ARN
 
 
-def test_blue_green_goes_through_every_stage_in_order_and_ends_on_the_alternate_group(sandbox: Sandbox) -> None:
+def test_blue_green_bakes_and_ends_with_production_on_the_alternate_group(sandbox: Sandbox) -> None:
     arn = start(sandbox, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1})
     deployment, stages = wait_for(arn, finished)
     assert deployment["status"] == "SUCCESSFUL"
-    order = [
-        "RECONCILE_SERVICE", "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
-        "POST_TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP",
-    ]  # fmt: skip
-    assert stages == [s for s in order if s in stages] and "BAKE_TIME" in stages and "SCALE_UP" in stages
+    assert "BAKE_TIME" in stages  # a sandbox minute of bake (every stage's order: test_every_stage_...)
     assert weights(service_rule(80)) == {"shine-tg": 0, "shine-tg-alt": 100}
     tasks = ecs().describe_tasks(cluster="shine", tasks=ecs().list_tasks(cluster="shine")["taskArns"])["tasks"]
     running = {t["taskDefinitionArn"].rsplit(":", 1)[-1] for t in tasks if t["lastStatus"] == "RUNNING"}
@@ -169,6 +170,7 @@ def test_a_pause_hook_waits_with_its_expiry_until_continued(sandbox: Sandbox) ->
     hook = deployment["lifecycleHookDetails"][0]
     assert hook["targetType"] == "PAUSE" and hook["timeoutAction"] == "ROLLBACK" and "expiresAt" in hook
     assert weights(service_rule(80)) == {"shine-tg": 100, "shine-tg-alt": 0}  # no production traffic yet
+    assert weights(service_rule(test_port(sandbox))) == {"shine-tg": 0, "shine-tg-alt": 100}  # the test rule moved
     assert deployment["targetServiceRevision"]["requestedTestTrafficWeight"] == 100.0
     ecs().continue_service_deployment(serviceDeploymentArn=arn, hookId=hook["hookId"], action="CONTINUE")
     assert wait_for(arn, finished)[0]["status"] == "SUCCESSFUL"
@@ -334,3 +336,124 @@ def test_hook_targets_are_checked_by_type(sandbox: Sandbox) -> None:
     assert "PAUSE" in refusal(sandbox, {"strategy": "BLUE_GREEN", "lifecycleHooks": [paused]})
     lambda_hook = {"targetType": "AWS_LAMBDA", "lifecycleStages": ["POST_SCALE_UP"]}
     assert "AWS_LAMBDA" in refusal(sandbox, {"strategy": "BLUE_GREEN", "lifecycleHooks": [lambda_hook]})
+
+
+def test_a_pause_at_production_traffic_shift_waits_at_every_canary_step(sandbox: Sandbox) -> None:
+    configuration = {
+        "strategy": "CANARY",
+        "bakeTimeInMinutes": 0,
+        "canaryConfiguration": {"canaryPercent": 20.0, "canaryBakeTimeInMinutes": 0},
+        "lifecycleHooks": [pause("PRODUCTION_TRAFFIC_SHIFT")],
+    }
+    arn = start(sandbox, configuration)
+    seen = []
+    for _ in range(2):
+        deployment, _ = wait_for(arn, awaiting("PRODUCTION_TRAFFIC_SHIFT"))
+        seen.append(weights(service_rule(80)))
+        hook = next(h for h in deployment["lifecycleHookDetails"] if h["status"] == "AWAITING_ACTION")
+        ecs().continue_service_deployment(serviceDeploymentArn=arn, hookId=hook["hookId"])
+        wait_for(arn, lambda d, hook=hook: all(h["hookId"] != hook["hookId"] or h["status"] != "AWAITING_ACTION"
+                                               for h in d["lifecycleHookDetails"]))  # fmt: skip
+    assert seen == [{"shine-tg": 100, "shine-tg-alt": 0}, {"shine-tg": 80, "shine-tg-alt": 20}]
+    assert wait_for(arn, finished)[0]["status"] == "SUCCESSFUL"
+    assert weights(service_rule(80)) == {"shine-tg": 0, "shine-tg-alt": 100}
+
+
+def test_the_circuit_breaker_rolls_a_native_deployment_back(sandbox: Sandbox) -> None:
+    from tests.conftest import CRASHING
+
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    sandbox.reconciler.minute_s = 0.05
+    breaker = {"enable": True, "rollback": True}
+    ecs().update_service(
+        cluster="shine",
+        service="shine",
+        taskDefinition=sandbox.copy_revision(GOOD_2, command=CRASHING),
+        deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0, "deploymentCircuitBreaker": breaker},
+        loadBalancers=load_balancers(sandbox),
+    )
+    arn = ecs().list_service_deployments(cluster="shine", service="shine")["serviceDeployments"][0]
+    deployment, _ = wait_for(arn["serviceDeploymentArn"], finished)
+    assert deployment["status"] == "ROLLBACK_SUCCESSFUL" and "circuit breaker" in deployment["rollback"]["reason"]
+    assert deployment["deploymentCircuitBreaker"]["failureCount"] >= 3
+    assert weights(service_rule(80)) == {"shine-tg": 100, "shine-tg-alt": 0}
+    service = ecs().describe_services(cluster="shine", services=["shine"])["services"][0]
+    assert service["taskDefinition"].endswith(":1")
+    assert any("rolling back to deployment" in e["message"] for e in service["events"])
+
+
+def test_an_alarm_without_rollback_stops_the_deployment_where_it_is(sandbox: Sandbox) -> None:
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    cloudwatch.put_metric_alarm(
+        AlarmName="shine-latency", MetricName="TargetResponseTime", Namespace="AWS/ApplicationELB",
+        Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
+    )  # fmt: skip
+    cloudwatch.set_alarm_state(AlarmName="shine-latency", StateValue="ALARM", StateReason="slow")
+    alarms = {"alarmNames": ["shine-latency"], "enable": True, "rollback": False}
+    arn = start(sandbox, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0, "alarms": alarms})
+    deployment, _ = wait_for(arn, finished)
+    assert deployment["status"] == "STOPPED" and "shine-latency" in deployment["statusReason"]
+    assert "rollback" not in deployment
+
+
+STAGE_ORDER = [
+    "RECONCILE_SERVICE", "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("strategy", "extra", "shift_pauses"),
+    [
+        ("BLUE_GREEN", {}, 1),
+        ("CANARY", {"canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 0}}, 2),
+        ("LINEAR", {"linearConfiguration": {"stepPercent": 50.0, "stepBakeTimeInMinutes": 0}}, 2),
+    ],
+)
+def test_every_stage_is_reached_in_ecs_order(
+    sandbox: Sandbox, strategy: str, extra: dict[str, Any], shift_pauses: int
+) -> None:
+    """A PAUSE hook at every stage, each continued in turn: the stages the deployment waits at, in order."""
+    configuration = {"strategy": strategy, "bakeTimeInMinutes": 0, "lifecycleHooks": [pause(*STAGE_ORDER, minutes=600)]}
+    arn = start(sandbox, configuration | extra)
+    waited: list[str] = []
+    while True:
+        deployment, _ = wait_for(
+            arn, lambda d: finished(d) or any(h["status"] == "AWAITING_ACTION" for h in d["lifecycleHookDetails"])
+        )
+        if finished(deployment):
+            break
+        waited.append(deployment["lifecycleStage"])
+        hook = next(h for h in deployment["lifecycleHookDetails"] if h["status"] == "AWAITING_ACTION")
+        ecs().continue_service_deployment(serviceDeploymentArn=arn, hookId=hook["hookId"])
+    expected = [
+        s for stage in STAGE_ORDER for s in [stage] * (shift_pauses if stage == "PRODUCTION_TRAFFIC_SHIFT" else 1)
+    ]
+    assert deployment["status"] == "SUCCESSFUL"
+    assert waited == expected
+
+
+def test_continuing_a_deployment_that_has_ended_is_refused(sandbox: Sandbox) -> None:
+    arn = start(sandbox, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0, "lifecycleHooks": [pause("POST_SCALE_UP")]})
+    hook = wait_for(arn, awaiting("POST_SCALE_UP"))[0]["lifecycleHookDetails"][0]
+    ecs().stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
+    wait_for(arn, finished)
+    with pytest.raises(ClientError) as refused:
+        ecs().continue_service_deployment(serviceDeploymentArn=arn, hookId=hook["hookId"])
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert "ROLLBACK_SUCCESSFUL" in refused.value.response["Error"]["Message"]
+
+
+def test_a_rolling_deployment_the_circuit_breaker_rolls_back_says_so(sandbox: Sandbox) -> None:
+    from tests.conftest import CRASHING
+
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    ecs().update_service(
+        cluster="shine",
+        service="shine",
+        taskDefinition=sandbox.copy_revision(GOOD_2, command=CRASHING),
+        deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}},
+    )
+    arn = ecs().list_service_deployments(cluster="shine", service="shine")["serviceDeployments"][0]
+    deployment, _ = wait_for(arn["serviceDeploymentArn"], finished)
+    assert deployment["status"] == "ROLLBACK_SUCCESSFUL" and "circuit breaker" in deployment["rollback"]["reason"]

@@ -13,6 +13,7 @@ from snailtrail.aws_rules import require_environment, require_phases
 from snailtrail.config import EnvironmentKind, Settings
 from snailtrail.errors import ConfigError
 from snailtrail.phases import Phase, load_phases, select_phase
+from snailtrail.taskdef import validate_containers
 from snailtrail.ui import Reporter
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ class Context:
     def phases(self) -> list[Phase]:
         phases = load_phases(self.settings.phases_path)
         require_phases(self.settings, phases)
+        for phase in phases:
+            validate_containers(self.settings, phase)
         return phases
 
     def phase(self, wanted: str) -> Phase:

@@ -188,6 +188,8 @@ def normalize(definition: dict[str, Any]) -> dict[str, Any]:
     containers = []
     for container in definition.get("containerDefinitions", []):
         kept = {k: container[k] for k in CONTAINER_KEYS if container.get(k) not in (None, [], {})}
+        if kept.get("cpu") == 0:  # ECS's default, which DescribeTaskDefinition spells out
+            del kept["cpu"]
         if "environment" in kept:
             kept["environment"] = sorted(kept["environment"], key=lambda e: e["name"])
         containers.append(kept)

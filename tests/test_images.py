@@ -53,3 +53,28 @@ def test_smoke_refuses_an_arm64_image_for_x86_64_tasks(production: Settings, mon
     phase = load_phases(production.phases_path)[1]
     result = images.smoke("shine:phase-2", production, phase, 5, lambda _: None)
     assert not result.ok and "built for arm64" in result.summary and "X86_64" in result.summary
+
+
+def test_each_source_is_built_once_whichever_containers_run_it(
+    production: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from snailtrail.phases import SidecarSpec
+
+    engine = RecordingEngine("amd64")
+    monkeypatch.setattr(images, "docker_client", lambda: engine)
+    phase = load_phases(production.phases_path)[1]
+    agent = {"dockerfile": "images/simple/Dockerfile", "context": "service"}
+    sidecars = [
+        SidecarSpec(name="models", essential=False),  # the phase's own image: the app's build
+        SidecarSpec(name="same", image={"dockerfile": "images/hybrid/Dockerfile", "context": "service"}),
+        SidecarSpec(name="agent", image=agent),
+        SidecarSpec(name="agent-two", image=agent),
+        SidecarSpec(name="proxy", image={"reference": "registry.example/proxy@sha256:" + "b" * 64}),
+    ]
+    phase = phase.model_copy(update={"manifest": phase.manifest.model_copy(update={"containers": sidecars})})
+    app = images.build(production, phase, lambda _: None)
+    others = images.build_sidecars(production, phase, lambda _: None, app)
+    assert [b["dockerfile"].rsplit("/", 2)[-2] for b in engine.builds] == ["hybrid", "simple"]  # two builds, not four
+    assert others["same"] == app
+    assert others["agent"] == others["agent-two"] and others["agent"].local_tag.startswith("shine:phase-2-agent-")
+    assert set(others) == {"same", "agent", "agent-two"}  # the others run their reference or the phase's image

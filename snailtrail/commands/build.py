@@ -63,13 +63,16 @@ def smoke(
     state: GlobalOptions = ctx.obj
     context = state.context()
     selected = context.phase(phase)
-    reference = (
-        image
-        or images.build(
-            context.settings, selected, context.reporter.detail, images.parse_build_args(build_arg)
-        ).local_tag
-    )
-    result = images.smoke(reference, context.settings, selected, timeout, context.reporter.detail)
+    sidecars: dict[str, str] = {}
+    if image:
+        reference = image
+    else:
+        extra = images.parse_build_args(build_arg)
+        built = images.build(context.settings, selected, context.reporter.detail, extra)
+        reference = built.local_tag
+        others = images.build_sidecars(context.settings, selected, context.reporter.detail, built, extra)
+        sidecars = {name: other.local_tag for name, other in others.items()}
+    result = images.smoke(reference, context.settings, selected, timeout, context.reporter.detail, sidecars)
     state.output(
         {
             "ok": result.ok,

@@ -183,6 +183,7 @@ class Reconciler:
                 self._stop_task(service, tracked, tracked.failure, None, tracked.failure, failed=True)
                 continue
             state = self.launcher.state(tracked.handle)
+            bridge.set_containers(tracked.task, self.launcher.container_states(tracked.handle))
             self._ship_logs(tracked)
             if state.pending:
                 continue

@@ -86,6 +86,7 @@ def test_a_tasks_containers_share_localhost_and_volumes_and_start_in_dependency_
     handle = launcher.start(uuid.uuid4().hex, containers)
     state = wait_for(lambda: (s := launcher.state(handle)).running and s, timeout=60)
     host, port = state.ports[8000]
+
     # The app serves what the init container wrote to the task's volume, on the task's one published port.
     def served() -> bytes | None:
         try:

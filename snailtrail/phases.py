@@ -114,6 +114,9 @@ class ContainerSpec(ContainerOptions):
     port: int = Field(ge=1, le=65535)
     cpu: int = Field(default=256, ge=128, le=16384)
     memory: int = Field(default=512, ge=128, le=122880)
+    container_memory: int | None = Field(
+        default=None, ge=6, le=122880, description="the app's own hard limit; default: what the others leave"
+    )
     health_check: HealthCheckSpec = Field(default_factory=HealthCheckSpec)
     desired_count: int = Field(default=1, ge=0, le=1000)
 

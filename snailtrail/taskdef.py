@@ -72,8 +72,9 @@ def _options(settings: Settings, options: ContainerOptions, environment: dict[st
             "interval": check.interval_s,
             "timeout": check.timeout_s,
             "retries": check.retries,
-            "startPeriod": check.start_period_s,
         }
+        if check.start_period_s:  # unset is ECS's default (no start period), and DescribeTaskDefinition omits it
+            rendered["healthCheck"]["startPeriod"] = check.start_period_s
     if options.mounts:
         rendered["mountPoints"] = [
             {"sourceVolume": name, "containerPath": path, "readOnly": False} for name, path in options.mounts.items()
@@ -115,7 +116,7 @@ def render(settings: Settings, phase: Phase, image: str, built: Mapping[str, str
         "essential": True,
         "portMappings": [{"containerPort": spec.port, "hostPort": spec.port, "protocol": "tcp"}],
         # The app's hard limit is what the task's memory leaves once the other containers have theirs.
-        "memory": spec.memory - sum(s.memory for s in sidecars),
+        "memory": spec.container_memory or spec.memory - sum(s.memory for s in sidecars),
     } | _options(settings, spec, container_environment(settings, phase))
     containers = [container]
     for sidecar in sidecars:
@@ -193,7 +194,8 @@ def normalize(definition: dict[str, Any]) -> dict[str, Any]:
         if "environment" in kept:
             kept["environment"] = sorted(kept["environment"], key=lambda e: e["name"])
         containers.append(kept)
-    result["containerDefinitions"] = containers
+    # The order of a task's containers means nothing to ECS (dependsOn orders their start).
+    result["containerDefinitions"] = sorted(containers, key=lambda c: str(c.get("name")))
     return result
 
 

@@ -271,7 +271,6 @@ def test_every_container_is_rendered_with_its_image_dependencies_checks_and_own_
         "interval": 5,
         "timeout": 5,
         "retries": 3,
-        "startPeriod": 0,
     }
     assert metrics["portMappings"] == [{"containerPort": 9102, "hostPort": 9102, "protocol": "tcp"}]
     assert metrics["secrets"] == [

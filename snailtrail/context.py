@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -37,6 +37,8 @@ class Endpoints:
     registry: str | None
     dns_server: str | None = None
     test_url: str | None = None
+    # What the sandbox gives its tasks (its AWS API and stand-in credentials): smoke gives its containers the same.
+    task_environment: dict[str, str] = field(default_factory=dict)
 
 
 class Context:

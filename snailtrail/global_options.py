@@ -43,6 +43,7 @@ class GlobalOptions:
                         running.registry,
                         running.data.get("dns_server"),
                         running.data.get("test_url"),
+                        running.data.get("task_environment") or {},
                     )
                     if running
                     else Endpoints(None, None, None)

@@ -56,7 +56,9 @@ def smoke(ctx: Context, phase: Phase, artifacts: Artifacts) -> str:
     spec = phase.container
     timeout = max(30.0, float(spec.health_check.grace_period_s))
     sidecars = {} if artifacts.image else {n: b.local_tag for n, b in artifacts.sidecars_built(ctx, phase).items()}
-    result = images.smoke(image, ctx.settings, phase, timeout, ctx.reporter.detail, sidecars)
+    result = images.smoke(
+        image, ctx.settings, phase, timeout, ctx.reporter.detail, sidecars, ctx.endpoints.task_environment
+    )
     if not result.ok:
         raise StepFailed(
             f"smoke test failed: {result.summary}",

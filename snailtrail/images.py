@@ -294,10 +294,13 @@ def _listening_ports(container: Any) -> tuple[int, ...]:
     return tuple(sorted(ports))
 
 
-def _wrong_port(container: Any, port: int, environment: dict[str, str]) -> SmokeResult | None:
-    """The app is up but listening elsewhere: incidents 2 and 6 of docs/incidents.md, said with both values."""
+def wrong_port(
+    container: Any, port: int, environment: dict[str, str], others: tuple[int, ...] = ()
+) -> SmokeResult | None:
+    """The app is up but listening elsewhere: incidents 2 and 6 of docs/incidents.md, said with both values.
+    ``others``: ports the task's other containers declare (they share the app's network namespace)."""
     ports = _listening_ports(container)
-    elsewhere = [p for p in ports if p != port]
+    elsewhere = [p for p in ports if p != port and p not in others]
     if not elsewhere or port in ports:
         return None
     return SmokeResult(
@@ -328,16 +331,18 @@ def smoke(
     timeout_s: float,
     progress: Progress,
     sidecar_images: dict[str, str] | None = None,
+    task_environment: dict[str, str] | None = None,
 ) -> SmokeResult:
     """Run the image once as the task definition would (environment, command) and probe the declared port;
-    a task of several containers runs them all together (smoke_task.py), ``sidecar_images`` by name."""
+    a task of several containers runs them all together (smoke_task.py), ``sidecar_images`` by name, with
+    what the sandbox gives its tasks (``task_environment``: its AWS API, for an init container's fetch)."""
     from snailtrail.checks.criteria import fetch
     from snailtrail.taskdef import container_environment
 
     if phase.manifest.containers:
         from snailtrail.smoke_task import smoke_task
 
-        return smoke_task(settings, phase, image, sidecar_images or {}, timeout_s, progress)
+        return smoke_task(settings, phase, image, sidecar_images or {}, timeout_s, progress, task_environment)
 
     spec = phase.container
     environment, port, health_path = container_environment(settings, phase), spec.port, spec.health_check.path
@@ -375,11 +380,11 @@ def smoke(
                     )
                 last = f"status {answer.status}" if answer.status else (answer.error or "no answer")
             if time.monotonic() - started > WRONG_PORT_AFTER_S:
-                wrong = _wrong_port(container, port, environment)
+                wrong = wrong_port(container, port, environment)
                 if wrong is not None:
                     return wrong
             time.sleep(0.25)
-        wrong = _wrong_port(container, port, environment)
+        wrong = wrong_port(container, port, environment)
         if wrong is not None:
             return wrong
         progress(f"smoke: last probe {last}")

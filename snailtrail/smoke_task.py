@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 
 from snailtrail.checks.criteria import fetch
 from snailtrail.config import Settings
-from snailtrail.images import SmokeResult
+from snailtrail.images import WRONG_PORT_AFTER_S, SmokeResult, wrong_port
 from snailtrail.phases import Phase
 from snailtrail.taskdef import render
 
@@ -26,13 +26,14 @@ def smoke_task(
     sidecar_images: Mapping[str, str],
     timeout_s: float,
     progress: Callable[[str], None],
+    task_environment: Mapping[str, str] | None = None,
 ) -> SmokeResult:
     from snailtrail.sandbox.runtime import DockerRuntime
     from snailtrail.sandbox.task_launch import TaskLauncher
 
     containers = render(settings, phase, image, sidecar_images)["containerDefinitions"]
     port, path = phase.container.port, phase.container.health_check.path
-    runtime = DockerRuntime(f"smoke-{uuid.uuid4().hex[:12]}")
+    runtime = DockerRuntime(f"smoke-{uuid.uuid4().hex[:12]}", dict(task_environment or {}))
     launcher = TaskLauncher(runtime)
     handle = launcher.start(uuid.uuid4().hex, containers)
     started = time.monotonic()
@@ -54,6 +55,13 @@ def smoke_task(
                         elapsed,
                     )
                 last = f"status {answer.status}" if answer.status else (answer.error or "no answer")
+            app = launcher.container_handle(handle, containers[0]["name"])
+            if app is not None and time.monotonic() - started > WRONG_PORT_AFTER_S:
+                environment = {e["name"]: e["value"] for e in containers[0]["environment"]}
+                others = tuple(m["containerPort"] for c in containers[1:] for m in c.get("portMappings") or [])
+                wrong = wrong_port(runtime.container(app), port, environment, others)
+                if wrong is not None:  # the app is up, listening elsewhere (incidents 2 and 6)
+                    return wrong
             time.sleep(0.25)
         waiting = [c["name"] for c in containers if c["name"] not in launcher.container_states(handle)]
         progress(f"smoke: last probe {last}; not started: {', '.join(waiting) or 'none'}")

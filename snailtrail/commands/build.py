@@ -72,7 +72,15 @@ def smoke(
         reference = built.local_tag
         others = images.build_sidecars(context.settings, selected, context.reporter.detail, built, extra)
         sidecars = {name: other.local_tag for name, other in others.items()}
-    result = images.smoke(reference, context.settings, selected, timeout, context.reporter.detail, sidecars)
+    result = images.smoke(
+        reference,
+        context.settings,
+        selected,
+        timeout,
+        context.reporter.detail,
+        sidecars,
+        context.endpoints.task_environment,
+    )
     state.output(
         {
             "ok": result.ok,

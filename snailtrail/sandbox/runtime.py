@@ -78,6 +78,7 @@ class DockerRuntime:
             name=f"snailtrail-task-{task_id[:12]}",
             entrypoint=["sleep", "infinity"],
             command=[],
+            healthcheck={"test": ["NONE"]},  # it only holds the namespace: not the image's HEALTHCHECK
             ports={f"{port}/tcp": ("127.0.0.1", None) for port in ports},
         )
 
@@ -115,6 +116,10 @@ class DockerRuntime:
             else None,
             **network,
         )
+
+    def container(self, handle: str) -> Any:
+        """The engine's container behind a handle (smoke reads what it listens on)."""
+        return self._docker.containers.get(handle)
 
     def _volume(self, task_id: str, name: str) -> str:
         """The task's volume (Fargate's ephemeral storage): a Docker volume its containers share, removed with it."""

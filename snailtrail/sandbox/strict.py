@@ -101,6 +101,13 @@ def check_container_dependencies(containers: list[Mapping[str, Any]]) -> None:
     loop = container_graph.cycle(containers)
     if loop is not None:
         raise Refused(CLIENT_EXCEPTION, f"Container dependencies have a cycle: {' -> '.join(loop)}")
+    # API_ContainerDependency: COMPLETE and SUCCESS "can't be set on an essential container"; AWS's text as
+    # quoted in boto/boto3 issue 2436.
+    if container_graph.exit_condition_on_essential(containers) is not None:
+        raise Refused(
+            CLIENT_EXCEPTION,
+            "A dependency container with SUCCESS or COMPLETE condition cannot be an essential container",
+        )
 
 
 def _check_fargate(request: Mapping[str, Any]) -> None:

@@ -121,6 +121,10 @@ class TaskLauncher:
             return ContainerState(True, ports=self.runtime.state(task.namespace).ports)
         return ContainerState(True, ports=task.states[task.order[0]].ports)
 
+    def container_handle(self, handle: str, name: str) -> str | None:
+        """The runtime's handle of one container of the task, once started."""
+        return self._tasks[handle].handles.get(name)
+
     def container_states(self, handle: str) -> dict[str, ContainerState]:
         """Each started (or never startable) container's last state, by name."""
         return dict(self._tasks[handle].states)

@@ -372,8 +372,12 @@ SIDECAR = {"name": "metrics", "image": "fake.local/metrics:1", "memory": 128}
             ],
             "Container dependencies have a cycle: app -> metrics -> app",
         ),
+        (
+            [CONTAINER | {"dependsOn": [{"containerName": "metrics", "condition": "SUCCESS"}]}, SIDECAR],
+            "A dependency container with SUCCESS or COMPLETE condition cannot be an essential container",
+        ),
     ],
-    ids=["no essential container", "unknown dependency", "cycle"],
+    ids=["no essential container", "unknown dependency", "cycle", "success of an essential container"],
 )
 def test_a_task_whose_containers_cannot_start_is_refused(
     account: Account, containers: list[dict[str, Any]], message: str

@@ -160,6 +160,7 @@ def _container(definition: Any, spec: dict[str, Any]) -> Container:
     container.memory, container.cpu = spec.get("memory"), spec.get("cpu", 0)
     container.environment, container.command = spec.get("environment"), spec.get("command")
     container.last_status, container.health_status = "PENDING", "UNKNOWN"
+    container.exitCode = None  # until it exits (moto says 0 from the start)
     return container
 
 
@@ -173,7 +174,7 @@ def set_containers(task: Task, states: dict[str, ContainerState]) -> None:
         container.health_status = {"healthy": "HEALTHY", "unhealthy": "UNHEALTHY"}.get(state.health or "", "UNKNOWN")
         if not state.running:
             container.exitCode = state.exit_code
-            if state.reason:
+            if state.reason and state.exit_code != 0:  # a container that did its work and exited has no reason
                 container.reason = state.reason
 
 

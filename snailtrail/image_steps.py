@@ -77,15 +77,16 @@ def push(ctx: Context, phase: Phase, artifacts: Artifacts) -> str:
     built = artifacts.built(ctx, phase)
     pushed = images.publish(built, ctx.settings, ctx.clients, ctx.endpoints.registry, ctx.reporter)
     artifacts.image, artifacts.digest = pushed.reference, pushed.digest
-    # Each other image once, however many containers run it; the app's build is already pushed.
-    references = {built.local_tag: pushed.reference}
-    for name, sidecar in artifacts.sidecars_built(ctx, phase).items():
-        if sidecar.local_tag not in references:
-            references[sidecar.local_tag] = images.publish(
-                sidecar, ctx.settings, ctx.clients, ctx.endpoints.registry, ctx.reporter
-            ).reference
-        artifacts.sidecar_images[name] = references[sidecar.local_tag]
-    others = "".join(f", {r}" for tag, r in references.items() if tag != built.local_tag)
+    artifacts.sidecar_images = images.publish_sidecars(
+        built,
+        pushed.reference,
+        artifacts.sidecars_built(ctx, phase),
+        ctx.settings,
+        ctx.clients,
+        ctx.endpoints.registry,
+        ctx.reporter,
+    )
+    others = "".join(f", {r}" for r in sorted(set(artifacts.sidecar_images.values()) - {pushed.reference}))
     if pushed.registry is None:
         return f"no registry: the local engine's {pushed.reference}{others} used ({pushed.digest[:19]})"
     return f"pushed {pushed.reference}{others}"

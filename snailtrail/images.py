@@ -272,6 +272,24 @@ def publish(
         return push(built, host, auth, settings.service.image_repository, on_layer)
 
 
+def publish_sidecars(
+    app: BuiltImage,
+    app_reference: str,
+    builds: dict[str, BuiltImage],
+    settings: Settings,
+    clients: Any,
+    sandbox_registry: str | None,
+    reporter: Reporter,
+) -> dict[str, str]:
+    """The other containers' builds pushed, each once however many containers run it (the app's build is
+    already pushed as ``app_reference``): what each container's definition names, by container name."""
+    references = {app.local_tag: app_reference}
+    for built in builds.values():
+        if built.local_tag not in references:
+            references[built.local_tag] = publish(built, settings, clients, sandbox_registry, reporter).reference
+    return {name: references[built.local_tag] for name, built in builds.items()}
+
+
 @dataclass(frozen=True)
 class SmokeResult:
     ok: bool

@@ -78,3 +78,27 @@ def test_each_source_is_built_once_whichever_containers_run_it(
     assert others["same"] == app
     assert others["agent"] == others["agent-two"] and others["agent"].local_tag.startswith("shine:phase-2-agent-")
     assert set(others) == {"same", "agent", "agent-two"}  # the others run their reference or the phase's image
+
+
+def test_each_other_image_is_pushed_once_and_the_apps_build_not_again(
+    production: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pushed: list[str] = []
+
+    def publish(built: images.BuiltImage, *_: Any) -> images.PushedImage:
+        pushed.append(built.local_tag)
+        return images.PushedImage(f"registry/{built.local_tag}@sha256:1", "sha256:1", "registry")
+
+    monkeypatch.setattr(images, "publish", publish)
+    app, agent = (
+        images.BuiltImage("shine:phase-2-x", "sha256:a"),
+        images.BuiltImage("shine:phase-2-agent-x", "sha256:b"),
+    )
+    builds = {"models": app, "agent": agent, "agent-two": agent}
+    references = images.publish_sidecars(app, "registry/app@sha256:a", builds, production, None, None, None)  # type: ignore[arg-type]
+    assert pushed == ["shine:phase-2-agent-x"]
+    assert references == {
+        "models": "registry/app@sha256:a",
+        "agent": "registry/shine:phase-2-agent-x@sha256:1",
+        "agent-two": "registry/shine:phase-2-agent-x@sha256:1",
+    }

@@ -35,17 +35,30 @@ def push(
     phase: str = typer.Argument(..., help="The phase to push."),
     build_arg: BuildArgs = None,
 ) -> None:
-    """Build and push the phase's image to the environment's registry; prints the digest reference the task definition
-    will use.
+    """Build and push the phase's image (and its other containers' own images) to the environment's registry; prints
+    the digest reference the task definition will use.
     """
     from snailtrail import images
 
     state: GlobalOptions = ctx.obj
     context = state.context()
     selected = context.phase(phase)
-    built = images.build(context.settings, selected, context.reporter.detail, images.parse_build_args(build_arg))
+    extra = images.parse_build_args(build_arg)
+    built = images.build(context.settings, selected, context.reporter.detail, extra)
     pushed = images.publish(built, context.settings, context.clients, context.endpoints.registry, context.reporter)
-    state.output({"ok": True, "image": pushed.reference, "digest": pushed.digest}, pushed.reference)
+    others = images.publish_sidecars(
+        built,
+        pushed.reference,
+        images.build_sidecars(context.settings, selected, context.reporter.detail, built, extra),
+        context.settings,
+        context.clients,
+        context.endpoints.registry,
+        context.reporter,
+    )
+    state.output(
+        {"ok": True, "image": pushed.reference, "digest": pushed.digest, "containers": others},
+        "\n".join([pushed.reference, *(f"{name}: {reference}" for name, reference in others.items())]),
+    )
 
 
 def smoke(

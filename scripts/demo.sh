@@ -4,8 +4,10 @@
 # Installs what is missing (virtual environment; Docker engine via Debian's docker.io; a local
 # Python base image; a local OCI registry), starts the sandbox, deploys phase-1 to phase-4, shows a
 # broken build (the app ignores $PORT) caught by smoke and, deployed anyway, caught and rolled
-# back, deploys phase-4 again as a native ECS canary under live users, then prints status and the trail, and checks the result: phase-4 verified and its analyzer
-# enhanced through the front door, with the models of the sandbox's S3 (else it exits 1, saying why).
+# back, deploys phase-4 again as a native ECS canary under live users, then prints status and the trail,
+# and checks the result: phase-4 verified and its analyzer enhanced through the front door, with the models
+# of the sandbox's S3 fetched by its init container, and every container of the live task definition
+# running as declared (else it exits 1, saying why).
 # Safe to run again: everything is reused.
 set -euo pipefail
 SCRIPT_NAME=demo.sh
@@ -75,14 +77,16 @@ banner "status"
 banner "trail"
 "$snailtrail" trail
 
-banner "result: phase-4 verified, its analyzer enhanced with the models of the sandbox's S3"
+banner "result: phase-4 verified, its analyzer enhanced with the models of the sandbox's S3, its containers as declared"
 # The demo's job, checked rather than assumed: a rollout can succeed while the service degrades.
-"$python" - "$front_door" "$("$snailtrail" status --json)" <<'PY' || die "the demo did not reach its result (see above)"
+"$python" - "$front_door" "$("$snailtrail" status --json)" "$("$snailtrail" sandbox status --json)" <<'PY' || die "the demo did not reach its result (see above)"
 import json
 import sys
 import urllib.request
 
-front_door, status = sys.argv[1], json.loads(sys.argv[2])
+import boto3
+
+front_door, status, sandbox = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
 problems = []
 if status.get("phase") != "phase-4" or not status.get("verified_at"):
     verified = "verified" if status.get("verified_at") else "NOT verified"
@@ -92,13 +96,31 @@ with urllib.request.urlopen(front_door + "/ml/status", timeout=10) as answer:
 if ml.get("mode") != "enhanced":
     reasons = "; ".join(ml.get("reasons") or []) or "no reason given"
     problems.append(f"ML mode through the front door is {ml.get('mode')!r}, expected 'enhanced': {reasons}")
-sources = sorted({str(model.get("source")) for model in ml.get("components", {}).get("models", [])})
-if sources != ["s3"]:
-    problems.append(f"the models came from {sources or 'nowhere'}, expected the sandbox's S3 only")
+# The init container fetched them from S3 into the task's volume; the app read them from there.
+origins = sorted({str(model.get("origin")) for model in ml.get("components", {}).get("models", [])})
+if origins != ["s3"]:
+    problems.append(f"the models came from {origins or 'nowhere'}, expected the sandbox's S3 only")
+ecs = boto3.client("ecs", endpoint_url=sandbox["aws_endpoint_url"], region_name="us-east-1",
+                   aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
+definition = ecs.describe_task_definition(taskDefinition=status["task_definition"])["taskDefinition"]
+declared = {c["name"]: c for c in definition["containerDefinitions"]}
+if len(declared) < 2:
+    problems.append(f"the live task definition has {len(declared)} container(s), expected the app and its others")
+arns = ecs.list_tasks(cluster="shine", serviceName="shine", desiredStatus="RUNNING")["taskArns"]
+for task in ecs.describe_tasks(cluster="shine", tasks=arns)["tasks"] if arns else []:
+    if task["taskDefinitionArn"] != definition["taskDefinitionArn"] or task["lastStatus"] != "RUNNING":
+        continue
+    for container in task["containers"]:
+        essential = declared[container["name"]].get("essential", True)
+        ran = container["lastStatus"] == "RUNNING" if essential else container.get("exitCode") == 0
+        if not ran:
+            problems.append(f"container {container['name']} is {container['lastStatus']} "
+                            f"(exit {container.get('exitCode')}); declared {'essential' if essential else 'an init container'}")
 for problem in problems:
     print(f"demo.sh: {problem}", file=sys.stderr)
 if problems:
     sys.exit(1)
-print(f"phase-4 verified at {status['verified_at']}; ML mode enhanced, models from the sandbox's S3", file=sys.stderr)
+print(f"phase-4 verified at {status['verified_at']}; ML mode enhanced, models from the sandbox's S3; containers "
+      f"{', '.join(declared)} as declared", file=sys.stderr)
 PY
 log "demo finished in $(elapsed_since "$T0") s; the sandbox keeps running (stop it: $snailtrail sandbox down)"

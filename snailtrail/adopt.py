@@ -3,7 +3,10 @@
 Everything is read (DescribeServices, DescribeTaskDefinition, the load balancer, its listeners and
 Route 53), nothing is changed. The files describe what runs, so `plan` on them shows no
 task-definition and no service change when the running definition has the shape snailtrail
-renders; what it cannot express (a second container, a non-awsvpc task) is refused with the reason.
+renders; what it cannot express (a non-awsvpc task, a container logging elsewhere) is refused with the reason.
+A task of several containers is adopted whole: the load balancer's container is the app (``container:``),
+the others go to ``containers:`` with their images, essential flag, dependsOn, health checks, ports,
+environment, secrets, mounts and log stream prefix.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ def adopt(clients: AwsClients, cluster: str, service_name: str, environment: str
     refuse_foreign_controller(service_name, service)
     definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
     entry = _load_balancer_entry(service)
-    container = _container(definition, entry["containerName"])
+    container, others = _containers(definition, entry["containerName"])
     elbv2 = Elbv2Api(clients)
     advanced = entry.get("advancedConfiguration")
     if advanced:
@@ -118,6 +121,13 @@ def adopt(clients: AwsClients, cluster: str, service_name: str, environment: str
         "environments": {environment: environment_config},
     }
     manifest = _manifest(definition, container, service, group, f"{cluster}/{service_name}")
+    if others:
+        manifest["containers"] = [_sidecar(c, image, service_config) for c in others]
+        manifest["container"] |= _options(container, service_config)
+        # The app's own hard limit, when it is not what the task's memory leaves the app.
+        left = manifest["container"]["memory"] - sum(int(c.get("memory") or 0) for c in others)
+        if container.get("memory") and container["memory"] != left:
+            manifest["container"]["container_memory"] = container["memory"]
     validate_model(ProjectConfig, config, Path("snailtrail.yaml"))
     validate_model(PhaseManifest, manifest, Path("phases") / MANIFEST_NAME)
     return Adopted(config, manifest, image)
@@ -145,16 +155,65 @@ def _load_balancer_entry(service: dict[str, Any]) -> dict[str, Any]:
     return entries[0]
 
 
-def _container(definition: dict[str, Any], name: str) -> dict[str, Any]:
+def _containers(definition: dict[str, Any], name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The load balancer's container (the app) and the task's others."""
     containers = definition["containerDefinitions"]
-    if len(containers) != 1:
+    app = next((c for c in containers if c["name"] == name), None)
+    if app is None:
         raise ConfigError(
-            f"{definition['family']} has {len(containers)} containers; snailtrail renders one per task",
-            fix="adopt a single-container service",
+            f"the load balancer sends traffic to container {name}, which {definition['family']} does not define",
+            fix="adopt a service whose load balancer names one of its task's containers",
         )
-    if containers[0]["name"] != name:
-        raise ConfigError(f"the load balancer sends traffic to container {name}, not {containers[0]['name']}")
-    return containers[0]
+    return app, [c for c in containers if c is not app]
+
+
+def _options(container: dict[str, Any], service_config: dict[str, Any]) -> dict[str, Any]:
+    """What any container of a task of several may set, as the manifest writes it (empty keys left out)."""
+    check = container.get("healthCheck")
+    options: dict[str, Any] = {
+        "depends_on": {d["containerName"]: d["condition"] for d in container.get("dependsOn") or []},
+        "mounts": {m["sourceVolume"]: m["containerPath"] for m in container.get("mountPoints") or []},
+    }
+    if check:
+        options["container_health_check"] = {
+            "command": check["command"],
+            "interval_s": check.get("interval", 30),
+            "timeout_s": check.get("timeout", 5),
+            "retries": check.get("retries", 3),
+            "start_period_s": check.get("startPeriod", 0),
+        }
+    logging = container.get("logConfiguration") or {}
+    log_options = logging.get("options") or {}
+    if not logging:
+        options["log"] = {"driver": "none"}
+    elif logging.get("logDriver") != "awslogs" or log_options.get("awslogs-group") != service_config.get("log_group"):
+        raise ConfigError(
+            f"container {container['name']} logs with {logging.get('logDriver')} to "
+            f"{log_options.get('awslogs-group', 'elsewhere')}; snailtrail renders awslogs to the service's one "
+            f"log group ({service_config.get('log_group')})",
+            fix="move the container's logs to that group first, or write its manifest by hand",
+        )
+    elif log_options.get("awslogs-stream-prefix") != service_config["name"]:
+        options["log"] = {"stream_prefix": log_options.get("awslogs-stream-prefix")}
+    return {key: value for key, value in options.items() if value}
+
+
+def _sidecar(container: dict[str, Any], app_image: str, service_config: dict[str, Any]) -> dict[str, Any]:
+    """A container beside the app, as the manifest's ``containers:`` entry that renders it again."""
+    spec: dict[str, Any] = {"name": container["name"], "essential": container.get("essential", True)}
+    if container.get("image") != app_image:
+        spec["image"] = {"reference": container["image"]}
+    spec |= {
+        "command": container.get("command"),
+        "ports": [m["containerPort"] for m in container.get("portMappings") or []],
+        "environment": {e["name"]: e["value"] for e in container.get("environment") or []},
+        "secrets": {s["name"]: s["valueFrom"] for s in container.get("secrets") or []},
+        "memory": container.get("memory"),
+        "cpu": container.get("cpu"),
+    }
+    return {key: value for key, value in spec.items() if value not in (None, [], {})} | _options(
+        container, service_config
+    )
 
 
 def _load_balancing(elbv2: Elbv2Api, target_group_arn: str) -> tuple[dict[str, Any], dict[str, Any], int, str | None]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +13,7 @@ from snailtrail.aws_rules import require_environment, require_phases
 from snailtrail.config import EnvironmentKind, Settings
 from snailtrail.errors import ConfigError
 from snailtrail.phases import Phase, load_phases, select_phase
+from snailtrail.taskdef import validate_containers
 from snailtrail.ui import Reporter
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ class Endpoints:
     dns_server: str | None = None
     test_url: str | None = None
     sandbox_key: AccessKey | None = None  # the credentials a sandbox's AWS API accepts
+    # What the sandbox gives its tasks (its AWS API and stand-in credentials): smoke gives its containers the same.
+    task_environment: dict[str, str] = field(default_factory=dict)
 
 
 class Context:
@@ -61,6 +64,8 @@ class Context:
     def phases(self) -> list[Phase]:
         phases = load_phases(self.settings.phases_path)
         require_phases(self.settings, phases)
+        for phase in phases:
+            validate_containers(self.settings, phase)
         return phases
 
     def phase(self, wanted: str) -> Phase:

@@ -101,4 +101,5 @@ def sandbox_endpoints(running: Any) -> Any:
         running.data.get("dns_server"),
         running.data.get("test_url"),
         running.access_key,
+        running.data.get("task_environment") or {},
     )

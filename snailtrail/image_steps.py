@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from snailtrail import images
 from snailtrail.aws.ecs import TAG_DIGEST, TAG_FINGERPRINT, TAG_PHASE, TAG_REVISION
@@ -22,6 +22,8 @@ class Artifacts:
     digest: str = ""
     local_tag: str | None = None
     image_id: str | None = None
+    sidecar_builds: dict[str, images.BuiltImage] | None = None  # the other containers' own builds, by name
+    sidecar_images: dict[str, str] = field(default_factory=dict)  # ... and what their definitions name
 
     def built(self, ctx: Context, phase: Phase) -> images.BuiltImage:
         """This run's build, or with --no-build the image built earlier for this phase and revision."""
@@ -30,18 +32,34 @@ class Artifacts:
             self.local_tag, self.image_id = earlier.local_tag, earlier.image_id
         return images.BuiltImage(self.local_tag, self.image_id)
 
+    def sidecars_built(self, ctx: Context, phase: Phase) -> dict[str, images.BuiltImage]:
+        """The other containers' builds (this run's, or with --no-build the earlier ones), by container name."""
+        if self.sidecar_builds is None:
+            app = self.built(ctx, phase)
+            owners = images.sidecar_builds(phase)
+            self.sidecar_builds = {
+                name: app if owner is None else images.existing(ctx.settings, phase, owner)
+                for name, owner in owners.items()
+            }
+        return self.sidecar_builds
+
 
 def build(ctx: Context, phase: Phase, artifacts: Artifacts, build_args: dict[str, str]) -> str:
     built = images.build(ctx.settings, phase, ctx.reporter.detail, build_args)
     artifacts.local_tag, artifacts.image_id = built.local_tag, built.image_id
-    return f"built {built.local_tag} ({built.image_id[:19]})"
+    artifacts.sidecar_builds = images.build_sidecars(ctx.settings, phase, ctx.reporter.detail, built, build_args)
+    others = sorted({b.local_tag for b in artifacts.sidecar_builds.values()} - {built.local_tag})
+    return f"built {built.local_tag} ({built.image_id[:19]})" + "".join(f", {tag}" for tag in others)
 
 
 def smoke(ctx: Context, phase: Phase, artifacts: Artifacts) -> str:
     image = artifacts.image or artifacts.built(ctx, phase).local_tag
     spec = phase.container
     timeout = max(30.0, float(spec.health_check.grace_period_s))
-    result = images.smoke(image, ctx.settings, phase, timeout, ctx.reporter.detail)
+    sidecars = {} if artifacts.image else {n: b.local_tag for n, b in artifacts.sidecars_built(ctx, phase).items()}
+    result = images.smoke(
+        image, ctx.settings, phase, timeout, ctx.reporter.detail, sidecars, ctx.endpoints.task_environment
+    )
     if not result.ok:
         raise StepFailed(
             f"smoke test failed: {result.summary}",
@@ -60,14 +78,24 @@ def push(ctx: Context, phase: Phase, artifacts: Artifacts) -> str:
     built = artifacts.built(ctx, phase)
     pushed = images.publish(built, ctx.settings, ctx.clients, ctx.endpoints.registry, ctx.reporter)
     artifacts.image, artifacts.digest = pushed.reference, pushed.digest
+    artifacts.sidecar_images = images.publish_sidecars(
+        built,
+        pushed.reference,
+        artifacts.sidecars_built(ctx, phase),
+        ctx.settings,
+        ctx.clients,
+        ctx.endpoints.registry,
+        ctx.reporter,
+    )
+    others = "".join(f", {r}" for r in sorted(set(artifacts.sidecar_images.values()) - {pushed.reference}))
     if pushed.registry is None:
-        return f"no registry: the local engine's {pushed.reference} is used ({pushed.digest[:19]})"
-    return f"pushed {pushed.reference}"
+        return f"no registry: the local engine's {pushed.reference}{others} used ({pushed.digest[:19]})"
+    return f"pushed {pushed.reference}{others}"
 
 
 def register(ctx: Context, phase: Phase, artifacts: Artifacts, running: str | None) -> tuple[str, str]:
     """The revision to deploy, registered unless an identical one exists: (its ARN, what was done)."""
-    rendered = render(ctx.settings, phase, artifacts.image)
+    rendered = render(ctx.settings, phase, artifacts.image, artifacts.sidecar_images)
     identical = ctx.history.find_identical(rendered, phase.name, running)
     if identical is not None:
         return identical.arn, f"identical definition exists: reusing {identical.arn}"

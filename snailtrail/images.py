@@ -93,8 +93,8 @@ def parse_build_args(pairs: list[str] | None, settings: Settings, phase: Phase) 
     return parsed
 
 
-def build_args(phase: Phase, extra: dict[str, str] | None = None) -> dict[str, str]:
-    args = dict(phase.manifest.image.build_args) | (extra or {})
+def build_args(declared: dict[str, str], extra: dict[str, str] | None = None) -> dict[str, str]:
+    args = dict(declared) | (extra or {})
     if os.environ.get(BASE_IMAGE_ENV):
         args["BASE_IMAGE"] = os.environ[BASE_IMAGE_ENV]
     ca_path = os.environ.get(EXTRA_CA_ENV)
@@ -108,9 +108,13 @@ def build_args(phase: Phase, extra: dict[str, str] | None = None) -> dict[str, s
     return args
 
 
-def local_tag(settings: Settings, phase: Phase, extra_args: dict[str, str] | None = None) -> str:
-    """repository:PHASE-GITREV, plus a digest of extra build args so a drill build never replaces the real one."""
-    tag = f"{settings.service.image_repository}:{phase.name}-{git_revision(settings.root)}"
+def local_tag(
+    settings: Settings, phase: Phase, extra_args: dict[str, str] | None = None, container: str | None = None
+) -> str:
+    """repository:PHASE[-CONTAINER]-GITREV, plus a digest of extra build args so a drill build never replaces the
+    real one; ``container`` names another container's own image."""
+    tag = f"{settings.service.image_repository}:{phase.name}-{container + '-' if container else ''}"
+    tag += git_revision(settings.root)
     architecture = settings.environment.cpu_architecture
     if architecture is not None:  # an image per platform: a sandbox build never stands in for a Fargate one
         tag += f"-{architecture.value.lower()}"
@@ -121,11 +125,11 @@ def local_tag(settings: Settings, phase: Phase, extra_args: dict[str, str] | Non
     return tag
 
 
-def existing(settings: Settings, phase: Phase) -> BuiltImage:
-    """The image built earlier for this phase and revision (``deploy --no-build``)."""
+def existing(settings: Settings, phase: Phase, container: str | None = None) -> BuiltImage:
+    """The image built earlier for this phase (or one of its containers) and revision (``deploy --no-build``)."""
     from docker.errors import ImageNotFound
 
-    tag = local_tag(settings, phase)
+    tag = local_tag(settings, phase, container=container)
     try:
         return BuiltImage(tag, docker_client().images.get(tag).id)
     except ImageNotFound:
@@ -136,15 +140,70 @@ def existing(settings: Settings, phase: Phase) -> BuiltImage:
 
 
 def build(settings: Settings, phase: Phase, progress: Progress, extra_args: dict[str, str] | None = None) -> BuiltImage:
+    """The phase's image: the app's, and that of every container whose image is the phase's."""
     spec = phase.manifest.image
+    source = BuildSource(spec.dockerfile, spec.context, tuple(sorted(spec.build_args.items())), "image")
+    return build_image(settings, phase, source, local_tag(settings, phase, extra_args), progress, extra_args)
+
+
+@dataclass(frozen=True)
+class BuildSource:
+    """What a build is made of: the same source is built once, whichever containers run it."""
+
+    dockerfile: str
+    context: str
+    build_args: tuple[tuple[str, str], ...]
+    field: str  # where the manifest names it, for errors
+
+
+def sidecar_builds(phase: Phase) -> dict[str, str | None]:
+    """For each other container with a Dockerfile, whose build it runs: None for the phase's own (the app's),
+    else the first container of that source (each source is built once, under that container's tag)."""
+    spec = phase.manifest.image
+    first: dict[tuple[str, str, tuple[tuple[str, str], ...]], str | None] = {
+        (spec.dockerfile, spec.context, tuple(sorted(spec.build_args.items()))): None
+    }
+    builds: dict[str, str | None] = {}
+    for sidecar in phase.manifest.containers:
+        image = sidecar.image
+        if image is not None and image.dockerfile is not None:
+            key = (image.dockerfile, image.context, tuple(sorted(image.build_args.items())))
+            builds[sidecar.name] = first.setdefault(key, sidecar.name)
+    return builds
+
+
+def build_sidecars(
+    settings: Settings, phase: Phase, progress: Progress, app: BuiltImage, extra_args: dict[str, str] | None = None
+) -> dict[str, BuiltImage]:
+    """The images of the phase's other containers that name a Dockerfile, by container name, each source once."""
+    built: dict[str | None, BuiltImage] = {None: app}
+    for index, sidecar in enumerate(phase.manifest.containers):
+        owner = sidecar_builds(phase).get(sidecar.name, None)
+        if owner is not None and owner not in built and sidecar.image is not None and sidecar.image.dockerfile:
+            image = sidecar.image
+            source = BuildSource(
+                image.dockerfile, image.context, tuple(sorted(image.build_args.items())), f"containers[{index}].image"
+            )
+            tag = local_tag(settings, phase, extra_args, container=owner)
+            built[owner] = build_image(settings, phase, source, tag, progress, extra_args)
+    return {name: built[owner] for name, owner in sidecar_builds(phase).items()}
+
+
+def build_image(
+    settings: Settings,
+    phase: Phase,
+    spec: BuildSource,
+    tag: str,
+    progress: Progress,
+    extra_args: dict[str, str] | None = None,
+) -> BuiltImage:
     context = (settings.root / spec.context).resolve()
     dockerfile = (settings.root / spec.dockerfile).resolve()
-    for path, what in ((context, "image.context"), (dockerfile, "image.dockerfile")):
+    for path, what in ((context, f"{spec.field}.context"), (dockerfile, f"{spec.field}.dockerfile")):
         if not path.exists():
             raise ConfigError(
                 f"{phase.path}: {what} {path} does not exist", fix=f"fix {what} (paths are relative to {settings.root})"
             )
-    tag = local_tag(settings, phase, extra_args)
     architecture = settings.environment.cpu_architecture
     client = docker_client()
     tail: list[str] = []
@@ -153,7 +212,7 @@ def build(settings: Settings, phase: Phase, progress: Progress, extra_args: dict
         path=str(context),
         dockerfile=str(dockerfile),
         tag=tag,
-        buildargs=build_args(phase, extra_args),
+        buildargs=build_args(dict(spec.build_args), extra_args),
         # The tasks' CPU, not this machine's: an arm64 laptop builds X86_64 images for Fargate.
         platform=architecture.docker_platform if architecture else None,
         network_mode="host",
@@ -240,6 +299,24 @@ def publish(
         return push(built, host, auth, settings.service.image_repository, on_layer)
 
 
+def publish_sidecars(
+    app: BuiltImage,
+    app_reference: str,
+    builds: dict[str, BuiltImage],
+    settings: Settings,
+    clients: Any,
+    sandbox_registry: str | None,
+    reporter: Reporter,
+) -> dict[str, str]:
+    """The other containers' builds pushed, each once however many containers run it (the app's build is
+    already pushed as ``app_reference``): what each container's definition names, by container name."""
+    references = {app.local_tag: app_reference}
+    for built in builds.values():
+        if built.local_tag not in references:
+            references[built.local_tag] = publish(built, settings, clients, sandbox_registry, reporter).reference
+    return {name: references[built.local_tag] for name, built in builds.items()}
+
+
 @dataclass(frozen=True)
 class SmokeResult:
     ok: bool
@@ -262,10 +339,13 @@ def _listening_ports(container: Any) -> tuple[int, ...]:
     return tuple(sorted(ports))
 
 
-def _wrong_port(container: Any, port: int, environment: dict[str, str]) -> SmokeResult | None:
-    """The app is up but listening elsewhere: incidents 2 and 6 of docs/incidents.md, said with both values."""
+def wrong_port(
+    container: Any, port: int, environment: dict[str, str], others: tuple[int, ...] = ()
+) -> SmokeResult | None:
+    """The app is up but listening elsewhere: incidents 2 and 6 of docs/incidents.md, said with both values.
+    ``others``: ports the task's other containers declare (they share the app's network namespace)."""
     ports = _listening_ports(container)
-    elsewhere = [p for p in ports if p != port]
+    elsewhere = [p for p in ports if p != port and p not in others]
     if not elsewhere or port in ports:
         return None
     return SmokeResult(
@@ -289,10 +369,25 @@ def architecture_mismatch(image_architecture: str, settings: Settings) -> str | 
     )
 
 
-def smoke(image: str, settings: Settings, phase: Phase, timeout_s: float, progress: Progress) -> SmokeResult:
-    """Run the image once as the task definition would (environment, command) and probe the declared port."""
+def smoke(
+    image: str,
+    settings: Settings,
+    phase: Phase,
+    timeout_s: float,
+    progress: Progress,
+    sidecar_images: dict[str, str] | None = None,
+    task_environment: dict[str, str] | None = None,
+) -> SmokeResult:
+    """Run the image once as the task definition would (environment, command) and probe the declared port;
+    a task of several containers runs them all together (smoke_task.py), ``sidecar_images`` by name, with
+    what the sandbox gives its tasks (``task_environment``: its AWS API, for an init container's fetch)."""
     from snailtrail.checks.criteria import fetch
     from snailtrail.taskdef import container_environment
+
+    if phase.manifest.containers:
+        from snailtrail.smoke_task import smoke_task
+
+        return smoke_task(settings, phase, image, sidecar_images or {}, timeout_s, progress, task_environment)
 
     spec = phase.container
     environment, port, health_path = container_environment(settings, phase), spec.port, spec.health_check.path
@@ -330,11 +425,11 @@ def smoke(image: str, settings: Settings, phase: Phase, timeout_s: float, progre
                     )
                 last = f"status {answer.status}" if answer.status else (answer.error or "no answer")
             if time.monotonic() - started > WRONG_PORT_AFTER_S:
-                wrong = _wrong_port(container, port, environment)
+                wrong = wrong_port(container, port, environment)
                 if wrong is not None:
                     return wrong
             time.sleep(0.25)
-        wrong = _wrong_port(container, port, environment)
+        wrong = wrong_port(container, port, environment)
         if wrong is not None:
             return wrong
         progress(f"smoke: last probe {last}")

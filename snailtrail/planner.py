@@ -10,6 +10,7 @@ from snailtrail.capacity import planned_count
 from snailtrail.context import Context
 from snailtrail.errors import ConfigError
 from snailtrail.history import rollback_target
+from snailtrail.images import sidecar_builds
 from snailtrail.native_setup import refuse_foreign_controller, resolve_native_setup
 from snailtrail.phases import Phase
 from snailtrail.plan import DeployOptions, DeployPlan
@@ -28,6 +29,14 @@ def build_plan(ctx: Context, phase: Phase, options: DeployOptions) -> DeployPlan
     live_definition = None
     if service is not None and service.get("taskDefinition"):
         live_definition = ctx.history.get(service["taskDefinition"]).definition
+    own_builds = sorted(name for name, owner in sidecar_builds(phase).items() if owner is not None)
+    if options.image and own_builds:
+        raise ConfigError(
+            f"--image gives the app's image, but {phase.name} builds the image of {', '.join(own_builds)} "
+            "from its own Dockerfile",
+            fix=f"deploy {phase.name} without --image, or give those containers an image reference "
+            f"in {phase.path.name}",
+        )
     image = options.image or IMAGE_PLACEHOLDER
     rendered = render(settings, phase, image)
     running = service.get("taskDefinition") if service else None

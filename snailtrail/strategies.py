@@ -53,7 +53,9 @@ def image_steps(settings: Settings, plan: DeployPlan) -> list[Step]:
     steps: list[Step] = []
     if options.image is None and options.build:
         image = phase.manifest.image
-        steps.append(BuildStep(f"docker build {image.dockerfile} (context {image.context})"))
+        others = sorted({s.image.dockerfile for s in phase.manifest.containers if s.image and s.image.dockerfile})
+        also = "".join(f", {dockerfile}" for dockerfile in others if dockerfile != image.dockerfile)
+        steps.append(BuildStep(f"docker build {image.dockerfile}{also} (context {image.context})"))
     if options.smoke:
         steps.append(
             SmokeStep(

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from snailtrail import container_graph
 from snailtrail.aws.ecs import TAG_FINGERPRINT, TAG_PHASE, TAG_VERIFIED, EcsApi
 from snailtrail.aws.session import resolved_region
 from snailtrail.config import Settings
-from snailtrail.phases import Phase
+from snailtrail.errors import ConfigError
+from snailtrail.phases import ContainerOptions, Phase, SidecarSpec
 
 # The keys snailtrail renders: comparing a live definition on these alone ignores what ECS adds
 # (revision, status, registeredAt ...), so a diff shows only what a deploy would change.
@@ -23,6 +26,7 @@ RENDERED_KEYS = (
     "executionRoleArn",
     "taskRoleArn",
     "runtimePlatform",
+    "volumes",
     "containerDefinitions",
 )
 CONTAINER_KEYS = (
@@ -36,6 +40,10 @@ CONTAINER_KEYS = (
     "memory",
     "logConfiguration",
     "repositoryCredentials",
+    "cpu",
+    "dependsOn",
+    "healthCheck",
+    "mountPoints",
 )
 HISTORY_DEPTH = 50
 
@@ -45,42 +53,96 @@ def container_environment(settings: Settings, phase: Phase) -> dict[str, str]:
     return phase.container.environment | settings.environment.container_environment
 
 
-def render(settings: Settings, phase: Phase, image: str) -> dict[str, Any]:
+def _options(settings: Settings, options: ContainerOptions, environment: dict[str, str]) -> dict[str, Any]:
+    """What the app and the other containers render alike: environment, secrets, command, dependsOn, the
+    container health check, mounts and the log configuration (awslogs: a stream per container)."""
+    rendered: dict[str, Any] = {
+        "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
+    }
+    if options.secrets:
+        rendered["secrets"] = [{"name": k, "valueFrom": v} for k, v in sorted(options.secrets.items())]
+    if options.command:
+        rendered["command"] = list(options.command)
+    if options.depends_on:
+        rendered["dependsOn"] = [{"containerName": n, "condition": c} for n, c in options.depends_on.items()]
+    check = options.container_health_check
+    if check is not None:
+        rendered["healthCheck"] = {
+            "command": list(check.command),
+            "interval": check.interval_s,
+            "timeout": check.timeout_s,
+            "retries": check.retries,
+        }
+        if check.start_period_s:  # unset is ECS's default (no start period), and DescribeTaskDefinition omits it
+            rendered["healthCheck"]["startPeriod"] = check.start_period_s
+    if options.mounts:
+        rendered["mountPoints"] = [
+            {"sourceVolume": name, "containerPath": path, "readOnly": False} for name, path in options.mounts.items()
+        ]
+    if settings.environment.registry_credentials:
+        # A private non-ECR registry: ECS reads its username and password from this secret.
+        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/private-auth.html
+        rendered["repositoryCredentials"] = {"credentialsParameter": settings.environment.registry_credentials}
+    if settings.log_group and options.log.driver == "awslogs":
+        rendered["logConfiguration"] = {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": settings.log_group,
+                "awslogs-region": resolved_region(settings.environment),
+                "awslogs-stream-prefix": options.log.stream_prefix or settings.service.name,
+            },
+        }
+    return rendered
+
+
+def sidecar_image(phase: Phase, sidecar: SidecarSpec, image: str, built: Mapping[str, str]) -> str:
+    """What a container beside the app runs: its reference, its own build (``built``, by name), or the phase's."""
+    if sidecar.image is None:
+        return image
+    if sidecar.image.reference is not None:
+        return sidecar.image.reference
+    return built.get(sidecar.name, image if image.startswith("<") else f"<{sidecar.name}: built by this deploy>")
+
+
+def render(settings: Settings, phase: Phase, image: str, built: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The phase's task definition: the app first (``image``), then its other containers, each image built by
+    this deploy given in ``built`` by container name."""
     service = settings.service
     spec = phase.container
+    sidecars = phase.manifest.containers
     container: dict[str, Any] = {
         "name": service.container_name,
         "image": image,
         "essential": True,
         "portMappings": [{"containerPort": spec.port, "hostPort": spec.port, "protocol": "tcp"}],
-        "environment": [{"name": k, "value": v} for k, v in sorted(container_environment(settings, phase).items())],
-        "memory": spec.memory,
-    }
-    if spec.secrets:
-        container["secrets"] = [{"name": k, "valueFrom": v} for k, v in sorted(spec.secrets.items())]
-    if spec.command:
-        container["command"] = list(spec.command)
-    if settings.environment.registry_credentials:
-        # A private non-ECR registry: ECS reads its username and password from this secret.
-        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/private-auth.html
-        container["repositoryCredentials"] = {"credentialsParameter": settings.environment.registry_credentials}
-    if settings.log_group:
-        container["logConfiguration"] = {
-            "logDriver": "awslogs",
-            "options": {
-                "awslogs-group": settings.log_group,
-                "awslogs-region": resolved_region(settings.environment),
-                "awslogs-stream-prefix": service.name,
-            },
-        }
+        # The app's hard limit is what the task's memory leaves once the other containers have theirs.
+        "memory": spec.container_memory or spec.memory - sum(s.memory for s in sidecars),
+    } | _options(settings, spec, container_environment(settings, phase))
+    containers = [container]
+    for sidecar in sidecars:
+        rendered = {
+            "name": sidecar.name,
+            "image": sidecar_image(phase, sidecar, image, built or {}),
+            "essential": sidecar.essential,
+            "portMappings": [{"containerPort": p, "hostPort": p, "protocol": "tcp"} for p in sidecar.ports],
+            "memory": sidecar.memory,
+        } | _options(settings, sidecar, sidecar.environment | settings.environment.container_environment)
+        if sidecar.cpu:
+            rendered["cpu"] = sidecar.cpu
+        containers.append(rendered)
+    _check_containers(phase, containers)
     definition: dict[str, Any] = {
         "family": service.task_family,
         "networkMode": "awsvpc",
         "requiresCompatibilities": [service.launch_type],
         "cpu": str(spec.cpu),
         "memory": str(spec.memory),
-        "containerDefinitions": [container],
+        "containerDefinitions": containers,
     }
+    volumes = sorted({name for c in [spec, *sidecars] for name in c.mounts})
+    if volumes:
+        # A task volume with no host path: Fargate's ephemeral storage, shared by the containers that mount it.
+        definition["volumes"] = [{"name": name} for name in volumes]
     if settings.execution_role_arn:
         definition["executionRoleArn"] = settings.execution_role_arn
     if service.task_role_arn:
@@ -91,16 +153,49 @@ def render(settings: Settings, phase: Phase, image: str) -> dict[str, Any]:
     return definition
 
 
+def validate_containers(settings: Settings, phase: Phase) -> None:
+    """The phase's containers as ECS would refuse or never start them: exit 2 before any call."""
+    if phase.manifest.containers:
+        render(settings, phase, "<image>")
+
+
+def _check_containers(phase: Phase, containers: list[dict[str, Any]]) -> None:
+    """The containers as ECS would refuse or never start them, said before any call (exit 2)."""
+    names = [c["name"] for c in containers]
+    if names.count(names[0]) > 1:
+        raise ConfigError(
+            f"{phase.path}: containers: a container is named {names[0]}, the service's container_name (the app's)",
+            fix="give it another name",
+        )
+    problems = container_graph.problems(containers)
+    by_name = {c["name"]: c for c in containers}
+    for container in containers:
+        for needed, condition in container_graph.dependencies(container):
+            if condition == "HEALTHY" and needed in by_name and "healthCheck" not in by_name[needed]:
+                problems.append(
+                    f"{container['name']} waits for {needed} to be HEALTHY, but {needed} has no container_health_check"
+                )
+    if problems:
+        raise ConfigError(
+            f"{phase.path}: depends_on: " + "; ".join(problems),
+            fix=f"depend only on containers of the task ({', '.join(names)}), without a cycle; only a "
+            "non-essential container can be waited for to COMPLETE or SUCCESS",
+        )
+
+
 def normalize(definition: dict[str, Any]) -> dict[str, Any]:
     """The comparable part of a rendered or a live definition."""
     result = {k: definition[k] for k in RENDERED_KEYS if definition.get(k) not in (None, [], {})}
     containers = []
     for container in definition.get("containerDefinitions", []):
         kept = {k: container[k] for k in CONTAINER_KEYS if container.get(k) not in (None, [], {})}
+        if kept.get("cpu") == 0:  # ECS's default, which DescribeTaskDefinition spells out
+            del kept["cpu"]
         if "environment" in kept:
             kept["environment"] = sorted(kept["environment"], key=lambda e: e["name"])
         containers.append(kept)
-    result["containerDefinitions"] = containers
+    # The order of a task's containers means nothing to ECS (dependsOn orders their start).
+    result["containerDefinitions"] = sorted(containers, key=lambda c: str(c.get("name")))
     return result
 
 

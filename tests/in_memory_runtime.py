@@ -8,6 +8,10 @@ service's drill variables (``SHINE_DRILL_WRONG_PORT``: listen there instead of P
 because the real service has no way to fail its own health check: ``SHINE_DRILL_HEALTH`` is ``failing``
 (/health answers 500) or ``flapping`` (200 and 500 in turn). The stand-in loads no models, so /ml/status
 says ``basic``.
+
+A task of several containers shares one namespace (``open_namespace``): its ports are the ports its containers
+listen on. A container's ``healthCheck`` command runs as a local process at each look at the container: its
+exit status drives the container's health (``retries`` failures in a row: unhealthy), and so HEALTHY.
 """
 
 from __future__ import annotations
@@ -79,33 +83,74 @@ class _Process:
             self.lines.append((int(time.time() * 1000), line.rstrip("\n")))
 
 
+class _Health:
+    """A container health check: its command run as a local process, its status as Docker keeps it."""
+
+    def __init__(self, check: dict[str, Any], environment: dict[str, str]) -> None:
+        kind, *rest = check["command"]
+        self.command = ["sh", "-c", rest[0]] if kind == "CMD-SHELL" else rest
+        self.environment = environment
+        self.retries = int(check.get("retries", 3))
+        self.failures = 0
+        self.status = "starting"
+
+    def probe(self) -> str:
+        if self.status != "unhealthy":
+            passed = subprocess.run(self.command, env=self.environment, capture_output=True).returncode == 0
+            self.failures = 0 if passed else self.failures + 1
+            self.status = "healthy" if passed else ("unhealthy" if self.failures >= self.retries else self.status)
+        return self.status
+
+
 class InMemoryRuntime:
     def __init__(self) -> None:
         self._tasks: dict[str, _App | _Process] = {}
+        self._health: dict[str, _Health] = {}
+        self._namespaces: dict[str, list[str]] = {}  # namespace handle -> its containers' handles
         self._shipped: dict[str, int] = {}
         self._lock = threading.Lock()
         self.started: list[str] = []
 
-    def start(self, task_id: str, container: dict[str, Any]) -> str:
+    def open_namespace(self, task_id: str, image: str, ports: list[int]) -> str:
+        with self._lock:
+            self._namespaces[f"{task_id}/namespace"] = []
+        return f"{task_id}/namespace"
+
+    def start(self, task_id: str, container: dict[str, Any], namespace: str | None = None) -> str:
         environment = {e["name"]: e["value"] for e in container.get("environment", [])}
         command = container.get("command")
         task = _Process(command, environment) if command else _App(environment)
+        handle = f"{task_id}/{container['name']}"
         with self._lock:
-            self._tasks[task_id] = task
+            self._tasks[handle] = task
+            if container.get("healthCheck"):
+                self._health[handle] = _Health(container["healthCheck"], environment)
+            if namespace is not None:
+                self._namespaces[namespace].append(handle)
             self.started.append(container["image"])
-        return task_id
+        return handle
 
     def state(self, handle: str) -> ContainerState:
         with self._lock:
-            task = self._tasks[handle]
+            members = self._namespaces.get(handle)
+            task = self._tasks.get(handle)
+            health = self._health.get(handle)
+        if members is not None:  # the namespace: the ports its containers listen on
+            ports: dict[int, tuple[str, int]] = {}
+            for member in members:
+                ports |= self.state(member).ports
+            return ContainerState(True, ports=ports)
+        assert task is not None
+        status = health.probe() if health is not None else None
         if isinstance(task, _Process):
             code = task.process.poll()
             if code is None:
-                return ContainerState(True)
+                return ContainerState(True, health=status)
             task.reader.join(timeout=5)  # its last lines are its exit reason
             output = " | ".join(line for _, line in task.lines[-3:])
             return ContainerState(False, code, f"Essential container exited: {output}"[:500])
-        return ContainerState(True, ports={task.port: task.server.server_address[:2]})  # type: ignore[dict-item]
+        address = task.server.server_address[:2]
+        return ContainerState(True, ports={task.port: address}, health=status)  # type: ignore[dict-item]
 
     def logs(self, handle: str) -> list[tuple[int, str]]:
         with self._lock:
@@ -118,6 +163,8 @@ class InMemoryRuntime:
 
     def stop(self, handle: str) -> None:
         with self._lock:
+            self._namespaces.pop(handle, None)
+            self._health.pop(handle, None)
             task = self._tasks.pop(handle, None)
             self._shipped.pop(handle, None)
         if isinstance(task, _App):

@@ -64,6 +64,8 @@ def test_s3_models_load_and_then_serve_from_cache(make_client, aws):
     again = make_client(SHINE_PHASE="full", SHINE_MODEL_BUCKET=BUCKET, SHINE_MODEL_SOURCES="cache,s3")
     status = again.get("/ml/status").json
     assert {m["source"] for m in status["components"]["models"]} == {"cache"} and not status["degraded"]
+    # ... and says where the cached files came from (an init container fetching them for the app, say).
+    assert {m["origin"] for m in status["components"]["models"]} == {"s3"}
 
 
 def test_model_checksum_mismatch(make_client, aws, astronaut_jpeg):

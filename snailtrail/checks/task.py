@@ -1,8 +1,13 @@
-"""Checks that explain why tasks are stopped: the load balancer's health-check request, and memory."""
+"""Checks that explain why tasks are stopped: the load balancer's health-check request, memory, and each of the
+task's containers."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from snailtrail import container_graph
 from snailtrail.checks.base import Verdict, fail, ok, skip, warn
+from snailtrail.checks.service import image_missing
 from snailtrail.checks.spec import check
 from snailtrail.checks.view import LiveView
 from snailtrail.phases import Phase
@@ -91,3 +96,63 @@ def memory(view: LiveView, phase: Phase | None) -> Verdict:
             fix,
         )
     return ok(f"no stopped task was killed for memory ({limits})")
+
+
+def _definition_problems(view: LiveView, definitions: list[dict[str, Any]]) -> list[str]:
+    """What the revision itself says wrong of its containers: order, images, log configuration."""
+    problems = container_graph.problems(definitions)
+    for container in definitions:
+        name, image = container["name"], str(container.get("image", ""))
+        missing = image_missing(view, image) if "@sha256:" in image else None
+        if missing is not None:
+            problems.append(f"{name}: {missing}")
+        options = (container.get("logConfiguration") or {}).get("options") or {}
+        if options.get("awslogs-group") and not view.log_group_exists(options["awslogs-group"]):
+            problems.append(f"{name} logs to {options['awslogs-group']}, which does not exist")
+    return problems
+
+
+def _task_problems(view: LiveView, definitions: list[dict[str, Any]]) -> list[str]:
+    """What the running tasks say: an essential container not running, a container health check failing."""
+    declared = {c["name"]: c for c in definitions}
+    problems = []
+    for task in view.tasks():
+        ident = task["taskArn"].rsplit("/", 1)[-1][:8]
+        for container in task.get("containers", []):
+            name = container.get("name")
+            spec = declared.get(name, {})
+            if container_graph.essential(spec) and container.get("lastStatus") not in ("RUNNING", None):
+                problems.append(f"task {ident}: essential container {name} is {container.get('lastStatus')}")
+            if spec.get("healthCheck") and container.get("healthStatus") == "UNHEALTHY":
+                problems.append(f"task {ident}: {name} fails its container health check")
+    return problems
+
+
+@check(
+    "containers",
+    "container",
+    prevents="a sidecar or init container that never started, logged nowhere, or took the task down",
+)
+def containers(view: LiveView, phase: Phase | None) -> Verdict:
+    """Each container of the running revision: its image in the registry (by digest), its log configuration
+    (an awslogs group that exists), dependsOn naming containers of the task without a cycle, at least one
+    essential container; and in each running task every essential container running and every container
+    with a health check not UNHEALTHY."""
+    revision = view.running_revision()
+    if revision is None:
+        return skip("no task definition")
+    definitions = revision.definition["containerDefinitions"]
+    problems = _definition_problems(view, definitions) + _task_problems(view, definitions)
+    names = ", ".join(c["name"] for c in definitions)
+    fix = (
+        "fix the containers in the phase manifest (containers:, depends_on, log) and deploy it; "
+        "`snailtrail logs --previous` shows what a stopped container wrote"
+    )
+    if problems:
+        return fail("; ".join(problems), fix, [revision.arn])
+    unlogged = [c["name"] for c in definitions if not c.get("logConfiguration")]
+    if unlogged and len(definitions) > 1:
+        return warn(
+            f"{', '.join(unlogged)}: no log configuration, so ECS keeps none of their output", fix, [revision.arn]
+        )
+    return ok(f"{len(definitions)} container(s) ({names}): images, logs, order and health as declared", [revision.arn])

@@ -37,19 +37,31 @@ def push(
     phase: str = typer.Argument(..., help="The phase to push."),
     build_arg: BuildArgs = None,
 ) -> None:
-    """Build and push the phase's image to the environment's registry; prints the digest reference the task definition
-    will use.
+    """Build and push the phase's image (and its other containers' own images) to the environment's registry; prints
+    the digest reference the task definition will use.
     """
     from snailtrail import images
 
     state: GlobalOptions = ctx.obj
     context = state.context(needs_aws=False)
     selected = context.phase(phase)
-    extra_build_args = images.parse_build_args(build_arg, context.settings, selected)
+    extra = images.parse_build_args(build_arg, context.settings, selected)
     context.require_aws()
-    built = images.build(context.settings, selected, context.reporter.detail, extra_build_args)
+    built = images.build(context.settings, selected, context.reporter.detail, extra)
     pushed = images.publish(built, context.settings, context.clients, context.endpoints.registry, context.reporter)
-    state.output({"ok": True, "image": pushed.reference, "digest": pushed.digest}, pushed.reference)
+    others = images.publish_sidecars(
+        built,
+        pushed.reference,
+        images.build_sidecars(context.settings, selected, context.reporter.detail, built, extra),
+        context.settings,
+        context.clients,
+        context.endpoints.registry,
+        context.reporter,
+    )
+    state.output(
+        {"ok": True, "image": pushed.reference, "digest": pushed.digest, "containers": others},
+        "\n".join([pushed.reference, *(f"{name}: {reference}" for name, reference in others.items())]),
+    )
 
 
 def smoke(
@@ -67,9 +79,24 @@ def smoke(
     state: GlobalOptions = ctx.obj
     context = state.context(needs_aws=False)  # runs the image on the local engine: no AWS call
     selected = context.phase(phase)
-    extra_build_args = images.parse_build_args(build_arg, context.settings, selected)
-    reference = image or images.build(context.settings, selected, context.reporter.detail, extra_build_args).local_tag
-    result = images.smoke(reference, context.settings, selected, timeout, context.reporter.detail)
+    sidecars: dict[str, str] = {}
+    if image:
+        reference = image
+    else:
+        extra = images.parse_build_args(build_arg, context.settings, selected)
+        built = images.build(context.settings, selected, context.reporter.detail, extra)
+        reference = built.local_tag
+        others = images.build_sidecars(context.settings, selected, context.reporter.detail, built, extra)
+        sidecars = {name: other.local_tag for name, other in others.items()}
+    result = images.smoke(
+        reference,
+        context.settings,
+        selected,
+        timeout,
+        context.reporter.detail,
+        sidecars,
+        context.endpoints.task_environment,
+    )
     state.output(
         {
             "ok": result.ok,

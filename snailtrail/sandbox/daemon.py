@@ -190,6 +190,7 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
         "test_url": front_doors[1].url if len(front_doors) > 1 else None,
         "dns_server": "{}:{}".format(*dns.address),
         "registry": registry,
+        "task_environment": task_environment,  # the sandbox's own key (this file is 0600): smoke runs tasks with it too
         "load_balancer_dns": provisioned.load_balancer_dns,
         "started_at": time.time(),
         "config": config,

@@ -18,12 +18,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.ecs.models import EC2ContainerServiceBackend, Service, Task, ecs_backends
+from moto.ecs.models import Container, EC2ContainerServiceBackend, Service, Task, ecs_backends
 from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
 from moto.moto_api import state_manager
 
 from snailtrail.sandbox import moto_strict
 from snailtrail.sandbox.moto_network import elbv2
+from snailtrail.sandbox.runtime import ContainerState
 
 # moto's backends are plain dicts and lists shared with the request threads of the server.
 LOCK = threading.RLock()
@@ -200,11 +201,35 @@ def new_task(region: str, service: Service, task_definition_arn: str, deployment
     task.last_status = "PROVISIONING"
     task.desired_status = "RUNNING"
     task.health_status = "UNKNOWN"
-    task.containers[0].last_status = "PENDING"
-    task.containers[0].health_status = "UNKNOWN"
+    # moto describes the first container only; ECS describes each of the task's containers.
+    task.containers = [_container(definition, spec) for spec in definition.container_definitions]
     task.created_at = now()
     backend.tasks.setdefault(cluster.name, {})[task.task_arn] = task
     return task
+
+
+def _container(definition: Any, spec: dict[str, Any]) -> Container:
+    container = Container(definition)
+    container.name, container.image = spec["name"], spec.get("image")
+    container.memory, container.cpu = spec.get("memory"), spec.get("cpu", 0)
+    container.environment, container.command = spec.get("environment"), spec.get("command")
+    container.last_status, container.health_status = "PENDING", "UNKNOWN"
+    container.exitCode = None  # until it exits (moto says 0 from the start)
+    return container
+
+
+def set_containers(task: Task, states: dict[str, ContainerState]) -> None:
+    """Each container's status as DescribeTasks gives it: lastStatus, exitCode, reason, healthStatus."""
+    for container in task.containers:
+        state = states.get(container.name)
+        if state is None or container.last_status == "STOPPED":
+            continue
+        container.last_status = "RUNNING" if state.running else "STOPPED"
+        container.health_status = {"healthy": "HEALTHY", "unhealthy": "UNHEALTHY"}.get(state.health or "", "UNKNOWN")
+        if not state.running:
+            container.exitCode = state.exit_code
+            if state.reason and state.exit_code != 0:  # a container that did its work and exited has no reason
+                container.reason = state.reason
 
 
 def task_ip(task: Task) -> str:
@@ -224,7 +249,8 @@ def mark_pending(task: Task) -> None:
 def mark_running(task: Task) -> None:
     task.last_status = "RUNNING"
     task.started_at = now()
-    task.containers[0].last_status = "RUNNING"
+    if len(task.containers) == 1:  # a task of several has each container's status from set_containers
+        task.containers[0].last_status = "RUNNING"
 
 
 def mark_stopped(
@@ -236,6 +262,10 @@ def mark_stopped(
     if stop_code is not None:
         task.stop_code = stop_code
     task.stopped_at = now()
+    if len(task.containers) > 1:  # each container's exit was recorded by set_containers; the others stop now
+        for container in task.containers:
+            container.last_status = "STOPPED"
+        return
     container = task.containers[0]
     container.last_status = "STOPPED"
     container.exitCode = exit_code

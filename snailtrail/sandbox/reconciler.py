@@ -29,6 +29,7 @@ from snailtrail.sandbox.native_driving import NativeWorld, drive
 from snailtrail.sandbox.network import NetworkState, NetworkView, Route, pull_error
 from snailtrail.sandbox.runtime import TaskRuntime
 from snailtrail.sandbox.standalone import StandaloneTasks
+from snailtrail.sandbox.task_launch import TaskLauncher
 
 log = logging.getLogger(__name__)
 CIRCUIT_BREAKER_THRESHOLD = 3
@@ -51,7 +52,7 @@ class TrackedTask:
     groups: list[str] = field(default_factory=list)
     ports: dict[int, tuple[str, int]] = field(default_factory=dict)  # container port -> where it answers
     failure: str | None = None  # why the task could not start (image pull, log driver)
-    logs: LogStream | None = None
+    logs: dict[str, LogStream] = field(default_factory=dict)  # container name -> its awslogs stream
     draining_until: float | None = None  # deregistration delay running out (monotonic clock)
     stop_reason: str = ""
 
@@ -63,6 +64,7 @@ class Reconciler:
         self.region = region
         self.minute_s = minute_s  # the sandbox minute of bakes and hook timeouts (docs/sandbox.md)
         self.runtime = runtime
+        self.launcher = TaskLauncher(runtime)  # a task's containers in ECS's order, on the runtime
         self.health_interval_s = health_interval_s  # None: each target group's own interval
         self.clock = time.monotonic  # the deregistration delay's clock
         self.network = NetworkView(NetworkState({}, {}, [], {}, {}))  # refreshed once a pass
@@ -83,7 +85,7 @@ class Reconciler:
         if self._thread is not None:
             self._thread.join(timeout=10)
         for tracked in list(self._tasks.values()):
-            self.runtime.stop(tracked.handle)
+            self.launcher.stop(tracked.handle)
         self._tasks.clear()
         self.standalone.stop_all()
 
@@ -146,21 +148,26 @@ class Reconciler:
     def _start_task(self, service: Service, deployment: dict[str, Any]) -> TrackedTask:
         task = bridge.new_task(self.region, service, deployment["taskDefinition"], deployment["id"])
         definition = bridge.ecs(self.region).describe_task_definition(deployment["taskDefinition"])
-        # The task-level cpu applies to the container when the container names none, as on Fargate.
-        container = {"cpu": definition.cpu} | definition.container_definitions[0]
+        # The task-level cpu applies to a lone container that names none, as on Fargate.
+        containers = [
+            ({"cpu": definition.cpu} if len(definition.container_definitions) == 1 else {}) | container
+            for container in definition.container_definitions
+        ]
         awsvpc = (deployment.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
         subnet = (awsvpc.get("subnets") or [""])[0]  # where moto placed the task's ENI
         tracked = TrackedTask(task, "", deployment["id"], bridge.task_ip(task), time.monotonic())
         tracked.subnet, tracked.groups = subnet, list(awsvpc.get("securityGroups") or [])
         pull_blocked = self.network.pull_blocked(subnet, awsvpc.get("assignPublicIp") == "ENABLED")
-        logs = open_stream(self.region, container, task.id) if not pull_blocked else None
+        # Each container logs to its own stream (awslogs names them prefix/container/task).
+        streams = {c["name"]: open_stream(self.region, c, task.id) for c in containers} if not pull_blocked else {}
+        refused = next((reason for reason in streams.values() if isinstance(reason, str)), None)
         if pull_blocked:
-            tracked.failure = pull_error(container["image"], pull_blocked)
-        elif isinstance(logs, str):
-            tracked.failure = logs
+            tracked.failure = pull_error(containers[0]["image"], pull_blocked)
+        elif refused is not None:
+            tracked.failure = refused
         else:
-            tracked.logs = logs
-            tracked.handle = self.runtime.start(task.id, container)
+            tracked.logs = {name: stream for name, stream in streams.items() if isinstance(stream, LogStream)}
+            tracked.handle = self.launcher.start(task.id, containers)
         self._tasks[task.task_arn] = tracked
         self._by_ip[tracked.ip] = tracked
         bridge.add_event(service, f"has started 1 tasks: (task {task.id}).")
@@ -177,8 +184,11 @@ class Reconciler:
             if tracked.failure is not None:
                 self._stop_task(service, tracked, tracked.failure, None, tracked.failure, failed=True)
                 continue
-            state = self.runtime.state(tracked.handle)
+            state = self.launcher.state(tracked.handle)
+            bridge.set_containers(tracked.task, self.launcher.container_states(tracked.handle))
             self._ship_logs(tracked)
+            if state.pending:
+                continue
             if not state.running:
                 self._stop_task(
                     service, tracked, "Essential container in task exited", state.exit_code, state.reason, failed=True
@@ -205,8 +215,11 @@ class Reconciler:
             tracked.registered.append((arn, port))
 
     def _ship_logs(self, tracked: TrackedTask) -> None:
-        if tracked.logs is not None:  # only awslogs ships; other drivers keep the output in the runtime
-            tracked.logs.ship(self.runtime.logs(tracked.handle))
+        if not tracked.handle:
+            return
+        for name, lines in self.launcher.logs(tracked.handle).items():
+            if name in tracked.logs:  # only awslogs ships; other drivers keep the output in the runtime
+                tracked.logs[name].ship(lines)
 
     def _health_check(self, service: Service, tracked: TrackedTask) -> None:
         """As the target group checks: path, interval, thresholds, matcher; then ECS acts on it."""
@@ -341,7 +354,7 @@ class Reconciler:
         self._by_ip.pop(tracked.ip, None)
         if tracked.handle:
             self._ship_logs(tracked)
-            self.runtime.stop(tracked.handle)
+            self.launcher.stop(tracked.handle)
         bridge.mark_stopped(tracked.task, reason, exit_code, container_reason)
         if failed:
             for deployment in service.deployments:

@@ -1,4 +1,10 @@
-"""Where the reconciler runs a task's container: the Docker engine (the tests bring an in-memory one)."""
+"""Where the reconciler runs a task's containers: the Docker engine (the tests bring an in-memory one).
+
+A runtime starts one container at a time; task_launch.py starts a task's containers in ECS's order. A
+task of several containers first gets a network namespace (``open_namespace``, as awsvpc gives the task
+one network interface): its containers join it, so localhost reaches a sidecar and the task's ports are
+published once.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +21,17 @@ class ContainerState:
     reason: str | None = None
     # container port -> where it answers from this host (a port nothing serves refuses connections)
     ports: dict[int, tuple[str, int]] = field(default_factory=dict)
+    health: str | None = None  # the container health check's status: starting, healthy, unhealthy (None: no check)
+    pending: bool = False  # a task whose essential containers wait for their dependencies
 
 
 class TaskRuntime(Protocol):
-    def start(self, task_id: str, container: dict[str, Any]) -> str:
-        """Start the task's container from its task-definition container entry; returns a handle."""
+    def open_namespace(self, task_id: str, image: str, ports: list[int]) -> str:
+        """The task's network namespace, publishing ``ports`` (what ECS's pause container holds); a handle."""
+
+    def start(self, task_id: str, container: dict[str, Any], namespace: str | None = None) -> str:
+        """Start one container of the task from its task-definition entry, in ``namespace`` if given (else with
+        its own network, its ports published); returns a handle."""
 
     def state(self, handle: str) -> ContainerState: ...
 
@@ -57,28 +69,75 @@ class DockerRuntime:
         self._failed: dict[str, ContainerState] = {}
         self._log_cursor: dict[str, int] = {}  # handle -> the stamp of its last shipped line, in nanoseconds
 
-    def start(self, task_id: str, container: dict[str, Any]) -> str:
+    def open_namespace(self, task_id: str, image: str, ports: list[int]) -> str:
+        """A container that only holds the task's network namespace: the task's image, sleeping."""
+        return self._run(
+            task_id,
+            f"{task_id}/namespace",
+            image,
+            name=f"snailtrail-task-{task_id[:12]}",
+            entrypoint=["sleep", "infinity"],
+            command=[],
+            healthcheck={"test": ["NONE"]},  # it only holds the namespace: not the image's HEALTHCHECK
+            ports={f"{port}/tcp": ("127.0.0.1", None) for port in ports},
+        )
+
+    def start(self, task_id: str, container: dict[str, Any], namespace: str | None = None) -> str:
+        environment = self.task_environment | {e["name"]: e["value"] for e in container.get("environment", [])}
+        network: dict[str, Any] = (
+            {"network_mode": f"container:{namespace}"}
+            if namespace
+            else {"ports": {f"{m['containerPort']}/tcp": ("127.0.0.1", None) for m in container["portMappings"]}}
+        )
+        check = container.get("healthCheck")
+        return self._run(
+            task_id,
+            f"{task_id}/{container['name']}",
+            container["image"],
+            name=f"snailtrail-task-{task_id[:12]}" + (f"-{container['name']}" if namespace else ""),
+            command=container.get("command"),
+            environment=environment,
+            mem_limit=f"{int(container.get('memory') or 512)}m",
+            # ECS cpu units: 1024 is one vCPU.
+            nano_cpus=cpu_units(container.get("cpu")) * 1_000_000_000 // 1024 or None,
+            volumes={
+                self._volume(task_id, m["sourceVolume"]): {"bind": m["containerPath"], "mode": "rw"}
+                for m in container.get("mountPoints") or []
+            },
+            # ECS's healthCheck is Docker's: the same command forms, seconds as nanoseconds.
+            healthcheck={
+                "test": check["command"],
+                "interval": int(check.get("interval", 30) * 1e9),
+                "timeout": int(check.get("timeout", 5) * 1e9),
+                "retries": int(check.get("retries", 3)),
+                "start_period": int(check.get("startPeriod", 0) * 1e9),
+            }
+            if check
+            else None,
+            **network,
+        )
+
+    def container(self, handle: str) -> Any:
+        """The engine's container behind a handle (smoke reads what it listens on)."""
+        return self._docker.containers.get(handle)
+
+    def _volume(self, task_id: str, name: str) -> str:
+        """The task's volume (Fargate's ephemeral storage): a Docker volume its containers share, removed with it."""
+        volume = f"snailtrail-task-{task_id[:12]}-{name}"
+        self._docker.volumes.create(volume, labels={self.LABEL: self.sandbox_id, "snailtrail.task": task_id})
+        return volume
+
+    def _run(self, task_id: str, key: str, image: str, **options: Any) -> str:
         from docker.errors import DockerException
 
-        environment = self.task_environment | {e["name"]: e["value"] for e in container.get("environment", [])}
-        port = container["portMappings"][0]["containerPort"]
         try:
             created = self._docker.containers.run(
-                container["image"],
-                command=container.get("command"),
-                environment=environment,
-                detach=True,
-                name=f"snailtrail-task-{task_id[:12]}",
-                ports={f"{port}/tcp": ("127.0.0.1", None)},
-                mem_limit=f"{int(container.get('memory') or 512)}m",
-                # ECS cpu units: 1024 is one vCPU.
-                nano_cpus=cpu_units(container.get("cpu")) * 1_000_000_000 // 1024 or None,
-                labels={self.LABEL: self.sandbox_id, "snailtrail.task": task_id},
+                image, detach=True, labels={self.LABEL: self.sandbox_id, "snailtrail.task": task_id}, **options
             )
         except DockerException as exc:
             # As ECS does, a task whose container cannot start is a stopped task with the reason.
-            self._failed[task_id] = ContainerState(False, None, f"{start_failure(exc)}: {exc}")
-            return task_id
+            self._failed[key] = ContainerState(False, None, f"{start_failure(exc)}: {exc}")
+            return key
         return created.id
 
     def state(self, handle: str) -> ContainerState:
@@ -99,7 +158,7 @@ class DockerRuntime:
             for spec, binding in (container.ports or {}).items()
             if binding
         }
-        return ContainerState(True, ports=ports)
+        return ContainerState(True, ports=ports, health=(container.attrs["State"].get("Health") or {}).get("Status"))
 
     def logs(self, handle: str) -> list[tuple[int, str]]:
         from docker.errors import DockerException
@@ -137,6 +196,11 @@ class DockerRuntime:
             container = self._docker.containers.get(handle)
             container.stop(timeout=5)
             container.remove(force=True)
+            if not container.attrs["HostConfig"]["NetworkMode"].startswith("container:"):
+                # The task's last container (or its namespace): its volumes go with it.
+                task = container.labels.get("snailtrail.task", "")
+                for volume in self._docker.volumes.list(filters={"label": f"snailtrail.task={task}"}):
+                    volume.remove(force=True)
         except DockerException:
             pass  # already gone: nothing to stop
 
@@ -146,6 +210,8 @@ class DockerRuntime:
         for container in self._docker.containers.list(all=True, filters={"label": f"{self.LABEL}={self.sandbox_id}"}):
             container.remove(force=True)
             removed += 1
+        for volume in self._docker.volumes.list(filters={"label": f"{self.LABEL}={self.sandbox_id}"}):
+            volume.remove(force=True)
         return removed
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from snailtrail import container_graph
 from snailtrail.aws_rules import FARGATE_SIZES  # one table: what a kind: aws environment is refused too
 
 CLIENT_EXCEPTION = "ClientException"
@@ -51,8 +52,9 @@ def _units(value: Any, unit: str, per_unit: int) -> int | None:
 
 
 def check_task_definition(request: Mapping[str, Any]) -> None:
-    """RegisterTaskDefinition: the Fargate rules and the execution role ECS needs to start the tasks."""
+    """RegisterTaskDefinition: the containers' order, the Fargate rules and the execution role ECS needs."""
     containers: list[Mapping[str, Any]] = list(request.get("containerDefinitions") or [])
+    check_container_dependencies(containers)
     fargate = "FARGATE" in (request.get("requiresCompatibilities") or [])
     if fargate:
         _check_fargate(request)
@@ -78,6 +80,33 @@ def check_task_definition(request: Mapping[str, Any]) -> None:
         raise Refused(
             CLIENT_EXCEPTION,
             "Fargate requires task definition to have execution role ARN to support log driver awslogs.",
+        )
+
+
+def check_container_dependencies(containers: list[Mapping[str, Any]]) -> None:
+    """A task needs an essential container, and dependsOn names containers of the task, without a cycle.
+
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_essential:
+    "All tasks must have at least one essential container"; ECS answers "Task definition doesn't have any
+    essential container." (quoted in eagletmt/hako pull request 68). A dependency on a missing container:
+    "Cannot depend on container + 'NAME' because it does not exist" (AWS's text, '+' and all, quoted in
+    dagster-io/dagster issue 6926). A cycle can never start (API_ContainerDependency: a container starts
+    after those it depends on); AWS publishes no text for it, so the message here is the sandbox's own.
+    """
+    if containers and not any(container_graph.essential(c) for c in containers):
+        raise Refused(CLIENT_EXCEPTION, "Task definition doesn't have any essential container.")
+    unknown = container_graph.unknown_dependency(containers)
+    if unknown is not None:
+        raise Refused(CLIENT_EXCEPTION, f"Cannot depend on container + '{unknown[1]}' because it does not exist")
+    loop = container_graph.cycle(containers)
+    if loop is not None:
+        raise Refused(CLIENT_EXCEPTION, f"Container dependencies have a cycle: {' -> '.join(loop)}")
+    # API_ContainerDependency: COMPLETE and SUCCESS "can't be set on an essential container"; AWS's text as
+    # quoted in boto/boto3 issue 2436.
+    if container_graph.exit_condition_on_essential(containers) is not None:
+        raise Refused(
+            CLIENT_EXCEPTION,
+            "A dependency container with SUCCESS or COMPLETE condition cannot be an essential container",
         )
 
 

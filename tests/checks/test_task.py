@@ -66,3 +66,58 @@ def test_memory_warns_for_a_sigkill_without_the_out_of_memory_reason() -> None:
 
 def test_memory_passes_when_tasks_stopped_for_other_reasons() -> None:
     assert memory(view_with({"exitCode": 1, "reason": "app crashed"}), None).status.value == "pass"
+
+
+def test_containers_passes_for_a_task_running_as_declared(sandbox: Sandbox) -> None:
+    from tests.sandbox.test_reconciler import with_sidecars
+
+    sandbox.edit_phase("phase-1", with_sidecars("sleep 600"))
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    [check] = sandbox.run("verify", "--json", "--only", "containers").json()["checks"]
+    assert check["status"] == "pass" and "3 container(s) (app, models, metrics)" in check["summary"], check
+
+
+def test_containers_fails_for_a_sidecar_failing_its_health_check(sandbox: Sandbox) -> None:
+    from tests.sandbox.test_reconciler import wait_for, with_sidecars
+
+    sandbox.edit_phase("phase-1", with_sidecars("sleep 600", ("CMD-SHELL", "exit 1")))
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+
+    def verdict() -> dict[str, Any] | None:
+        [check] = sandbox.run("verify", "--json", "--only", "containers").json()["checks"]
+        return check if check["status"] == "fail" else None
+
+    check = wait_for(verdict)
+    assert "metrics fails its container health check" in check["summary"] and "manifest" in check["fix"]
+
+
+@pytest.mark.parametrize(
+    "definitions, says",
+    [
+        ([{"name": "app", "essential": False}], "no container is essential"),
+        (
+            [{"name": "app", "dependsOn": [{"containerName": "gone", "condition": "START"}]}],
+            "app depends on gone, which is not a container of the task",
+        ),
+        (
+            [
+                {"name": "app", "dependsOn": [{"containerName": "agent", "condition": "START"}]},
+                {"name": "agent", "dependsOn": [{"containerName": "app", "condition": "START"}]},
+            ],
+            "dependsOn has a cycle: app -> agent -> app",
+        ),
+        (
+            [{"name": "app", "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/gone"}}}],
+            "app logs to /gone, which does not exist",
+        ),
+    ],
+)
+def test_containers_fails_for_a_revision_ecs_would_not_run_as_meant(
+    definitions: list[dict[str, Any]], says: str
+) -> None:
+    from snailtrail.checks.task import containers
+
+    revision = SimpleNamespace(arn="arn:td:1", definition={"containerDefinitions": definitions})
+    view = SimpleNamespace(running_revision=lambda: revision, tasks=lambda: [], log_group_exists=lambda name: False)
+    result = containers(view, None)
+    assert result.status.value == "fail" and says in result.summary

@@ -346,3 +346,15 @@ def test_a_service_codedeploy_deploys_is_refused_by_plan_and_deploy_before_any_c
             "uses the CODE_DEPLOY deployment controller" in refused.stderr and "nothing was changed" in refused.stderr
         )
     assert sandbox.mutating_calls() == [c for c in sandbox.mutating_calls() if c.startswith("dynamodb.")]
+
+
+def test_plan_diffs_every_container_of_the_task(sandbox: Sandbox) -> None:
+    from tests.sandbox.test_reconciler import with_sidecars
+
+    assert sandbox.deploy("phase-1", "fake.local/shine:one").exit_code == 0
+    sandbox.edit_phase("phase-1", with_sidecars("sleep 600"))
+    diff = sandbox.run("plan", "phase-1", "--image", "fake.local/shine:one", "--json").json()["task_definition_diff"]
+    added = [line[1:].strip(" ,") for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    assert '"name": "models"' in added and '"name": "metrics"' in added
+    assert '"condition": "SUCCESS"' in added and '"containerName": "models"' in added  # the app's new dependsOn
+    assert '"healthCheck": {' in added  # the sidecar's container health check

@@ -16,8 +16,42 @@ IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shine:v7"
 SECRET = "arn:aws:ssm:us-east-1:123456789012:parameter/shine/db-url"
 
 
-def build_service() -> None:
-    """shine as a team runs it before snailtrail: Fargate behind an ALB whose 80 redirects to 443."""
+LOGS = {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/shine", "awslogs-region": "us-east-1"}}
+MOUNT = [{"sourceVolume": "models", "containerPath": "/models", "readOnly": False}]
+# A task as production ML services run it: an init container fetching the models into a shared volume
+# (the app waits for it to succeed) and a metrics sidecar with its own health check and log stream prefix.
+SIDECARS = [
+    {
+        "name": "models",
+        "image": IMAGE,
+        "essential": False,
+        "command": ["python3", "-m", "shine.models", "fetch", "/models"],
+        "memory": 256,
+        "mountPoints": MOUNT,
+        "logConfiguration": LOGS | {"options": LOGS["options"] | {"awslogs-stream-prefix": "shine"}},
+    },
+    {
+        "name": "metrics",
+        "image": "public.ecr.aws/prometheus/statsd-exporter:v0.26.0",
+        "essential": True,
+        "portMappings": [{"containerPort": 9102, "hostPort": 9102, "protocol": "tcp"}],
+        "environment": [{"name": "SCRAPE", "value": "localhost:8000"}],
+        "memory": 128,
+        "dependsOn": [{"containerName": "app", "condition": "START"}],
+        "healthCheck": {
+            "command": ["CMD-SHELL", "wget -qO- localhost:9102/metrics"],
+            "interval": 10,
+            "timeout": 5,
+            "retries": 3,
+        },
+        "logConfiguration": LOGS | {"options": LOGS["options"] | {"awslogs-stream-prefix": "sidecars"}},
+    },
+]
+
+
+def build_service(sidecars: list[dict[str, Any]] | None = None) -> None:
+    """shine as a team runs it before snailtrail: Fargate behind an ALB whose 80 redirects to 443; with
+    ``sidecars``, its task has those containers beside the app, which waits for them as they say."""
     region = {"region_name": "us-east-1"}
     ec2, elbv2, ecs = (boto3.client(name, **region) for name in ("ec2", "elbv2", "ecs"))
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
@@ -60,6 +94,7 @@ def build_service() -> None:
         memory="1024",
         executionRoleArn="arn:aws:iam::123456789012:role/shine-execution",
         runtimePlatform={"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
+        **({"volumes": [{"name": "models"}]} if sidecars else {}),
         containerDefinitions=[
             {
                 "name": "app",
@@ -78,6 +113,16 @@ def build_service() -> None:
                     },
                 },
             }
+            | (
+                {
+                    "dependsOn": [{"containerName": "models", "condition": "SUCCESS"}],
+                    "mountPoints": MOUNT,
+                    "memory": 512,
+                }
+                if sidecars
+                else {}
+            ),
+            *(sidecars or []),
         ],
     )["taskDefinition"]["taskDefinitionArn"]
     ecs.create_service(
@@ -267,3 +312,31 @@ def test_a_service_another_controller_deploys_is_refused_with_the_fix_and_nothin
         and "deploymentController ECS" in refused.stderr
     )
     assert not (tmp_path / "snailtrail.yaml").exists()
+
+
+@pytest.fixture
+def two_container_account(aws_env: None) -> Iterator[None]:
+    from moto import mock_aws
+
+    with mock_aws():
+        build_service(SIDECARS)
+        yield
+
+
+def test_a_service_of_several_containers_is_adopted_whole_and_plans_no_change(
+    two_container_account: None, tmp_path: Path, capsys: Any
+) -> None:
+    adopted = adopt(capsys, tmp_path, "--env", "production")
+    assert adopted.exit_code == 0, adopted.stderr
+    manifest = yaml.safe_load((tmp_path / "phases" / "phase-1-adopted.yaml").read_text())
+    assert manifest["container"]["depends_on"] == {"models": "SUCCESS"}
+    assert [c["name"] for c in manifest["containers"]] == ["models", "metrics"]
+    models, metrics = manifest["containers"]
+    assert "image" not in models  # it runs the app's image: the phase's own
+    assert metrics["image"] == {"reference": "public.ecr.aws/prometheus/statsd-exporter:v0.26.0"}
+    assert metrics["log"] == {"stream_prefix": "sidecars"} and metrics["ports"] == [9102]
+
+    plan = cli(capsys, "--config", str(tmp_path / "snailtrail.yaml"), "--json", "plan", "phase-1", "--image", IMAGE)
+    assert plan.exit_code == 0, plan.stderr
+    assert plan.json()["task_definition_diff"] == ""
+    assert plan.json()["service_diff"] == ""

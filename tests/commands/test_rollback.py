@@ -114,10 +114,10 @@ def test_rollback_to_a_verified_target_that_now_crashes_exits_3(
     # Revision 1's image now crashes on start (say a dependency it needs is gone).
     start = InMemoryRuntime.start
 
-    def crashing(self: InMemoryRuntime, task_id: str, container: dict) -> str:
+    def crashing(self: InMemoryRuntime, task_id: str, container: dict, namespace: str | None = None) -> str:
         if container["image"] == GOOD_1:
             container = container | {"command": CRASHING}
-        return start(self, task_id, container)
+        return start(self, task_id, container, namespace)
 
     monkeypatch.setattr(InMemoryRuntime, "start", crashing)
     result = sandbox.run("rollback", *FAST, "--json")

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
 import yaml
@@ -47,9 +48,53 @@ def test_phases_3_and_4_run_the_enhanced_analyzer_with_models_from_the_sandbox_s
     ml = project.served("/ml/status")
     assert ml["phase"] == {"phase-3": "enhanced", "phase-4": "full"}[phase]
     assert ml["mode"] == "enhanced", ml["reasons"]
-    assert ml["components"]["s3"]["reachable"] is True, ml["components"]["s3"]
+    # The init container fetched the models from S3 into the task's volume; the app read them from there.
     models = ml["components"]["models"]
-    assert models and {model["source"] for model in models} == {"s3"}, models
+    assert models and {(model["source"], model["origin"]) for model in models} == {("cache", "s3")}, models
+
+
+def test_phase_4_runs_its_init_container_app_and_metrics_sidecar_as_declared(project: Project) -> None:
+    import boto3
+
+    status = project.ensure("phase-4")
+    _, sandbox = project.json("sandbox", "status")
+    region = {"region_name": "us-east-1", "aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
+    ecs = boto3.client("ecs", endpoint_url=sandbox["aws_endpoint_url"], **region)
+    definition = ecs.describe_task_definition(taskDefinition=status["task_definition"])["taskDefinition"]
+    assert [c["name"] for c in definition["containerDefinitions"]] == ["app", "models", "metrics"]
+    arns = ecs.list_tasks(cluster="shine", serviceName="shine", desiredStatus="RUNNING")["taskArns"]
+    tasks = [t for t in ecs.describe_tasks(cluster="shine", tasks=arns)["tasks"] if t["lastStatus"] == "RUNNING"]
+    assert len(tasks) == 2
+    for task in tasks:
+        containers = {c["name"]: c for c in task["containers"]}
+        assert (containers["models"]["lastStatus"], containers["models"]["exitCode"]) == ("STOPPED", 0)
+        assert containers["app"]["lastStatus"] == containers["metrics"]["lastStatus"] == "RUNNING"
+        assert containers["app"]["healthStatus"] == "HEALTHY"  # what the metrics sidecar waited for
+    # Each container logs to its own stream; the sidecar reached the app's /metrics over the task's localhost.
+    logs = boto3.client("logs", endpoint_url=sandbox["aws_endpoint_url"], **region)
+    task_id = tasks[0]["taskArn"].rsplit("/", 1)[1]
+
+    def lines(container: str) -> list[str]:
+        stream = f"shine/{container}/{task_id}"
+        return [e["message"] for e in logs.get_log_events(logGroupName="/ecs/shine", logStreamName=stream)["events"]]
+
+    assert '"source": "s3"' in "\n".join(lines("models"))  # the fetch report: every model from S3
+    emf = [json.loads(line) for line in wait_for_lines(lambda: lines("metrics"))]
+    assert emf and "Requests" in emf[0] and emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "shine"
+    code, verify = project.json("verify", "--only", "containers")
+    assert code == 0 and verify["checks"][0]["status"] == "pass", verify
+
+
+def wait_for_lines(read: Callable[[], list[str]], timeout_s: float = 60) -> list[str]:
+    """The lines once there are some: the sidecar scrapes every 10 s (a bounded wait, no timing asserted)."""
+    import time
+
+    for _ in range(int(timeout_s)):
+        found = [line for line in read() if line.startswith("{")]
+        if found:
+            return found
+        time.sleep(1)
+    raise AssertionError(f"no lines within {timeout_s} s")
 
 
 def test_run_exits_with_the_containers_exit_code_and_streams_its_output(project: Project) -> None:

@@ -110,3 +110,60 @@ def test_replaced_tasks_drain_for_the_deregistration_delay_before_they_stop(
     (task,) = ecs.describe_tasks(cluster="shine", tasks=old)["tasks"]
     assert task["lastStatus"] == "STOPPED" and task["stoppedReason"].startswith("Scaling activity initiated by")
     assert list(health()) == ["healthy"]
+
+
+def with_sidecars(metrics_script: str, metrics_check: tuple[str, ...] = ("CMD", "true")) -> Any:
+    """phase-1 with an init container the app waits for and an essential metrics sidecar."""
+
+    def change(document: dict[str, Any]) -> None:
+        document["container"]["depends_on"] = {"models": "SUCCESS"}
+        document["containers"] = [
+            {"name": "models", "essential": False, "command": ["sh", "-c", "echo models fetched"]},
+            {
+                "name": "metrics",
+                "command": ["sh", "-c", metrics_script],
+                "depends_on": {"app": "START"},
+                "container_health_check": {"command": list(metrics_check), "interval_s": 5, "retries": 1},
+            },
+        ]
+
+    return change
+
+
+def test_a_task_of_several_containers_runs_as_declared_each_logging_to_its_own_stream(sandbox: Sandbox) -> None:
+    sandbox.edit_phase("phase-1", with_sidecars("echo metrics up; sleep 600"))
+    assert sandbox.deploy("phase-1", "fake.local/shine:one").exit_code == 0
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    definition = ecs.describe_task_definition(taskDefinition=_service(sandbox)["taskDefinition"])["taskDefinition"]
+    assert [c["name"] for c in definition["containerDefinitions"]] == ["app", "models", "metrics"]
+    task = ecs.describe_tasks(cluster="shine", tasks=ecs.list_tasks(cluster="shine")["taskArns"])["tasks"][0]
+    task_id = task["taskArn"].rsplit("/", 1)[1]
+    logs = boto3.client("logs", region_name="us-east-1")
+
+    def lines(container: str) -> list[str]:
+        stream = f"shine/{container}/{task_id}"
+        events = logs.get_log_events(logGroupName="/ecs/shine", logStreamName=stream)["events"]
+        return [e["message"] for e in events]
+
+    assert wait_for(lambda: lines("models") == ["models fetched"] and lines("metrics") == ["metrics up"])
+    assert any("listening on port 8000" in line for line in lines("app"))
+    containers = {c["name"]: c for c in task["containers"]}
+    assert (containers["models"]["lastStatus"], containers["models"]["exitCode"]) == ("STOPPED", 0)
+    assert containers["app"]["lastStatus"] == containers["metrics"]["lastStatus"] == "RUNNING"
+    assert containers["metrics"]["healthStatus"] == "HEALTHY"  # its container health check passed
+
+
+def test_an_essential_sidecar_that_exits_stops_the_task_as_ecs_does(sandbox: Sandbox) -> None:
+    sandbox.edit_phase("phase-1", with_sidecars("echo metrics gave up; exit 2"))
+    assert sandbox.deploy("phase-1", "fake.local/shine:one", "--no-rollback", "--timeout", "5").exit_code == 1
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    tasks = ecs.describe_tasks(cluster="shine", tasks=ecs.list_tasks(cluster="shine")["taskArns"])["tasks"]
+    stopped = [t for t in tasks if t["lastStatus"] == "STOPPED"]
+    assert stopped and {t["stoppedReason"] for t in stopped} == {"Essential container in task exited"}
+    containers = {c["name"]: c for c in stopped[0]["containers"]}
+    assert (containers["metrics"]["exitCode"], containers["metrics"]["reason"]) == (
+        2,
+        "Essential container exited: metrics gave up",
+    )
+    assert containers["models"]["exitCode"] == 0  # the init container had done its work
+    assert {c["lastStatus"] for c in containers.values()} == {"STOPPED"}

@@ -349,3 +349,49 @@ def test_a_target_group_only_a_listener_rule_forwards_to_is_in_use_for_the_contr
 
     assert service(account, register(account), loadBalancers=entries)["loadBalancers"][0]["targetGroupArn"] == ruled
     assert NetworkView(network_state("us-east-1")).balancers_using(ruled) == ["shine-alb"]
+
+
+SIDECAR = {"name": "metrics", "image": "fake.local/metrics:1", "memory": 128}
+
+
+@pytest.mark.parametrize(
+    "containers, message",
+    [
+        (
+            [CONTAINER | {"essential": False}, SIDECAR | {"essential": False}],
+            "Task definition doesn't have any essential container.",
+        ),
+        (
+            [CONTAINER | {"dependsOn": [{"containerName": "modles", "condition": "SUCCESS"}]}, SIDECAR],
+            "Cannot depend on container + 'modles' because it does not exist",
+        ),
+        (
+            [
+                CONTAINER | {"dependsOn": [{"containerName": "metrics", "condition": "START"}]},
+                SIDECAR | {"dependsOn": [{"containerName": "app", "condition": "START"}]},
+            ],
+            "Container dependencies have a cycle: app -> metrics -> app",
+        ),
+        (
+            [CONTAINER | {"dependsOn": [{"containerName": "metrics", "condition": "SUCCESS"}]}, SIDECAR],
+            "A dependency container with SUCCESS or COMPLETE condition cannot be an essential container",
+        ),
+    ],
+    ids=["no essential container", "unknown dependency", "cycle", "success of an essential container"],
+)
+def test_a_task_whose_containers_cannot_start_is_refused(
+    account: Account, containers: list[dict[str, Any]], message: str
+) -> None:
+    refused(lambda: register(account, containerDefinitions=containers), "ClientException", message)
+
+
+def test_a_task_of_several_containers_in_dependency_order_is_accepted(account: Account) -> None:
+    containers = [
+        CONTAINER | {"dependsOn": [{"containerName": "models", "condition": "SUCCESS"}]},
+        SIDECAR | {"name": "models", "essential": False},
+        SIDECAR | {"dependsOn": [{"containerName": "app", "condition": "START"}]},
+    ]
+    arn = register(account, containerDefinitions=containers)
+    described = account.ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    assert [c["name"] for c in described["containerDefinitions"]] == ["app", "models", "metrics"]
+    assert described["containerDefinitions"][0]["dependsOn"] == [{"containerName": "models", "condition": "SUCCESS"}]

@@ -46,6 +46,9 @@ class ArtifactStatus:
     artifact: Artifact
     available: bool = False
     source: str | None = None
+    # Where a cached file first came from (s3, bundled): an init container may have fetched it into a
+    # cache it shares with the app, which then reads it from there.
+    origin: str | None = None
     path: Path | None = None
     errors: list[str] = field(default_factory=list)
     load_seconds: float | None = None
@@ -57,9 +60,15 @@ class ArtifactStatus:
             "sha256": self.artifact.sha256,
             "available": self.available,
             "source": self.source,
+            "origin": self.origin,
             "load_seconds": self.load_seconds,
             "errors": self.errors,
         }
+
+
+def _origin_marker(cached: Path) -> Path:
+    """Beside a cached artifact: the source it was first fetched from."""
+    return cached.with_name(f".{cached.name}.origin")
 
 
 def bundled_dir() -> Path:
@@ -148,6 +157,7 @@ class ModelManager:
                 digest = sha256_of(dest)
                 if digest == art.sha256:
                     st.available, st.source, st.path = True, "cache", dest
+                    st.origin = _origin_marker(dest).read_text().strip() if _origin_marker(dest).exists() else None
                     return
                 st.errors.append(f"cache: checksum mismatch for {dest} (expected {art.sha256[:12]}, got {digest[:12]})")
             elif source == "s3":
@@ -221,7 +231,8 @@ class ModelManager:
             )
             return False
         os.replace(tmp, dest)
-        st.available, st.source, st.path = True, source, dest
+        _origin_marker(dest).write_text(source)
+        st.available, st.source, st.origin, st.path = True, source, source, dest
         return True
 
 

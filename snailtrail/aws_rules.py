@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from snailtrail.aws import cloudwatch
-from snailtrail.config import EnvironmentKind, Settings, StrategyConfig, StrategyKind
+from snailtrail.config import EnvironmentKind, Settings
 from snailtrail.errors import ConfigError
 from snailtrail.phases import Phase
+from snailtrail.strategy_config import StrategyConfig, StrategyKind
 
 GIB = 1024
 # Valid Fargate task sizes: cpu units -> the memory (MiB) allowed with them.

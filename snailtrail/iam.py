@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from snailtrail.aws.session import partition_of, resolved_region
-from snailtrail.config import Settings, StrategyConfig
+from snailtrail.config import Settings
+from snailtrail.strategy_config import StrategyConfig
 
 READ_ONLY = [
     "ecs:DescribeClusters",

@@ -119,7 +119,7 @@ def render_live(document: dict[str, Any], refreshed_at: float | None = None) -> 
         _table(
             "targets",
             ["target", "group", "state", "reason"],
-            [[f"{t['id']}:{t['port']}", t["target_group"], t["state"], t["reason"]] for t in document["targets"]],
+            [[f"{t['id']}:{t['port']}", t.get("target_group"), t["state"], t["reason"]] for t in document["targets"]],
             "none registered",
         )
     )

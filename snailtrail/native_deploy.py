@@ -27,12 +27,12 @@ from snailtrail.aws.cloudwatch import TrafficMetrics, alarms_in_alarm
 from snailtrail.aws.elbv2 import forward_weights
 from snailtrail.checks.base import CheckResult, Status, fail, ok
 from snailtrail.checks.gates import alarm_gate, traffic_gate
-from snailtrail.config import StrategyConfig
 from snailtrail.context import Context
 from snailtrail.native_setup import PRODUCTION_STAGE, TEST_STAGE, NativeSetup
 from snailtrail.phases import Phase
 from snailtrail.run_trail import RunTrail
 from snailtrail.steps import GateFailed, StepFailed
+from snailtrail.strategy_config import StrategyConfig
 from snailtrail.success_criteria import wanted_healthy_targets
 
 ROLLED_BACK = ("ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from snailtrail.aws.elbv2 import forward_weights
-from snailtrail.config import HookAction, Settings, StrategyConfig
+from snailtrail.config import Settings
 from snailtrail.context import Context
 from snailtrail.errors import ConfigError
+from snailtrail.strategy_config import HookAction, StrategyConfig
 
 TEST_STAGE = "POST_TEST_TRAFFIC_SHIFT"  # the new revision behind the test listener, no production traffic yet
 PRODUCTION_STAGE = "POST_PRODUCTION_TRAFFIC_SHIFT"  # all production traffic on the new revision, old one kept

@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from snailtrail.config import StrategyConfig, Strict
 from snailtrail.errors import ConfigError
+from snailtrail.strategy_config import StrategyConfig, Strict
 from snailtrail.validation import looks_like_secret_name, validate_model
 from snailtrail.yamlio import load_yaml_mapping
 

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from snailtrail.capacity import DesiredCount
-from snailtrail.config import Settings, StrategyConfig, StrategyKind
+from snailtrail.config import Settings
 from snailtrail.errors import ConfigError
 from snailtrail.native_setup import NativeSetup
 from snailtrail.phases import Phase
 from snailtrail.steps import Step
+from snailtrail.strategy_config import StrategyConfig, StrategyKind
 from snailtrail.taskdef import Revision, normalize
 
 

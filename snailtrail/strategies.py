@@ -7,7 +7,7 @@ image steps (build, smoke, push, register) come first whatever the strategy.
 
 from __future__ import annotations
 
-from snailtrail.config import Settings, StrategyConfig, StrategyKind
+from snailtrail.config import Settings
 from snailtrail.errors import ConfigError
 from snailtrail.native_setup import PRODUCTION_STAGE, TEST_STAGE
 from snailtrail.phases import Phase
@@ -30,6 +30,7 @@ from snailtrail.steps import (
     UpdateServiceStep,
     WaitStep,
 )
+from snailtrail.strategy_config import StrategyConfig, StrategyKind
 from snailtrail.validation import redact_command
 
 

@@ -73,7 +73,8 @@ def test_a_config_with_the_second_colour_exits_2_naming_the_keys_that_replace_it
 
 
 def test_every_strategy_of_the_repository_config_loads_with_its_documented_fields(project: Path) -> None:
-    from snailtrail.config import HookAction, StrategyKind, load_settings
+    from snailtrail.config import load_settings
+    from snailtrail.strategy_config import HookAction, StrategyKind
 
     strategy = load_settings(str(project), "sandbox").environment.strategy
     assert strategy is not None and strategy.kind is StrategyKind.rolling

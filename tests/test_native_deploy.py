@@ -64,8 +64,8 @@ class Events:
 def judge(script: list[dict[str, Any]]) -> tuple[Any, ScriptedEcs, Events]:
     from types import SimpleNamespace
 
-    from snailtrail.config import StrategyConfig
     from snailtrail.native_deploy import NativeDeployment
+    from snailtrail.strategy_config import StrategyConfig
 
     ecs, events = ScriptedEcs(script), Events()
     settings = SimpleNamespace(service=SimpleNamespace(name="shine"), environment=SimpleNamespace(minute_s=1.0))

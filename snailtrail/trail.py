@@ -12,7 +12,8 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,6 +73,7 @@ class Trail:
         # Told of every event once it is written (notifications.py's webhooks), outside the write lock
         # so that one may emit an event of its own.
         self.observers: list[Callable[[Event], None]] = []
+        self._held: list[Event] | None = None  # events written, observers not yet told (observers_held)
 
     def new_run_id(self) -> str:
         return uuid.uuid4().hex[:12]
@@ -98,9 +100,44 @@ class Trail:
                 except (ClientError, BotoCoreError) as exc:
                     # The deploy must go on; the local cache keeps the event and status says so.
                     self.remote_error = f"trail table {self._table} not written: {exc}"
-        for observer in self.observers:
-            observer(event)
+        if self._held is not None:
+            self._held.append(event)
+        else:
+            self._tell(event)
         return event
+
+    def _tell(self, event: Event) -> None:
+        """Every observer, each isolated: a side channel that fails, however, is recorded and costs nothing else."""
+        for observer in self.observers:
+            try:
+                observer(event)
+            except Exception as exc:  # noqa: BLE001 - a webhook's fault must never reach the deploy or its rollback
+                if event.kind == "notification.failed":
+                    continue  # never a loop of failures about failures
+                self.emit(
+                    Event(
+                        kind="notification.failed",
+                        run_id=event.run_id,
+                        phase=event.phase,
+                        detail=f"an observer of the trail failed on {event.kind} ({type(exc).__name__})",
+                        ok=False,
+                        data={"event": event.kind, "error": type(exc).__name__},
+                    )
+                )
+
+    @contextmanager
+    def observers_held(self) -> Iterator[None]:
+        """Events are written at once, observers told after the block: a rollback never waits on a webhook."""
+        if self._held is not None:  # already held by an enclosing block, which tells them
+            yield
+            return
+        self._held = []
+        try:
+            yield
+        finally:
+            held, self._held = self._held, None
+            for event in held:
+                self._tell(event)
 
     def events(self) -> list[dict[str, Any]]:
         """The table's events merged with the local cache, in order.

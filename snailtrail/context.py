@@ -174,7 +174,7 @@ class Context:
     @contextmanager
     def holding_lock(self, command: str) -> Iterator[None]:
         """Hold the deploy lock for the block (renewed in the background), as ``held_lock``."""
-        with self.lock.held(command):
+        with self.lock.held(command, self.reporter.warn):
             self.held_lock = self.lock
             try:
                 yield

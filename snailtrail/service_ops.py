@@ -19,9 +19,9 @@ from snailtrail.steps import StepFailed
 
 
 def lock_lost(ctx: Context) -> bool:
-    """Whether the deploy lock this run held was lost (expired, taken over, removed)."""
+    """Whether the deploy lock this run held was lost (expired, taken over, removed): read from the table."""
     lock = ctx.held_lock  # only while the run holds one (deploy, rollback, abort, sandbox)
-    return lock is not None and lock.lost.is_set()
+    return lock is not None and not lock.confirm()
 
 
 class ServiceOps:

@@ -143,6 +143,7 @@ class Context:
             self.settings.environment_name,
             self.settings.service.name,
             self.settings.state_dir,
+            warn=self.reporter.warn,
         )
         if self.settings.environment.notifications is not None:
             from snailtrail.notifications import Notifier

@@ -108,13 +108,20 @@ def _allow(sid: str, actions: list[str], resource: str | list[str]) -> dict[str,
     return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resource}
 
 
+def _own_keys(statement: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """Only the items of this service in this environment (its lock, trail and rollout): one role cannot
+    read or write another service's history."""
+    keys = [f"{kind}#{settings.environment_name}#{settings.service.name}" for kind in ("lock", "trail", "rollout")]
+    return statement | {"Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": keys}}}
+
+
 def policy(settings: Settings, purpose: str) -> dict[str, Any]:
     """An IAM policy document for ``verify`` (read-only: verify, status, plan, trail) or ``deploy``
     (deploy and rollback too)."""
     arns = Arns(settings)
     statements: list[dict[str, Any]] = [
         _allow("ReadTheService", READ_ONLY, "*"),
-        _allow("ReadTheTrailAndLock", STATE_READ, arns.table),
+        _own_keys(_allow("ReadTheTrailAndLock", STATE_READ, arns.table), settings),
     ]
     if purpose == "deploy":
         statements.append(_allow("DeployTheService", SERVICE_WRITE, arns.services))
@@ -125,7 +132,7 @@ def policy(settings: Settings, purpose: str) -> dict[str, Any]:
         if settings.service.blue_green is not None:
             statements.append(_allow("MoveTraffic", LISTENER_WRITE, [arns.listeners, arns.listener_rules]))
             statements.append(_allow("ReadTheGatesMetrics", UNSCOPED_TRAFFIC, "*"))
-        statements.append(_allow("WriteTheTrailAndLock", STATE_WRITE, arns.table))
+        statements.append(_own_keys(_allow("WriteTheTrailAndLock", STATE_WRITE, arns.table), settings))
         roles = [r for r in (settings.service.task_role_arn, settings.execution_role_arn) if r]
         if roles:
             statements.append(

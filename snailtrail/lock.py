@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from snailtrail.aws.session import AwsClients
 from snailtrail.errors import ConfigError, LockHeld
-from snailtrail.trail import current_actor, now_iso
+from snailtrail.trail import attribute_content, current_actor, now_iso
 
 LEASE_S = 300
 RENEW_EVERY_S = 60
@@ -32,11 +32,6 @@ SHOWN = ("owner", "host", "pid", "command", "since")
 LOST = "ConditionalCheckFailedException"
 
 
-def _plain(value: Any) -> Any:
-    """A DynamoDB attribute value's content ({"S": "x"} -> "x"), whatever its type."""
-    return next(iter(value.values()), None) if isinstance(value, dict) and len(value) == 1 else value
-
-
 def read_holder(item: dict[str, Any]) -> dict[str, Any]:
     """The holder a lock record names; a record without a token or a readable expiry is ``malformed``.
 
@@ -44,10 +39,10 @@ def read_holder(item: dict[str, Any]) -> dict[str, Any]:
     the reason to take a lock (``DeployLock.acquire``).
     """
     holder: dict[str, Any] = dict.fromkeys(SHOWN, "?")
-    holder |= {k: _plain(v) for k, v in item.items() if k in SHOWN and isinstance(v, dict)}
-    problems = [] if isinstance(_plain(item.get("token")), str) else ["no token"]
+    holder |= {k: attribute_content(v) for k, v in item.items() if k in SHOWN}
+    problems = [] if isinstance(attribute_content(item.get("token")), str) else ["no token"]
     try:
-        expires_at: float | None = float(_plain(item["expires_at"]))
+        expires_at: float | None = float(attribute_content(item["expires_at"]))
     except (KeyError, TypeError, ValueError):
         expires_at = None
         problems.append("no readable expires_at")
@@ -206,7 +201,7 @@ class DeployLock:
             item = self._dynamodb.get_item(TableName=self._table, Key=self._key, ConsistentRead=True).get("Item")
         except (ClientError, BotoCoreError):
             return True
-        if _plain((item or {}).get("token")) != self._token:
+        if attribute_content((item or {}).get("token")) != self._token:
             self.lost.set()
             return False
         return True

@@ -132,3 +132,16 @@ def test_doctor_runs_with_the_verify_policy_alone(sandbox: Sandbox, monkeypatch:
         result = sandbox.run("doctor", "--json")
     unjudged = [c["name"] for c in result.json()["checks"] if "could not be checked" in c["summary"]]
     assert unjudged == [] and result.exit_code == 0, result.stdout
+
+
+def test_the_state_table_is_confined_to_the_keys_the_service_writes(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    granted = statements(sandbox)
+    written = {
+        item["pk"]["S"]
+        for item in boto3.client("dynamodb", region_name="us-east-1").scan(TableName="snailtrail-state")["Items"]
+    }
+    for sid in ("ReadTheTrailAndLock", "WriteTheTrailAndLock"):
+        keys = granted[sid]["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]
+        assert sorted(keys) == ["lock#unit#shine", "rollout#unit#shine", "trail#unit#shine"]
+        assert written <= set(keys)  # every item a deploy wrote is one the role may touch, and no more

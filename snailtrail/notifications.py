@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from snailtrail.config import Settings, WebhookConfig
+from snailtrail.redaction import redact_value
 from snailtrail.trail import Event, Trail
 from snailtrail.ui import Reporter
 
@@ -145,7 +146,7 @@ class Notifier:
     def __call__(self, event: Event) -> None:
         if event.kind not in NOTIFIED:
             return
-        payload = message(event, self._settings)
+        payload = redact_value(message(event, self._settings))
         for hook in self._hooks:
             if hook.said:
                 continue  # failed earlier in this run, and said so then

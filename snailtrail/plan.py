@@ -16,6 +16,7 @@ from snailtrail.colours import Colours
 from snailtrail.config import Settings, StrategyConfig, StrategyKind
 from snailtrail.errors import ConfigError
 from snailtrail.phases import Phase
+from snailtrail.redaction import redact_value
 from snailtrail.steps import Step
 from snailtrail.taskdef import Revision, normalize
 
@@ -91,8 +92,9 @@ class DeployPlan:
         }
 
     def task_definition_diff(self) -> str:
-        live = normalize(self.live_definition) if self.live_definition else {}
-        return _diff(live, normalize(self.rendered), "live task definition", "rendered task definition")
+        # The live revision may hold what the phases refuse now (DB_PASSWORD=...): both sides redacted.
+        live = redact_value(normalize(self.live_definition)) if self.live_definition else {}
+        return _diff(live, redact_value(normalize(self.rendered)), "live task definition", "rendered task definition")
 
     def service_diff(self) -> str:
         return _diff(self.live_service(), self.desired_service(), "live service", "after deploy")

@@ -15,7 +15,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from snailtrail.aws.session import AwsClients
+from snailtrail.redaction import redact, redact_value
 
 # A trail event's task definition names its revision: rollback targets are chosen by it.
 TASK_DEFINITION_ARN = re.compile(r"^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition/[A-Za-z0-9_-]{1,255}:\d+$")
@@ -137,7 +138,10 @@ class Trail:
         return uuid.uuid4().hex[:12]
 
     def emit(self, event: Event) -> Event:
-        event.environment = self._environment
+        # Redacted once, here: the table, the cache and every observer (the webhooks) get the same event.
+        event = replace(
+            event, environment=self._environment, detail=redact(event.detail), data=redact_value(event.data)
+        )
         record = event.to_json()
         with self._lock:
             self._seq += 1
@@ -211,7 +215,8 @@ class Trail:
                 by_key.update(self._remote_events())
             except (ClientError, BotoCoreError) as exc:
                 self.remote_error = f"trail table {self._table} not read: {exc}"
-        return [by_key[key] for key in sorted(by_key) if self._readable(key, by_key[key])]
+        # Redacted on read too: events written before redaction existed, or by another writer.
+        return [redact_value(by_key[key]) for key in sorted(by_key) if self._readable(key, by_key[key])]
 
     def _readable(self, key: str, record: Any) -> bool:
         """A bad event is skipped with a warning (once): it never blocks a rollback or the trail."""

@@ -144,19 +144,26 @@ def test_a_secret_looking_or_ambiguous_webhook_is_refused_with_exit_2(
 def not_http() -> Iterator[str]:
     """A webhook whose server answers with something other than HTTP, then hangs up."""
     server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.1)
+    stop = threading.Event()
 
     def answer() -> None:
-        while True:
+        while not stop.is_set():
             try:
                 connection, _ = server.accept()
-            except OSError:
-                return
+            except TimeoutError:
+                continue
             with connection:
                 connection.recv(65536)
                 connection.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
 
-    threading.Thread(target=answer, daemon=True).start()
+    answering = threading.Thread(target=answer, daemon=True)
+    answering.start()
     yield f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+    # Joined before the socket is closed: a thread left in accept() could take a later test's connection
+    # once the descriptor's number is reused.
+    stop.set()
+    answering.join()
     server.close()
 
 

@@ -223,7 +223,17 @@ class DeployLock:
         item = self._item()
         if not item:
             return None
-        self._dynamodb.delete_item(TableName=self._table, Key=self._key, **unchanged(item))
+        # The same holder (its renewals meanwhile do not matter); a record without a token, as it was read.
+        condition = (
+            {
+                "ConditionExpression": "#token = :token",
+                "ExpressionAttributeNames": {"#token": "token"},
+                "ExpressionAttributeValues": {":token": item["token"]},
+            }
+            if "token" in item
+            else unchanged(item)
+        )
+        self._dynamodb.delete_item(TableName=self._table, Key=self._key, **condition)
         return read_holder(item)
 
     @contextmanager

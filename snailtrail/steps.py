@@ -26,9 +26,12 @@ WATCH_CALLS = ("ecs.DescribeServices", "ecs.ListTasks", "ecs.DescribeTasks")
 TARGET_HEALTH_CALLS = ("elbv2.DescribeTargetGroups", "elbv2.DescribeTargetHealth")
 # The in-flight record of a blue-green or canary rollout: an operator's abort or promote is read from it.
 INFLIGHT_READ = "dynamodb.GetItem"
+# Every change of the service reads the deploy lock's token first (snailtrail/lock.py, DeployLock.confirm).
+LOCK_CHECK = "dynamodb.GetItem"
 # CreateService's request: the subnets and security groups by name, in the load balancer's VPC, and the
 # colour's target group (snailtrail/service_ops.py).
 CREATE_SERVICE_CALLS = (
+    LOCK_CHECK,
     "elbv2.DescribeLoadBalancers",
     "ec2.DescribeSubnets",
     "ec2.DescribeSecurityGroups",
@@ -137,7 +140,7 @@ class UpdateServiceStep(Step):
 
     name: ClassVar[str] = "update"
     undo: ClassVar[str] = ROLLBACK_UNDO
-    api_calls: ClassVar[tuple[str, ...]] = ("ecs.UpdateService",)
+    api_calls: ClassVar[tuple[str, ...]] = (LOCK_CHECK, "ecs.UpdateService")
     mutating: ClassVar[bool] = True
 
 
@@ -154,7 +157,7 @@ class StartColourStep(Step):
 
     @property
     def api_calls(self) -> tuple[str, ...]:
-        service = CREATE_SERVICE_CALLS if self.creates else ("ecs.UpdateService",)
+        service = CREATE_SERVICE_CALLS if self.creates else (LOCK_CHECK, "ecs.UpdateService")
         return ("dynamodb.PutItem", traffic_move(self.rule), *service)
 
 
@@ -240,6 +243,7 @@ class RetireStep(Step):
     api_calls: ClassVar[tuple[str, ...]] = (
         "elbv2.DescribeListeners",
         "elbv2.DescribeRules",
+        LOCK_CHECK,
         "ecs.UpdateService",
         "dynamodb.DeleteItem",
     )

@@ -102,6 +102,7 @@ def test_an_expired_lease_left_unchanged_for_a_whole_lease_is_taken_over_and_its
     holder = other_operator(sandbox).holder()
     assert holder is not None and holder["command"] == "deploy phase-1"
     monkeypatch.setattr(lock_module, "LEASE_S", 300)
+    assert taker.renew() is True  # its holder renews, as a live deploy does: another deploy is refused at once
     assert sandbox.deploy("phase-2", "fake.local/shine:phase-2-good").exit_code == 4
 
 
@@ -228,7 +229,7 @@ def test_a_lost_lock_stops_the_deploy_before_it_changes_the_service(sandbox: San
     monkeypatch.setattr(EcsApi, "register_task_definition", register_then_lose_the_lock)
     sandbox.api_calls.clear()
     result = sandbox.deploy("phase-2", "fake.local/shine:phase-2-good", "--json")
-    assert held[0].lost.is_set()
+    assert held[0].lost.is_set(), result.stdout + result.stderr
     assert result.exit_code == 3, result.stdout
     assert "the deploy lock was lost" in result.json()["message"]
     assert "ecs.UpdateService" not in sandbox.api_calls  # neither the deploy's update nor a rollback's

@@ -234,6 +234,8 @@ def test_a_healthy_deploy_makes_each_call_for_a_purpose(sandbox: Sandbox, monkey
         "ecs.TagResource": 1,
         "dynamodb.PutItem": len(events) + 1,
         "dynamodb.DeleteItem": 1,
+        # The lock's token, read again before the service is changed.
+        "dynamodb.GetItem": 1,
         # The trail, read once: the rollback target is what was live before this deploy.
         "dynamodb.Query": 1,
         # Whether autoscaling manages the service: its bounds limit the desired count.

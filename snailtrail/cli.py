@@ -35,6 +35,7 @@ from snailtrail.commands import (
 from snailtrail.commands import run as run_command
 from snailtrail.errors import SnailtrailError, operator_error
 from snailtrail.global_options import GlobalOptions
+from snailtrail.redaction import redact
 
 app = typer.Typer(
     name="snailtrail",
@@ -154,9 +155,8 @@ def run(argv: list[str]) -> int:
         if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             if json_output:
-                sys.stdout.write(
-                    json.dumps({"ok": False, "error": exc.format_message(), "exit_code": exc.exit_code}) + "\n"
-                )
+                document = {"ok": False, "error": redact(exc.format_message()), "exit_code": exc.exit_code}
+                sys.stdout.write(json.dumps(document) + "\n")
             return exc.exit_code
         if "--verbose" in argv or "-v" in argv:
             traceback.print_exc()

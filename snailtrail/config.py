@@ -3,38 +3,17 @@
 from __future__ import annotations
 
 import os
-import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from snailtrail.errors import ConfigError
+from snailtrail.redaction import url_secret
 from snailtrail.strategy_config import Name, StrategyConfig, Strict
-from snailtrail.validation import looks_like_secret_name, validate_model
+from snailtrail.validation import refuse_plain_secrets, validate_model
 from snailtrail.yamlio import load_yaml_mapping
-
-# A path segment of 20 or more letters and digits without a separator is a token (Slack's incoming-webhook
-# URLs end in one, and Slack says the whole URL is a secret), not a name a person chose.
-TOKEN_SEGMENT = re.compile(r"^[A-Za-z0-9]{20,}$")
-SECRET_URL_HOSTS = ("hooks.slack.com",)
-
-
-def url_looks_secret(url: str) -> bool:
-    """The secret-looking-value rule for URLs: a password, a query parameter named like a secret, or a
-    token-like path segment."""
-    parts = urlsplit(url)
-    return (
-        parts.password is not None
-        or parts.hostname in SECRET_URL_HOSTS
-        or any(
-            looks_like_secret_name(key) or key.lower() in ("key", "sig", "code") for key, _ in parse_qsl(parts.query)
-        )
-        or any(TOKEN_SEGMENT.match(segment) for segment in parts.path.split("/"))
-    )
-
 
 SANDBOX_REGION = "us-east-1"
 
@@ -148,9 +127,10 @@ class WebhookConfig(Strict):
         if value is not None:
             if not value.startswith(("http://", "https://")):
                 raise ValueError("must start with http:// or https://")
-            if url_looks_secret(value):
+            found = url_secret(value)
+            if found is not None:
                 raise ValueError(
-                    "this URL looks like it carries a secret (a token in its path or query, or a password); "
+                    f"this URL looks like it carries a secret ({found}); "
                     "put it in an environment variable and name that: url_env: SLACK_WEBHOOK_URL"
                 )
         return value
@@ -248,7 +228,7 @@ class EnvironmentConfig(Strict):
     def _no_port_override(cls, value: dict[str, str]) -> dict[str, str]:
         if "PORT" in value:
             raise ValueError("PORT belongs to each phase's container (it must match the container port)")
-        return value
+        return refuse_plain_secrets(value, "move it to a phase's `secrets:` as an SSM or Secrets Manager ARN")
 
     production: bool = False
     notifications: NotificationsConfig | None = Field(
@@ -269,6 +249,8 @@ class EnvironmentConfig(Strict):
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        if value is not None and "@" in value.partition("://")[2].split("/", 1)[0]:
+            raise ValueError("carries credentials (user:password@); give the URL without them")
         return value
 
 

@@ -152,6 +152,7 @@ class Context:
             self.settings.environment_name,
             self.settings.service.name,
             self.settings.state_dir,
+            warn=self.reporter.warn,
         )
         if self.settings.environment.notifications is not None:
             from snailtrail.notifications import Notifier
@@ -178,7 +179,7 @@ class Context:
         closed as interrupted first."""
         from snailtrail.run_trail import close_killed_runs
 
-        with self.lock.held(command):
+        with self.lock.held(command, self.reporter.warn):
             self.held_lock = self.lock
             for run in close_killed_runs(self.trail, command):
                 self.reporter.warn(f"the trail's {run.command} run {run.run_id} never finished: closed as interrupted")

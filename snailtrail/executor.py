@@ -57,10 +57,13 @@ class Executor:
             for step in plan.steps:
                 run_step(self.ctx.reporter, self.run, result, step.name, step.summary, lambda s=step: run.perform(s))
         except SnailtrailError as failure:
-            after_failure(self.ctx, self.ops, plan, result, failure, run.service_touched, run.in_flight())
+            # The way back first: the webhooks hear of the failure once it is done.
+            with self.ctx.trail.observers_held():
+                after_failure(self.ctx, self.ops, plan, result, failure, run.service_touched, run.in_flight())
         except KeyboardInterrupt:
             step = run.current.name if run.current else "deploy"
-            after_interrupt(self.ctx, self.ops, plan, result, run.service_touched, run.in_flight(), step)
+            with self.ctx.trail.observers_held():
+                after_interrupt(self.ctx, self.ops, plan, result, run.service_touched, run.in_flight(), step)
         else:
             # No event of its own: deploy.finished with ok says the phase verified (report.phase_states).
             result.ok = True

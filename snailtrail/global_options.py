@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from snailtrail.errors import SnailtrailError
+from snailtrail.redaction import redact, redact_value
 
 
 @dataclass
@@ -69,23 +70,38 @@ class GlobalOptions:
         context.endpoints = sandbox_endpoints(control.up(context.settings, context.reporter)[0])
 
     def output(self, document: dict[str, Any], human: str | None = None) -> None:
-        """One JSON document with --json; otherwise the human rendering (plain text when piped)."""
+        """One JSON document with --json; otherwise the human rendering (plain text when piped). Both redacted."""
         if self.json_output:
-            sys.stdout.write(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
+            sys.stdout.write(json.dumps(redact_value(document), indent=2, sort_keys=True, default=str) + "\n")
         elif human is not None:
             from rich.console import Console
 
-            Console(highlight=False, soft_wrap=True).print(human, markup=False)
+            Console(highlight=False, soft_wrap=True).print(redact(human), markup=False)
+
+    @staticmethod
+    def print_rich(renderable: Any) -> None:
+        """A rich rendering (a tree, a table) on stdout, redacted as it is written."""
+        from rich.console import Console
+
+        console = Console(highlight=False, soft_wrap=True)
+        with console.capture() as captured:
+            console.print(renderable)
+        sys.stdout.write(redact(captured.get()))
+
+    @staticmethod
+    def echo(line: str) -> None:
+        """One line of a stream (followed logs) on stdout, redacted."""
+        sys.stdout.write(redact(line) + "\n")
+        sys.stdout.flush()
 
     @staticmethod
     def report_error(error: SnailtrailError, json_output: bool) -> None:
         from snailtrail.ui import Reporter
 
-        Reporter().error(error.message, error.fix)
+        Reporter().error(error.message, error.fix)  # redacted by the reporter
         if json_output:
-            sys.stdout.write(
-                json.dumps({"ok": False, "error": error.message, "fix": error.fix, "exit_code": error.exit_code}) + "\n"
-            )
+            document = {"ok": False, "error": error.message, "fix": error.fix, "exit_code": error.exit_code}
+            sys.stdout.write(json.dumps(redact_value(document)) + "\n")
 
 
 def sandbox_endpoints(running: Any) -> Any:

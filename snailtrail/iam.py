@@ -122,13 +122,20 @@ def _allow(sid: str, actions: list[str], resource: str | list[str]) -> dict[str,
     return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resource}
 
 
+def _own_keys(statement: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """Only the items of this service in this environment (its lock and trail): one role cannot
+    read or write another service's history."""
+    keys = [f"{kind}#{settings.environment_name}#{settings.service.name}" for kind in ("lock", "trail")]
+    return statement | {"Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": keys}}}
+
+
 def policy(settings: Settings, purpose: str) -> dict[str, Any]:
     """An IAM policy document for ``verify`` (read-only: verify, status, plan, trail) or ``deploy``
     (deploy, rollback and run too)."""
     arns = Arns(settings)
     statements: list[dict[str, Any]] = [
         _allow("ReadTheService", READ_ONLY, "*"),
-        _allow("ReadTheTrailAndLock", STATE_READ, arns.table),
+        _own_keys(_allow("ReadTheTrailAndLock", STATE_READ, arns.table), settings),
     ]
     if purpose == "deploy":
         statements.append(_allow("DeployTheService", SERVICE_WRITE, arns.services))
@@ -144,7 +151,7 @@ def policy(settings: Settings, purpose: str) -> dict[str, Any]:
         gate_alarms = sorted({a for strategy in strategies(settings) for a in strategy.gates.alarms})
         if gate_alarms:
             statements.append(_allow("ReadTheGatesAlarms", GATE_ALARMS, arns.alarms(gate_alarms)))
-        statements.append(_allow("WriteTheTrailAndLock", STATE_WRITE, arns.table))
+        statements.append(_own_keys(_allow("WriteTheTrailAndLock", STATE_WRITE, arns.table), settings))
         roles = [r for r in (settings.service.task_role_arn, settings.execution_role_arn) if r]
         if roles:
             statements.append(

@@ -9,6 +9,7 @@ per event.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import urllib.request
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from snailtrail.config import Settings, WebhookConfig
+from snailtrail.redaction import redact_value
 from snailtrail.trail import Event, Trail
 from snailtrail.ui import Reporter
 
@@ -89,6 +91,15 @@ def post(url: str, payload: dict[str, Any]) -> None:
         raise OSError(f"answered HTTP {status}")
 
 
+def failure_reason(exc: Exception) -> str:
+    """Why a post failed, in words that never quote the URL (its path or query may be the webhook's secret)."""
+    if isinstance(exc, http.client.InvalidURL | UnicodeError):
+        return f"its URL cannot be sent as it is (a space, a control or a non-ASCII character: {type(exc).__name__})"
+    if isinstance(exc, OSError):
+        return str(exc)  # post's own words: "answered HTTP 4xx"
+    return f"it did not answer as an HTTP server does ({type(exc).__name__})"
+
+
 def message(event: Event, settings: Settings) -> dict[str, Any]:
     """Slack-compatible JSON: ``text`` (also the fallback other chat tools show) and Block Kit ``blocks``."""
     what = NOTIFIED[event.kind]
@@ -142,7 +153,7 @@ class Notifier:
     def __call__(self, event: Event) -> None:
         if event.kind not in NOTIFIED:
             return
-        payload = message(event, self._settings)
+        payload = redact_value(message(event, self._settings))
         for hook in self._hooks:
             if hook.said:
                 continue  # failed earlier in this run, and said so then
@@ -152,8 +163,8 @@ class Notifier:
                     continue
                 except RetryablePost as exc:
                     hook.unusable = f"{exc} ({POST_ATTEMPTS} attempts)"
-                except OSError as exc:
-                    hook.unusable = str(exc)
+                except Exception as exc:  # noqa: BLE001 - whatever the webhook does, the deploy goes on
+                    hook.unusable = failure_reason(exc)
             self._failed(hook, event)
 
     def _failed(self, hook: Webhook, event: Event) -> None:

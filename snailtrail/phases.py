@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from snailtrail.errors import ConfigError
 from snailtrail.strategy_config import StrategyConfig, Strict
-from snailtrail.validation import looks_like_secret_name, validate_model
+from snailtrail.validation import refuse_plain_secrets, validate_model
 from snailtrail.yamlio import load_yaml_mapping
 
 MANIFEST_NAME = re.compile(r"^phase-(?P<number>\d+)-(?P<short>[a-z][a-z0-9-]*)\.ya?ml$")
@@ -25,6 +25,12 @@ class ImageSpec(Strict):
     dockerfile: str
     context: str = "service"
     build_args: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("build_args")
+    @classmethod
+    def _no_secrets(cls, value: dict[str, str]) -> dict[str, str]:
+        # A build argument stays readable in the image's history.
+        return refuse_plain_secrets(value, "a build argument is kept in the image's history: use a build secret")
 
 
 class HealthCheckSpec(Strict):
@@ -82,12 +88,7 @@ class ContainerOptions(Strict):
     @field_validator("environment")
     @classmethod
     def _no_plain_secrets(cls, value: dict[str, str]) -> dict[str, str]:
-        for name in value:
-            if looks_like_secret_name(name):
-                raise ValueError(
-                    f"'{name}' looks like a secret; move it to `secrets:` as an SSM or Secrets Manager ARN"
-                )
-        return value
+        return refuse_plain_secrets(value, "move it to `secrets:` as an SSM or Secrets Manager ARN")
 
     @field_validator("secrets")
     @classmethod

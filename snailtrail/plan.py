@@ -16,6 +16,7 @@ from snailtrail.config import Settings
 from snailtrail.errors import ConfigError
 from snailtrail.native_setup import NativeSetup
 from snailtrail.phases import Phase
+from snailtrail.redaction import redact_value
 from snailtrail.steps import Step
 from snailtrail.strategy_config import StrategyConfig, StrategyKind
 from snailtrail.taskdef import Revision, normalize
@@ -89,8 +90,9 @@ class DeployPlan:
         }
 
     def task_definition_diff(self) -> str:
-        live = normalize(self.live_definition) if self.live_definition else {}
-        return _diff(live, normalize(self.rendered), "live task definition", "rendered task definition")
+        # The live revision may hold what the phases refuse now (DB_PASSWORD=...): both sides redacted.
+        live = redact_value(normalize(self.live_definition)) if self.live_definition else {}
+        return _diff(live, redact_value(normalize(self.rendered)), "live task definition", "rendered task definition")
 
     def service_diff(self) -> str:
         return _diff(self.live_service(), self.desired_service(), "live service", "after deploy")

@@ -31,9 +31,9 @@ def rolling_configuration(alarms: list[str]) -> dict[str, Any]:
 
 
 def lock_lost(ctx: Context) -> bool:
-    """Whether the deploy lock this run held was lost (expired, taken over, removed)."""
+    """Whether the deploy lock this run held was lost (expired, taken over, removed): read from the table."""
     lock = ctx.held_lock  # only while the run holds one (deploy, rollback, abort, sandbox)
-    return lock is not None and lock.lost.is_set()
+    return lock is not None and not lock.confirm()
 
 
 def configured_network(ctx: Context) -> dict[str, Any]:

@@ -25,9 +25,12 @@ from snailtrail.errors import SnailtrailError
 WATCH_CALLS = ("ecs.DescribeServices", "ecs.ListTasks", "ecs.DescribeTasks")
 # The new tasks' health in their target group, by the group's name (success criteria and gates).
 TARGET_HEALTH_CALLS = ("elbv2.DescribeTargetGroups", "elbv2.DescribeTargetHealth")
+# Every change of the service reads the deploy lock's token first (snailtrail/lock.py, DeployLock.confirm).
+LOCK_CHECK = "dynamodb.GetItem"
 # CreateService's request: the subnets and security groups by name, in the load balancer's VPC, and the
 # service's target group (snailtrail/service_ops.py).
 CREATE_SERVICE_CALLS = (
+    LOCK_CHECK,
     "elbv2.DescribeLoadBalancers",
     "ec2.DescribeSubnets",
     "ec2.DescribeSecurityGroups",
@@ -171,7 +174,7 @@ class UpdateServiceStep(Step):
 
     name: ClassVar[str] = "update"
     undo: ClassVar[str] = ROLLBACK_UNDO
-    api_calls: ClassVar[tuple[str, ...]] = ("ecs.UpdateService",)
+    api_calls: ClassVar[tuple[str, ...]] = (LOCK_CHECK, "ecs.UpdateService")
     mutating: ClassVar[bool] = True
 
 

@@ -1,4 +1,6 @@
-"""Human progress on stderr (rich on a terminal, plain lines otherwise); stdout stays for results."""
+"""Human progress on stderr (rich on a terminal, plain lines otherwise); stdout stays for results.
+
+Every message is redacted (snailtrail/redaction.py) here, where it leaves."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
+
+from snailtrail.redaction import redact
 
 MARKS = {True: "[green]✓[/]", False: "[red]✗[/]", None: "[yellow]•[/]"}
 
@@ -21,36 +25,36 @@ class Reporter:
 
     def note(self, message: str) -> None:
         if not self.quiet:
-            self.console.print(f"  {escape(message)}")
+            self.console.print(f"  {escape(redact(message))}")
 
     def detail(self, message: str) -> None:
         if self.verbose and not self.quiet:
-            self.console.print(f"    [dim]{escape(message)}[/]")
+            self.console.print(f"    [dim]{escape(redact(message))}[/]")
 
     def warn(self, message: str) -> None:
-        self.console.print(f"[yellow]warning:[/] {escape(message)}")
+        self.console.print(f"[yellow]warning:[/] {escape(redact(message))}")
 
     def error(self, message: str, fix: str | None = None) -> None:
-        self.console.print(f"[red]error:[/] {escape(message)}")
+        self.console.print(f"[red]error:[/] {escape(redact(message))}")
         if fix:
-            self.console.print(f"[cyan]fix:[/] {escape(fix)}")
+            self.console.print(f"[cyan]fix:[/] {escape(redact(fix))}")
 
     def heading(self, message: str) -> None:
         if not self.quiet:
-            self.console.print(f"[bold]{escape(message)}[/]")
+            self.console.print(f"[bold]{escape(redact(message))}[/]")
 
     @contextlib.contextmanager
     def step(self, name: str, summary: str) -> Iterator[None]:
         """A spinner while a long step runs, when stderr is a terminal."""
         if self.console.is_terminal and not self.quiet:
-            with self.console.status(f"{escape(name)}: {escape(summary)}"):
+            with self.console.status(f"{escape(name)}: {escape(redact(summary))}"):
                 yield
         else:
             yield
 
     def step_done(self, name: str, ok: bool | None, duration_s: float, detail: str) -> None:
         if not self.quiet or ok is False:
-            self.console.print(f"{MARKS[ok]} {escape(name):<9} {escape(detail)} [dim]({duration_s:.1f} s)[/]")
+            self.console.print(f"{MARKS[ok]} {escape(name):<9} {escape(redact(detail))} [dim]({duration_s:.1f} s)[/]")
 
     @contextlib.contextmanager
     def layers(self, title: str) -> Iterator[Any]:

@@ -9,15 +9,21 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from snailtrail.errors import ConfigError
+from snailtrail.redaction import looks_like_secret_name, secret_in_value
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-# Names that say their value is a secret, which must never sit in a file checked into git.
-SECRET_NAME_HINTS = ("SECRET", "PASSWORD", "TOKEN", "API_KEY", "PRIVATE_KEY", "CREDENTIAL")
 
-
-def looks_like_secret_name(name: str) -> bool:
-    return any(hint in name.upper() for hint in SECRET_NAME_HINTS)
+def refuse_plain_secrets(variables: dict[str, str], fix: str) -> dict[str, str]:
+    """Values that sit in a file checked into git: none may be named like a secret or look like one.
+    The message names the variable and what it looks like, never the value."""
+    for name, value in variables.items():
+        if looks_like_secret_name(name):
+            raise ValueError(f"'{name}' looks like a secret; {fix}")
+        found = secret_in_value(value)
+        if found is not None:
+            raise ValueError(f"the value of '{name}' looks like a secret ({found}); {fix}")
+    return variables
 
 
 # NAME=value, NAME: value (also --name=value): the value is masked when NAME says it is a secret.

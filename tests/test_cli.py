@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -49,3 +50,15 @@ def test_unknown_option_is_a_usage_error() -> None:
     )
     assert result.returncode == 2
     assert "No such option" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_error_never_prints_a_secret_on_stderr_or_in_json(capsys) -> None:
+    from snailtrail.errors import SnailtrailError
+    from snailtrail.global_options import GlobalOptions
+
+    error = SnailtrailError("cannot reach postgres://app:S3cr3tPass@db", fix="unset DB_PASSWORD=hunter2 first")
+    GlobalOptions.report_error(error, json_output=True)
+    printed = capsys.readouterr()
+    assert "S3cr3tPass" not in printed.out + printed.err and "hunter2" not in printed.out + printed.err
+    assert "postgres://***@db" in printed.err
+    assert json.loads(printed.out)["error"] == "cannot reach postgres://***@db"

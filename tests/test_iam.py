@@ -155,3 +155,16 @@ def test_run_and_its_timeout_work_with_the_deploy_policy_alone(
     granted = statements(sandbox)
     assert granted["RunOneOffTasks"]["Resource"] == "arn:aws:ecs:us-east-1:*:task-definition/shine:*"
     assert granted["StopOneOffTasks"]["Resource"] == "arn:aws:ecs:us-east-1:*:task/shine/*"
+
+
+def test_the_state_table_is_confined_to_the_keys_the_service_writes(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    granted = statements(sandbox)
+    written = {
+        item["pk"]["S"]
+        for item in boto3.client("dynamodb", region_name="us-east-1").scan(TableName="snailtrail-state")["Items"]
+    }
+    for sid in ("ReadTheTrailAndLock", "WriteTheTrailAndLock"):
+        keys = granted[sid]["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]
+        assert sorted(keys) == ["lock#unit#shine", "trail#unit#shine"]
+        assert written <= set(keys)  # every item a deploy wrote is one the role may touch, and no more

@@ -4,6 +4,7 @@ never fails the deploy, and the trail says it failed."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -159,3 +160,90 @@ def test_a_held_deployment_is_posted_with_what_waits_the_evidence_and_both_comma
     assert "`snailtrail promote --env unit`" in posted["text"] and "`snailtrail abort --env unit`" in posted["text"]
     assert "2 success criteria passed" in posted["blocks"][0]["text"]["text"]
     assert not any("*Fix*" in block.get("text", {}).get("text", "") for block in posted["blocks"])
+
+
+@pytest.fixture
+def not_http() -> Iterator[str]:
+    """A webhook whose server answers with something other than HTTP, then hangs up."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.1)
+    stop = threading.Event()
+
+    def answer() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+
+    answering = threading.Thread(target=answer, daemon=True)
+    answering.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+    # Joined before the socket is closed: a thread left in accept() could take a later test's connection
+    # once the descriptor's number is reused.
+    stop.set()
+    answering.join()
+    server.close()
+
+
+def deploy_crashing_phase_2(sandbox: Sandbox) -> Any:
+    sandbox.break_phase("phase-2", CRASHING)
+    return sandbox.deploy("phase-2", "fake.local/shine:phase-2-crash")
+
+
+@pytest.mark.parametrize("fault", ["not HTTP", "a space in the URL"])
+def test_a_webhook_fault_of_any_kind_never_stops_the_rollback(
+    sandbox: Sandbox, not_http: str, fault: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    verified = sandbox.run("status", "--json").json()["task_definition"]
+    url = not_http if fault == "not HTTP" else "http://127.0.0.1:9/services/T0AAAA/B0BBBB/hook token"
+    monkeypatch.setenv("DEPLOY_HOOK_URL", url)
+    configure(sandbox, {"url_env": "DEPLOY_HOOK_URL"})
+    result = deploy_crashing_phase_2(sandbox)
+    # Exit 1 is the contract's "failed and rolled back": it must be true.
+    assert result.exit_code == 1, result.stderr
+    assert sandbox.run("status", "--json").json()["task_definition"] == verified
+    events = trail_kinds(sandbox)
+    assert any(e["kind"] == "rollback.finished" and e.get("ok") for e in events)
+    [failed] = [e for e in events if e["kind"] == "notification.failed"]
+    assert failed["data"]["event"] == "deploy.failed"
+    assert "hook token" not in result.stderr + json.dumps(events)  # the URL's path is never quoted
+
+
+def test_the_rollback_is_done_before_the_failure_is_posted(
+    sandbox: Sandbox, hook: Hook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    configure(sandbox, {"url": hook.url})
+    updates_when_posted: list[int] = []
+    from snailtrail import notifications
+
+    real_post = notifications.post
+
+    def post_counting(url: str, payload: dict[str, Any]) -> None:
+        updates_when_posted.append(sandbox.api_calls["ecs.UpdateService"])
+        real_post(url, payload)
+
+    monkeypatch.setattr(notifications, "post", post_counting)
+    sandbox.api_calls.clear()
+    assert deploy_crashing_phase_2(sandbox).exit_code == 1
+    # The deploy's update, then the rollback's: both made before the failure was posted.
+    assert updates_when_posted[0] == 2 == sandbox.api_calls["ecs.UpdateService"]
+
+
+def test_an_observer_that_raises_is_recorded_as_notification_failed_and_nothing_else(tmp_path: Any) -> None:
+    from snailtrail.trail import Event, Trail
+
+    trail = Trail(None, "table", "unit", "shine", tmp_path)
+
+    def broken(event: Event) -> None:
+        raise UnicodeEncodeError("latin-1", "x", 0, 1, "bad")
+
+    trail.observers.append(broken)
+    trail.emit(Event(kind="deploy.failed", run_id="r1"))
+    kinds = [e["kind"] for e in trail.events()]
+    assert kinds == ["deploy.failed", "notification.failed"]

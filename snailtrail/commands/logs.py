@@ -80,6 +80,6 @@ def logs(
     # Running tasks come and go during a deploy: asked again each round. A chosen task stays chosen.
     again = (lambda: selected_sources(context, None, False)) if task is None and not previous else lambda: sources
     try:
-        follow_lines(reader, again, start_ms, lambda line: typer.echo(line.render()), FOLLOW_INTERVAL_S)
+        follow_lines(reader, again, start_ms, lambda line: state.echo(line.render()), FOLLOW_INTERVAL_S)
     except KeyboardInterrupt:
         return  # Ctrl-C is how following ends: exit 0

@@ -77,9 +77,8 @@ def output_report(
     else:
         from rich.console import Console
 
-        console = Console(highlight=False, soft_wrap=True)
-        if console.is_terminal:
-            console.print(render_tree(report, environment, command))
+        if Console().is_terminal:
+            state.print_rich(render_tree(report, environment, command))
         else:
             state.output(document, render_plain(report, environment, command))
     if not report.ok:

@@ -241,6 +241,8 @@ def test_a_healthy_deploy_makes_each_call_for_a_purpose(sandbox: Sandbox, monkey
         "ecs.TagResource": 1,
         "dynamodb.PutItem": len(events) + 1,
         "dynamodb.DeleteItem": 1,
+        # The lock's token, read again before the service is changed.
+        "dynamodb.GetItem": 1,
         # The trail, read twice: once the lock is taken, for a run killed before it finished (closed as
         # interrupted); then for the rollback target, what was live before this deploy.
         "dynamodb.Query": 2,

@@ -147,7 +147,9 @@ class BeforeDeployStep(Step):
 
     @property
     def api_calls(self) -> tuple[str, ...]:
-        network = () if self.service_exists else ("elbv2.DescribeLoadBalancers", *CREATE_SERVICE_CALLS[1:3])
+        # Before the service exists, RunTask takes the configured network: its names resolved to ids.
+        first_deploy = ("elbv2.DescribeLoadBalancers", "ec2.DescribeSubnets", "ec2.DescribeSecurityGroups")
+        network = () if self.service_exists else first_deploy
         return (
             "ecs.DescribeTaskDefinition",
             *network,
@@ -203,7 +205,7 @@ class NativeUpdateStep(Step):
 
     name: ClassVar[str] = "update"
     undo: ClassVar[str] = NATIVE_UNDO
-    api_calls: ClassVar[tuple[str, ...]] = ("ecs.UpdateService",)
+    api_calls: ClassVar[tuple[str, ...]] = (LOCK_CHECK, "ecs.UpdateService")
     mutating: ClassVar[bool] = True
 
 

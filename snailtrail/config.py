@@ -229,6 +229,35 @@ class TrafficConfig(Strict):
     )
 
 
+class InfraConfig(Strict):
+    """`snailtrail infra`: the environment's CloudFormation stack (snailtrail/templates/environment.yaml).
+
+    The template's names come from this file (service, load balancer, roles, table, bucket...); what only the
+    account knows is here.
+    """
+
+    stack_name: Name | None = Field(default=None, description="default: <service.name>-<environment>")
+    certificate_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/.+$",
+        description="the ACM certificate of the domain, for the HTTPS listeners",
+    )
+    parameters: dict[str, str] = Field(
+        default_factory=dict,
+        description="other template parameters: VpcId and SubnetIds (an existing network), TestListenerCidr, "
+        "LogRetentionDays, ImageTagMutability, SslPolicy, DeregistrationDelaySeconds, ...",
+    )
+    github_repository: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+        description="`infra up --ci`: owner/name of the repository whose GitHub Actions deploy this environment",
+    )
+    ci_parameters: dict[str, str] = Field(
+        default_factory=dict,
+        description="`infra up --ci`: MainBranch, OidcProviderArn (the account's existing GitHub provider), role names",
+    )
+
+
 class EnvironmentConfig(Strict):
     kind: EnvironmentKind = EnvironmentKind.aws
     region: str | None = Field(
@@ -251,6 +280,12 @@ class EnvironmentConfig(Strict):
     )
     execution_role_arn: str | None = Field(
         default=None, description="the task execution role in this environment (overrides service's)"
+    )
+    task_role_arn: str | None = Field(
+        default=None, description="the task role (the app's own permissions) in this environment (overrides service's)"
+    )
+    domain: DomainConfig | None = Field(
+        default=None, description="the public domain in this environment (overrides service's)"
     )
     log_group: str | None = Field(
         default=None, description="the awslogs group in this environment (overrides service's)"
@@ -306,6 +341,7 @@ class EnvironmentConfig(Strict):
     traffic: TrafficConfig | None = Field(
         default=None, description="the listener (or listener rule) whose forward blue-green and canary move"
     )
+    infra: InfraConfig | None = Field(default=None, description="`snailtrail infra plan|up`: the environment's stack")
 
     @field_validator("endpoint_url", "public_url")
     @classmethod
@@ -367,6 +403,14 @@ class Settings(BaseModel):
     @property
     def execution_role_arn(self) -> str | None:
         return self.environment.execution_role_arn or self.service.execution_role_arn
+
+    @property
+    def task_role_arn(self) -> str | None:
+        return self.environment.task_role_arn or self.service.task_role_arn
+
+    @property
+    def domain(self) -> DomainConfig | None:
+        return self.environment.domain or self.service.domain
 
     @property
     def log_group(self) -> str | None:

@@ -173,7 +173,11 @@ class Context:
 
     @contextmanager
     def holding_lock(self, command: str) -> Iterator[None]:
-        """Hold the deploy lock for the block (renewed in the background), as ``held_lock``."""
+        """Hold the deploy lock for the block (renewed in the background), as ``held_lock``; the credentials'
+        account is checked first, as every change is made under the lock."""
+        from snailtrail.account_guard import require_account
+
+        require_account(self)
         with self.lock.held(command):
             self.held_lock = self.lock
             try:
@@ -184,12 +188,12 @@ class Context:
     def public_url(self) -> str:
         if self.endpoints.public_url:
             return self.endpoints.public_url
-        domain = self.settings.service.domain
+        domain = self.settings.domain
         if domain is not None and self.settings.environment.kind is EnvironmentKind.aws:
             return f"https://{domain.name}"
         raise ConfigError(
             f"environment {self.settings.environment_name} has no public_url",
-            fix="set environments.<name>.public_url (or service.domain) in snailtrail.yaml",
+            fix="set environments.<name>.public_url (or the environment's domain) in snailtrail.yaml",
         )
 
     def test_url(self) -> str:

@@ -126,7 +126,7 @@ def policy(settings: Settings, purpose: str) -> dict[str, Any]:
             statements.append(_allow("MoveTraffic", LISTENER_WRITE, [arns.listeners, arns.listener_rules]))
             statements.append(_allow("ReadTheGatesMetrics", UNSCOPED_TRAFFIC, "*"))
         statements.append(_allow("WriteTheTrailAndLock", STATE_WRITE, arns.table))
-        roles = [r for r in (settings.service.task_role_arn, settings.execution_role_arn) if r]
+        roles = [r for r in (settings.task_role_arn, settings.execution_role_arn) if r]
         if roles:
             statements.append(
                 {

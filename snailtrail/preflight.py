@@ -72,7 +72,7 @@ def cluster(view: LiveView, _: Phase | None) -> Verdict:
 
 
 def roles(view: LiveView, _: Phase | None) -> Verdict:
-    arns = [a for a in (view.settings.execution_role_arn, view.settings.service.task_role_arn) if a]
+    arns = [a for a in (view.settings.execution_role_arn, view.settings.task_role_arn) if a]
     return judge_roles(view, arns, "the configuration names no roles")
 
 

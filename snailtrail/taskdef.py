@@ -83,8 +83,8 @@ def render(settings: Settings, phase: Phase, image: str) -> dict[str, Any]:
     }
     if settings.execution_role_arn:
         definition["executionRoleArn"] = settings.execution_role_arn
-    if service.task_role_arn:
-        definition["taskRoleArn"] = service.task_role_arn
+    if settings.task_role_arn:
+        definition["taskRoleArn"] = settings.task_role_arn
     architecture = settings.environment.cpu_architecture
     if architecture is not None:
         definition["runtimePlatform"] = {"cpuArchitecture": architecture.value, "operatingSystemFamily": "LINUX"}

@@ -35,7 +35,7 @@ def dns_ownership(view: LiveView, phase: Phase | None) -> Verdict:
     import dns.exception
     import dns.resolver
 
-    domain = view.settings.service.domain
+    domain = view.settings.domain
     if domain is None:
         return skip("no domain configured (service.domain)")
     balancer = view.load_balancer()

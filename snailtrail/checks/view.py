@@ -133,7 +133,7 @@ class LiveView:
     # -- DNS ----------------------------------------------------------------------------------
     def route53_record(self) -> PublicRecord | None:
         """The domain's public zone and record; None when the configuration names no domain."""
-        domain = self.settings.service.domain
+        domain = self.settings.domain
         if domain is None:
             return None
         return self._once("route53", lambda: self._reader(Route53Api).public_record(domain.hosted_zone, domain.name))

@@ -44,6 +44,9 @@ def push(
     context = state.context()
     selected = context.phase(phase)
     built = images.build(context.settings, selected, context.reporter.detail, images.parse_build_args(build_arg))
+    from snailtrail.account_guard import require_account
+
+    require_account(context)
     pushed = images.publish(built, context.settings, context.clients, context.endpoints.registry, context.reporter)
     state.output({"ok": True, "image": pushed.reference, "digest": pushed.digest}, pushed.reference)
 

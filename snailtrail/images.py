@@ -155,11 +155,16 @@ def registry_host(
     settings: Settings, clients: Any, sandbox_registry: str | None
 ) -> tuple[str | None, dict[str, str] | None]:
     """Where images go, and the credentials: ECR's token, a named registry, or None (local engine only)."""
+    from snailtrail.aws.ecr import ecr_registry
+
     registry = settings.environment.registry
-    if registry == "ecr":
-        data = clients.client("ecr").get_authorization_token()["authorizationData"][0]
+    named_ecr = ecr_registry(registry)
+    if registry == "ecr" or named_ecr is not None:
+        # ECR's token opens every host of the registry (FIPS, dual-stack); the region is the host's.
+        ecr = clients.client("ecr", named_ecr.region if named_ecr else None)
+        data = ecr.get_authorization_token()["authorizationData"][0]
         user, password = base64.b64decode(data["authorizationToken"]).decode().split(":", 1)
-        host = data["proxyEndpoint"].removeprefix("https://").removeprefix("http://")
+        host = registry if named_ecr else data["proxyEndpoint"].removeprefix("https://").removeprefix("http://")
         return host, {"username": user, "password": password}
     if registry == "sandbox":
         return sandbox_registry, None

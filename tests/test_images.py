@@ -53,3 +53,44 @@ def test_smoke_refuses_an_arm64_image_for_x86_64_tasks(production: Settings, mon
     phase = load_phases(production.phases_path)[1]
     result = images.smoke("shine:phase-2", production, phase, 5, lambda _: None)
     assert not result.ok and "built for arm64" in result.summary and "X86_64" in result.summary
+
+
+@pytest.mark.parametrize(
+    "host", ["123456789012.dkr-ecr.eu-central-1.on.aws", "123456789012.dkr.ecr-fips.eu-central-1.amazonaws.com"]
+)
+def test_a_dual_stack_or_fips_ecr_host_is_pushed_to_with_an_ecr_token(
+    production: Settings, host: str, aws_env: None
+) -> None:
+    import base64
+
+    from botocore.stub import Stubber
+
+    from snailtrail.aws.session import AwsClients
+
+    settings = production.model_copy(
+        update={
+            "project": production.project.model_copy(
+                update={
+                    "environments": {
+                        **production.project.environments,
+                        "production": production.environment.model_copy(update={"registry": host, "profile": None}),
+                    }
+                }
+            )
+        }
+    )
+    clients = AwsClients(settings.environment)
+    token = base64.b64encode(b"AWS:secret-token").decode()
+    with Stubber(clients.client("ecr", "eu-central-1")) as stub:
+        stub.add_response(
+            "get_authorization_token",
+            {
+                "authorizationData": [
+                    {
+                        "authorizationToken": token,
+                        "proxyEndpoint": "https://123456789012.dkr.ecr.eu-central-1.amazonaws.com",
+                    }
+                ]
+            },
+        )
+        assert images.registry_host(settings, clients, None) == (host, {"username": "AWS", "password": "secret-token"})

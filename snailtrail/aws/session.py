@@ -155,13 +155,18 @@ class AwsClients:
             for observer in self.observers:
                 observer[name] += 1
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, region: str | None = None) -> Any:
+        """The service's client in the environment's region, or in ``region`` (an ECR image kept elsewhere)."""
+        key = service if region in (None, self.region) else f"{service}@{region}"
         with self._lock:
-            if service not in self._clients:
-                self._clients[service] = self._session.client(
-                    service, endpoint_url=self.endpoint_url or self.environment.endpoint_url, config=self._config
+            if key not in self._clients:
+                self._clients[key] = self._session.client(
+                    service,
+                    region_name=region,
+                    endpoint_url=self.endpoint_url or self.environment.endpoint_url,
+                    config=self._config,
                 )
-            return self._clients[service]
+            return self._clients[key]
 
     @property
     def total_calls(self) -> int:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from snailtrail.aws.account import AccountApi
-from snailtrail.aws.ecr import EcrApi
+from snailtrail.aws.ecr import EcrApi, EcrRegistry
 from snailtrail.aws.elbv2 import actions_of, forward_weights
 from snailtrail.aws.iam import IamApi
 from snailtrail.aws.logs import LogsApi
@@ -149,11 +149,11 @@ class LiveView:
         """Existence only, through describe calls: verify never reads a secret's value."""
         return self._once(("secret", value_from), lambda: self._reader(SecretsApi).exists(value_from))
 
-    def ecr_image_error(self, registry_id: str, repository: str, digest: str) -> str | None:
-        """ECR's error code for the image, or None when it is there."""
+    def ecr_image_error(self, registry: EcrRegistry, repository: str, digest: str) -> str | None:
+        """ECR's error code for the image (asked in its registry's region), or None when it is there."""
         return self._once(
-            ("ecr image", registry_id, repository, digest),
-            lambda: self._reader(EcrApi).image_error(registry_id, repository, digest),
+            ("ecr image", registry, repository, digest),
+            lambda: EcrApi(self.ctx.clients, registry.region).image_error(registry.registry_id, repository, digest),
         )
 
     def registry_config(self, reference: str) -> tuple[dict[str, Any] | None, str | None]:

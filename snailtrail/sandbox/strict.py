@@ -21,7 +21,6 @@ CLIENT_EXCEPTION = "ClientException"
 INVALID_PARAMETER = "InvalidParameterException"
 
 
-
 @dataclass(frozen=True)
 class TargetGroup:
     """What the service rules read of a target group."""

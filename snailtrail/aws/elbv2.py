@@ -110,19 +110,21 @@ def writable(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def with_forward_weights(actions: list[dict[str, Any]], weights: dict[str, int]) -> list[dict[str, Any]]:
-    """The action list with only its forward's target groups and weights replaced.
+    """The action list with only the weights of the given target groups replaced in its forward.
 
     Every other action (authenticate-oidc/cognito before the forward, with its Order) and the
-    forward's own settings (TargetGroupStickinessConfig, Order) are kept. TargetGroupArn goes: AWS
+    forward's own settings (TargetGroupStickinessConfig, Order) are kept, and so is every other target
+    group of the forward with its weight (another app's, on a shared rule). TargetGroupArn goes: AWS
     accepts it beside a ForwardConfig only when both name the same single group (AWS API reference,
     Action.TargetGroupArn).
     """
     rewritten = writable(actions)
     for action in rewritten:
         if action.get("Type") == "forward":
+            merged = forward_weights([action]) | weights
             action.pop("TargetGroupArn", None)
             action["ForwardConfig"] = {
                 **(action.get("ForwardConfig") or {}),
-                "TargetGroups": [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in weights.items()],
+                "TargetGroups": [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in merged.items()],
             }
     return rewritten

@@ -101,7 +101,11 @@ class LiveView:
         return [] if parent is None else self._once(key, lambda: read(parent[arn_key]))
 
     def forwarded_target_groups(self, listener: dict[str, Any]) -> list[str]:
-        return [arn for arn, weight in forward_weights(actions_of(listener)).items() if weight > 0]
+        """The groups the listener sends traffic to: by its default actions or by one of its rules (the
+        service's rule_priority, ECS-native blue/green's production rule)."""
+        forwarders = [listener, *self.listener_rules(listener)]
+        weights = [forward_weights(actions_of(x)) for x in forwarders]
+        return list(dict.fromkeys(arn for each in weights for arn, weight in each.items() if weight > 0))
 
     # -- network ------------------------------------------------------------------------------
     def awsvpc(self) -> dict[str, Any]:
@@ -117,6 +121,14 @@ class LiveView:
             return {g["GroupId"]: g for g in self.ctx.ec2.security_groups(sorted(ids))} if ids else {}
 
         return self._once("sgs", load)
+
+    def load_balancer_subnets(self) -> list[dict[str, Any]]:
+        """The load balancer's subnets: its nodes take their addresses from them."""
+        ids = [zone["SubnetId"] for zone in (self.load_balancer() or {}).get("AvailabilityZones", [])]
+        return self._once("lb subnets", lambda: self.ctx.ec2.subnets(ids)) if ids else []
+
+    def listener_rules(self, listener: dict[str, Any]) -> list[dict[str, Any]]:
+        return self._once(("rules", listener["ListenerArn"]), lambda: self.ctx.elbv2.rules(listener["ListenerArn"]))
 
     def subnets(self) -> list[dict[str, Any]]:
         ids = self.awsvpc().get("subnets", [])

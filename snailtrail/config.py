@@ -294,6 +294,11 @@ class EnvironmentConfig(Strict):
         default=None, description="runtimePlatform.cpuArchitecture; images are built for it (default: the host's)"
     )
     public_url: str | None = None
+    test_url: str | None = Field(
+        default=None,
+        description="where the test listener answers (default: the public URL's scheme, the environment's domain and "
+        "the test listener's port; set it when the public URL is a CDN such as CloudFront)",
+    )
     dns_server: str | None = Field(
         default=None,
         pattern=r"^[0-9a-fA-F.:]+:\d+$|^[0-9a-fA-F.:]+$",
@@ -343,7 +348,7 @@ class EnvironmentConfig(Strict):
     )
     infra: InfraConfig | None = Field(default=None, description="`snailtrail infra plan|up`: the environment's stack")
 
-    @field_validator("endpoint_url", "public_url")
+    @field_validator("endpoint_url", "public_url", "test_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):

@@ -203,7 +203,17 @@ class Context:
         blue_green = self.settings.service.blue_green
         if blue_green is None or blue_green.test_listener_port is None:
             raise ConfigError("no test listener is configured", fix="set service.blue_green.test_listener_port")
+        if self.settings.environment.test_url:
+            return self.settings.environment.test_url
         from urllib.parse import urlsplit
 
-        host = urlsplit(self.public_url()).hostname
-        return f"http://{host}:{blue_green.test_listener_port}"
+        # The load balancer's own name for it (the environment's domain), not the public URL's host, which may be
+        # a CDN (CloudFront) that serves no test port; the scheme is the public URL's (HTTPS in production).
+        public = urlsplit(self.public_url())
+        domain = self.settings.domain
+        host = (
+            domain.name
+            if domain is not None and self.settings.environment.kind is EnvironmentKind.aws
+            else public.hostname
+        )
+        return f"{public.scheme}://{host}:{blue_green.test_listener_port}"

@@ -128,6 +128,14 @@ class Revision:
         return self.tags.get(TAG_VERIFIED)
 
     @property
+    def verified_as_it_is(self) -> bool:
+        """Its verified-at tag belongs to this definition: the fingerprint tag snailtrail wrote at registration is
+        this definition's own. A tool that registers a copy with another image keeps the tags (ecs-deploy's
+        deploy --image), verified-at and fingerprint included, and the copy was never verified."""
+        tagged = self.tags.get(TAG_FINGERPRINT)
+        return bool(self.verified_at) and tagged == fingerprint(self.definition)
+
+    @property
     def active(self) -> bool:
         """False once deregistered (INACTIVE): UpdateService refuses it, yet the tag lookup still returns it.
         https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeregisterTaskDefinition.html"""

@@ -79,6 +79,23 @@ class LoadBalancerConfig(Strict):
     target_group: Name
     listener_port: int = Field(default=80, ge=1, le=65535)
     security_group: Name | None = None
+    alternate_target_group: Name | None = Field(
+        default=None,
+        description="the second target group of ECS's blue/green, canary and linear deployments "
+        "(advancedConfiguration.alternateTargetGroupArn); default: <target_group>-alt",
+    )
+    test_listener_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="the listener whose rule is advancedConfiguration.testListenerRule: the new revision "
+        "answers there before it takes production traffic",
+    )
+
+    @property
+    def alternate(self) -> str:
+        """The alternate target group's name."""
+        return self.alternate_target_group or f"{self.target_group}-alt"
 
 
 class BlueGreenConfig(Strict):
@@ -289,6 +306,12 @@ class EnvironmentConfig(Strict):
     )
     log_group: str | None = Field(
         default=None, description="the awslogs group in this environment (overrides service's)"
+    )
+    load_balancer_role_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$",
+        description="the role ECS calls Elastic Load Balancing with in native blue/green, canary and linear "
+        "deployments (advancedConfiguration.roleArn; AmazonECSInfrastructureRolePolicyForLoadBalancers)",
     )
     cpu_architecture: CpuArchitecture | None = Field(
         default=None, description="runtimePlatform.cpuArchitecture; images are built for it (default: the host's)"

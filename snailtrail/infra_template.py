@@ -110,13 +110,16 @@ def environment_parameters(settings: Settings, phases: list[Phase]) -> dict[str,
         "ClusterName": service.cluster,
         "LoadBalancerName": lb.name,
         "TargetGroupName": lb.target_group,
-        "AlternateTargetGroupName": _alternate_target_group(settings),
+        "AlternateTargetGroupName": lb.alternate,
         "AlbSecurityGroupName": lb.security_group or f"{service.name}-alb",
         "TaskSecurityGroupName": task_groups[0] if task_groups else f"{service.name}-tasks",
         "ExecutionRoleName": role_name(
             _required(settings.execution_role_arn, f"{env_field}.execution_role_arn", "name the role the stack creates")
         ),
         "TaskRoleName": role_name(settings.task_role_arn) if settings.task_role_arn else f"{service.name}-task",
+        "LoadBalancerRoleName": role_name(environment.load_balancer_role_arn)
+        if environment.load_balancer_role_arn
+        else f"{service.name}-ecs-load-balancers",
         "LogGroupName": _required(settings.log_group, f"{env_field}.log_group", "name the log group, say /ecs/shine"),
         "StateTableName": environment.state_table,
         "RepositoryName": service.image_repository,
@@ -139,22 +142,11 @@ def environment_parameters(settings: Settings, phases: list[Phase]) -> dict[str,
         "DomainName": domain.name if domain else "",
         "HostedZoneName": domain.hosted_zone.rstrip(".") if domain else "",
     }
-    test_port = _test_listener_port(settings)
-    if test_port is not None:
-        parameters["TestListenerPort"] = str(test_port)
+    if lb.test_listener_port is not None:
+        parameters["TestListenerPort"] = str(lb.test_listener_port)
     if len(names) == 2:
         parameters["SubnetNames"] = ",".join(names)
     return parameters
-
-
-def _alternate_target_group(settings: Settings) -> str:
-    blue_green = settings.service.blue_green
-    return blue_green.target_group if blue_green else f"{settings.service.load_balancer.target_group}-alt"
-
-
-def _test_listener_port(settings: Settings) -> int | None:
-    blue_green = settings.service.blue_green
-    return blue_green.test_listener_port if blue_green else None
 
 
 def _defaults(template: dict[str, Any]) -> dict[str, str]:
@@ -198,6 +190,7 @@ def configuration_mismatches(settings: Settings, outputs: dict[str, str]) -> lis
     referred = {
         "ExecutionRoleArn": ("execution_role_arn", settings.execution_role_arn),
         "TaskRoleArn": ("task_role_arn", settings.task_role_arn),
+        "LoadBalancerRoleArn": ("load_balancer_role_arn", environment.load_balancer_role_arn),
         "PublicUrl": ("public_url", environment.public_url),
     }
     mismatches = []

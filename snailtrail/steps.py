@@ -173,12 +173,13 @@ class TestColourStep(Step):
     the test listener (``test_listener``), which this step points at the new colour."""
 
     test_listener: bool = False
+    rule: bool = False  # the test listener's rule at the environment's rule priority moves, not the listener
     name: ClassVar[str] = "test"
     undo: ClassVar[str] = "nothing to undo: the test listener carries no production traffic"
 
     @property
     def api_calls(self) -> tuple[str, ...]:
-        return (("elbv2.ModifyListener",) if self.test_listener else ()) + TARGET_HEALTH_CALLS
+        return ((traffic_move(self.rule),) if self.test_listener else ()) + TARGET_HEALTH_CALLS
 
     @property
     def mutating(self) -> bool:  # type: ignore[override]

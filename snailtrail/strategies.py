@@ -136,6 +136,7 @@ def _beside_the_live_colour(settings: Settings, plan: DeployPlan, weights: list[
                 else " (no test listener: HTTP criteria wait for traffic)"
             ),
             test_listener=bool(test_port),
+            rule=rule,
         ),
     ]
     gates = strategy.gates

@@ -102,10 +102,23 @@ class TrafficShift:
             balancer["LoadBalancerArn"],
             production,
             restore_actions(production, old, new),
-            test["ListenerArn"] if test else None,
+            self._test_route(test),
             old,
             new,
         )
+
+    def _test_route(self, test: dict[str, Any] | None) -> str | None:
+        """The test listener's rule at the environment's rule priority (it takes the requests before the
+        listener's default action), else the test listener itself."""
+        if test is None:
+            return None
+        traffic = self.ctx.settings.environment.traffic
+        if traffic is not None and traffic.rule_priority is not None:
+            rules = self.ctx.elbv2.rules(test["ListenerArn"])
+            rule = next((r for r in rules if r["Priority"] == str(traffic.rule_priority)), None)
+            if rule is not None:
+                return rule["RuleArn"]
+        return test["ListenerArn"]
 
     # -- the steps ------------------------------------------------------------------------------
     def record(self) -> RolloutRecord:

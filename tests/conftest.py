@@ -25,6 +25,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 CRASHING = ["sh", "-c", "echo loading models; echo 'ModuleNotFoundError: no module named cv2' >&2; exit 1"]
 REPO = Path(__file__).resolve().parents[1]
 EXECUTION_ROLE_ARN = "arn:aws:iam::123456789012:role/shine-execution"
+LOAD_BALANCER_ROLE_ARN = "arn:aws:iam::123456789012:role/shine-ecs-load-balancers"
 
 BASE_IMAGE = os.environ.get("SNAILTRAIL_BASE_IMAGE", "snailtrail/python:3.11-bookworm")
 
@@ -155,7 +156,8 @@ class Sandbox:
         ][0]["TargetGroupArn"]
 
     def forward(self, weights: dict[str, int]) -> None:
-        """Point the listener's default action at these target groups (name or ARN -> weight)."""
+        """Point the production listener's service rule (priority 10) at these target groups (name or ARN ->
+        weight)."""
         import boto3
 
         elbv2 = boto3.client("elbv2", region_name="us-east-1")
@@ -167,10 +169,12 @@ class Sandbox:
         }
         balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
         listener = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"][0]
+        rule = next(
+            r for r in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"] if r["Priority"] == "10"
+        )
         groups = [{"TargetGroupArn": arns[name], "Weight": weight} for name, weight in weights.items()]
-        elbv2.modify_listener(
-            ListenerArn=listener["ListenerArn"],
-            DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}],
+        elbv2.modify_rule(
+            RuleArn=rule["RuleArn"], Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}]
         )
 
     def copy_revision(
@@ -229,6 +233,7 @@ def write_config(root: Path, public_url: str, test_listener_port: int | None = 8
     shutil.copytree(FIXTURES / "phases", root / "phases", dirs_exist_ok=True)
     document = yaml.safe_load((REPO / "snailtrail.yaml").read_text())
     document["service"]["blue_green"]["test_listener_port"] = test_listener_port
+    document["service"]["load_balancer"]["test_listener_port"] = test_listener_port
     document["default_environment"] = "unit"
     document["environments"] = {
         "unit": {
@@ -241,6 +246,9 @@ def write_config(root: Path, public_url: str, test_listener_port: int | None = 8
             # provision() creates the role and the log group, as an account's set-up would have.
             "execution_role_arn": EXECUTION_ROLE_ARN,
             "log_group": "/ecs/shine",
+            "load_balancer_role_arn": LOAD_BALANCER_ROLE_ARN,
+            # The service's rule on the listener (provisioned at priority 10): the listener's default is a 404.
+            "traffic": {"rule_priority": 10},
             "cpu_architecture": "X86_64",
             **environment,
         }

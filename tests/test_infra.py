@@ -145,11 +145,11 @@ def test_up_builds_what_a_deploy_needs_and_a_second_up_changes_nothing(account: 
         weights = {
             g["TargetGroupArn"].split("/")[1]: g["Weight"] for g in rule["Actions"][0]["ForwardConfig"]["TargetGroups"]
         }
-        assert weights == {"shine-tg": 100, "shine-tg-green": 0}
+        assert weights == {"shine-tg": 100, "shine-tg-alt": 0}
     groups = boto3.client("elbv2", region_name="us-east-1").describe_target_groups()["TargetGroups"]
     assert {(g["TargetGroupName"], g["TargetType"], g["HealthCheckPath"]) for g in groups} == {
         ("shine-tg", "ip", "/health"),
-        ("shine-tg-green", "ip", "/health"),
+        ("shine-tg-alt", "ip", "/health"),
     }
     ec2 = boto3.client("ec2", region_name="us-east-1")
     tasks = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["shine-tasks"]}])["SecurityGroups"][

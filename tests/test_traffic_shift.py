@@ -30,14 +30,23 @@ LONG_CANARY_BAKE = {
 }
 
 
-def weights(sandbox: Sandbox) -> dict[str, int]:
-    """Target group name -> weight on the production listener."""
+# The production listener's service rule as provisioned: all weight on the primary group, none on the alternate.
+AS_PROVISIONED = {"shine-tg": 100, "shine-tg-alt": 0}
+
+
+def service_rule() -> dict[str, Any]:
+    """The production listener's rule at priority 10 (the environment's traffic.rule_priority)."""
     elbv2 = boto3.client("elbv2", region_name="us-east-1")
     balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
     listener = next(
         x for x in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"] if x["Port"] == 80
     )
-    action = listener["DefaultActions"][0]
+    return next(r for r in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"] if r["Priority"] == "10")
+
+
+def weights(sandbox: Sandbox) -> dict[str, int]:
+    """Target group name -> weight on the production listener's service rule."""
+    action = service_rule()["Actions"][0]
     groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or [
         {"TargetGroupArn": action["TargetGroupArn"], "Weight": 1}
     ]
@@ -110,7 +119,7 @@ def first_deploy(sandbox: Sandbox) -> None:
 
 def test_blue_green_switches_all_traffic_at_once_and_retires_the_old_colour(sandbox: Sandbox) -> None:
     first_deploy(sandbox)
-    assert weights(sandbox) == {"shine-tg": 1}
+    assert weights(sandbox) == AS_PROVISIONED
     use_strategy(sandbox, {"kind": "blue-green", "final_bake_s": 1, "gates": {"allow_no_traffic": True}})
 
     result = sandbox.deploy("phase-1", GOOD_2, "--json")
@@ -126,7 +135,7 @@ def test_blue_green_switches_all_traffic_at_once_and_retires_the_old_colour(sand
         "mark",
         "retire",
     ]
-    assert weights(sandbox) == {"shine-tg": 0, "shine-tg-green": 100}
+    assert weights(sandbox) == {"shine-tg": 0, "shine-tg-alt": 100}
     assert desired("shine") == 0 and desired("shine-green") == 1
     status = sandbox.run("status", "--json").json()
     assert status["service"] == "shine-green" and status["colour"] == "green" and status["verified_at"]
@@ -136,7 +145,7 @@ def test_blue_green_switches_all_traffic_at_once_and_retires_the_old_colour(sand
     # The next blue-green deploy goes back to blue; a rolling one would update the live colour.
     again = sandbox.deploy("phase-1", GOOD_1, "--json")
     assert again.exit_code == 0, again.stderr
-    assert weights(sandbox) == {"shine-tg": 100, "shine-tg-green": 0}
+    assert weights(sandbox) == {"shine-tg": 100, "shine-tg-alt": 0}
     assert desired("shine") == 1 and desired("shine-green") == 0
 
 
@@ -151,7 +160,7 @@ def test_the_new_colour_is_tested_through_the_test_listener_before_any_traffic(s
     body = result.json()
     assert body["rolled_back"] and "aborted" in body["message"]
     assert {group for _, group in load.answers} == {"shine-tg"}
-    assert weights(sandbox) == {"shine-tg": 1}  # the listener exactly as the rollout found it
+    assert weights(sandbox) == AS_PROVISIONED  # the listener exactly as the rollout found it
     assert desired("shine-green") == 0
 
 
@@ -168,13 +177,13 @@ def test_a_broken_canary_is_aborted_by_its_traffic_gate(sandbox: Sandbox) -> Non
     assert result.exit_code == 1, result.stderr
     body = result.json()
     assert "aborted (traffic error rate)" in body["message"]
-    assert weights(sandbox) == {"shine-tg": 1}  # the listener exactly as the rollout found it
+    assert weights(sandbox) == AS_PROVISIONED  # the listener exactly as the rollout found it
     assert desired("shine-green") == 0
     # The gate aborted, the listener went back to the old colour, and only then did the deploy end.
     kinds = [e["kind"] for e in sandbox.run("trail", "--json").json()["events"]]
     assert kinds[-3:] == ["rollout.aborted", "traffic.restored", "deploy.finished"]
     # The broken colour took traffic and failed all of it; the old colour failed none.
-    on_green = [status for status, group in load.answers if group == "shine-tg-green"]
+    on_green = [status for status, group in load.answers if group == "shine-tg-alt"]
     assert on_green and set(on_green) == {500}
     assert all(status < 500 for status, group in load.answers if group == "shine-tg")
     # Once the listener was restored, every request goes to the old colour.
@@ -189,12 +198,12 @@ def test_abort_returns_traffic_at_once_and_the_baking_deploy_scales_the_new_colo
     first_deploy(sandbox)
     use_strategy(sandbox, LONG_CANARY_BAKE)
     thread, codes = deploy_in_background(sandbox, GOOD_2)
-    wait_for(lambda: weights(sandbox).get("shine-tg-green") == 10)
+    wait_for(lambda: weights(sandbox).get("shine-tg-alt") == 10)
 
     aborted = sandbox.run("abort", "--reason", "pager went off", "--json")
     assert aborted.exit_code == 0, aborted.stderr
     assert aborted.json()["deploy_running"] is True
-    assert weights(sandbox) == {"shine-tg": 1}  # as the rollout found it, before the deploy even noticed
+    assert weights(sandbox) == AS_PROVISIONED  # as the rollout found it, before the deploy even noticed
     thread.join(timeout=20)
     assert codes == [1]
     assert desired("shine-green") == 0
@@ -215,12 +224,12 @@ def test_promote_skips_the_remaining_bake(sandbox: Sandbox) -> None:
         },
     )
     thread, codes = deploy_in_background(sandbox, GOOD_2)
-    wait_for(lambda: weights(sandbox).get("shine-tg-green") == 10)
+    wait_for(lambda: weights(sandbox).get("shine-tg-alt") == 10)
     assert sandbox.run("promote", "--reason", "looks good").exit_code == 0
     # The bakes planned add up to 6 minutes; a promoted deploy is done long before this join gives up.
     thread.join(timeout=60)
     assert not thread.is_alive() and codes == [0]
-    assert weights(sandbox) == {"shine-tg": 0, "shine-tg-green": 100}
+    assert weights(sandbox) == {"shine-tg": 0, "shine-tg-alt": 100}
     kinds = [e["kind"] for e in sandbox.run("trail", "--json").json()["events"]]
     assert "rollout.promoted" in kinds
 
@@ -287,7 +296,7 @@ def test_a_bake_without_traffic_does_not_pass_as_evidence(sandbox: Sandbox) -> N
     result = sandbox.deploy("phase-1", GOOD_2, "--json")
     assert result.exit_code == 1
     assert "aborted (traffic)" in result.json()["message"] and "before the gates could judge" in result.stdout
-    assert weights(sandbox) == {"shine-tg": 1}  # the listener exactly as the rollout found it
+    assert weights(sandbox) == AS_PROVISIONED  # the listener exactly as the rollout found it
 
 
 def test_abort_is_refused_once_the_rollout_is_committing(sandbox: Sandbox) -> None:
@@ -302,17 +311,14 @@ def test_a_rollout_left_in_flight_blocks_the_next_one_until_it_is_aborted(sandbo
     first_deploy(sandbox)
     elbv2 = boto3.client("elbv2", region_name="us-east-1")
     groups = {g["TargetGroupName"]: g["TargetGroupArn"] for g in elbv2.describe_target_groups()["TargetGroups"]}
-    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
-    listener = next(
-        x for x in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"] if x["Port"] == 80
-    )
+    rule = service_rule()
     in_flight(sandbox).begin(
         RECORD
         | {
             "old_target_group": groups["shine-tg"],
-            "new_target_group": groups["shine-tg-green"],
-            "listener": listener["ListenerArn"],
-            "restore_actions": json.dumps(listener["DefaultActions"]),
+            "new_target_group": groups["shine-tg-alt"],
+            "listener": rule["RuleArn"],
+            "restore_actions": json.dumps(rule["Actions"]),
         }
     )
     use_strategy(sandbox, {"kind": "blue-green", "final_bake_s": 0, "gates": {"allow_no_traffic": True}})
@@ -336,9 +342,9 @@ def test_an_interrupt_during_a_canary_bake_returns_all_traffic_and_exits_130(san
 
     monkeypatch.setattr(TrafficShift, "_bake", interrupted_bake)
     result = sandbox.deploy("phase-1", GOOD_2, "--json")
-    assert seen == [{"shine-tg": 90, "shine-tg-green": 10}]
+    assert seen == [{"shine-tg": 90, "shine-tg-alt": 10}]
     assert result.exit_code == 130
-    assert weights(sandbox) == {"shine-tg": 1}  # the listener exactly as the rollout found it
+    assert weights(sandbox) == AS_PROVISIONED  # the listener exactly as the rollout found it
     assert desired("shine") == 1 and desired("shine-green") == 0
     status = sandbox.run("status", "--json").json()
     assert status["service"] == "shine" and status["task_definition"].endswith(":1")
@@ -349,22 +355,15 @@ def test_an_interrupt_during_a_canary_bake_returns_all_traffic_and_exits_130(san
 def test_a_deploy_onto_a_redirecting_listener_is_refused_before_anything_changes(sandbox: Sandbox) -> None:
     first_deploy(sandbox)
     elbv2 = boto3.client("elbv2", region_name="us-east-1")
-    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
-    listener = next(
-        x for x in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"] if x["Port"] == 80
-    )
     redirect = [{"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}]
-    elbv2.modify_listener(ListenerArn=listener["ListenerArn"], DefaultActions=redirect)
+    elbv2.modify_rule(RuleArn=service_rule()["RuleArn"], Actions=redirect)
     use_strategy(sandbox, {"kind": "blue-green", "final_bake_s": 0, "gates": {"allow_no_traffic": True}})
 
     refused = sandbox.deploy("phase-1", GOOD_2)
 
     assert refused.exit_code == 2
-    assert "listener 80 of shine-alb answers with redirect, not a forward" in refused.stderr
-    assert (
-        elbv2.describe_listeners(ListenerArns=[listener["ListenerArn"]])["Listeners"][0]["DefaultActions"][0]["Type"]
-        == "redirect"
-    )
+    assert "rule 10 of listener 80 of shine-alb answers with redirect, not a forward" in refused.stderr
+    assert service_rule()["Actions"][0]["Type"] == "redirect"
     assert "shine-green" not in {
         s["serviceName"]
         for s in boto3.client("ecs", region_name="us-east-1").describe_services(
@@ -381,7 +380,7 @@ def test_the_old_colour_keeps_its_tasks_while_another_listener_still_forwards_to
     result = sandbox.deploy("phase-1", GOOD_2, "--json")
 
     assert result.exit_code == 0, result.stderr  # the new colour is verified; only the scale-down waits
-    assert weights(sandbox) == {"shine-tg": 0, "shine-tg-green": 100}
+    assert weights(sandbox) == {"shine-tg": 0, "shine-tg-alt": 100}
     assert desired("shine") == 1 and desired("shine-green") == 1
     assert "listener 8081 of shine-alb still forward to shine-tg" in result.stdout + result.stderr
 
@@ -391,13 +390,11 @@ def test_a_rollout_recorded_without_its_listener_actions_can_still_be_aborted(sa
     first_deploy(sandbox)
     elbv2 = boto3.client("elbv2", region_name="us-east-1")
     groups = {g["TargetGroupName"]: g["TargetGroupArn"] for g in elbv2.describe_target_groups()["TargetGroups"]}
-    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
-    listener = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"][0]
-    sandbox.forward({"shine-tg": 50, "shine-tg-green": 50})
+    sandbox.forward({"shine-tg": 50, "shine-tg-alt": 50})
     record = RECORD | {
         "old_target_group": groups["shine-tg"],
-        "new_target_group": groups["shine-tg-green"],
-        "listener": listener["ListenerArn"],
+        "new_target_group": groups["shine-tg-alt"],
+        "listener": service_rule()["RuleArn"],
     }
     del record["restore_actions"]
     item = {"pk": {"S": "rollout#unit#shine"}, "sk": {"S": "rollout"}} | {k: {"S": v} for k, v in record.items()}
@@ -406,4 +403,4 @@ def test_a_rollout_recorded_without_its_listener_actions_can_still_be_aborted(sa
     aborted = sandbox.run("abort", "--json")
 
     assert aborted.exit_code == 0, aborted.stderr
-    assert weights(sandbox) == {"shine-tg": 100, "shine-tg-green": 0}
+    assert weights(sandbox) == {"shine-tg": 100, "shine-tg-alt": 0}

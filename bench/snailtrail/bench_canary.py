@@ -81,7 +81,7 @@ def one_run(repo: Path, phase: str) -> dict[str, Any]:
     status = json.loads(_snailtrail(repo, "sandbox", "status").stdout)
     live = json.loads(_snailtrail(repo, "status").stdout)
     # The canary is whichever colour is idle now.
-    new_group = "shine-tg" if live.get("colour") == "green" else "shine-tg-green"
+    new_group = "shine-tg" if live.get("colour") == "green" else "shine-tg-alt"
     manifest = next((repo / "phases").glob(f"{phase}-*.yaml"))
     original = manifest.read_text()
     document = yaml.safe_load(original)

@@ -65,14 +65,11 @@ class Elbv2Api:
         else:
             self._elb.modify_listener(ListenerArn=arn, DefaultActions=actions)
 
-    def forward_to(self, listener_arn: str, weights: dict[str, int]) -> None:
-        """Replace a listener's whole action list with one weighted forward: only for the blue-green
-        test listener, which snailtrail owns; production traffic moves through `with_forward_weights`."""
+    def forward_to(self, arn: str, weights: dict[str, int]) -> None:
+        """Replace a listener's (or a rule's) whole action list with one weighted forward: only for the
+        blue-green test listener, which snailtrail owns; production traffic moves through `with_forward_weights`."""
         groups = [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in weights.items()]
-        self._elb.modify_listener(
-            ListenerArn=listener_arn,
-            DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}],
-        )
+        self.set_actions(arn, [{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}])
 
 
 def actions_of(listener_or_rule: dict[str, Any]) -> list[dict[str, Any]]:

@@ -163,8 +163,10 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
     cloudwatch = AwsClients(settings.environment, endpoint_url=endpoint).client("cloudwatch")
     region = settings.environment.region
     listener_ports = [lb.listener_port]
-    if settings.service.blue_green is not None and settings.service.blue_green.test_listener_port is not None:
-        listener_ports.append(settings.service.blue_green.test_listener_port)
+    blue_green = settings.service.blue_green
+    test_port = lb.test_listener_port or (blue_green.test_listener_port if blue_green is not None else None)
+    if test_port is not None:
+        listener_ports.append(test_port)
     # One front door per listener, each publishing the ALB's metrics as AWS would.
     front_doors = [
         FrontDoor(region, lb.name, port, reconciler.route, port=free_port(port), cloudwatch=cloudwatch)

@@ -1,6 +1,7 @@
 """The ALB listener on loopback: forwards to healthy targets of the listener's target groups.
 
-It reads the listener's forward action (with weights) and the targets' health from the control
+It reads the forward action (with weights) of the listener's rule that matches the request's path, else
+of its default action (a fixed response is answered as such), and the targets' health from the control
 plane on every request, so a listener update or a target going unhealthy takes effect at once.
 Whether a request reaches the chosen target is the reconciler's network view (security groups, the
 port the task serves), refreshed once a reconciler pass: a dropped request answers 504 as an ALB's
@@ -148,12 +149,17 @@ class FrontDoor:
             {"Name": "TargetGroup", "Value": dimension(target_group_arn)},
         ]
 
-    def _pick(self) -> tuple[str, str, Route] | None:
-        """A target of a group chosen by the listener's weights: the group, the target's id and its route."""
+    def _pick(self, path: str) -> tuple[str, str, Route] | dict[str, Any] | None:
+        """A target of a group chosen by the weights of the forward of the listener's rule that matches the
+        path: the group, the target's id and its route; or the listener's fixed response (its
+        FixedResponseConfig) when that is what the matching rule answers; or None (no routable target)."""
         # Read without the reconciler's lock: a request must not wait while it starts containers.
-        forwards = moto_network.listener_forwards(self.region, self.load_balancer, self.listener_port)
+        actions = moto_network.listener_actions(self.region, self.load_balancer, self.listener_port, path)
+        fixed = next((a["FixedResponseConfig"] for a in actions if a.get("Type") == "fixed-response"), None)
+        if fixed is not None:
+            return dict(fixed)
         candidates = []
-        for arn, weight in forwards:
+        for arn, weight in moto_network.forwards(actions):
             targets = bridge.routable_targets(self.region, arn)
             if weight > 0 and targets:
                 candidates.append((arn, weight, targets))
@@ -195,15 +201,28 @@ def _metric_data(dimensions: list[dict[str, str]], at: datetime, counts: _Second
 
 
 def _handler(
-    pick: Callable[[], tuple[str, str, Route] | None], record: Callable[[str, int | None, float], None]
+    pick: Callable[[str], tuple[str, str, Route] | dict[str, Any] | None],
+    record: Callable[[str, int | None, float], None],
 ) -> type[BaseHTTPRequestHandler]:
     class Proxy(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def _fixed(self, config: dict[str, Any]) -> None:
+            body = str(config.get("MessageBody") or "").encode()
+            self.send_response(int(config["StatusCode"]))
+            self.send_header("Content-Type", str(config.get("ContentType") or "text/plain"))
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
         def _proxy(self) -> None:
-            picked = pick()
+            picked = pick(self.path)
             if picked is None:
                 send_json(self, 503, {"error": "no healthy targets behind the listener"})
+                return
+            if isinstance(picked, dict):
+                self._fixed(picked)
                 return
             target_group_arn, target_id, route = picked
             colour = {TARGET_GROUP_HEADER: target_group_arn.rsplit("/", 2)[-2]}

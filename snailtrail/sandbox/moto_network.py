@@ -1,12 +1,14 @@
 """Reads moto's network, load balancers and DNS records as the sandbox's data plane needs them.
 
-The front door follows the listeners' forward actions, the reconciler judges reachability from the
+The front door follows the listeners' rules and forward actions, the reconciler judges reachability from the
 security groups, subnets and route tables, and the DNS responder serves Route 53's records. One of the
 moto-bridging modules (moto_bridge.py says which); it only reads moto's models.
 """
 
 from __future__ import annotations
 
+import fnmatch
+from types import SimpleNamespace
 from typing import Any
 
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -27,8 +29,11 @@ def load_balancer_arn(region: str, load_balancer_name: str) -> str:
     return f"arn:aws:elasticloadbalancing:{region}:{DEFAULT_ACCOUNT_ID}:loadbalancer/app/{load_balancer_name}/none"
 
 
-def listener_forwards(region: str, load_balancer_name: str, port: int) -> list[tuple[str, int]]:
-    """(target group arn, weight) pairs of the listener's default forward action."""
+def listener_actions(region: str, load_balancer_name: str, port: int, path: str) -> list[dict[str, Any]]:
+    """The actions the listener on ``port`` takes for a request to ``path``: those of its first rule, by priority,
+    whose conditions match, else its default actions (ELB docs, "Listener rules for your Application Load
+    Balancer": rules are evaluated in priority order, the default rule last). Only path-pattern conditions are
+    evaluated; a rule with any other condition does not match."""
     backend = elbv2(region)
     for balancer in list(backend.load_balancers.values()):
         if balancer.name != load_balancer_name:
@@ -36,8 +41,26 @@ def listener_forwards(region: str, load_balancer_name: str, port: int) -> list[t
         for listener in list(balancer.listeners.values()):
             if int(listener.port) != port:
                 continue
-            return _forwards(listener.default_actions)
+            for rule in sorted(listener._non_default_rules.values(), key=lambda r: int(r.priority)):
+                if _matches(rule.conditions, path):
+                    return [action.data for action in rule.actions]
+            return [action.data for action in listener.default_actions]
     return []
+
+
+def _matches(conditions: list[dict[str, Any]], path: str) -> bool:
+    for condition in conditions:
+        if condition.get("Field") != "path-pattern":
+            return False
+        values = (condition.get("PathPatternConfig") or {}).get("Values") or condition.get("Values") or []
+        if not any(fnmatch.fnmatchcase(path.split("?", 1)[0], pattern) for pattern in values):
+            return False
+    return True
+
+
+def forwards(actions: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    """(target group arn, weight) pairs of an action list's forward."""
+    return _forwards([SimpleNamespace(data=action) for action in actions])
 
 
 def _forwards(actions: list[Any]) -> list[tuple[str, int]]:

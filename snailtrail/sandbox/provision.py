@@ -2,8 +2,9 @@
 
 Used by ``sandbox up`` against moto's server and by the tests against in-process moto: VPC with
 public subnets routed to an internet gateway, the ALB and task security groups (with the
-ALB-to-task rule on the container port), ALB, target group, listener, cluster, ECR repository,
-the execution role the configuration names, Route 53 zone and record, the state table and the
+ALB-to-task rule on the container port), ALB, the primary and alternate target groups, the production
+and test listeners with the service's rule on each, cluster, ECR repository, the execution role and
+the load-balancer role the configuration names, Route 53 zone and record, the state table and the
 model bucket.
 """
 
@@ -184,36 +185,29 @@ def provision(
             return created
 
     group = target_group(lb.target_group)
+    alternate = target_group(lb.alternate)
+    forward_to = [group["TargetGroupArn"], alternate["TargetGroupArn"]]
+    priority = _rule_priority(settings)
     listeners = elb.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
-    listener = next((x for x in listeners if x["Port"] == lb.listener_port), None)
-    if listener is None:
-        listener = elb.create_listener(
-            LoadBalancerArn=balancer["LoadBalancerArn"],
-            Protocol="HTTP",
-            Port=lb.listener_port,
-            DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}],
-        )["Listeners"][0]
+    listener = _service_listener(elb, balancer["LoadBalancerArn"], listeners, lb.listener_port, forward_to, priority)
     blue_green = service.blue_green
-    if blue_green is not None:
-        green = target_group(blue_green.target_group)
-        test_port = blue_green.test_listener_port
-        if test_port is not None and not any(x["Port"] == test_port for x in listeners):
-            _allow(
-                ec2,
-                alb_sg,
-                {
-                    "IpProtocol": "tcp",
-                    "FromPort": test_port,
-                    "ToPort": test_port,
-                    "IpRanges": [{"CidrIp": "127.0.0.0/8", "Description": "test listener: this machine only"}],
-                },
-            )
-            elb.create_listener(
-                LoadBalancerArn=balancer["LoadBalancerArn"],
-                Protocol="HTTP",
-                Port=test_port,
-                DefaultActions=[{"Type": "forward", "TargetGroupArn": green["TargetGroupArn"]}],
-            )
+    if blue_green is not None and blue_green.target_group not in (lb.target_group, lb.alternate):
+        target_group(blue_green.target_group)
+    test_port = lb.test_listener_port or (blue_green.test_listener_port if blue_green else None)
+    if test_port is not None:
+        _allow(
+            ec2,
+            alb_sg,
+            {
+                "IpProtocol": "tcp",
+                "FromPort": test_port,
+                "ToPort": test_port,
+                "IpRanges": [{"CidrIp": "127.0.0.0/8", "Description": "test listener: this machine only"}],
+            },
+        )
+        _service_listener(elb, balancer["LoadBalancerArn"], listeners, test_port, forward_to, priority)
+    if settings.environment.load_balancer_role_arn:
+        _load_balancer_role(clients, settings.environment.load_balancer_role_arn)
 
     ecs = clients.client("ecs")
     if not [c for c in ecs.describe_clusters(clusters=[service.cluster])["clusters"] if c["status"] == "ACTIVE"]:
@@ -247,6 +241,44 @@ def provision(
     )
 
 
+# Each listener answers what no rule claims with a 404; the service's own rule forwards to both target groups,
+# all weight on the primary: the rules ECS moves in native blue/green, canary and linear deployments
+# (advancedConfiguration.productionListenerRule / testListenerRule).
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb-resources-for-blue-green.html
+NOT_FOUND = {
+    "Type": "fixed-response",
+    "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain", "MessageBody": "Not Found"},
+}
+DEFAULT_RULE_PRIORITY = 10
+
+
+def _rule_priority(settings: Settings) -> int:
+    traffic = settings.environment.traffic
+    return traffic.rule_priority if traffic is not None and traffic.rule_priority is not None else DEFAULT_RULE_PRIORITY
+
+
+def _service_listener(
+    elb: Any, balancer_arn: str, listeners: list[dict[str, Any]], port: int, forward_to: list[str], priority: int
+) -> dict[str, Any]:
+    """The listener on ``port`` (a fixed-response 404 by default) with the service's rule at ``priority``:
+    path-pattern /*, forwarding to the primary group (weight 100) and the alternate (weight 0)."""
+    listener = next((x for x in listeners if x["Port"] == port), None)
+    if listener is None:
+        listener = elb.create_listener(
+            LoadBalancerArn=balancer_arn, Protocol="HTTP", Port=port, DefaultActions=[NOT_FOUND]
+        )["Listeners"][0]
+    rules = elb.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]
+    if not any(r["Priority"] == str(priority) for r in rules):
+        weights = [{"TargetGroupArn": arn, "Weight": 100 if i == 0 else 0} for i, arn in enumerate(forward_to)]
+        elb.create_rule(
+            ListenerArn=listener["ListenerArn"],
+            Priority=priority,
+            Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/*"]}}],
+            Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": weights}}],
+        )
+    return listener
+
+
 def _security_group(ec2: Any, groups: list[dict[str, Any]], vpc_id: str, name: str, purpose: str) -> str:
     for group in groups:
         if group["GroupName"] == name:
@@ -276,6 +308,57 @@ def _execution_role(clients: AwsClients, arn: str) -> None:
     except iam.exceptions.NoSuchEntityException:
         iam.create_role(RoleName=name, Path=f"{path}/", AssumeRolePolicyDocument=json.dumps(ECS_TASKS_TRUST))
         iam.put_role_policy(RoleName=name, PolicyName="ecs-task-execution", PolicyDocument=json.dumps(EXECUTION_POLICY))
+
+
+# The role ECS's native deployments call Elastic Load Balancing with (advancedConfiguration.roleArn): trusted
+# by ecs.amazonaws.com, with AmazonECSInfrastructureRolePolicyForLoadBalancers.
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AmazonECSInfrastructureRolePolicyForLoadBalancers.html
+ECS_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+LOAD_BALANCER_POLICY = "AmazonECSInfrastructureRolePolicyForLoadBalancers"
+# The managed policy's statements, inline: moto does not load AWS's managed policies.
+LOAD_BALANCER_STATEMENTS = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "elasticloadbalancing:DescribeListeners",
+                "elasticloadbalancing:DescribeRules",
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetHealth",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+            "Resource": "arn:aws:elasticloadbalancing:*:*:targetgroup/*/*",
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule"],
+            "Resource": [
+                "arn:aws:elasticloadbalancing:*:*:listener/app/*/*/*",
+                "arn:aws:elasticloadbalancing:*:*:listener-rule/app/*/*/*/*",
+            ],
+        },
+    ],
+}
+
+
+def _load_balancer_role(clients: AwsClients, arn: str) -> None:
+    iam = clients.client("iam")
+    path, _, name = arn.split(":role", 1)[1].rpartition("/")
+    try:
+        iam.get_role(RoleName=name)
+    except iam.exceptions.NoSuchEntityException:
+        iam.create_role(RoleName=name, Path=f"{path}/", AssumeRolePolicyDocument=json.dumps(ECS_TRUST))
+        iam.put_role_policy(
+            RoleName=name, PolicyName=LOAD_BALANCER_POLICY, PolicyDocument=json.dumps(LOAD_BALANCER_STATEMENTS)
+        )
 
 
 def _log_group(clients: AwsClients, name: str) -> None:

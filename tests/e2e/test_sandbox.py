@@ -217,7 +217,7 @@ def test_a_broken_canary_is_aborted_and_only_the_requests_it_took_fail(project: 
     _, trail = project.json("trail")
     assert [e["kind"] for e in trail["events"]][-3:] == ["rollout.aborted", "traffic.restored", "deploy.finished"]
     # The broken colour failed every request it took; the old colour failed none.
-    on_canary = [status for status, group in answers if group == "shine-tg-green"]
+    on_canary = [status for status, group in answers if group == "shine-tg-alt"]
     assert on_canary and set(on_canary) == {500}
     assert {status for status, group in answers if group == "shine-tg"} == {200}
     # Once the listener was restored, every request goes to the old colour.

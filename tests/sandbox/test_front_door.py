@@ -44,3 +44,21 @@ def test_answers_come_from_the_task(sandbox: Sandbox, path: str) -> None:
     assert sandbox.deploy("phase-1", "fake.local/shine:one").exit_code == 0
     status, _ = get(sandbox.front_door_url + path)
     assert status == 200
+
+
+def test_a_path_no_rule_claims_gets_the_listeners_fixed_404(sandbox: Sandbox) -> None:
+    """Rules first, by priority; what none claims gets the listener's default action, here its fixed 404."""
+    import boto3
+
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
+    listener = next(
+        x for x in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"] if x["Port"] == 80
+    )
+    rule = next(r for r in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"] if r["Priority"] == "10")
+    elbv2.modify_rule(RuleArn=rule["RuleArn"], Conditions=[{"Field": "path-pattern", "Values": ["/api/*"]}])
+    try:
+        urllib.request.urlopen(sandbox.front_door_url + "/health", timeout=5)
+        raise AssertionError("answered 2xx")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 404 and exc.read() == b"Not Found"

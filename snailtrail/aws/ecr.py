@@ -51,6 +51,18 @@ class EcrApi:
             return str(exc.response["Error"]["Code"])
         return None
 
+    def digest_of(self, registry_id: str, repository: str, tag: str) -> str | None:
+        """The digest of the image ECR holds under ``tag``, or None when there is none (or no repository)."""
+        try:
+            details = self._ecr.describe_images(
+                registryId=registry_id, repositoryName=repository, imageIds=[{"imageTag": tag}]
+            )["imageDetails"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("ImageNotFoundException", "RepositoryNotFoundException"):
+                return None
+            raise
+        return str(details[0]["imageDigest"]) if details else None
+
     def repository(self, name: str) -> dict[str, Any] | None:
         """The caller's repository, or None when it does not exist; a refusal is raised."""
         return none_if_missing(

@@ -10,11 +10,13 @@ import copy
 
 from snailtrail.config import Settings
 from snailtrail.errors import ConfigError
-from snailtrail.iam import policy
+from snailtrail.iam import AccountResources, policy
 from snailtrail.infra_template import GITHUB_ACTIONS_TEMPLATE, StackInputs, load_template
+from snailtrail.phases import Phase
 
 
-def ci_stack_inputs(settings: Settings) -> StackInputs:
+def ci_stack_inputs(settings: Settings, phases: list[Phase], account: AccountResources | None) -> StackInputs:
+    """``account``: the service's own listeners, rules and older roles, when the environment's stack exists."""
     infra = settings.environment.infra
     field = f"environments.{settings.environment_name}.infra"
     if infra is None or infra.github_repository is None:
@@ -26,7 +28,7 @@ def ci_stack_inputs(settings: Settings) -> StackInputs:
     resources = template["Resources"]
     for logical_id, purpose in (("DeployRole", "deploy"), ("VerifyRole", "verify")):
         resources[logical_id]["Properties"]["Policies"] = [
-            {"PolicyName": f"snailtrail-{purpose}", "PolicyDocument": policy(settings, purpose)}
+            {"PolicyName": f"snailtrail-{purpose}", "PolicyDocument": policy(settings, purpose, phases, account)}
         ]
     declared = set(template["Parameters"])
     unknown = sorted(set(infra.ci_parameters) - declared - {"GitHubRepository"})

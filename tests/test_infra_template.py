@@ -50,7 +50,7 @@ def test_the_ci_stack_with_snailtrails_policies_passes_cfn_lint(tmp_path: Path) 
         account_id="123456789012",
         infra={"certificate_arn": CERTIFICATE, "github_repository": "example/shine"},
     )
-    inputs = ci_stack_inputs(settings)
+    inputs = ci_stack_inputs(settings, load_phases(settings.phases_path), None)
     assert [str(m) for m in lint(inputs.body, regions=REGIONS)] == []
     role = inputs.template["Resources"]["DeployRole"]["Properties"]
     assert role["Policies"][0]["PolicyName"] == "snailtrail-deploy"

@@ -25,7 +25,13 @@ def _run(state: GlobalOptions, ci: bool, execute: bool) -> None:
 
     context = state.context()
     settings = context.settings
-    inputs = ci_stack_inputs(settings) if ci else stack_inputs(settings, context.phases)
+    if ci:
+        from snailtrail.iam_account import account_resources
+
+        # The roles' policies name the service's own listeners and rules, which the environment's stack made.
+        inputs = ci_stack_inputs(settings, context.phases, account_resources(context))
+    else:
+        inputs = stack_inputs(settings, context.phases)
     if execute:
         require_account(context)
     run = StackRun(

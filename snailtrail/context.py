@@ -207,13 +207,10 @@ class Context:
             return self.settings.environment.test_url
         from urllib.parse import urlsplit
 
-        # The load balancer's own name for it (the environment's domain), not the public URL's host, which may be
-        # a CDN (CloudFront) that serves no test port; the scheme is the public URL's (HTTPS in production).
+        # The load balancer's own name for it (the environment's own domain, which its stack aliases to the load
+        # balancer), not the public URL's host, which may be a CDN (CloudFront) that serves no test port; the
+        # scheme is the public URL's (HTTPS in production).
         public = urlsplit(self.public_url())
-        domain = self.settings.domain
-        host = (
-            domain.name
-            if domain is not None and self.settings.environment.kind is EnvironmentKind.aws
-            else public.hostname
-        )
+        domain = self.settings.environment.domain
+        host = domain.name if domain is not None else public.hostname
         return f"{public.scheme}://{host}:{blue_green.test_listener_port}"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Create (or reuse) the project's virtual environment in .venv with snailtrail and the shine
-# service installed in editable mode with their test extras. Installs python3-venv when the
+# Create (or reuse) the project's virtual environment in .venv with snailtrail (and its sandbox extra)
+# and the shine service installed in editable mode with their test extras. Installs python3-venv when the
 # machine's Python cannot make a venv (a fresh Debian). Prints the venv's python on stdout.
 set -euo pipefail
 SCRIPT_NAME=ensure-venv
@@ -34,9 +34,9 @@ stamp="$VENV/.snailtrail-installed"
 digest=$(cat "$ROOT/pyproject.toml" "$ROOT/service/pyproject.toml" 2>/dev/null | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
   t0=$(now)
-  log "installing snailtrail and the shine service (editable, with test extras)"
+  log "installing snailtrail (editable, with the sandbox and test extras) and the shine service"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -e "${ROOT}[dev]" -e "${ROOT}/service[dev]"
+  "$VENV/bin/python" -m pip install --quiet -e "${ROOT}[sandbox,dev]" -e "${ROOT}/service[dev]"
   echo "$digest" > "$stamp"
   log "installed in $(elapsed_since "$t0") s"
 else

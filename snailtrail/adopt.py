@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from snailtrail.aws.ecr import ecr_registry
 from snailtrail.aws.elbv2 import RULE_ARN_MARK, Elbv2Api, forward_weights
 from snailtrail.aws.session import AwsClients
 from snailtrail.config import EnvironmentKind, ProjectConfig
@@ -101,7 +102,7 @@ def adopt(clients: AwsClients, cluster: str, service_name: str, environment: str
     environment_config: dict[str, Any] = {
         "kind": EnvironmentKind.aws.value,
         "region": clients.region,
-        "registry": "ecr" if ".dkr.ecr." in registry else registry,
+        "registry": "ecr" if ecr_registry(registry) else registry,
         # Without a runtimePlatform, Fargate runs X86_64: naming it makes the images built for it.
         "cpu_architecture": (definition.get("runtimePlatform") or {}).get("cpuArchitecture", "X86_64"),
     }

@@ -21,6 +21,7 @@ from snailtrail.commands import (
     deploy,
     doctor,
     iam_policy,
+    infra,
     init,
     logs,
     plan,
@@ -103,6 +104,7 @@ for command in (
     doctor.doctor,
 ):
     app.command(command.__name__.replace("_", "-"))(command)
+app.add_typer(infra.infra_app, name="infra")
 app.add_typer(sandbox.sandbox_app, name="sandbox")
 
 

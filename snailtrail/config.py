@@ -154,6 +154,35 @@ class TrafficConfig(Strict):
     )
 
 
+class InfraConfig(Strict):
+    """`snailtrail infra`: the environment's CloudFormation stack (snailtrail/templates/environment.yaml).
+
+    The template's names come from this file (service, load balancer, roles, table, bucket...); what only the
+    account knows is here.
+    """
+
+    stack_name: Name | None = Field(default=None, description="default: <service.name>-<environment>")
+    certificate_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/.+$",
+        description="the ACM certificate of the domain, for the HTTPS listeners",
+    )
+    parameters: dict[str, str] = Field(
+        default_factory=dict,
+        description="other template parameters: VpcId and SubnetIds (an existing network), TestListenerCidr, "
+        "LogRetentionDays, ImageTagMutability, SslPolicy, DeregistrationDelaySeconds, ...",
+    )
+    github_repository: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+        description="`infra up --ci`: owner/name of the repository whose GitHub Actions deploy this environment",
+    )
+    ci_parameters: dict[str, str] = Field(
+        default_factory=dict,
+        description="`infra up --ci`: MainBranch, OidcProviderArn (the account's existing GitHub provider), role names",
+    )
+
+
 class EnvironmentConfig(Strict):
     kind: EnvironmentKind = EnvironmentKind.aws
     region: str | None = Field(
@@ -177,6 +206,12 @@ class EnvironmentConfig(Strict):
     execution_role_arn: str | None = Field(
         default=None, description="the task execution role in this environment (overrides service's)"
     )
+    task_role_arn: str | None = Field(
+        default=None, description="the task role (the app's own permissions) in this environment (overrides service's)"
+    )
+    domain: DomainConfig | None = Field(
+        default=None, description="the public domain in this environment (overrides service's)"
+    )
     log_group: str | None = Field(
         default=None, description="the awslogs group in this environment (overrides service's)"
     )
@@ -190,6 +225,11 @@ class EnvironmentConfig(Strict):
         default=None, description="runtimePlatform.cpuArchitecture; images are built for it (default: the host's)"
     )
     public_url: str | None = None
+    test_url: str | None = Field(
+        default=None,
+        description="where the test listener answers (default: the public URL's scheme, the environment's domain and "
+        "the test listener's port; set it when the public URL is a CDN such as CloudFront)",
+    )
     dns_server: str | None = Field(
         default=None,
         pattern=r"^[0-9a-fA-F.:]+:\d+$|^[0-9a-fA-F.:]+$",
@@ -237,6 +277,7 @@ class EnvironmentConfig(Strict):
     traffic: TrafficConfig | None = Field(
         default=None, description="the production listener and the service's rule priority on it"
     )
+    infra: InfraConfig | None = Field(default=None, description="`snailtrail infra plan|up`: the environment's stack")
 
     @property
     def minute_s(self) -> float:
@@ -244,7 +285,7 @@ class EnvironmentConfig(Strict):
         sandbox's clock (docs/sandbox.md), so that a sandbox deploy stays short."""
         return 1.0 if self.kind is EnvironmentKind.sandbox else 60.0
 
-    @field_validator("endpoint_url", "public_url")
+    @field_validator("endpoint_url", "public_url", "test_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
@@ -303,6 +344,14 @@ class Settings(BaseModel):
     @property
     def execution_role_arn(self) -> str | None:
         return self.environment.execution_role_arn or self.service.execution_role_arn
+
+    @property
+    def task_role_arn(self) -> str | None:
+        return self.environment.task_role_arn or self.service.task_role_arn
+
+    @property
+    def domain(self) -> DomainConfig | None:
+        return self.environment.domain or self.service.domain
 
     @property
     def log_group(self) -> str | None:

@@ -176,8 +176,12 @@ class Context:
         """Hold the deploy lock for the block (renewed in the background), as ``held_lock``.
 
         Holding it, no other run is live: a run the trail still shows unfinished was killed, and is
-        closed as interrupted first."""
+        closed as interrupted first. The credentials' account is checked before, as every change is made
+        under the lock."""
+        from snailtrail.account_guard import require_account
         from snailtrail.run_trail import close_killed_runs
+
+        require_account(self)
 
         with self.lock.held(command, self.reporter.warn):
             self.held_lock = self.lock
@@ -191,12 +195,12 @@ class Context:
     def public_url(self) -> str:
         if self.endpoints.public_url:
             return self.endpoints.public_url
-        domain = self.settings.service.domain
+        domain = self.settings.domain
         if domain is not None and self.settings.environment.kind is EnvironmentKind.aws:
             return f"https://{domain.name}"
         raise ConfigError(
             f"environment {self.settings.environment_name} has no public_url",
-            fix="set environments.<name>.public_url (or service.domain) in snailtrail.yaml",
+            fix="set environments.<name>.public_url (or the environment's domain) in snailtrail.yaml",
         )
 
     def test_url(self) -> str:
@@ -206,7 +210,14 @@ class Context:
         port = self.settings.service.load_balancer.test_listener_port
         if port is None:
             raise ConfigError("no test listener is configured", fix="set service.load_balancer.test_listener_port")
+        if self.settings.environment.test_url:
+            return self.settings.environment.test_url
         from urllib.parse import urlsplit
 
-        host = urlsplit(self.public_url()).hostname
-        return f"http://{host}:{port}"
+        # The load balancer's own name for it (the environment's own domain, which its stack aliases to the load
+        # balancer), not the public URL's host, which may be a CDN (CloudFront) that serves no test port; the
+        # scheme is the public URL's (HTTPS in production).
+        public = urlsplit(self.public_url())
+        domain = self.settings.environment.domain
+        host = domain.name if domain is not None else public.hostname
+        return f"{public.scheme}://{host}:{port}"

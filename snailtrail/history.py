@@ -132,6 +132,8 @@ def ineligibility(revision: Revision | None, describe_error: str | None, schema:
         return f"{revision.definition.get('status')}: deregistered, ECS no longer starts it"
     if not revision.verified_at:
         return "never verified"
+    if not revision.verified_as_it_is:
+        return "its verified-at tag is a copy: the definition differs from the one verified (fingerprint)"
     return incompatibility(revision.tags, schema)
 
 

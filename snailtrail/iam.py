@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from snailtrail.aws.session import partition_of, resolved_region
 from snailtrail.config import Settings
+from snailtrail.phases import Phase
 from snailtrail.strategy_config import StrategyConfig
 
 READ_ONLY = [
@@ -30,20 +32,19 @@ READ_ONLY = [
     "route53:ListHostedZonesByName",
     "route53:ListHostedZones",  # `init --from-service`: the public record that aliases the load balancer
     "route53:ListResourceRecordSets",
-    "iam:GetRole",
-    "iam:ListAttachedRolePolicies",  # the load-balancer role's policies (verify's native deployment check)
-    "iam:ListRolePolicies",
     "logs:DescribeLogGroups",
-    "logs:GetLogEvents",  # a failed rollout's stopped tasks, `snailtrail logs`
-    "logs:FilterLogEvents",
     "ssm:DescribeParameters",
-    "secretsmanager:DescribeSecret",
-    "ecr:DescribeImages",
-    "ecr:DescribeRepositories",
     "tag:GetResources",
     "application-autoscaling:DescribeScalableTargets",
 ]
 STATE_READ = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DescribeTable"]
+# Reads with a resource type, each scoped to what snailtrail reads (Service Authorization Reference).
+LOG_READ = ["logs:GetLogEvents", "logs:FilterLogEvents"]  # a failed rollout's stopped tasks, `snailtrail logs`
+IMAGE_READ = ["ecr:DescribeImages", "ecr:DescribeRepositories"]
+# The roles, and the load-balancer role's policies (verify's native deployment check).
+ROLE_READ = ["iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"]
+SECRET_READ = ["secretsmanager:DescribeSecret"]
+BUCKET_READ = ["s3:ListBucket"]  # doctor's HeadBucket of the model bucket
 # Each deploy write on the resources it touches. Resource types per action come from the Service
 # Authorization Reference: https://docs.aws.amazon.com/service-authorization/latest/reference/
 # (list_amazonelasticcontainerservice, list_amazonelasticcontainerregistry, list_awselasticloadbalancingv2).
@@ -81,7 +82,8 @@ class Arns:
 
     def __init__(self, settings: Settings) -> None:
         region = resolved_region(settings.environment)
-        self._prefix = f"{partition_of(region)}:{{}}:{region}:{settings.environment.account_id or '*'}"
+        self.partition = partition_of(region)
+        self._prefix = f"{self.partition}:{{}}:{region}:{settings.environment.account_id or '*'}"
         self._settings = settings
 
     def _arn(self, service: str, resource: str) -> str:
@@ -117,6 +119,24 @@ class Arns:
     def repository(self) -> str:
         return self._arn("ecr", f"repository/{self._settings.service.image_repository}")
 
+    @property
+    def log_group(self) -> list[str]:
+        name = self._settings.log_group
+        return [self._arn("logs", f"log-group:{name}"), self._arn("logs", f"log-group:{name}:*")] if name else []
+
+    @property
+    def roles(self) -> list[str]:
+        environment = self._settings.environment
+        found = (self._settings.execution_role_arn, self._settings.task_role_arn, environment.load_balancer_role_arn)
+        return [arn for arn in found if arn]
+
+
+@dataclass(frozen=True)
+class AccountResources:
+    """What only the account can say (iam_account.py reads it): the roles its older verified revisions run as."""
+
+    roles: tuple[str, ...] = ()
+
 
 def _allow(sid: str, actions: list[str], resource: str | list[str]) -> dict[str, Any]:
     return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resource}
@@ -129,14 +149,47 @@ def _own_keys(statement: dict[str, Any], settings: Settings) -> dict[str, Any]:
     return statement | {"Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": keys}}}
 
 
-def policy(settings: Settings, purpose: str) -> dict[str, Any]:
-    """An IAM policy document for ``verify`` (read-only: verify, status, plan, trail) or ``deploy``
-    (deploy, rollback and run too)."""
-    arns = Arns(settings)
-    statements: list[dict[str, Any]] = [
+def _secrets(phases: list[Phase]) -> list[str]:
+    """The Secrets Manager secrets the phases name, as ARNs a policy matches (a JSON-key reference and a partial
+    ARN without the random suffix included)."""
+    arns = {
+        ":".join(value.split(":")[:7]) + "*"
+        for phase in phases
+        for value in phase.container.secrets.values()
+        if value.split(":")[2:3] == ["secretsmanager"]
+    }
+    return sorted(arns)
+
+
+def _reads(
+    settings: Settings, arns: Arns, phases: list[Phase], account: AccountResources | None
+) -> list[dict[str, Any]]:
+    statements = [
         _allow("ReadTheService", READ_ONLY, "*"),
         _own_keys(_allow("ReadTheTrailAndLock", STATE_READ, arns.table), settings),
     ]
+    if arns.log_group:
+        statements.append(_allow("ReadTheServicesLogs", LOG_READ, arns.log_group))
+    statements.append(_allow("ReadTheImages", IMAGE_READ, arns.repository))
+    roles = sorted({*arns.roles, *(account.roles if account else ())})
+    if roles:
+        statements.append(_allow("ReadTheRoles", ROLE_READ, roles))
+    if _secrets(phases):
+        statements.append(_allow("DescribeTheSecrets", SECRET_READ, _secrets(phases)))
+    bucket = settings.environment.model_bucket
+    if bucket:
+        statements.append(_allow("FindTheModelBucket", BUCKET_READ, f"arn:{arns.partition}:s3:::{bucket}"))
+    return statements
+
+
+def policy(
+    settings: Settings, purpose: str, phases: list[Phase] | None = None, account: AccountResources | None = None
+) -> dict[str, Any]:
+    """An IAM policy document for ``verify`` (read-only: verify, status, plan, trail) or ``deploy``
+    (deploy, rollback and run too). ``account``: the roles of the service's older verified revisions; without
+    it, the configured roles."""
+    arns = Arns(settings)
+    statements = _reads(settings, arns, phases or [], account)
     if purpose == "deploy":
         statements.append(_allow("DeployTheService", SERVICE_WRITE, arns.services))
         statements.append(_allow("TagTheServiceAndRevisions", TAG_WRITE, [*arns.services, arns.task_definitions]))
@@ -152,7 +205,9 @@ def policy(settings: Settings, purpose: str) -> dict[str, Any]:
         if gate_alarms:
             statements.append(_allow("ReadTheGatesAlarms", GATE_ALARMS, arns.alarms(gate_alarms)))
         statements.append(_own_keys(_allow("WriteTheTrailAndLock", STATE_WRITE, arns.table), settings))
-        roles = [r for r in (settings.service.task_role_arn, settings.execution_role_arn) if r]
+        # A rollback may return to an older verified revision that runs as other roles.
+        configured = [r for r in (settings.task_role_arn, settings.execution_role_arn) if r]
+        roles = sorted({*configured, *(account.roles if account else ())})
         if roles:
             statements.append(
                 {

@@ -241,11 +241,16 @@ def registry_host(
     settings: Settings, clients: Any, sandbox_registry: str | None
 ) -> tuple[str | None, dict[str, str] | None]:
     """Where images go, and the credentials: ECR's token, a named registry, or None (local engine only)."""
+    from snailtrail.aws.ecr import ecr_registry
+
     registry = settings.environment.registry
-    if registry == "ecr":
-        data = clients.client("ecr").get_authorization_token()["authorizationData"][0]
+    named_ecr = ecr_registry(registry)
+    if registry == "ecr" or named_ecr is not None:
+        # ECR's token opens every host of the registry (FIPS, dual-stack); the region is the host's.
+        ecr = clients.client("ecr", named_ecr.region if named_ecr else None)
+        data = ecr.get_authorization_token()["authorizationData"][0]
         user, password = base64.b64decode(data["authorizationToken"]).decode().split(":", 1)
-        host = data["proxyEndpoint"].removeprefix("https://").removeprefix("http://")
+        host = registry if named_ecr else data["proxyEndpoint"].removeprefix("https://").removeprefix("http://")
         return host, {"username": user, "password": password}
     if registry == "sandbox":
         return sandbox_registry, None
@@ -260,7 +265,7 @@ def push(
     on_layer: Callable[[str, str, int | None, int | None], None],
 ) -> PushedImage:
     client = docker_client()
-    tag = built.local_tag.rsplit(":", 1)[1]
+    tag = remote_tag(built)
     remote = f"{host}/{repository}"
     client.images.get(built.local_tag).tag(remote, tag)
     digest = None
@@ -282,6 +287,24 @@ def push(
     return PushedImage(f"{remote}@{digest}", digest, host)
 
 
+def remote_tag(built: BuiltImage) -> str:
+    """The pushed tag: the local tag's phase and revision, and the image's own id, so a tag always names one
+    image. A repository with IMMUTABLE tags refuses a second image under a tag, and a rebuilt image with
+    other content must not be taken for the one that was tested."""
+    return f"{built.local_tag.rsplit(':', 1)[1]}-{built.image_id.removeprefix('sha256:')[:12]}"
+
+
+def already_in_ecr(clients: Any, host: str, repository: str, tag: str) -> str | None:
+    """The digest ECR holds under the tag, or None: an image pushed before is not pushed again (with IMMUTABLE tags
+    ECR would refuse it), the deploy uses its digest."""
+    from snailtrail.aws.ecr import EcrApi, ecr_registry
+
+    registry = ecr_registry(host)
+    if registry is None:
+        return None
+    return EcrApi(clients, registry.region).digest_of(registry.registry_id, repository, tag)
+
+
 def local_reference(built: BuiltImage) -> PushedImage:
     """Without a registry the local engine's image id stands in for the digest (the sandbox says so)."""
     return PushedImage(built.local_tag, built.image_id)
@@ -295,6 +318,11 @@ def publish(
     host, auth = registry_host(settings, clients, sandbox_registry)
     if host is None:
         return local_reference(built)
+    repository = settings.service.image_repository
+    digest = already_in_ecr(clients, host, repository, remote_tag(built))
+    if digest is not None:
+        reporter.detail(f"{host}/{repository}:{remote_tag(built)} is in ECR already ({digest}): not pushed again")
+        return PushedImage(f"{host}/{repository}@{digest}", digest, host)
     with reporter.layers("push") as on_layer:
         return push(built, host, auth, settings.service.image_repository, on_layer)
 

@@ -2,7 +2,8 @@
 
 verify judges a running service; doctor asks whether everything a deploy needs exists before
 there is one: the caller and its account, the state table, the cluster, the roles, the ECR
-repository, the log group, the listener and the target groups' type. Each result has verify's
+repository, the log group, the target groups' type, and what the environment's stack creates for
+traffic (preflight_traffic.py). Each result has verify's
 shape (checks/base.py) and each failure its fix.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from snailtrail import preflight_traffic
 from snailtrail.checks.base import Verdict, fail, ok, skip, warn
 from snailtrail.checks.catalogue import VerifyReport, guarded
 from snailtrail.checks.service import judge_roles
@@ -72,7 +74,7 @@ def cluster(view: LiveView, _: Phase | None) -> Verdict:
 
 
 def roles(view: LiveView, _: Phase | None) -> Verdict:
-    arns = [a for a in (view.settings.execution_role_arn, view.settings.service.task_role_arn) if a]
+    arns = [a for a in (view.settings.execution_role_arn, view.settings.task_role_arn) if a]
     return judge_roles(view, arns, "the configuration names no roles")
 
 
@@ -93,23 +95,6 @@ def log_group(view: LiveView, _: Phase | None) -> Verdict:
     if not view.log_group_exists(name):
         return fail(f"log group {name} does not exist", f"aws logs create-log-group --log-group-name {name}")
     return ok(f"log group {name} exists", [name])
-
-
-def listener(view: LiveView, _: Phase | None) -> Verdict:
-    balancer = view.settings.service.load_balancer
-    if view.load_balancer() is None:
-        return fail(
-            f"load balancer {balancer.name} does not exist",
-            "create the application load balancer, or correct service.load_balancer.name",
-        )
-    found = next((x for x in view.listeners() if x["Port"] == balancer.listener_port), None)
-    if found is None:
-        ports = sorted(x["Port"] for x in view.listeners())
-        return fail(
-            f"{balancer.name} has no listener on port {balancer.listener_port} (ports: {ports or 'none'})",
-            "create the listener, or correct service.load_balancer.listener_port",
-        )
-    return ok(f"{balancer.name} listens on port {balancer.listener_port}", [found["ListenerArn"]])
 
 
 def target_groups(view: LiveView, _: Phase | None) -> Verdict:
@@ -144,8 +129,13 @@ PREFLIGHT: list[tuple[str, str, Callable[[LiveView, Phase | None], Verdict]]] = 
     ("ecr repository", "images", repository),
     ("log group", "logs", log_group),
     ("cluster", "service", cluster),
-    ("listener", "load balancer", listener),
+    ("listeners", "load balancer", preflight_traffic.listeners),
     ("target groups", "load balancer", target_groups),
+    ("listener rules", "load balancer", preflight_traffic.listener_rules),
+    ("health check path", "target group", preflight_traffic.health_path),
+    ("task ingress", "network", preflight_traffic.task_ingress),
+    ("load balancer role", "account", preflight_traffic.load_balancer_role),
+    ("model bucket", "account", preflight_traffic.model_bucket),
 ]
 SPECS = [
     CheckSpec(name, layer, "a first deploy failing on what was never created", name, run)

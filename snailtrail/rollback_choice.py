@@ -45,6 +45,12 @@ def choose_target(ctx: Context, wanted: str | None) -> Revision:
                 f"{wanted} was never verified",
                 fix="roll back to a verified revision: `snailtrail rollback --list` lists them, or use --to PHASE",
             )
+        if not revision.verified_as_it_is:
+            raise ConfigError(
+                f"{wanted} carries a verified-at tag, but its definition is not the one verified (its fingerprint "
+                "differs: the tags were copied to it, as ecs-deploy's deploy --image does)",
+                fix="roll back to the revision that was verified: `snailtrail rollback --list` lists them",
+            )
         if not revision.active:
             raise ConfigError(
                 f"{wanted} is {revision.definition.get('status')}: ECS no longer starts a deregistered revision",
@@ -60,7 +66,7 @@ def choose_target(ctx: Context, wanted: str | None) -> Revision:
         schema = current_schema(ctx.trail.events())
         candidates = [r for r in ctx.history.verified() if r.phase == phase.name]
         newest_first = sorted(candidates, key=lambda r: (r.verified_at or "", r.number), reverse=True)
-        active = [r for r in map(ctx.history.get, (c.arn for c in newest_first)) if r.active]
+        active = [r for r in map(ctx.history.get, (c.arn for c in newest_first)) if r.active and r.verified_as_it_is]
         runnable = next((r for r in active if incompatibility(r.tags, schema) is None), None)
         if active and runnable is None:
             raise schema_refusal(

@@ -145,8 +145,8 @@ def render(settings: Settings, phase: Phase, image: str, built: Mapping[str, str
         definition["volumes"] = [{"name": name} for name in volumes]
     if settings.execution_role_arn:
         definition["executionRoleArn"] = settings.execution_role_arn
-    if service.task_role_arn:
-        definition["taskRoleArn"] = service.task_role_arn
+    if settings.task_role_arn:
+        definition["taskRoleArn"] = settings.task_role_arn
     architecture = settings.environment.cpu_architecture
     if architecture is not None:
         definition["runtimePlatform"] = {"cpuArchitecture": architecture.value, "operatingSystemFamily": "LINUX"}
@@ -221,6 +221,14 @@ class Revision:
     @property
     def verified_at(self) -> str | None:
         return self.tags.get(TAG_VERIFIED)
+
+    @property
+    def verified_as_it_is(self) -> bool:
+        """Its verified-at tag belongs to this definition: the fingerprint tag snailtrail wrote at registration is
+        this definition's own. A tool that registers a copy with another image keeps the tags (ecs-deploy's
+        deploy --image), verified-at and fingerprint included, and the copy was never verified."""
+        tagged = self.tags.get(TAG_FINGERPRINT)
+        return bool(self.verified_at) and tagged == fingerprint(self.definition)
 
     @property
     def active(self) -> bool:

@@ -446,3 +446,79 @@ def edit(path: Path, change: Callable[[Any], None]) -> None:
     document = yaml.safe_load(path.read_text())
     change(document)
     path.write_text(yaml.safe_dump(document))
+
+
+def self_signed(domain: str) -> tuple[bytes, bytes]:
+    """A self-signed certificate and its key (PEM) for ``domain``, as ACM's ImportCertificate takes them."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    pem_key = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM), pem_key
+
+
+class Account:
+    """An empty moto account with what is done by hand (the certificate, the hosted zone), and the CLI."""
+
+    def __init__(self, config: Path, capsys: Any, calls: Counter[str]) -> None:
+        self.config = config
+        self.capsys = capsys
+        self.calls = calls
+
+    def run(self, *args: str) -> CliResult:
+        from snailtrail.cli import run
+
+        self.capsys.readouterr()
+        self.calls.clear()
+        code = run(["--config", str(self.config), *args])
+        out, err = self.capsys.readouterr()
+        return CliResult(code, out, err)
+
+    def edit(self, **environment: Any) -> None:
+        document = yaml.safe_load(self.config.read_text())
+        document["environments"]["unit"].update(environment)
+        self.config.write_text(yaml.safe_dump(document))
+
+
+@pytest.fixture
+def account(tmp_path: Path, aws_env: None, capsys: Any, record_api_calls: Counter[str]) -> Iterator[Account]:
+    """An empty account (`snailtrail infra up` builds it), its environment configured as docs/production.md says."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        certificate, key = self_signed("shine.example.com")
+        arn = boto3.client("acm", region_name="us-east-1").import_certificate(Certificate=certificate, PrivateKey=key)
+        boto3.client("route53", region_name="us-east-1").create_hosted_zone(Name="example.com", CallerReference="t")
+        config = write_config(
+            tmp_path,
+            "https://shine.example.com",
+            8443,
+            account_id="123456789012",
+            model_bucket="shine-models-123456789012",
+            task_role_arn="arn:aws:iam::123456789012:role/shine-task",
+            load_balancer_role_arn="arn:aws:iam::123456789012:role/shine-ecs-load-balancers",
+            traffic={"listener_port": 443},
+            domain={"name": "shine.example.com", "hosted_zone": "example.com"},
+            infra={"certificate_arn": arn["CertificateArn"]},
+        )
+        yield Account(config, capsys, record_api_calls)

@@ -10,6 +10,7 @@ import boto3
 import pytest
 from moto.core import enable_iam_authentication
 
+from tests.checks.test_check_fixtures import TRUST_ECS
 from tests.conftest import Sandbox
 
 GOOD = "fake.local/shine:phase-1-good"
@@ -168,3 +169,102 @@ def test_the_state_table_is_confined_to_the_keys_the_service_writes(sandbox: San
         keys = granted[sid]["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]
         assert sorted(keys) == ["lock#unit#shine", "trail#unit#shine"]
         assert written <= set(keys)  # every item a deploy wrote is one the role may touch, and no more
+
+
+def from_account(sandbox: Sandbox, purpose: str = "deploy") -> dict[str, dict]:
+    result = sandbox.run("iam-policy", "--for", purpose, "--from-account")
+    assert result.exit_code == 0, result.stderr
+    return {s["Sid"]: s for s in json.loads(result.stdout)["Statement"]}
+
+
+def test_traffic_writes_name_the_services_own_listeners_and_rules_not_a_shared_load_balancers_others(
+    sandbox: Sandbox,
+) -> None:
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]["LoadBalancerArn"]
+    ours = {x["ListenerArn"] for x in elbv2.describe_listeners(LoadBalancerArn=balancer)["Listeners"]}
+    our_rules = {
+        r["RuleArn"] for arn in ours for r in elbv2.describe_rules(ListenerArn=arn)["Rules"] if not r["IsDefault"]
+    }
+    # Another app on the same load balancer: its listener and its rule.
+    other_group = sandbox.extra_target_group("billing-tg")
+    other = elbv2.create_listener(
+        LoadBalancerArn=balancer,
+        Protocol="HTTP",
+        Port=9000,
+        DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}],
+    )["Listeners"][0]["ListenerArn"]
+    other_rule = elbv2.create_rule(
+        ListenerArn=other,
+        Priority=5,
+        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/billing/*"]}}],
+        Actions=[{"Type": "forward", "TargetGroupArn": other_group}],
+    )["Rules"][0]["RuleArn"]
+
+    granted = set(from_account(sandbox)["MoveTraffic"]["Resource"])
+    assert granted == ours | our_rules
+    assert other not in granted and other_rule not in granted
+
+
+def test_reads_are_scoped_to_the_services_logs_images_roles_and_secrets(sandbox: Sandbox) -> None:
+    secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:shine-db-AbCdEf"
+    sandbox.edit_phase("phase-1", lambda doc: doc["container"].update(secrets={"DB": f"{secret}:password::"}))
+    sandbox.edit_config(lambda doc: doc["environments"]["unit"].update(model_bucket="shine-models"))
+    granted = statements(sandbox)
+    assert "logs:GetLogEvents" not in granted["ReadTheService"]["Action"]
+    assert granted["ReadTheServicesLogs"]["Resource"] == [
+        "arn:aws:logs:us-east-1:*:log-group:/ecs/shine",
+        "arn:aws:logs:us-east-1:*:log-group:/ecs/shine:*",
+    ]
+    assert granted["ReadTheImages"]["Resource"] == "arn:aws:ecr:us-east-1:*:repository/shine"
+    assert granted["ReadTheRoles"]["Resource"] == [
+        "arn:aws:iam::123456789012:role/shine-ecs-load-balancers",
+        "arn:aws:iam::123456789012:role/shine-execution",
+    ]
+    assert granted["DescribeTheSecrets"]["Resource"] == [f"{secret}*"]
+    assert granted["FindTheModelBucket"]["Resource"] == "arn:aws:s3:::shine-models"
+    unscoped = {a for s in granted.values() if s["Resource"] == "*" for a in s["Action"]}
+    assert not unscoped & {"iam:GetRole", "ecr:DescribeImages", "secretsmanager:DescribeSecret", "logs:FilterLogEvents"}
+
+
+def test_a_rollback_may_pass_the_roles_of_an_older_verified_revision(sandbox: Sandbox) -> None:
+    old_role = "arn:aws:iam::123456789012:role/shine-task-v1"
+    boto3.client("iam", region_name="us-east-1").create_role(
+        RoleName="shine-task-v1", AssumeRolePolicyDocument=json.dumps(TRUST_ECS)
+    )
+    sandbox.edit_config(lambda doc: doc["environments"]["unit"].update(task_role_arn=old_role))
+    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
+    sandbox.edit_config(lambda doc: doc["environments"]["unit"].update(task_role_arn=old_role.replace("-v1", "-v2")))
+    passed = from_account(sandbox)["PassTheTaskRoles"]["Resource"]
+    assert old_role in passed and old_role.replace("-v1", "-v2") in passed
+    assert old_role not in statements(sandbox)["PassTheTaskRoles"]["Resource"]  # offline: the configured only
+
+
+def test_a_rule_that_authenticates_with_cognito_may_be_modified(sandbox: Sandbox) -> None:
+    pool = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_abc"
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]["LoadBalancerArn"]
+    port = yaml_port(sandbox)
+    listener = next(x for x in elbv2.describe_listeners(LoadBalancerArn=balancer)["Listeners"] if x["Port"] == port)
+    rule = next(r for r in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"] if not r["IsDefault"])
+    cognito = {
+        "Type": "authenticate-cognito",
+        "Order": 1,
+        "AuthenticateCognitoConfig": {"UserPoolArn": pool, "UserPoolClientId": "client", "UserPoolDomain": "shine"},
+    }
+    forward = dict(rule["Actions"][0], Order=2)
+    elbv2.modify_rule(RuleArn=rule["RuleArn"], Actions=[cognito, forward])
+    granted = from_account(sandbox)
+    assert granted["KeepTheCognitoLogIn"] == {
+        "Sid": "KeepTheCognitoLogIn",
+        "Effect": "Allow",
+        "Action": ["cognito-idp:DescribeUserPoolClient"],
+        "Resource": [pool],
+    }
+
+
+def yaml_port(sandbox: Sandbox) -> int:
+    import yaml
+
+    return yaml.safe_load(sandbox.config.read_text())["service"]["load_balancer"]["listener_port"]

@@ -102,3 +102,89 @@ def test_each_other_image_is_pushed_once_and_the_apps_build_not_again(
         "agent": "registry/shine:phase-2-agent-x@sha256:1",
         "agent-two": "registry/shine:phase-2-agent-x@sha256:1",
     }
+
+
+@pytest.mark.parametrize(
+    "host", ["123456789012.dkr-ecr.eu-central-1.on.aws", "123456789012.dkr.ecr-fips.eu-central-1.amazonaws.com"]
+)
+def test_a_dual_stack_or_fips_ecr_host_is_pushed_to_with_an_ecr_token(
+    production: Settings, host: str, aws_env: None
+) -> None:
+    import base64
+
+    from botocore.stub import Stubber
+
+    from snailtrail.aws.session import AwsClients
+
+    settings = production.model_copy(
+        update={
+            "project": production.project.model_copy(
+                update={
+                    "environments": {
+                        **production.project.environments,
+                        "production": production.environment.model_copy(update={"registry": host, "profile": None}),
+                    }
+                }
+            )
+        }
+    )
+    clients = AwsClients(settings.environment)
+    token = base64.b64encode(b"AWS:secret-token").decode()
+    with Stubber(clients.client("ecr", "eu-central-1")) as stub:
+        stub.add_response(
+            "get_authorization_token",
+            {
+                "authorizationData": [
+                    {
+                        "authorizationToken": token,
+                        "proxyEndpoint": "https://123456789012.dkr.ecr.eu-central-1.amazonaws.com",
+                    }
+                ]
+            },
+        )
+        assert images.registry_host(settings, clients, None) == (host, {"username": "AWS", "password": "secret-token"})
+
+
+def test_an_image_already_in_ecr_under_its_tag_is_not_pushed_again(
+    production: Settings, monkeypatch: pytest.MonkeyPatch, aws_env: None
+) -> None:
+    """IMMUTABLE tags: ECR refuses a second push under a tag; the tag names the image's own id, so what ECR holds
+    under it is this image, and the deploy uses its digest."""
+    import json
+
+    import boto3
+    from moto import mock_aws
+
+    from snailtrail.aws.session import AwsClients
+    from snailtrail.ui import Reporter
+
+    host = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"  # moto's account
+    environments = production.project.environments
+    changed = environments["production"].model_copy(update={"registry": host, "profile": None})
+    settings = production.model_copy(
+        update={
+            "project": production.project.model_copy(update={"environments": {**environments, "production": changed}})
+        }
+    )
+    built = images.BuiltImage("shine:phase-2-abc123-x86_64", "sha256:" + "f" * 64)
+    tag = images.remote_tag(built)
+    assert tag == "phase-2-abc123-x86_64-ffffffffffff"
+
+    def no_push(*_: Any, **__: Any) -> None:
+        raise AssertionError("pushed again")
+
+    monkeypatch.setattr(images, "push", no_push)
+    with mock_aws():
+        ecr = boto3.client("ecr", region_name="eu-west-1")
+        ecr.create_repository(repositoryName="shine", imageTagMutability="IMMUTABLE")
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {},
+            "layers": [],
+        }
+        digest = ecr.put_image(repositoryName="shine", imageManifest=json.dumps(manifest), imageTag=tag)["image"][
+            "imageId"
+        ]["imageDigest"]
+        pushed = images.publish(built, settings, AwsClients(settings.environment), None, Reporter(quiet=True))
+    assert pushed.reference == f"{host}/shine@{digest}"

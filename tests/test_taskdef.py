@@ -112,3 +112,9 @@ def test_a_private_registry_gets_its_credentials_and_they_change_the_fingerprint
     after = rendered(production_config)
     assert after["containerDefinitions"][0]["repositoryCredentials"] == {"credentialsParameter": secret}
     assert fingerprint(after) != fingerprint(before)
+
+
+def test_the_production_revision_runs_as_its_environments_task_role(production_config: Path) -> None:
+    document = yaml.safe_load(production_config.read_text())
+    assert "task_role_arn" not in document["service"]
+    assert rendered(production_config)["taskRoleArn"] == "arn:aws:iam::111122223333:role/shine-task"

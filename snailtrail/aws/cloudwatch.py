@@ -33,7 +33,7 @@ _QUERIES = {
 @dataclass(frozen=True)
 class TrafficStats:
     requests: int
-    errors: int  # target 5xx plus connections the target refused or dropped
+    errors: int  # target 5xx, connections the target refused or dropped, and (the new colour's) the ELB's own 5xx
     mean_latency_s: float | None
 
     @property
@@ -86,9 +86,28 @@ class TrafficMetrics:
         self, load_balancer_arn: str, since: dict[str, datetime], end: datetime, period_s: int
     ) -> dict[str, TrafficStats]:
         """Each target group's traffic from its own start (``since``) to ``end``, in one GetMetricData
-        call: the periods are summed from the one holding that start, as CloudWatch rounds a start down."""
+        call: the periods are summed from the one holding that start, as CloudWatch rounds a start down.
+
+        The load balancer's own 5xx (HTTPCode_ELB_5XX_Count: 502, 503, 504 when a target resets, refuses or
+        times out) are published per load balancer only, never per target group: they are counted from the
+        first group's start and added to that group's errors (the new colour's, which the caller lists first).
+        https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html
+        """
         arns = list(since)
-        queries = []
+        queries = [
+            {
+                "Id": "g0_elb5xx",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": NAMESPACE,
+                        "MetricName": "HTTPCode_ELB_5XX_Count",
+                        "Dimensions": [{"Name": "LoadBalancer", "Value": dimension(load_balancer_arn)}],
+                    },
+                    "Period": period_s,
+                    "Stat": "Sum",
+                },
+            }
+        ]
         for index, arn in enumerate(arns):
             dimensions = [
                 {"Name": "LoadBalancer", "Value": dimension(load_balancer_arn)},
@@ -119,9 +138,10 @@ class TrafficMetrics:
         stats = {}
         for index, arn in enumerate(arns):
             value = {suffix: totals.get(f"g{index}_{suffix}", 0.0) for suffix in _QUERIES}
+            balancer_errors = totals.get("g0_elb5xx", 0.0) if index == 0 else 0.0
             stats[arn] = TrafficStats(
                 requests=int(value["requests"]),
-                errors=int(value["target5xx"] + value["connerr"]),
+                errors=int(value["target5xx"] + value["connerr"] + balancer_errors),
                 mean_latency_s=value["latsum"] / value["latcount"] if value["latcount"] else None,
             )
         return stats

@@ -91,10 +91,12 @@ class EcsApi:
         ]
 
     def scale_to_zero(self, service: str) -> bool:
-        """Desired count 0 on the service's current revision; False when there is no such service."""
+        """Desired count 0 on the service's current revision; False when there is no such service, or it is
+        INACTIVE or DRAINING (deleted), which UpdateService refuses with ServiceNotActiveException."""
+        exceptions = self._ecs.exceptions
         try:
             self.update_service(service, None, 0)
-        except self._ecs.exceptions.ServiceNotFoundException:
+        except (exceptions.ServiceNotFoundException, exceptions.ServiceNotActiveException):
             return False
         return True
 

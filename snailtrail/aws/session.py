@@ -39,20 +39,40 @@ def is_mutating(operation: str) -> bool:
     return not operation.startswith(READ_ONLY_PREFIXES)
 
 
+# The chain's last links: an EC2 instance profile (IMDS) and an ECS task's or EKS pod's role. Neither is
+# named in the environment's variables: an EC2 CI runner has them and no AWS config files at all.
+MACHINE_ROLE_METHODS = ("iam-role", "container-role")
+
+
 def chosen_profile(environment: EnvironmentConfig) -> str | None:
-    """The configured profile, unless the process environment already supplies credentials."""
+    """The configured profile, unless the process environment already supplies credentials, or the profile
+    is not on this machine and the machine has a role of its own (instance profile, task role)."""
     if environment.kind is not EnvironmentKind.aws:
         return None
     if any(os.environ.get(name) for name in AMBIENT_CREDENTIALS):
         return None
+    if environment.profile and _machine_role_instead(environment.profile):
+        return None
     return environment.profile
+
+
+def _machine_role_instead(profile: str) -> bool:
+    import botocore.session
+
+    session = botocore.session.Session()
+    if profile in session.available_profiles:
+        return False
+    # Asked only when the profile is missing (otherwise an error): IMDS answers within botocore's 1 s timeout.
+    credentials = session.get_credentials()
+    return credentials is not None and credentials.method in MACHINE_ROLE_METHODS
 
 
 def _profile_not_found(profile: str | None, exc: Exception) -> ConfigError:
     return ConfigError(
         f"the environment's profile {profile!r} is not in the AWS config files ({exc})",
         fix=f"create it (aws configure sso --profile {profile}), remove `profile:` from the environment, "
-        "or export credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)",
+        "export credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE), or run where an instance "
+        "profile or task role supplies them",
     )
 
 
@@ -150,13 +170,18 @@ class AwsClients:
             for observer in self.observers:
                 observer[name] += 1
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, region: str | None = None) -> Any:
+        """The service's client in the environment's region, or in ``region`` (an ECR image kept elsewhere)."""
+        key = service if region in (None, self.region) else f"{service}@{region}"
         with self._lock:
-            if service not in self._clients:
-                self._clients[service] = self._session.client(
-                    service, endpoint_url=self.endpoint_url or self.environment.endpoint_url, config=self._config
+            if key not in self._clients:
+                self._clients[key] = self._session.client(
+                    service,
+                    region_name=region,
+                    endpoint_url=self.endpoint_url or self.environment.endpoint_url,
+                    config=self._config,
                 )
-            return self._clients[service]
+            return self._clients[key]
 
     @property
     def total_calls(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from snailtrail.checks.base import Verdict, fail, ok, skip, warn
+from snailtrail.checks.ingress import admitted_sources, covers_every, subnet_ranges
 from snailtrail.checks.spec import check
 from snailtrail.checks.view import LiveView
 from snailtrail.phases import Phase
@@ -34,7 +35,7 @@ def dns_ownership(view: LiveView, phase: Phase | None) -> Verdict:
     import dns.exception
     import dns.resolver
 
-    domain = view.settings.service.domain
+    domain = view.settings.domain
     if domain is None:
         return skip("no domain configured (service.domain)")
     balancer = view.load_balancer()
@@ -153,11 +154,13 @@ def port_alignment(view: LiveView, phase: Phase | None) -> Verdict:
     revision = view.running_revision()
     links: list[tuple[str, Any]] = [("listener", view.settings.production_listener_port)]
     expected = _container_port(view, phase)
+    # ECS registers each task on the container port whatever the target group's nominal port, and the health
+    # check's "traffic-port" is the registered one: a nominal port of 80 is harmless.
     group_port = group["Port"] if group else None
     links.append(("target group", group_port))
     health_port = group.get("HealthCheckPort", "traffic-port") if group else None
     links.append(
-        ("health check", group_port if health_port == "traffic-port" else int(health_port) if health_port else None)
+        ("health check", expected if health_port == "traffic-port" else int(health_port) if health_port else None)
     )
     entries = [
         e for e in service.get("loadBalancers", []) if group and e.get("targetGroupArn") == group["TargetGroupArn"]
@@ -174,14 +177,15 @@ def port_alignment(view: LiveView, phase: Phase | None) -> Verdict:
     chain = []
     broken = None
     for index, (name, value) in enumerate(links):
-        linked = value is not None and (index == 0 or value == expected or (name == "PORT" and value is None))
+        linked = value is not None and (index == 0 or name == "target group" or value == expected)
         if name == "PORT" and value is None:
             linked, value = True, "unset"
         if name == "app" and value is None:
             linked, value = False, "no healthy target"
         if not linked and broken is None:
             broken = name
-        chain.append(f"{'✗ ' if not linked else ''}{name} {value}")
+        nominal = " (nominal)" if name == "target group" and value not in (None, expected) else ""
+        chain.append(f"{'✗ ' if not linked else ''}{name} {value}{nominal}")
     summary = " -> ".join(chain)
     if broken:
         return fail(
@@ -190,19 +194,6 @@ def port_alignment(view: LiveView, phase: Phase | None) -> Verdict:
             [group["TargetGroupArn"]] if group else [],
         )
     return ok(summary, [group["TargetGroupArn"]] if group else [])
-
-
-def _admits(group: dict[str, Any], port: int, source_group: str | None = None) -> list[str]:
-    """The sources a group's ingress admits on a port: group ids and CIDRs."""
-    sources = []
-    for rule in group.get("IpPermissions", []):
-        protocol = rule.get("IpProtocol")
-        low, high = rule.get("FromPort", 0), rule.get("ToPort", 65535)
-        if protocol not in ("tcp", "-1") or (protocol == "tcp" and not low <= port <= high):
-            continue
-        sources += [pair["GroupId"] for pair in rule.get("UserIdGroupPairs", [])]
-        sources += [cidr["CidrIp"] for cidr in rule.get("IpRanges", [])]
-    return sources
 
 
 @check("security groups", "network", prevents="4, 8: no ingress rule from the load balancer to the tasks' port")
@@ -218,15 +209,19 @@ def security_groups(view: LiveView, phase: Phase | None) -> Verdict:
     if not task_ids or port is None:
         return skip("the service has no awsvpc security groups to check")
     problems, warnings = [], []
-    task_sources = [s for gid in task_ids if gid in groups for s in _admits(groups[gid], port)]
-    if not set(task_sources) & set(alb_ids):
+    task_sources = [s for gid in task_ids if gid in groups for s in admitted_sources(groups[gid], port)]
+    # The load balancer's subnets are read only when no rule names its group (a CIDR may cover them).
+    if not set(task_sources) & set(alb_ids) and not covers_every(
+        task_sources, subnet_ranges(view.load_balancer_subnets())
+    ):
         problems.append(
             f"task group(s) {', '.join(task_ids)} admit {', '.join(task_sources) or 'nothing'} on "
             f"port {port}, not the load balancer's {', '.join(alb_ids) or '(none)'}"
         )
-    if "0.0.0.0/0" in task_sources:
-        warnings.append(f"port {port} of the tasks is open to 0.0.0.0/0")
-    alb_sources = [s for gid in alb_ids if gid in groups for s in _admits(groups[gid], listener_port)]
+    open_to_all = [s for s in ("0.0.0.0/0", "::/0") if s in task_sources]
+    if open_to_all:
+        warnings.append(f"port {port} of the tasks is open to {' and '.join(open_to_all)}")
+    alb_sources = [s for gid in alb_ids if gid in groups for s in admitted_sources(groups[gid], listener_port)]
     if alb_ids and not alb_sources:
         problems.append(f"load balancer group(s) {', '.join(alb_ids)} admit nothing on listener port {listener_port}")
     for gid in alb_ids:

@@ -7,6 +7,7 @@ import re
 import urllib.request
 from typing import Any
 
+from snailtrail.aws.ecr import ecr_registry
 from snailtrail.checks.base import Verdict, fail, ok, skip, warn
 from snailtrail.checks.registry import NOT_IN_REGISTRY
 from snailtrail.checks.spec import check
@@ -225,17 +226,19 @@ def secrets_exist(view: LiveView, phase: Phase | None) -> Verdict:
 
 
 def ecr_image_missing(view: LiveView, reference: str) -> str | None:
-    """Why ``ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY@DIGEST`` is not in ECR, or None when it is."""
-    registry, _, path = reference.partition("/")
-    repository, _, digest = path.partition("@")
-    error = view.ecr_image_error(registry.split(".", 1)[0], repository, digest)
+    """Why ``ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY@DIGEST`` (or a FIPS or dual-stack host of it) is not
+    in ECR, or None when it is; asked in the registry's own account and region."""
+    registry = ecr_registry(reference)
+    assert registry is not None, reference
+    repository, _, digest = reference.partition("/")[2].partition("@")
+    error = view.ecr_image_error(registry, repository, digest)
     return None if error is None else f"{reference} is not in ECR ({error})"
 
 
 def image_missing(view: LiveView, reference: str) -> str | None:
     """Why an image referenced by digest is not in its registry (ECR or a v2 registry), or None when it is
     there or the registry cannot be asked; image config and rollback readiness share the one answer."""
-    if ".dkr.ecr." in reference:
+    if ecr_registry(reference) is not None:
         return ecr_image_missing(view, reference)
     config, problem = view.registry_config(reference)
     return problem if config is None and problem and NOT_IN_REGISTRY in problem else None
@@ -258,7 +261,7 @@ def image_config(view: LiveView, phase: Phase | None) -> Verdict:
     missing = image_missing(view, reference)
     if missing is not None:
         return fail(missing, "push the image again, or roll back", [reference])
-    if ".dkr.ecr." in reference:
+    if ecr_registry(reference) is not None:
         return ok(f"{reference} exists in ECR", [reference])
     config, problem = view.registry_config(reference)
     if config is None:

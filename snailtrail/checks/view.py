@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from snailtrail.aws.account import AccountApi
-from snailtrail.aws.ecr import EcrApi
+from snailtrail.aws.ecr import EcrApi, EcrRegistry
 from snailtrail.aws.elbv2 import actions_of, forward_weights
 from snailtrail.aws.iam import IamApi
 from snailtrail.aws.logs import LogsApi
@@ -102,12 +102,11 @@ class LiveView:
         return [] if parent is None else self._once(key, lambda: read(parent[arn_key]))
 
     def forwarded_target_groups(self, listener: dict[str, Any]) -> list[str]:
-        """The groups the listener gives traffic: by its default action or by any of its rules."""
-        rules = self.load_balancing.rules(listener["ListenerArn"])
-        forwarded = {}
-        for actions in [actions_of(listener), *(r["Actions"] for r in rules if not r.get("IsDefault"))]:
-            forwarded.update({arn: None for arn, weight in forward_weights(actions).items() if weight > 0})
-        return list(forwarded)
+        """The groups the listener sends traffic to: by its default actions or by one of its rules (the
+        service's rule_priority, ECS-native blue/green's production rule)."""
+        forwarders = [listener, *self.listener_rules(listener)]
+        weights = [forward_weights(actions_of(x)) for x in forwarders]
+        return list(dict.fromkeys(arn for each in weights for arn, weight in each.items() if weight > 0))
 
     @property
     def load_balancing(self) -> CachedLoadBalancing:
@@ -129,6 +128,14 @@ class LiveView:
 
         return self._once("sgs", load)
 
+    def load_balancer_subnets(self) -> list[dict[str, Any]]:
+        """The load balancer's subnets: its nodes take their addresses from them."""
+        ids = [zone["SubnetId"] for zone in (self.load_balancer() or {}).get("AvailabilityZones", [])]
+        return self._once("lb subnets", lambda: self.ctx.ec2.subnets(ids)) if ids else []
+
+    def listener_rules(self, listener: dict[str, Any]) -> list[dict[str, Any]]:
+        return self._once(("rules", listener["ListenerArn"]), lambda: self.ctx.elbv2.rules(listener["ListenerArn"]))
+
     def subnets(self) -> list[dict[str, Any]]:
         ids = self.awsvpc().get("subnets", [])
         if not ids:
@@ -144,7 +151,7 @@ class LiveView:
     # -- DNS ----------------------------------------------------------------------------------
     def route53_record(self) -> PublicRecord | None:
         """The domain's public zone and record; None when the configuration names no domain."""
-        domain = self.settings.service.domain
+        domain = self.settings.domain
         if domain is None:
             return None
         return self._once("route53", lambda: self._reader(Route53Api).public_record(domain.hosted_zone, domain.name))
@@ -163,11 +170,11 @@ class LiveView:
         """Existence only, through describe calls: verify never reads a secret's value."""
         return self._once(("secret", value_from), lambda: self._reader(SecretsApi).exists(value_from))
 
-    def ecr_image_error(self, registry_id: str, repository: str, digest: str) -> str | None:
-        """ECR's error code for the image, or None when it is there."""
+    def ecr_image_error(self, registry: EcrRegistry, repository: str, digest: str) -> str | None:
+        """ECR's error code for the image (asked in its registry's region), or None when it is there."""
         return self._once(
-            ("ecr image", registry_id, repository, digest),
-            lambda: self._reader(EcrApi).image_error(registry_id, repository, digest),
+            ("ecr image", registry, repository, digest),
+            lambda: EcrApi(self.ctx.clients, registry.region).image_error(registry.registry_id, repository, digest),
         )
 
     def registry_config(self, reference: str) -> tuple[dict[str, Any] | None, str | None]:

@@ -48,6 +48,9 @@ def push(
     extra = images.parse_build_args(build_arg, context.settings, selected)
     context.require_aws()
     built = images.build(context.settings, selected, context.reporter.detail, extra)
+    from snailtrail.account_guard import require_account
+
+    require_account(context)
     pushed = images.publish(built, context.settings, context.clients, context.endpoints.registry, context.reporter)
     others = images.publish_sidecars(
         built,

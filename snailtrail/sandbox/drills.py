@@ -99,7 +99,7 @@ def _attach_subnets(ctx: Context) -> str:
 
 
 def _point_record(ctx: Context, target: str) -> None:
-    domain = ctx.settings.service.domain
+    domain = ctx.settings.domain
     if domain is None:
         raise ConfigError("no service.domain configured: there is no record to point elsewhere", fix="set one")
     route53 = ctx.clients.client("route53")
@@ -139,9 +139,9 @@ def _other_load_balancer(ctx: Context) -> str:
 
 
 def _domain_name(ctx: Context) -> str:
-    if ctx.settings.service.domain is None:
+    if ctx.settings.domain is None:
         raise ConfigError("no service.domain configured: there is no record to point elsewhere", fix="set one")
-    return ctx.settings.service.domain.name
+    return ctx.settings.domain.name
 
 
 def _domain_elsewhere(ctx: Context) -> str:

@@ -15,7 +15,7 @@ from moto.ecs.models import EC2ContainerServiceBackend, TaskDefinition
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.elbv2.models import elbv2_backends
 
-from snailtrail.sandbox import moto_deployments, strict
+from snailtrail.sandbox import moto_cloudformation, moto_deployments, strict
 from snailtrail.sandbox.moto_network import forwarded_target_groups, rule_target_groups
 
 _strict = False
@@ -29,6 +29,7 @@ def enable_strict_mode() -> None:
     global _strict
     if _strict:
         return
+    moto_cloudformation.install()
     backend = EC2ContainerServiceBackend
     backend.register_task_definition = _refusing(backend.register_task_definition, _check_registration)  # type: ignore[method-assign]
     backend.create_service = _refusing(backend.create_service, _check_creation)  # type: ignore[method-assign]

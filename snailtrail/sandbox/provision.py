@@ -220,8 +220,8 @@ def provision(
         _execution_role(clients, settings.execution_role_arn)
     if settings.log_group:
         _log_group(clients, settings.log_group)
-    if service.domain is not None:
-        _dns(clients, service.domain.hosted_zone, service.domain.name, balancer["DNSName"])
+    if settings.domain is not None:
+        _dns(clients, settings.domain.hosted_zone, settings.domain.name, balancer["DNSName"])
     _state_table(clients, settings.environment.state_table)
     if settings.environment.model_bucket:
         _bucket(clients, settings.environment.model_bucket, settings.environment.region)

@@ -15,14 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from snailtrail import container_graph
+from snailtrail.aws.ecr import ecr_registry  # every host of an ECR registry (FIPS, dual-stack)
 from snailtrail.aws_rules import FARGATE_SIZES  # one table: what a kind: aws environment is refused too
 
 CLIENT_EXCEPTION = "ClientException"
 INVALID_PARAMETER = "InvalidParameterException"
-
-# <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]/repository: the registry of an ECR image URI.
-# https://docs.aws.amazon.com/AmazonECR/latest/userguide/docker-pull-ecr-image.html
-_ECR_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
 
 
 @dataclass(frozen=True)
@@ -72,7 +69,7 @@ def check_task_definition(request: Mapping[str, Any]) -> None:
         return
     # On Fargate the execution role pulls ECR images and writes awslogs streams.
     # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
-    if any(_ECR_IMAGE.match(str(c.get("image", ""))) for c in containers):
+    if any("/" in str(c.get("image", "")) and ecr_registry(str(c["image"])) for c in containers):
         raise Refused(
             CLIENT_EXCEPTION, "Fargate requires task definition to have execution role ARN to support ECR images."
         )

@@ -87,3 +87,37 @@ def test_the_shortest_bake_judges_the_minute_a_step_starts_in_and_a_second_less_
         assert ALB.judged_end(started + timedelta(seconds=ALB.shortest_bake_s)) > started
     started = at("12:02:00")
     assert ALB.judged_end(started + timedelta(seconds=ALB.shortest_bake_s - 1)) <= started
+
+
+def test_the_load_balancers_own_5xx_count_against_the_new_colour() -> None:
+    """HTTPCode_ELB_5XX_Count has no TargetGroup dimension: asked per load balancer, in the same call."""
+    import boto3
+
+    client = boto3.client("cloudwatch", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    balancer = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/app/shine-alb/50dc6c495c0c9188"
+    new = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/shine-tg-alt/73e2d6bc24d8a067"
+    old = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/shine-tg/1e2d6bc24d8a0673"
+    sent: list[dict] = []
+    client.meta.events.register(
+        "provide-client-params.cloudwatch.GetMetricData", lambda params, **_: sent.append(params)
+    )
+    with Stubber(client) as stub:
+        stub.add_response(
+            "get_metric_data",
+            {
+                "MetricDataResults": [
+                    {"Id": "g0_elb5xx", "Timestamps": [at("12:01:00")], "Values": [7.0]},
+                    {"Id": "g0_requests", "Timestamps": [at("12:01:00")], "Values": [50.0]},
+                    {"Id": "g1_requests", "Timestamps": [at("12:01:00")], "Values": [50.0]},
+                ]
+            },
+        )
+        stats = TrafficMetrics(OneClient(client)).window(
+            balancer, {new: at("12:00:20"), old: at("11:55:00")}, at("12:02:00"), ALB.period_s
+        )
+    assert stats[new].errors == 7 and stats[old].errors == 0
+    (elb,) = [q for q in sent[0]["MetricDataQueries"] if q["Id"] == "g0_elb5xx"]
+    assert elb["MetricStat"]["Metric"]["MetricName"] == "HTTPCode_ELB_5XX_Count"
+    assert elb["MetricStat"]["Metric"]["Dimensions"] == [
+        {"Name": "LoadBalancer", "Value": "app/shine-alb/50dc6c495c0c9188"}
+    ]

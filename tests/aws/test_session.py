@@ -125,3 +125,21 @@ def test_the_partition_follows_the_region() -> None:
 def test_the_sandbox_keeps_its_region_whatever_aws_region_says(profiles: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_REGION", "ca-central-1")
     assert AwsClients(EnvironmentConfig(kind="sandbox")).region == "us-east-1"
+
+
+def test_an_instance_profile_is_ambient_where_the_configured_profile_does_not_exist(
+    profiles: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An EC2 CI runner: no AWS variables, no config files naming shine-prod, credentials from IMDS."""
+    from botocore.credentials import Credentials, InstanceMetadataProvider
+
+    monkeypatch.setattr(InstanceMetadataProvider, "load", lambda self: Credentials("FROM-IMDS", "s", method="iam-role"))
+    clients = AwsClients(EnvironmentConfig(profile="shine-prod", region="eu-west-1"))
+    assert key_of(clients) == "FROM-IMDS"
+
+
+def test_an_existing_profile_still_beats_the_instance_profile(profiles: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.credentials import Credentials, InstanceMetadataProvider
+
+    monkeypatch.setattr(InstanceMetadataProvider, "load", lambda self: Credentials("FROM-IMDS", "s", method="iam-role"))
+    assert key_of(AwsClients(EnvironmentConfig(profile="configured"))) == "CONFIGURED"

@@ -26,3 +26,124 @@ def test_a_default_route_through_a_transit_gateway_is_a_private_path(
     result = network_path(view, None)
 
     assert result.status is Status.PASS, result.summary
+
+
+def deployed_groups(sandbox) -> tuple[str, str, object]:
+    """The task and load-balancer security groups of a deployed sandbox, and an EC2 client."""
+    assert sandbox.deploy("phase-1", "fake.local/shine:phase-1-good").exit_code == 0
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+
+    def group(name: str) -> str:
+        return ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])["SecurityGroups"][0][
+            "GroupId"
+        ]
+
+    return group("shine-tasks"), group("shine-alb"), ec2
+
+
+def replace_ingress(ec2, group_id: str, permission: dict) -> None:
+    current = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]["IpPermissions"]
+    if current:
+        ec2.revoke_security_group_ingress(GroupId=group_id, IpPermissions=current)
+    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[permission])
+
+
+def security_groups_check(sandbox) -> dict:
+    from tests.checks.test_verify import checks_by_name
+
+    return checks_by_name(sandbox, "--only", "security groups")[1]["security groups"]
+
+
+def test_tasks_admitting_a_cidr_that_covers_the_load_balancers_subnets_pass(sandbox) -> None:
+    tasks, _, ec2 = deployed_groups(sandbox)
+    replace_ingress(
+        ec2, tasks, {"IpProtocol": "tcp", "FromPort": 8000, "ToPort": 8000, "IpRanges": [{"CidrIp": "10.42.0.0/16"}]}
+    )
+    check = security_groups_check(sandbox)
+    assert check["status"] == "pass", check
+
+
+def test_tasks_admitting_a_cidr_that_misses_a_load_balancer_subnet_fail(sandbox) -> None:
+    tasks, _, ec2 = deployed_groups(sandbox)
+    replace_ingress(
+        ec2, tasks, {"IpProtocol": "tcp", "FromPort": 8000, "ToPort": 8000, "IpRanges": [{"CidrIp": "10.42.0.0/24"}]}
+    )
+    check = security_groups_check(sandbox)
+    assert check["status"] == "fail" and "admit 10.42.0.0/24 on port 8000" in check["summary"]
+
+
+def test_a_load_balancer_admitting_users_by_prefix_list_passes(sandbox) -> None:
+    _, alb, ec2 = deployed_groups(sandbox)
+    prefix_list = ec2.create_managed_prefix_list(
+        PrefixListName="cloudfront-origin-facing",
+        MaxEntries=5,
+        AddressFamily="IPv4",
+        Entries=[{"Cidr": "130.176.0.0/18"}],
+    )["PrefixList"]["PrefixListId"]
+    listener = sandbox_listener_port(sandbox)
+    replace_ingress(
+        ec2,
+        alb,
+        {
+            "IpProtocol": "tcp",
+            "FromPort": listener,
+            "ToPort": listener,
+            "PrefixListIds": [{"PrefixListId": prefix_list}],
+        },
+    )
+    check = security_groups_check(sandbox)
+    assert check["status"] == "pass", check
+
+
+def test_a_load_balancer_admitting_users_over_ipv6_only_passes(sandbox) -> None:
+    _, alb, ec2 = deployed_groups(sandbox)
+    listener = sandbox_listener_port(sandbox)
+    replace_ingress(
+        ec2, alb, {"IpProtocol": "tcp", "FromPort": listener, "ToPort": listener, "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}
+    )
+    check = security_groups_check(sandbox)
+    assert check["status"] == "pass", check
+
+
+def sandbox_listener_port(sandbox) -> int:
+    import yaml
+
+    return yaml.safe_load(sandbox.config.read_text())["service"]["load_balancer"]["listener_port"]
+
+
+def sandbox_view(sandbox) -> LiveView:
+    from snailtrail.config import load_settings
+    from snailtrail.context import Context
+    from snailtrail.ui import Reporter
+
+    return LiveView(Context(load_settings(str(sandbox.config)), Reporter(quiet=True)))
+
+
+def test_a_target_groups_nominal_port_other_than_the_containers_is_harmless(sandbox, monkeypatch) -> None:
+    from snailtrail.checks.infra import port_alignment
+
+    deployed_groups(sandbox)
+    view = sandbox_view(sandbox)
+    group = dict(view.target_group(), Port=80)  # ECS registers the container port whatever this says
+    monkeypatch.setattr(view, "target_group", lambda: group)
+    result = port_alignment(view, None)
+    assert result.status is Status.PASS, result.summary
+    assert "target group 80 (nominal) -> health check 8000" in result.summary
+
+
+def test_traffic_forwarded_by_a_listener_rule_reaches_the_service(sandbox) -> None:
+    """As the native design provisions it: the listener's default answers 404, its rule forwards."""
+    from tests.checks.test_verify import checks_by_name
+
+    deployed_groups(sandbox)
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
+    port = sandbox_listener_port(sandbox)
+    listener = next(
+        x
+        for x in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+        if x["Port"] == port
+    )
+    assert listener["DefaultActions"][0]["Type"] == "fixed-response"
+    check = checks_by_name(sandbox, "--only", "listener forwards")[1]["listener forwards"]
+    assert check["status"] == "pass", check

@@ -95,3 +95,28 @@ def test_a_load_balancer_role_ecs_cannot_assume_fails(sandbox: Sandbox) -> None:
     iam.update_assume_role_policy(RoleName="shine-ecs-load-balancers", PolicyDocument=json.dumps(trust))
     verdict = native_check(sandbox)
     assert verdict["status"] == "fail" and "does not trust ecs.amazonaws.com" in verdict["summary"]
+
+
+def test_an_ecr_image_in_another_region_is_looked_up_there(view: LiveView) -> None:
+    from botocore.stub import Stubber
+
+    from snailtrail.checks.service import ecr_image_missing
+
+    digest = "sha256:" + "b" * 64
+    reference = f"123456789012.dkr.ecr.eu-central-1.amazonaws.com/shine@{digest}"
+    elsewhere = view.ctx.clients.client("ecr", "eu-central-1")
+    assert elsewhere.meta.region_name == "eu-central-1"
+    with Stubber(elsewhere) as stub:
+        stub.add_response(
+            "describe_images",
+            {"imageDetails": [{"registryId": "123456789012", "repositoryName": "shine", "imageDigest": digest}]},
+            {"registryId": "123456789012", "repositoryName": "shine", "imageIds": [{"imageDigest": digest}]},
+        )
+        assert ecr_image_missing(view, reference) is None
+
+
+def test_an_image_on_a_dual_stack_ecr_host_is_looked_up_in_ecr(view: LiveView) -> None:
+    from snailtrail.checks.service import image_missing
+
+    reference = "123456789012.dkr-ecr.us-east-1.on.aws/shine@sha256:" + "c" * 64
+    assert "is not in ECR (RepositoryNotFoundException)" in image_missing(view, reference)

@@ -248,6 +248,8 @@ def test_a_healthy_deploy_makes_each_call_for_a_purpose(sandbox: Sandbox, monkey
         "dynamodb.Query": 2,
         # Whether autoscaling manages the service: its bounds limit the desired count.
         "application-autoscaling.DescribeScalableTargets": 1,
+        # The credentials' account, before any change (account_guard.py).
+        "sts.GetCallerIdentity": 1,
     }
 
 

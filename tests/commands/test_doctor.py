@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 
-from tests.conftest import Sandbox
+from tests.conftest import Account, Sandbox
 
 
 def doctor(sandbox: Sandbox) -> tuple[int, dict[str, dict]]:
@@ -23,8 +23,13 @@ def test_a_ready_account_passes_and_doctor_changes_nothing(sandbox: Sandbox) -> 
         "ecr repository": "pass",
         "log group": "pass",
         "cluster": "pass",
-        "listener": "pass",
+        "listeners": "pass",
         "target groups": "pass",
+        "listener rules": "pass",
+        "health check path": "pass",
+        "task ingress": "pass",
+        "load balancer role": "pass",
+        "model bucket": "skip",
     }
     assert "account 123456789012" in checks["caller"]["summary"]
     assert sandbox.mutating_calls() == []
@@ -56,7 +61,7 @@ def test_what_a_deploy_needs_and_is_missing_fails_with_its_fix(sandbox: Sandbox)
     assert "aws ecr create-repository --repository-name shine" in checks["ecr repository"]["fix"]
     assert "aws logs create-log-group --log-group-name /ecs/shine" in checks["log group"]["fix"]
     assert "aws dynamodb create-table --table-name snailtrail-state" in checks["state table"]["fix"]
-    assert "no listener on port 443" in checks["listener"]["summary"]
+    assert "no listener on port 443" in checks["listeners"]["summary"]
 
 
 def test_an_instance_target_group_and_an_untrusting_role_fail(sandbox: Sandbox) -> None:
@@ -75,3 +80,50 @@ def test_an_instance_target_group_and_an_untrusting_role_fail(sandbox: Sandbox) 
     assert "shine-instances has target type instance, not ip" in checks["target groups"]["summary"]
     assert "--target-type ip" in checks["target groups"]["fix"]
     assert "does not trust ecs-tasks.amazonaws.com" in checks["roles"]["summary"]
+
+
+def test_an_account_made_by_infra_up_passes_every_check(account: Account) -> None:
+    assert account.run("infra", "up").exit_code == 0
+    result = account.run("doctor", "--json")
+    statuses = {c["name"]: c["status"] for c in result.json()["checks"]}
+    assert result.exit_code == 0, result.stdout
+    assert set(statuses.values()) == {"pass"}, statuses
+    listeners = next(c for c in result.json()["checks"] if c["name"] == "listeners")
+    assert listeners["summary"] == "shine-alb listens on 443, 80 redirects to HTTPS, test listener 8443"
+
+
+def test_what_the_template_would_have_made_right_is_named(account: Account) -> None:
+    assert account.run("infra", "up").exit_code == 0
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]["LoadBalancerArn"]
+    by_port = {x["Port"]: x for x in elbv2.describe_listeners(LoadBalancerArn=balancer)["Listeners"]}
+    # Port 80 serves instead of redirecting; the test listener's rule is gone; the health check is AWS's default.
+    elbv2.modify_listener(
+        ListenerArn=by_port[80]["ListenerArn"],
+        DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200"}}],
+    )
+    test_rule = next(
+        r for r in elbv2.describe_rules(ListenerArn=by_port[8443]["ListenerArn"])["Rules"] if not r["IsDefault"]
+    )
+    elbv2.delete_rule(RuleArn=test_rule["RuleArn"])
+    group = elbv2.describe_target_groups(Names=["shine-tg"])["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.modify_target_group(TargetGroupArn=group, HealthCheckPath="/")
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    tasks = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["shine-tasks"]}])["SecurityGroups"][
+        0
+    ]
+    ec2.revoke_security_group_ingress(GroupId=tasks["GroupId"], IpPermissions=tasks["IpPermissions"])
+    boto3.client("s3", region_name="us-east-1").delete_bucket(Bucket="shine-models-123456789012")
+
+    result = account.run("doctor", "--json")
+    assert result.exit_code == 1
+    checks = {c["name"]: c for c in result.json()["checks"]}
+    assert checks["listeners"]["summary"] == "shine-alb: port 80 does not redirect to HTTPS"
+    assert checks["listener rules"]["summary"] == "no rule of listener 8443 forwards to both shine-tg and shine-tg-alt"
+    assert checks["health check path"]["summary"] == "shine-tg checks /, the phases answer on /health"
+    assert (
+        "admit(s) no traffic from" in checks["task ingress"]["summary"]
+        and "[8000]" in checks["task ingress"]["summary"]
+    )
+    assert checks["model bucket"]["summary"] == "bucket shine-models-123456789012 does not exist"
+    assert all("snailtrail infra up" in checks[name]["fix"] for name in ("listeners", "listener rules", "model bucket"))

@@ -183,3 +183,31 @@ def test_without_a_trail_the_most_recently_verified_revision_is_the_default(sand
     default = next(c for c in listed["candidates"] if c["default"])
     assert default["task_definition"].endswith(":1") and default["reason"].startswith("default: the most recently")
     assert default["last_live_at"] is None
+
+
+def test_a_copy_carrying_a_verified_tag_is_never_a_rollback_target(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    # ecs-deploy's deploy --image: revision 2 runs another image under revision 1's tags, verified-at included.
+    copy = sandbox.copy_revision("fake.local/shine:phase-1-other", keep_tags=True)
+    assert sandbox.deploy("phase-2", GOOD_2).exit_code == 0
+
+    refused = sandbox.run("rollback", "--to", copy, *FAST)
+    assert refused.exit_code == 2 and "not the one verified" in refused.stderr
+
+    # The trail lost, the default is the most recently verified revision: revision 1, not its newer copy.
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    items = dynamodb.query(
+        TableName="snailtrail-state",
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "trail#unit#shine"}},
+    )["Items"]
+    for item in items:
+        dynamodb.delete_item(TableName="snailtrail-state", Key={"pk": item["pk"], "sk": item["sk"]})
+    for cache in sandbox.root.rglob("trail-*.jsonl"):
+        cache.unlink()
+    listed = {
+        c["task_definition"].rsplit(":", 1)[1]: c
+        for c in sandbox.run("rollback", "--list", "--json").json()["candidates"]
+    }
+    assert listed["1"]["default"] and not listed["2"]["eligible"]
+    assert "verified-at tag is a copy" in listed["2"]["reason"]

@@ -12,6 +12,7 @@ daemon's server and in-process ``mock_aws`` both answer the calls.
 from __future__ import annotations
 
 import functools
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -292,7 +293,9 @@ def follow_rolling(service: Service, primary: dict[str, Any]) -> None:
     deployment = current(service)
     if deployment is None or deployment.native:
         return
-    if primary["rolloutState"] == "COMPLETED":
+    if deployment.status in ("ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"):
+        _roll_back_rolling(service, primary, deployment)
+    elif primary["rolloutState"] == "COMPLETED":
         deployment.status, deployment.status_reason = "SUCCESSFUL", "Service deployment completed successfully."
         deployment.finished_at = deployment.updated_at = now()
     elif primary["rolloutState"] == "FAILED":
@@ -304,3 +307,26 @@ def follow_rolling(service: Service, primary: dict[str, Any]) -> None:
         else:
             deployment.status, deployment.status_reason = "STOPPED", primary["rolloutStateReason"]
         deployment.finished_at = deployment.stopped_at = now()
+
+
+def _roll_back_rolling(service: Service, primary: dict[str, Any], deployment: ServiceDeployment) -> None:
+    """StopServiceDeployment(ROLLBACK) of a ROLLING deployment: ECS rolls the service back to the source service
+    revision ("ROLLBACK - Roll back the service deployment to the previous service revision", StopServiceDeployment),
+    a rolling deployment of the old revision again, and says ROLLBACK_SUCCESSFUL once it is steady."""
+    source = revision_task_definitions(service).get((deployment.rollback or {}).get("serviceRevisionArn", ""))
+    if source is None or not deployment.source_revisions:  # a service's first deployment has nothing to go back to
+        stop(deployment, "There is no previous service revision to roll back to.")
+        return
+    if deployment.status == "ROLLBACK_REQUESTED":
+        previous = next((d for d in service.deployments if d is not primary and d["taskDefinition"] == source), None)
+        if previous is None:  # the old revision's deployment is gone: deploy it again
+            previous = dict(primary, id=f"ecs-svc/{uuid.uuid4().int % 10**19:019d}", taskDefinition=source)
+            service.deployments.append(previous)
+        previous.update(status="PRIMARY", rolloutState="IN_PROGRESS", updatedAt=now())
+        primary.update(status="ACTIVE", rolloutState="FAILED", rolloutStateReason=deployment.status_reason)
+        service.deployments.sort(key=lambda d: d["status"] != "PRIMARY")
+        service.task_definition = source
+        deployment.status, deployment.updated_at = "ROLLBACK_IN_PROGRESS", now()
+    elif primary["taskDefinition"] == source and primary["rolloutState"] == "COMPLETED":
+        deployment.status, deployment.status_reason = "ROLLBACK_SUCCESSFUL", "Service deployment rolled back."
+        deployment.finished_at = deployment.updated_at = now()

@@ -457,3 +457,20 @@ def test_a_rolling_deployment_the_circuit_breaker_rolls_back_says_so(sandbox: Sa
     arn = ecs().list_service_deployments(cluster="shine", service="shine")["serviceDeployments"][0]
     deployment, _ = wait_for(arn["serviceDeploymentArn"], finished)
     assert deployment["status"] == "ROLLBACK_SUCCESSFUL" and "circuit breaker" in deployment["rollback"]["reason"]
+
+
+def test_stopping_a_rolling_deployment_with_rollback_returns_the_service_to_the_previous_revision(
+    sandbox: Sandbox,
+) -> None:
+    from tests.conftest import CRASHING
+
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    before = ecs().describe_services(cluster="shine", services=["shine"])["services"][0]["taskDefinition"]
+    ecs().update_service(cluster="shine", service="shine", taskDefinition=sandbox.copy_revision(GOOD_2, command=CRASHING))
+    arn = ecs().list_service_deployments(cluster="shine", service="shine")["serviceDeployments"][0]
+    ecs().stop_service_deployment(serviceDeploymentArn=arn["serviceDeploymentArn"], stopType="ROLLBACK")
+    deployment, _ = wait_for(arn["serviceDeploymentArn"], finished)
+    assert deployment["status"] == "ROLLBACK_SUCCESSFUL"
+    service = ecs().describe_services(cluster="shine", services=["shine"])["services"][0]
+    assert service["taskDefinition"] == before
+    assert [d["taskDefinition"] for d in service["deployments"]] == [before]

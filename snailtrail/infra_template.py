@@ -96,7 +96,7 @@ def environment_parameters(settings: Settings, phases: list[Phase]) -> dict[str,
     env_field = f"environments.{settings.environment_name}"
     lb = service.load_balancer
     infra = environment.infra
-    listener_port = (environment.traffic.listener_port if environment.traffic else None) or lb.listener_port
+    listener_port = settings.production_listener_port
     if listener_port == 80:
         raise ConfigError(
             f"{env_field}: the production listener is on port 80, where the stack's listener redirects to HTTPS",

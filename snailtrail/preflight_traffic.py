@@ -15,7 +15,6 @@ from snailtrail.checks.ingress import admitted_sources
 from snailtrail.checks.view import LiveView
 from snailtrail.config import EnvironmentKind
 from snailtrail.phases import Phase
-from snailtrail.traffic_route import traffic_port
 
 FIX_BY_STACK = "`snailtrail infra up` creates it as the template says"
 
@@ -35,7 +34,7 @@ def listeners(view: LiveView, _: Phase | None) -> Verdict:
     if view.load_balancer() is None:
         return fail(f"load balancer {lb.name} does not exist", f"{FIX_BY_STACK}, or correct service.load_balancer.name")
     by_port = {x["Port"]: x for x in view.listeners()}
-    port = traffic_port(settings)
+    port = settings.production_listener_port
     problems = []
     production = by_port.get(port)
     https = settings.environment.kind is EnvironmentKind.aws and port != 80
@@ -66,7 +65,7 @@ def listener_rules(view: LiveView, _: Phase | None) -> Verdict:
         return fail(f"target group(s) {', '.join(missing)} do not exist", FIX_BY_STACK)
     wanted = {group["TargetGroupArn"] for group in groups.values() if group}
     by_port = {x["Port"]: x for x in view.listeners()}
-    ports = [traffic_port(settings)] + ([lb.test_listener_port] if lb.test_listener_port else [])
+    ports = [settings.production_listener_port] + ([lb.test_listener_port] if lb.test_listener_port else [])
     problems, arns = [], []
     for port in ports:
         listener = by_port.get(port)

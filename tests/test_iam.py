@@ -177,36 +177,6 @@ def from_account(sandbox: Sandbox, purpose: str = "deploy") -> dict[str, dict]:
     return {s["Sid"]: s for s in json.loads(result.stdout)["Statement"]}
 
 
-def test_traffic_writes_name_the_services_own_listeners_and_rules_not_a_shared_load_balancers_others(
-    sandbox: Sandbox,
-) -> None:
-    assert sandbox.deploy("phase-1", GOOD).exit_code == 0
-    elbv2 = boto3.client("elbv2", region_name="us-east-1")
-    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]["LoadBalancerArn"]
-    ours = {x["ListenerArn"] for x in elbv2.describe_listeners(LoadBalancerArn=balancer)["Listeners"]}
-    our_rules = {
-        r["RuleArn"] for arn in ours for r in elbv2.describe_rules(ListenerArn=arn)["Rules"] if not r["IsDefault"]
-    }
-    # Another app on the same load balancer: its listener and its rule.
-    other_group = sandbox.extra_target_group("billing-tg")
-    other = elbv2.create_listener(
-        LoadBalancerArn=balancer,
-        Protocol="HTTP",
-        Port=9000,
-        DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}],
-    )["Listeners"][0]["ListenerArn"]
-    other_rule = elbv2.create_rule(
-        ListenerArn=other,
-        Priority=5,
-        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/billing/*"]}}],
-        Actions=[{"Type": "forward", "TargetGroupArn": other_group}],
-    )["Rules"][0]["RuleArn"]
-
-    granted = set(from_account(sandbox)["MoveTraffic"]["Resource"])
-    assert granted == ours | our_rules
-    assert other not in granted and other_rule not in granted
-
-
 def test_reads_are_scoped_to_the_services_logs_images_roles_and_secrets(sandbox: Sandbox) -> None:
     secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:shine-db-AbCdEf"
     sandbox.edit_phase("phase-1", lambda doc: doc["container"].update(secrets={"DB": f"{secret}:password::"}))
@@ -239,29 +209,6 @@ def test_a_rollback_may_pass_the_roles_of_an_older_verified_revision(sandbox: Sa
     passed = from_account(sandbox)["PassTheTaskRoles"]["Resource"]
     assert old_role in passed and old_role.replace("-v1", "-v2") in passed
     assert old_role not in statements(sandbox)["PassTheTaskRoles"]["Resource"]  # offline: the configured only
-
-
-def test_a_rule_that_authenticates_with_cognito_may_be_modified(sandbox: Sandbox) -> None:
-    pool = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_abc"
-    elbv2 = boto3.client("elbv2", region_name="us-east-1")
-    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]["LoadBalancerArn"]
-    port = yaml_port(sandbox)
-    listener = next(x for x in elbv2.describe_listeners(LoadBalancerArn=balancer)["Listeners"] if x["Port"] == port)
-    rule = next(r for r in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"] if not r["IsDefault"])
-    cognito = {
-        "Type": "authenticate-cognito",
-        "Order": 1,
-        "AuthenticateCognitoConfig": {"UserPoolArn": pool, "UserPoolClientId": "client", "UserPoolDomain": "shine"},
-    }
-    forward = dict(rule["Actions"][0], Order=2)
-    elbv2.modify_rule(RuleArn=rule["RuleArn"], Actions=[cognito, forward])
-    granted = from_account(sandbox)
-    assert granted["KeepTheCognitoLogIn"] == {
-        "Sid": "KeepTheCognitoLogIn",
-        "Effect": "Allow",
-        "Action": ["cognito-idp:DescribeUserPoolClient"],
-        "Resource": [pool],
-    }
 
 
 def yaml_port(sandbox: Sandbox) -> int:

@@ -35,6 +35,6 @@ def iam_policy(
     if from_account:
         from snailtrail.iam_account import account_resources
 
-        account = account_resources(state.context(start_sandbox=False))
+        account = account_resources(state.context())
     document = policy(settings, purpose, load_phases(settings.phases_path), account)
     typer.echo(json.dumps(document, indent=2))

@@ -73,3 +73,19 @@ def test_desired_count_outside_the_bounds_exits_2_and_changes_nothing(sandbox: S
     assert "ecs.UpdateService" not in sandbox.api_calls and "ecs.RegisterTaskDefinition" not in sandbox.api_calls
     assert sandbox.deploy("phase-2", GOOD_2, "--desired-count", "2").exit_code == 0
     assert live_desired_count() == 2
+
+
+def test_a_deploy_keeps_the_count_an_operator_raised_when_no_autoscaling_manages_the_service(
+    sandbox: Sandbox,
+) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    boto3.client("ecs", region_name="us-east-1").update_service(cluster="shine", service="shine", desiredCount=3)
+
+    plan = sandbox.run("plan", "phase-2", "--image", GOOD_2, "--json").json()
+    assert plan["desired_count"] == {
+        "count": 3,
+        "reason": "the live count (the phase asks 2; a deploy never shrinks)",
+        "autoscaling": None,
+    }
+    assert sandbox.deploy("phase-2", GOOD_2).exit_code == 0
+    assert live_desired_count() == 3

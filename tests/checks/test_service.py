@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import boto3
 import pytest
+from botocore.stub import Stubber
 
 from snailtrail.checks.base import Status
-from snailtrail.checks.service import secrets_exist
+from snailtrail.checks.service import image_config, secrets_exist
 from snailtrail.checks.view import LiveView
 from tests.checks.conftest import running
 
@@ -33,18 +36,49 @@ def test_secrets_in_every_form_ecs_documents_are_found(view: LiveView, monkeypat
     assert missing.status is Status.FAIL and "GONE (shine-gone)" in missing.summary
 
 
-def test_an_image_shared_from_another_account_is_looked_up_in_its_own_registry(view: LiveView) -> None:
-    from botocore.stub import Stubber
+SHARED_DIGEST = "sha256:" + "a" * 64
+SHARED_IMAGE = f"111122223333.dkr.ecr.us-east-1.amazonaws.com/shared/shine@{SHARED_DIGEST}"
 
-    from snailtrail.checks.service import ecr_image_missing
 
-    digest = "sha256:" + "a" * 64
-    reference = f"111122223333.dkr.ecr.us-east-1.amazonaws.com/shared/shine@{digest}"
+def running_image(view: LiveView, monkeypatch: pytest.MonkeyPatch, image: str) -> None:
+    definition = {"containerDefinitions": [{"name": "app", "image": image, "portMappings": [{"containerPort": 8000}]}]}
+    monkeypatch.setattr(view, "running_revision", lambda: SimpleNamespace(image=image, definition=definition))
+
+
+# The DescribeImages request for the shared image: in its own account's registry (registryId), since
+# without it ECR answers from the caller's registry, where the image is not.
+SHARED_LOOKUP = {
+    "registryId": "111122223333",
+    "repositoryName": "shared/shine",
+    "imageIds": [{"imageDigest": SHARED_DIGEST}],
+}
+
+
+def test_an_image_shared_from_another_account_is_looked_up_in_its_own_registry(
+    view: LiveView, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running_image(view, monkeypatch, SHARED_IMAGE)
     with Stubber(view.ctx.clients.client("ecr")) as stub:
-        # Without registryId ECR answers from the caller's own registry, where the image is not.
-        stub.add_response(
-            "describe_images",
-            {"imageDetails": [{"registryId": "111122223333", "repositoryName": "shared/shine", "imageDigest": digest}]},
-            {"registryId": "111122223333", "repositoryName": "shared/shine", "imageIds": [{"imageDigest": digest}]},
-        )
-        assert ecr_image_missing(view, reference) is None
+        found = {"registryId": "111122223333", "repositoryName": "shared/shine", "imageDigest": SHARED_DIGEST}
+        stub.add_response("describe_images", {"imageDetails": [found]}, SHARED_LOOKUP)
+
+        result = image_config(view, None)
+
+        stub.assert_no_pending_responses()
+    assert result.status is Status.PASS, result.summary
+    assert result.summary == f"{SHARED_IMAGE} exists in ECR"
+
+
+def test_an_image_gone_from_another_accounts_registry_fails_image_config_naming_ecrs_answer(
+    view: LiveView, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running_image(view, monkeypatch, SHARED_IMAGE)
+    with Stubber(view.ctx.clients.client("ecr")) as stub:
+        stub.add_client_error("describe_images", "ImageNotFoundException", expected_params=SHARED_LOOKUP)
+
+        result = image_config(view, None)
+
+        stub.assert_no_pending_responses()
+    assert result.status is Status.FAIL
+    assert result.summary == f"{SHARED_IMAGE} is not in ECR (ImageNotFoundException)"
+    assert result.fix == "push the image again, or roll back"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import BASE_IMAGE, REPO, docker_problem
+from tests.conftest import BASE_IMAGE, REPO, require_engine
 
 pytestmark = pytest.mark.docker
 
@@ -61,9 +61,7 @@ class Project:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
-    problem = docker_problem()
-    if problem:
-        pytest.skip(problem)
+    require_engine()
     root = tmp_path_factory.mktemp("project")
     for name in ("service", "images"):
         (root / name).symlink_to(REPO / name)

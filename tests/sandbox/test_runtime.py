@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from snailtrail.sandbox.runtime import DockerRuntime
-from tests.conftest import BASE_IMAGE, docker_problem
+from tests.conftest import BASE_IMAGE, require_engine
 from tests.sandbox.test_reconciler import wait_for
 
 pytestmark = pytest.mark.docker
@@ -16,9 +16,7 @@ pytestmark = pytest.mark.docker
 
 @pytest.fixture
 def runtime() -> Iterator[DockerRuntime]:
-    problem = docker_problem()
-    if problem:
-        pytest.skip(problem)
+    require_engine()
     docker_runtime = DockerRuntime(f"test-{uuid.uuid4().hex[:8]}")
     try:
         yield docker_runtime

@@ -11,7 +11,7 @@ import pytest
 
 from snailtrail.images import BASE_IMAGE_ENV
 from snailtrail.sandbox.task_network import TaskNetworkError, bridge_gateway, prove_reachable
-from tests.conftest import BASE_IMAGE, docker_problem
+from tests.conftest import BASE_IMAGE, require_engine
 
 
 def bridge(subnet: str, interface: str, gateway: str | None = None) -> dict[str, Any]:
@@ -47,9 +47,7 @@ def test_a_network_with_neither_gateway_nor_bridge_interface_is_an_error() -> No
 
 @pytest.fixture
 def engine(monkeypatch: pytest.MonkeyPatch) -> Any:
-    problem = docker_problem()
-    if problem:
-        pytest.skip(problem)
+    require_engine()
     import docker
 
     monkeypatch.setenv(BASE_IMAGE_ENV, BASE_IMAGE)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
 import boto3
 import pytest
 
-from snailtrail.capacity import ScalingBounds, desired_count
+from snailtrail.capacity import DesiredCount, ScalingBounds, desired_count, planned_count, scaling_bounds
 from snailtrail.errors import ConfigError
 from tests.commands.test_deploy import GOOD_1, GOOD_2
 from tests.conftest import Sandbox
@@ -89,3 +92,57 @@ def test_a_deploy_keeps_the_count_an_operator_raised_when_no_autoscaling_manages
     }
     assert sandbox.deploy("phase-2", GOOD_2).exit_code == 0
     assert live_desired_count() == 3
+
+
+def register_target(autoscaling: Any, resource_id: str, minimum: int, maximum: int) -> None:
+    autoscaling.register_scalable_target(
+        ServiceNamespace="ecs",
+        ResourceId=resource_id,
+        ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=minimum,
+        MaxCapacity=maximum,
+    )
+
+
+def unit_context(autoscaling: Any) -> Any:
+    """What planned_count reads of a context: the cluster's name and the Application Auto Scaling client."""
+    clients = SimpleNamespace(client=lambda name: autoscaling if name == "application-autoscaling" else None)
+    return SimpleNamespace(clients=clients, settings=SimpleNamespace(service=SimpleNamespace(cluster="shine")))
+
+
+def test_only_the_services_own_scalable_target_bounds_its_count(aws_env: None) -> None:
+    from moto import mock_aws
+
+    with mock_aws():
+        ecs = boto3.client("ecs", region_name="us-east-1")
+        ecs.create_cluster(clusterName="shine")
+        ecs.register_task_definition(family="shine", containerDefinitions=[{"name": "app", "image": "x", "memory": 64}])
+        for name in ("shine", "worker"):
+            ecs.create_service(cluster="shine", serviceName=name, taskDefinition="shine", desiredCount=1)
+        autoscaling = boto3.client("application-autoscaling", region_name="us-east-1")
+        register_target(autoscaling, "service/shine/worker", 6, 9)  # another service of the cluster
+        assert scaling_bounds(autoscaling, "shine", "shine") is None
+        register_target(autoscaling, "service/shine/shine", 2, 5)
+
+        assert scaling_bounds(autoscaling, "shine", "shine") == BOUNDS
+        planned = planned_count(unit_context(autoscaling), 1, {"serviceName": "shine", "desiredCount": 7}, None)
+    assert planned == DesiredCount(
+        5,
+        "the live count (the phase asks 1; a deploy never shrinks), kept within the autoscaling bounds 2-5 (was 7)",
+        BOUNDS,
+    )
+
+
+def test_a_service_about_to_be_created_gets_the_phases_count_and_no_autoscaling_is_asked() -> None:
+    context = unit_context(autoscaling=None)  # any call to Application Auto Scaling would fail
+
+    assert planned_count(context, 2, None, None) == DesiredCount(2, "the phase's desired_count")
+    assert planned_count(context, 2, None, 3) == DesiredCount(3, "--desired-count")
+
+
+def test_within_the_bounds_the_reason_says_autoscaling_manages_the_count() -> None:
+    kept = desired_count(phase_count=3, live_count=None, requested=None, bounds=BOUNDS)
+    assert kept == DesiredCount(3, "the phase's desired_count; autoscaling manages it (2-5)", BOUNDS)
+    raised = desired_count(phase_count=1, live_count=1, requested=None, bounds=BOUNDS)
+    assert raised.reason == "the phase's desired_count, kept within the autoscaling bounds 2-5 (was 1)"
+    assert desired_count(phase_count=2, live_count=2, requested=None, bounds=None).reason == "the phase's desired_count"

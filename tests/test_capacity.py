@@ -125,7 +125,10 @@ def test_only_the_services_own_scalable_target_bounds_its_count(aws_env: None) -
         register_target(autoscaling, "service/shine/shine", 2, 5)
 
         assert scaling_bounds(autoscaling, "shine", "shine") == BOUNDS
-        planned = planned_count(unit_context(autoscaling), 1, {"serviceName": "shine", "desiredCount": 7}, None)
+        service = {"serviceName": "shine", "desiredCount": 7}
+        planned = planned_count(unit_context(autoscaling), 1, service, None)
+        requested = planned_count(unit_context(autoscaling), 1, service, 3)
+    assert requested == DesiredCount(3, "--desired-count", BOUNDS)
     assert planned == DesiredCount(
         5,
         "the live count (the phase asks 1; a deploy never shrinks), kept within the autoscaling bounds 2-5 (was 7)",
@@ -146,3 +149,33 @@ def test_within_the_bounds_the_reason_says_autoscaling_manages_the_count() -> No
     raised = desired_count(phase_count=1, live_count=1, requested=None, bounds=BOUNDS)
     assert raised.reason == "the phase's desired_count, kept within the autoscaling bounds 2-5 (was 1)"
     assert desired_count(phase_count=2, live_count=2, requested=None, bounds=None).reason == "the phase's desired_count"
+
+
+def test_the_bounds_themselves_are_within_the_bounds() -> None:
+    for count in (2, 5):
+        assert desired_count(phase_count=count, live_count=None, requested=None, bounds=BOUNDS) == DesiredCount(
+            count, "the phase's desired_count; autoscaling manages it (2-5)", BOUNDS
+        )
+        assert desired_count(phase_count=1, live_count=1, requested=count, bounds=BOUNDS) == DesiredCount(
+            count, "--desired-count", BOUNDS
+        )
+
+
+def test_a_desired_count_outside_the_bounds_says_how_to_fix_it() -> None:
+    with pytest.raises(ConfigError) as refused:
+        desired_count(phase_count=2, live_count=4, requested=1, bounds=BOUNDS)
+    assert str(refused.value) == "--desired-count 1 is outside the autoscaling bounds 2-5 of service/shine/shine"
+    assert refused.value.fix == "pass a count within them, or change the scalable target's min/max capacity"
+
+
+def test_the_plans_desired_count_names_the_autoscaling_bounds_or_none() -> None:
+    assert DesiredCount(4, "--desired-count", BOUNDS).to_json() == {
+        "count": 4,
+        "reason": "--desired-count",
+        "autoscaling": {"resource_id": "service/shine/shine", "min": 2, "max": 5},
+    }
+    assert DesiredCount(1, "the phase's desired_count").to_json() == {
+        "count": 1,
+        "reason": "the phase's desired_count",
+        "autoscaling": None,
+    }

@@ -66,10 +66,11 @@ def moment(text: str) -> datetime:
 
 def test_went_live_lists_updates_creates_and_finished_deploys_that_succeeded_oldest_first() -> None:
     events = [
+        live(4, "2026-11-25T13:00:00", ok=False),  # a failed update put nothing live
+        {"kind": "step", "at": "2026-11-25T13:30:00", "ok": True, "task_definition": ARN.format(7)},  # no step
         live(3, "2026-11-25T12:00:00", kind="deploy.finished"),
         live(1, "2026-11-25T10:00:00", step="create"),
         live(2, "2026-11-25T11:00:00"),
-        live(4, "2026-11-25T13:00:00", ok=False),  # a failed update put nothing live
         live(5, "2026-11-25T14:00:00", step="register"),  # registering a revision is not running it
         {"kind": "deploy.started", "at": "2026-11-25T15:00:00", "ok": True, "task_definition": ARN.format(6)},
         {"kind": "step", "at": "2026-11-25T16:00:00", "ok": True, "data": {"step": "update"}},
@@ -168,8 +169,10 @@ def test_the_default_is_the_last_verified_revision_live_before_the_current_deplo
             "default": False,
         },
     ]
-    assert choice.to_json()["default_target"] == ARN.format(2)
-    assert choice.to_json()["current_deployment_started"] == "2026-11-25T12:00:00+00:00"
+    listed = choice.to_json()  # what `rollback --list --json` prints
+    assert listed["current"] == ARN.format(3) and listed["default_target"] == ARN.format(2)
+    assert listed["current_deployment_started"] == "2026-11-25T12:00:00+00:00"
+    assert listed["candidates"] == [c.to_json() for c in choice.candidates]
 
 
 def test_a_revision_live_again_after_the_current_deployment_began_does_not_count_as_live_before_it() -> None:
@@ -255,3 +258,82 @@ def test_with_nothing_verified_there_is_no_rollback_target() -> None:
     choice = rollback_choice(context(history, events), ARN.format(2), moment("2026-11-25T11:00:00"))
     assert choice.default is None and choice.to_json()["default_target"] is None
     assert {c.reason for c in choice.candidates} == {"never verified", "the current revision: the service runs it"}
+
+
+def test_after_a_rollback_the_revision_rolled_back_to_is_what_ran_before_the_next_deploy() -> None:
+    history = History(revision(1, "2026-11-25T09:05:00"), revision(2, "2026-11-25T10:05:00"), revision(3))
+    events = [
+        live(1, "2026-11-25T09:00:00"),
+        live(2, "2026-11-25T10:00:00"),
+        live(1, "2026-11-25T11:00:00", step="update"),  # rolled back to 1
+        live(3, "2026-11-25T12:00:00"),
+    ]
+
+    target = rollback_target(context(history, events), ARN.format(3), moment("2026-11-25T12:00:00"))
+
+    assert target is not None and target.arn == ARN.format(1)
+
+
+def test_without_a_deployment_start_everything_the_trail_put_live_so_far_counts_as_before() -> None:
+    history, events = three_deploys()
+
+    choice = rollback_choice(context(history, events), ARN.format(3))
+
+    assert choice.default is not None and choice.default.arn == ARN.format(2)
+    assert choice.to_json()["current_deployment_started"] is None
+
+
+def test_the_trail_the_caller_already_read_is_used_instead_of_reading_it_again() -> None:
+    history, events = three_deploys()
+    unreadable = SimpleNamespace(history=history, trail=SimpleNamespace(events=lambda: pytest.fail("read again")))
+
+    choice = rollback_choice(unreadable, ARN.format(3), moment("2026-11-25T12:00:00"), events=events)
+
+    assert choice.default is not None and choice.default.arn == ARN.format(2)
+
+
+def test_without_a_trail_the_rollback_target_is_never_the_running_revision_even_the_newest_verified() -> None:
+    history = History(revision(1, "2026-11-25T10:05:00"), revision(2, "2026-11-25T11:05:00"))
+
+    target = rollback_target(context(history, []), ARN.format(2), moment("2026-11-25T12:00:00"))
+
+    assert target is not None and target.arn == ARN.format(1)
+
+
+def test_the_rollback_target_ignores_what_went_live_after_the_current_deployment_began() -> None:
+    history, events = three_deploys()
+    events.append(live(1, "2026-11-25T12:30:00"))
+
+    target = rollback_target(context(history, events), ARN.format(3), moment("2026-11-25T12:00:00"))
+
+    assert target is not None and target.arn == ARN.format(2)
+
+
+def test_the_rollback_target_does_not_describe_the_running_revision() -> None:
+    history, events = three_deploys()
+    # ECS started a new deployment of revision 3 (force new deployment) at 12:10, after snailtrail's update.
+    target = rollback_target(context(history, events), ARN.format(3), moment("2026-11-25T12:10:00"))
+
+    assert target is not None and target.arn == ARN.format(2)
+    assert history.described == [ARN.format(2), ARN.format(2)]  # judged, then returned
+
+
+def test_a_revision_unreachable_for_a_network_error_is_listed_with_the_error() -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    history, events = three_deploys()
+    original = history.get
+
+    def unreachable(arn: str) -> Revision:
+        if arn == ARN.format(2):
+            raise EndpointConnectionError(endpoint_url="https://ecs.us-east-1.amazonaws.com")
+        return original(arn)
+
+    history.get = unreachable  # type: ignore[method-assign]
+    choice = rollback_choice(context(history, events), ARN.format(3), moment("2026-11-25T12:00:00"))
+
+    reasons = {c.arn: c.reason for c in choice.candidates}
+    assert reasons[ARN.format(2)] == (
+        'cannot be described: Could not connect to the endpoint URL: "https://ecs.us-east-1.amazonaws.com"'
+    )
+    assert choice.default is not None and choice.default.arn == ARN.format(1)

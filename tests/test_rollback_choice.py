@@ -46,6 +46,19 @@ def test_no_target_returns_to_the_verified_revision_live_before_the_current_depl
     assert choose_target(context(history, events), None).arn == ARN.format(2)
 
 
+def test_no_target_never_returns_to_the_running_revision_though_it_is_the_newest_verified() -> None:
+    history = History(revision(2, "2026-11-25T11:05"), revision(3, "2026-11-25T12:05"))
+
+    assert choose_target(context(history, []), None).arn == ARN.format(2)
+
+
+def test_no_target_ignores_what_went_live_after_the_current_deployment_began() -> None:
+    history = History(revision(1, "2026-11-25T10:05"), revision(2, "2026-11-25T11:05"), revision(3))
+    events = [live(1, "2026-11-25T10:00"), live(2, "2026-11-25T11:00"), live(1, "2026-11-25T12:30")]
+
+    assert choose_target(context(history, events), None).arn == ARN.format(2)
+
+
 def test_no_target_with_nothing_verified_fails_saying_so() -> None:
     history = History(revision(2), revision(3))
 
@@ -53,7 +66,9 @@ def test_no_target_with_nothing_verified_fails_saying_so() -> None:
         choose_target(context(history, [live(3, "2026-11-25T12:00")]), None)
 
     assert str(failed.value) == f"no verified deployment other than the current {ARN.format(3)} exists"
-    assert "rollback --list" in failed.value.fix
+    assert failed.value.fix == (
+        "deploy a phase and let it verify; `snailtrail rollback --list` shows each candidate and why it is not eligible"
+    )
 
 
 def test_a_verified_active_arn_of_the_family_is_the_target() -> None:
@@ -79,6 +94,7 @@ def test_an_arn_that_cannot_be_described_is_refused_with_awss_answer() -> None:
         choose_target(context(history), ARN.format(1))
 
     assert str(refused.value) == "shine:1 cannot be described: not authorized"
+    assert refused.value.fix == "`snailtrail status` and the trail list the verified revisions"
 
 
 def test_an_arn_never_verified_is_refused() -> None:
@@ -86,7 +102,9 @@ def test_an_arn_never_verified_is_refused() -> None:
         choose_target(context(History(revision(1))), ARN.format(1))
 
     assert str(refused.value) == f"{ARN.format(1)} was never verified"
-    assert "rollback --list" in refused.value.fix
+    assert refused.value.fix == (
+        "roll back to a verified revision: `snailtrail rollback --list` lists them, or use --to PHASE"
+    )
 
 
 def test_a_deregistered_arn_is_refused_naming_its_status() -> None:
@@ -96,6 +114,7 @@ def test_a_deregistered_arn_is_refused_naming_its_status() -> None:
         choose_target(context(history), ARN.format(1))
 
     assert str(refused.value) == f"{ARN.format(1)} is INACTIVE: ECS no longer starts a deregistered revision"
+    assert refused.value.fix == "`snailtrail rollback --list` shows the eligible revisions"
 
 
 def test_a_phase_returns_to_its_most_recently_verified_active_revision() -> None:

@@ -90,6 +90,7 @@ def commit() -> str:
 
 
 def run(name: str, children: int) -> dict[str, object]:
+    tested = commit()  # what the scratch copy is made from
     work = scratch_copy(name)
     started = time.monotonic()
     environment = {k: v for k, v in os.environ.items() if k != "CI"}
@@ -100,7 +101,7 @@ def run(name: str, children: int) -> dict[str, object]:
         "module": name,
         "paths": MODULES[name]["paths"],
         "tests": MODULES[name]["tests"],
-        "commit": commit(),
+        "commit": tested,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "seconds": round(time.monotonic() - started),
         **score(work),

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import urllib.parse
 from types import SimpleNamespace
+from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
 from snailtrail.checks.base import Status
-from snailtrail.checks.service import image_config, secrets_exist
+from snailtrail.checks.service import image_config, judge_roles, roles, secrets_exist
 from snailtrail.checks.view import LiveView
 from tests.checks.conftest import running
 
@@ -82,3 +85,101 @@ def test_an_image_gone_from_another_accounts_registry_fails_image_config_naming_
     assert result.status is Status.FAIL
     assert result.summary == f"{SHARED_IMAGE} is not in ECR (ImageNotFoundException)"
     assert result.fix == "push the image again, or roll back"
+
+
+def iam_role(name: str, trusted: str) -> str:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": trusted}, "Action": "sts:AssumeRole"}],
+    }
+    iam = boto3.client("iam", region_name="us-east-1")
+    return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+
+
+def test_roles_pass_when_each_exists_and_trusts_ecs_tasks(view: LiveView, monkeypatch: pytest.MonkeyPatch) -> None:
+    task, execution = (
+        iam_role("shine-task", "ecs-tasks.amazonaws.com"),
+        iam_role("shine-exec", "ecs-tasks.amazonaws.com"),
+    )
+    monkeypatch.setattr(
+        view,
+        "running_revision",
+        lambda: SimpleNamespace(definition={"taskRoleArn": task, "executionRoleArn": execution}),
+    )
+
+    result = roles(view, None)
+
+    assert result.status is Status.PASS, result.summary
+    assert result.summary == "2 role(s) exist and trust ecs-tasks"
+    assert result.resources == [task, execution]
+
+
+def test_roles_fail_naming_each_role_missing_or_trusting_another_service(view: LiveView) -> None:
+    lambda_role = iam_role("shine-lambda", "lambda.amazonaws.com")
+    missing = "arn:aws:iam::123456789012:role/shine-gone"
+
+    result = judge_roles(view, [lambda_role, missing], "no roles")
+
+    assert result.status is Status.FAIL
+    assert result.summary == f"{lambda_role} does not trust ecs-tasks.amazonaws.com; {missing} does not exist"
+    assert result.fix == "create the role with a trust policy for ecs-tasks.amazonaws.com"
+    assert result.resources == [lambda_role, missing]
+
+
+def test_roles_skip_saying_why_when_no_role_is_named(view: LiveView, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(view, "running_revision", lambda: SimpleNamespace(definition={}))
+
+    result = roles(view, None)
+
+    assert result.status is Status.SKIP and result.summary == "the task definition names no roles"
+
+
+def test_a_trust_policy_iam_returns_url_encoded_is_read(view: LiveView, monkeypatch: pytest.MonkeyPatch) -> None:
+    trust = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}}]}
+    encoded = urllib.parse.quote(json.dumps(trust))  # as IAM's query API sends it
+    monkeypatch.setattr(view, "role", lambda arn: {"AssumeRolePolicyDocument": encoded})
+
+    assert judge_roles(view, ["arn:aws:iam::123456789012:role/shine-task"], "no roles").status is Status.PASS
+
+
+LOCAL_IMAGE = f"127.0.0.1:5000/shine@{SHARED_DIGEST}"
+
+
+def registry_answers(view: LiveView, monkeypatch: pytest.MonkeyPatch, config: Any, problem: str | None) -> None:
+    """The v2 registry's answer for LOCAL_IMAGE (the image config, or why it could not be read)."""
+    monkeypatch.setattr(view, "registry_config", lambda reference: {LOCAL_IMAGE: (config, problem)}[reference])
+
+
+def test_image_config_fails_when_the_registry_says_the_image_is_gone(
+    view: LiveView, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running_image(view, monkeypatch, LOCAL_IMAGE)
+    registry_answers(view, monkeypatch, None, f"{LOCAL_IMAGE} is not in the registry (it answered 404)")
+
+    result = image_config(view, None)
+
+    assert result.status is Status.FAIL
+    assert result.summary == f"{LOCAL_IMAGE} is not in the registry (it answered 404)"
+
+
+def test_image_config_warns_when_the_registry_cannot_be_read_rather_than_calling_the_image_gone(
+    view: LiveView, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running_image(view, monkeypatch, LOCAL_IMAGE)
+    registry_answers(view, monkeypatch, None, f"the registry answered 401 for {LOCAL_IMAGE}")
+
+    result = image_config(view, None)
+
+    assert result.status is Status.WARN
+    assert result.summary == f"image config not checked: the registry answered 401 for {LOCAL_IMAGE}"
+
+
+def test_image_config_passes_an_image_its_registry_has_running_as_a_user_on_the_mapped_port(
+    view: LiveView, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running_image(view, monkeypatch, LOCAL_IMAGE)
+    registry_answers(view, monkeypatch, {"User": "app", "ExposedPorts": {"8000/tcp": {}}}, None)
+
+    result = image_config(view, None)
+
+    assert result.status is Status.PASS, result.summary

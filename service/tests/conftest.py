@@ -19,6 +19,7 @@ if str(REPOSITORY) not in sys.path:
     sys.path.insert(0, str(REPOSITORY))
 pytest_plugins = ["tests.ci_plugin"]
 
+
 def pytest_configure(config: pytest.Config) -> None:
     # Registered here as well as in pyproject so running from the repo root
     # (another rootdir and config) knows the marker too.

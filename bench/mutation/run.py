@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 MODULES = tomllib.loads((HERE / "modules.toml").read_text())["modules"]
 # What the tests read besides the package and themselves: the fixtures' config, phases, images, service.
-ALSO_COPY = ["tests", "snailtrail.yaml", "phases", "images", "service"]
+ALSO_COPY = ["tests", "snailtrail.yaml", "phases", "images", "service", "docs"]
 
 
 def toml_list(values: list[str]) -> str:
@@ -94,9 +94,12 @@ def run(name: str, children: int) -> dict[str, object]:
     work = scratch_copy(name)
     started = time.monotonic()
     environment = {k: v for k, v in os.environ.items() if k != "CI"}
-    subprocess.run(
+    mutation = subprocess.run(
         [sys.executable, "-m", "mutmut", "run", "--max-children", str(children)], cwd=work, env=environment, check=False
     )
+    if mutation.returncode != 0:
+        # Most often the unmutated tests failed in the copy (a file they read is not copied): no score.
+        raise SystemExit(f"{name}: mutmut run exited {mutation.returncode}; see its output above")
     result = {
         "module": name,
         "paths": MODULES[name]["paths"],

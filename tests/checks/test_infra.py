@@ -139,3 +139,39 @@ def test_security_groups_warn_when_the_task_port_is_also_open_to_the_internet(
     assert result.status is Status.WARN
     assert result.summary == "port 8000 of the tasks is open to 0.0.0.0/0"
     assert result.fix == f"admit only {groups['alb']} on port 8000"
+
+
+def test_security_groups_pass_when_an_all_traffic_rule_admits_the_load_balancer(
+    view: LiveView, groups: dict[str, str]
+) -> None:
+    boto3.client("ec2", region_name="us-east-1").authorize_security_group_ingress(
+        GroupId=groups["task"], IpPermissions=[{"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": groups["alb"]}]}]
+    )
+
+    assert security_groups(view, None).status is Status.PASS
+
+
+def test_security_groups_fail_when_the_load_balancer_is_admitted_over_udp_only(
+    view: LiveView, groups: dict[str, str]
+) -> None:
+    boto3.client("ec2", region_name="us-east-1").authorize_security_group_ingress(
+        GroupId=groups["task"],
+        IpPermissions=[
+            {"IpProtocol": "udp", "FromPort": 8000, "ToPort": 8000, "UserIdGroupPairs": [{"GroupId": groups["alb"]}]}
+        ],
+    )
+
+    result = security_groups(view, None)
+
+    assert result.status is Status.FAIL and "admit nothing on port 8000" in result.summary
+
+
+def test_security_groups_pass_when_a_port_range_holds_the_task_port(view: LiveView, groups: dict[str, str]) -> None:
+    boto3.client("ec2", region_name="us-east-1").authorize_security_group_ingress(
+        GroupId=groups["task"],
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 7000, "ToPort": 9000, "UserIdGroupPairs": [{"GroupId": groups["alb"]}]}
+        ],
+    )
+
+    assert security_groups(view, None).status is Status.PASS

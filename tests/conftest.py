@@ -9,7 +9,7 @@ import os
 import random
 import shutil
 from collections import Counter
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +18,10 @@ from typing import Any
 
 import pytest
 import yaml
+
+# CI's demands (engine problems fail, Hypothesis derandomised), shared with service/tests; pytester runs
+# the plugin's own tests in a pytest of their own.
+pytest_plugins = ["tests.ci_plugin", "pytester"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # A container that exits at start-up, as a service missing a dependency does (tests/in_memory_runtime.py
@@ -46,20 +50,14 @@ def docker_problem() -> str | None:
     return None
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Under CI=true a container test that cannot have its engine, base image or registry fails.
+def require_engine() -> None:
+    """Skip the test, saying why, when the container engine or the base image is missing (fails under CI)."""
+    # Imported here: pytest imports the plugin itself (pytest_plugins above), rewriting its asserts.
+    from tests.ci_plugin import skip_without_engine
 
-    CI exists to run them: a skip there would pass a build whose containers were never tried.
-    """
-    report = yield
-    if report.skipped and os.environ.get("CI") == "true" and item.get_closest_marker("docker"):
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        report.outcome = "failed"
-        report.longrepr = f"CI=true: this container test cannot skip ({reason})"
-    return report
+    problem = docker_problem()
+    if problem:
+        skip_without_engine(problem)
 
 
 @dataclass

@@ -9,16 +9,14 @@ import pytest
 from snailtrail.config import Settings, load_settings
 from snailtrail.phases import Phase, SidecarSpec, load_phases
 from snailtrail.smoke_task import smoke_task
-from tests.conftest import BASE_IMAGE, docker_problem
+from tests.conftest import BASE_IMAGE, require_engine
 
 pytestmark = pytest.mark.docker
 
 
 def site_phase(production_config: Path, init_script: str) -> tuple[Settings, Phase]:
     """phase-1 serving /srv, which an init container fills before the app starts (SUCCESS)."""
-    problem = docker_problem()
-    if problem:
-        pytest.skip(problem)
+    require_engine()
     settings = load_settings(str(production_config), "production")
     phase = load_phases(settings.phases_path)[0]
     app = phase.container.model_copy(

@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from tests.ci_plugin import skip_without_engine
 
 pytestmark = pytest.mark.docker
 
@@ -35,11 +36,11 @@ def _docker_client():
         client = docker.from_env()
         client.ping()
     except Exception as exc:
-        pytest.skip(f"no Docker engine reachable ({type(exc).__name__}: {exc})")
+        skip_without_engine(f"no Docker engine reachable ({type(exc).__name__}: {exc})")
     try:
         client.images.get(BASE_IMAGE)
     except Exception:
-        pytest.skip(f"base image {BASE_IMAGE} not present locally (scripts/ensure-base-image.sh builds it)")
+        skip_without_engine(f"base image {BASE_IMAGE} not present locally (scripts/ensure-base-image.sh builds it)")
     return client
 
 

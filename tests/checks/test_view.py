@@ -27,6 +27,7 @@ def test_a_log_group_on_a_later_page_exists(view: LiveView, monkeypatch: pytest.
         stub.add_response("describe_log_groups", {"logGroups": [], "nextToken": "page-2"})
         stub.add_response("describe_log_groups", {"logGroups": [{"logGroupName": "/ecs/shine"}]})
         result = log_group(view, None)
+        stub.assert_no_pending_responses()  # both pages were read
     assert result.status is Status.PASS, result.summary
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import BASE_IMAGE, REPO, docker_problem
+from tests.conftest import BASE_IMAGE, REPO, require_engine
 
 
 class Project:
@@ -56,9 +56,7 @@ class Project:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
-    problem = docker_problem()
-    if problem:
-        pytest.skip(problem)
+    require_engine()
     root = tmp_path_factory.mktemp("project")
     for name in ("service", "images"):
         (root / name).symlink_to(REPO / name)

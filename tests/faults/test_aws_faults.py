@@ -7,7 +7,8 @@ success it did not verify, must release the lock, and must leave a consistent tr
 
 from __future__ import annotations
 
-import random
+import hashlib
+import threading
 from collections import Counter
 from typing import Any
 
@@ -29,18 +30,45 @@ class _Raw:
         yield self._body
 
 
+FAULT_KINDS = ("throttle", "5xx", "connection")
+
+
+class FaultPlan:
+    """Which AWS calls fail, each decided by the call alone: the seed, its operation, and how many calls
+    of that operation its thread made before.
+
+    The lock's renewal thread calls DynamoDB when its clock says so: a random generator shared with it
+    would hand the deploy's calls different faults from run to run. Counting per thread and operation
+    keeps each thread's faults the same whenever the others call."""
+
+    def __init__(self, rate: float, seed: int) -> None:
+        self.rate = rate
+        self.seed = seed
+        self._sent = threading.local()
+
+    def fault(self, operation: str) -> str | None:
+        """The fault for this call of ``operation`` (ecs.UpdateService...), or None to send it."""
+        counts: Counter[str] = self._sent.__dict__.setdefault("counts", Counter())
+        index = counts[operation]
+        counts[operation] += 1
+        digest = hashlib.sha256(f"{self.seed}:{operation}:{index}".encode()).digest()
+        if int.from_bytes(digest[:8], "big") / 2**64 >= self.rate:
+            return None
+        return FAULT_KINDS[digest[8] % len(FAULT_KINDS)]
+
+
 def inject(monkeypatch: pytest.MonkeyPatch, rate: float, seed: int) -> Counter[str]:
-    """Fail `rate` of all AWS requests (reproducibly) with a retryable fault; count what was injected."""
+    """Fail `rate` of all AWS requests (reproducibly, FaultPlan) with a retryable fault; count what was injected."""
     from snailtrail.aws import session
 
-    chooser = random.Random(seed)
+    plan = FaultPlan(rate, seed)
     injected: Counter[str] = Counter()
     original = session.AwsClients.__post_init__
 
-    def fault(request: Any, **_: Any) -> AWSResponse | None:
-        if chooser.random() >= rate:
+    def fault(request: Any, event_name: str, **_: Any) -> AWSResponse | None:
+        kind = plan.fault(event_name.removeprefix("before-send."))
+        if kind is None:
             return None
-        kind = chooser.choice(["throttle", "5xx", "connection"])
         injected[kind] += 1
         if kind == "connection":
             raise ConnectionClosedError(endpoint_url=request.url)
@@ -77,6 +105,25 @@ def assert_consistent(sandbox: Sandbox, result: Any) -> None:
         assert status["verified_at"], "after exit 1 the service runs a verified revision"
     else:
         assert result.exit_code == 3 and body["message"]
+
+
+def test_a_calls_fault_depends_on_its_threads_calls_alone_not_on_other_threads() -> None:
+    deploy = ["ecs.DescribeServices", "ecs.UpdateService", "ecs.DescribeServices", "dynamodb.PutItem"] * 20
+    alone = FaultPlan(0.3, seed=1)
+    expected = [alone.fault(operation) for operation in deploy]
+
+    shared = FaultPlan(0.3, seed=1)
+    faults = []
+    for operation in deploy:
+        # The lock's renewal thread, calling in between whenever its clock says so.
+        renewal = threading.Thread(target=shared.fault, args=("dynamodb.PutItem",))
+        renewal.start()
+        renewal.join()
+        faults.append(shared.fault(operation))
+
+    assert faults == expected
+    assert {None, *FAULT_KINDS} == set(expected)  # the plan sends some calls and fails others, every way
+    assert [FaultPlan(0.3, seed=2).fault(operation) for operation in deploy] != expected
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

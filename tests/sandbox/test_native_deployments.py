@@ -466,7 +466,8 @@ def test_stopping_a_rolling_deployment_with_rollback_returns_the_service_to_the_
 
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
     before = ecs().describe_services(cluster="shine", services=["shine"])["services"][0]["taskDefinition"]
-    ecs().update_service(cluster="shine", service="shine", taskDefinition=sandbox.copy_revision(GOOD_2, command=CRASHING))
+    crashing = sandbox.copy_revision(GOOD_2, command=CRASHING)
+    ecs().update_service(cluster="shine", service="shine", taskDefinition=crashing)
     arn = ecs().list_service_deployments(cluster="shine", service="shine")["serviceDeployments"][0]
     ecs().stop_service_deployment(serviceDeploymentArn=arn["serviceDeploymentArn"], stopType="ROLLBACK")
     deployment, _ = wait_for(arn["serviceDeploymentArn"], finished)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from snailtrail.sandbox.runtime import DockerRuntime, start_failure
-from tests.conftest import BASE_IMAGE, docker_problem
+from tests.conftest import BASE_IMAGE, require_engine
 from tests.sandbox.test_reconciler import wait_for
 
 
@@ -49,9 +49,7 @@ def test_each_line_is_shipped_once_however_coarse_the_engines_since() -> None:
 
 @pytest.fixture
 def runtime() -> Iterator[DockerRuntime]:
-    problem = docker_problem()
-    if problem:
-        pytest.skip(problem)
+    require_engine()
     docker_runtime = DockerRuntime(f"test-{uuid.uuid4().hex[:8]}")
     try:
         yield docker_runtime

@@ -11,7 +11,7 @@ import pytest
 
 from snailtrail.images import BASE_IMAGE_ENV
 from snailtrail.sandbox.task_network import TaskNetworkError, bridge_gateway, bridge_subnet, prove_reachable
-from tests.conftest import BASE_IMAGE, docker_problem
+from tests.conftest import BASE_IMAGE, require_engine
 
 
 def bridge(subnet: str, interface: str, gateway: str | None = None) -> dict[str, Any]:
@@ -58,9 +58,7 @@ def test_a_bridge_without_a_subnet_holding_its_gateway_is_an_error() -> None:
 
 @pytest.fixture
 def engine(monkeypatch: pytest.MonkeyPatch) -> Any:
-    problem = docker_problem()
-    if problem:
-        pytest.skip(problem)
+    require_engine()
     import docker
 
     monkeypatch.setenv(BASE_IMAGE_ENV, BASE_IMAGE)

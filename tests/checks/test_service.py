@@ -59,20 +59,6 @@ SHARED_LOOKUP = {
 }
 
 
-def test_an_image_shared_from_another_account_is_looked_up_in_its_own_registry(
-    view: LiveView, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    running_image(view, monkeypatch, SHARED_IMAGE)
-    with Stubber(view.ctx.clients.client("ecr")) as stub:
-        # Without registryId ECR answers from the caller's own registry, where the image is not.
-        stub.add_response(
-            "describe_images",
-            {"imageDetails": [{"registryId": "111122223333", "repositoryName": "shared/shine", "imageDigest": digest}]},
-            {"registryId": "111122223333", "repositoryName": "shared/shine", "imageIds": [{"imageDigest": digest}]},
-        )
-        assert ecr_image_missing(view, reference) is None
-
-
 def native_check(sandbox: Sandbox) -> dict:
     result = sandbox.run("verify", "--only", "native deployment", "--json")
     return {c["name"]: c for c in result.json()["checks"]}["native deployment"]
@@ -141,6 +127,11 @@ def test_an_image_on_a_dual_stack_ecr_host_is_looked_up_in_ecr(view: LiveView) -
     assert "is not in ECR (RepositoryNotFoundException)" in image_missing(view, reference)
 
 
+def test_an_image_shared_from_another_account_is_looked_up_in_its_own_registry(
+    view: LiveView, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running_image(view, monkeypatch, SHARED_IMAGE)
+    with Stubber(view.ctx.clients.client("ecr")) as stub:
         found = {"registryId": "111122223333", "repositoryName": "shared/shine", "imageDigest": SHARED_DIGEST}
         stub.add_response("describe_images", {"imageDetails": [found]}, SHARED_LOOKUP)
 

@@ -9,6 +9,7 @@ from snailtrail.aws.ecs import TAG_DIGEST, TAG_FINGERPRINT, TAG_PHASE, TAG_REVIS
 from snailtrail.context import Context
 from snailtrail.phases import Phase
 from snailtrail.schema import schema_tags
+from snailtrail.smoke import smoke as smoke_image
 from snailtrail.source_revision import git_revision
 from snailtrail.steps import StepFailed
 from snailtrail.taskdef import fingerprint, render
@@ -57,7 +58,7 @@ def smoke(ctx: Context, phase: Phase, artifacts: Artifacts) -> str:
     spec = phase.container
     timeout = max(30.0, float(spec.health_check.grace_period_s))
     sidecars = {} if artifacts.image else {n: b.local_tag for n, b in artifacts.sidecars_built(ctx, phase).items()}
-    result = images.smoke(
+    result = smoke_image(
         image, ctx.settings, phase, timeout, ctx.reporter.detail, sidecars, ctx.endpoints.task_environment
     )
     if not result.ok:

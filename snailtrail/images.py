@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import os
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +22,6 @@ from snailtrail.ui import Reporter
 
 Progress = Callable[[str], None]
 BASE_IMAGE_ENV = "SNAILTRAIL_BASE_IMAGE"
-# A listening app that still does not answer on the declared port after this long has bound elsewhere.
-WRONG_PORT_AFTER_S = 3.0
 EXTRA_CA_ENV = "SNAILTRAIL_EXTRA_CA_CERT"
 
 
@@ -343,129 +340,3 @@ def publish_sidecars(
         if built.local_tag not in references:
             references[built.local_tag] = publish(built, settings, clients, sandbox_registry, reporter).reference
     return {name: references[built.local_tag] for name, built in builds.items()}
-
-
-@dataclass(frozen=True)
-class SmokeResult:
-    ok: bool
-    summary: str
-    seconds_to_healthy: float | None = None
-    listening_ports: tuple[int, ...] = ()
-
-
-def _listening_ports(container: Any) -> tuple[int, ...]:
-    """TCP ports the container listens on, read from /proc/net inside it (no tools needed in the image)."""
-    try:
-        result = container.exec_run(["cat", "/proc/net/tcp", "/proc/net/tcp6"])
-    except Exception:  # noqa: BLE001 - best effort: the container may already be gone
-        return ()
-    ports = set()
-    for line in result.output.decode(errors="replace").splitlines()[1:]:
-        fields = line.split()
-        if len(fields) > 3 and fields[3] == "0A":  # TCP_LISTEN
-            ports.add(int(fields[1].rsplit(":", 1)[1], 16))
-    return tuple(sorted(ports))
-
-
-def wrong_port(
-    container: Any, port: int, environment: dict[str, str], others: tuple[int, ...] = ()
-) -> SmokeResult | None:
-    """The app is up but listening elsewhere: incidents 2 and 6 of docs/incidents.md, said with both values.
-    ``others``: ports the task's other containers declare (they share the app's network namespace)."""
-    ports = _listening_ports(container)
-    elsewhere = [p for p in ports if p != port and p not in others]
-    if not elsewhere or port in ports:
-        return None
-    return SmokeResult(
-        False,
-        f"the app listens on {', '.join(map(str, elsewhere))} but the task definition declares "
-        f"container port {port} (PORT={environment.get('PORT', 'unset')}): the image ignores $PORT",
-        None,
-        ports,
-    )
-
-
-def architecture_mismatch(image_architecture: str, settings: Settings) -> str | None:
-    """Why an image of this architecture cannot run as the environment's tasks, or None."""
-    wanted = settings.environment.cpu_architecture
-    if wanted is None or image_architecture == wanted.docker_architecture:
-        return None
-    return (
-        f"the image is built for {image_architecture or 'an unknown architecture'}, but the tasks run "
-        f"{wanted.value} (environments.{settings.environment_name}.cpu_architecture): they would fail to start; "
-        f"rebuild it with `snailtrail build` for {wanted.docker_platform}"
-    )
-
-
-def smoke(
-    image: str,
-    settings: Settings,
-    phase: Phase,
-    timeout_s: float,
-    progress: Progress,
-    sidecar_images: dict[str, str] | None = None,
-    task_environment: dict[str, str] | None = None,
-) -> SmokeResult:
-    """Run the image once as the task definition would (environment, command) and probe the declared port;
-    a task of several containers runs them all together (smoke_task.py), ``sidecar_images`` by name, with
-    what the sandbox gives its tasks (``task_environment``: its AWS API, for an init container's fetch)."""
-    from snailtrail.checks.criteria import fetch
-    from snailtrail.taskdef import container_environment
-
-    if phase.manifest.containers:
-        from snailtrail.smoke_task import smoke_task
-
-        return smoke_task(settings, phase, image, sidecar_images or {}, timeout_s, progress, task_environment)
-
-    spec = phase.container
-    environment, port, health_path = container_environment(settings, phase), spec.port, spec.health_check.path
-    client = docker_client()
-    mismatch = architecture_mismatch(client.images.get(image).attrs.get("Architecture", ""), settings)
-    if mismatch is not None:
-        return SmokeResult(False, mismatch)
-    container = client.containers.run(
-        image,
-        command=spec.command,
-        detach=True,
-        environment=environment,
-        ports={f"{port}/tcp": ("127.0.0.1", None)},
-        labels={"snailtrail.smoke": "1"},
-    )
-    started = time.monotonic()
-    try:
-        last = "not probed yet"
-        while time.monotonic() - started < timeout_s:
-            container.reload()
-            if container.status == "exited":
-                code = container.attrs["State"]["ExitCode"]
-                logs = container.logs(tail=10).decode(errors="replace").strip()
-                return SmokeResult(False, f"container exited with code {code} before answering: {logs}")
-            bindings = (container.ports or {}).get(f"{port}/tcp") or []
-            if bindings:
-                answer = fetch(f"http://127.0.0.1:{bindings[0]['HostPort']}{health_path}", timeout=2)
-                if answer.status == 200:
-                    elapsed = time.monotonic() - started
-                    return SmokeResult(
-                        True,
-                        f"{health_path} answered 200 on container port {port} after {elapsed:.1f} s",
-                        elapsed,
-                        _listening_ports(container),
-                    )
-                last = f"status {answer.status}" if answer.status else (answer.error or "no answer")
-            if time.monotonic() - started > WRONG_PORT_AFTER_S:
-                wrong = wrong_port(container, port, environment)
-                if wrong is not None:
-                    return wrong
-            time.sleep(0.25)
-        wrong = wrong_port(container, port, environment)
-        if wrong is not None:
-            return wrong
-        progress(f"smoke: last probe {last}")
-        return SmokeResult(
-            False,
-            f"{health_path} on container port {port} did not answer 200 within {timeout_s:.0f} s (last: {last})",
-            None,
-            _listening_ports(container),
-        )
-    finally:
-        container.remove(force=True)

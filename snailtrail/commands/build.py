@@ -77,7 +77,7 @@ def smoke(
     """Run the phase's image locally with the task definition's environment and probe the declared container port and
     health path; reports time-to-healthy, or which port the app really listens on.
     """
-    from snailtrail import images
+    from snailtrail import images, smoke
 
     state: GlobalOptions = ctx.obj
     context = state.context(needs_aws=False)  # runs the image on the local engine: no AWS call
@@ -91,7 +91,7 @@ def smoke(
         reference = built.local_tag
         others = images.build_sidecars(context.settings, selected, context.reporter.detail, built, extra)
         sidecars = {name: other.local_tag for name, other in others.items()}
-    result = images.smoke(
+    result = smoke.smoke(
         reference,
         context.settings,
         selected,

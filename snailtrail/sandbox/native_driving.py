@@ -11,16 +11,23 @@ registers tasks with the appropriate target group based on the deployment stage"
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from moto.ecs.models import Service
 
 from snailtrail.sandbox import moto_bridge as bridge
 from snailtrail.sandbox import moto_deployments
 from snailtrail.sandbox.native_deployments import STAGES, Driver, ServiceDeployment
+from snailtrail.sandbox.tracked_task import TrackedTask
 
-if TYPE_CHECKING:
-    from snailtrail.sandbox.reconciler import Reconciler, TrackedTask
+
+class TaskStopper(Protocol):
+    """What the driver needs of the reconciler: its sandbox minute and a way to stop a task (a Protocol, so this
+    module does not import the reconciler that imports it)."""
+
+    minute_s: float
+
+    def _stop_task(self, service: Service, tracked: TrackedTask, reason: str, drain_s: float) -> Any: ...
 
 
 def _advanced(service: Service) -> dict[str, Any]:
@@ -31,7 +38,7 @@ def _advanced(service: Service) -> dict[str, Any]:
 class NativeWorld:
     def __init__(
         self,
-        reconciler: Reconciler,
+        reconciler: TaskStopper,
         service: Service,
         primary: dict[str, Any],
         deployment: ServiceDeployment,
@@ -102,7 +109,7 @@ class NativeWorld:
 
 
 def drive(
-    reconciler: Reconciler,
+    reconciler: TaskStopper,
     service: Service,
     primary: dict[str, Any],
     deployment: ServiceDeployment,

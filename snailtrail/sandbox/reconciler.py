@@ -15,10 +15,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
-from moto.ecs.models import Service, Task
+from moto.ecs.models import Service
 
 from snailtrail.checks.criteria import fetch
 from snailtrail.sandbox import moto_bridge as bridge
@@ -30,31 +29,11 @@ from snailtrail.sandbox.network import NetworkState, NetworkView, Route, pull_er
 from snailtrail.sandbox.runtime import TaskRuntime
 from snailtrail.sandbox.standalone import StandaloneTasks
 from snailtrail.sandbox.task_launch import TaskLauncher
+from snailtrail.sandbox.tracked_task import TrackedTask
 
 log = logging.getLogger(__name__)
 CIRCUIT_BREAKER_THRESHOLD = 3
 DELAY_ATTRIBUTE = "deregistration_delay.timeout_seconds"  # 300 unless set (ELB docs, target group attributes)
-
-
-@dataclass
-class TrackedTask:
-    task: Task
-    handle: str
-    deployment_id: str
-    ip: str
-    started: float
-    healthy_streak: int = 0
-    unhealthy_streak: int = 0
-    last_check: float = 0.0
-    healthy: bool = False
-    registered: list[tuple[str, int]] = field(default_factory=list)
-    subnet: str = ""
-    groups: list[str] = field(default_factory=list)
-    ports: dict[int, tuple[str, int]] = field(default_factory=dict)  # container port -> where it answers
-    failure: str | None = None  # why the task could not start (image pull, log driver)
-    logs: dict[str, LogStream] = field(default_factory=dict)  # container name -> its awslogs stream
-    draining_until: float | None = None  # deregistration delay running out (monotonic clock)
-    stop_reason: str = ""
 
 
 class Reconciler:

@@ -8,7 +8,7 @@ import pytest
 
 from snailtrail.config import Settings, load_settings
 from snailtrail.phases import Phase, SidecarSpec, load_phases
-from snailtrail.smoke_task import smoke_task
+from snailtrail.smoke import smoke_task
 from tests.conftest import BASE_IMAGE, require_engine
 
 pytestmark = pytest.mark.docker

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from snailtrail.aws.ecs import TAG_PHASE, TAG_VERIFIED
+from snailtrail.aws.ecs import TAG_FINGERPRINT, TAG_PHASE, TAG_VERIFIED
 from snailtrail.history import (
     current_deployment,
     ineligibility,
@@ -23,14 +23,16 @@ from snailtrail.history import (
     unfinished_rollback,
     went_live,
 )
-from snailtrail.taskdef import Revision
+from snailtrail.taskdef import Revision, fingerprint
 
 ARN = "arn:aws:ecs:us-east-1:123456789012:task-definition/shine:{}"
 
 
 def revision(number: int, verified_at: str | None = None, status: str = "ACTIVE") -> Revision:
-    tags = {TAG_PHASE: f"phase-{number}"} | ({TAG_VERIFIED: verified_at} if verified_at else {})
-    return Revision(ARN.format(number), {"status": status}, tags)
+    """A revision as snailtrail registers it: tagged with its own definition's fingerprint."""
+    definition = {"status": status}
+    tags = {TAG_PHASE: f"phase-{number}", TAG_FINGERPRINT: fingerprint(definition)}
+    return Revision(ARN.format(number), definition, tags | ({TAG_VERIFIED: verified_at} if verified_at else {}))
 
 
 class History:
@@ -149,6 +151,7 @@ def test_the_default_is_the_last_verified_revision_live_before_the_current_deplo
             "eligible": False,
             "reason": "the current revision: the service runs it",
             "default": False,
+            "schema": None,
         },
         {
             "task_definition": ARN.format(2),
@@ -158,6 +161,7 @@ def test_the_default_is_the_last_verified_revision_live_before_the_current_deplo
             "eligible": True,
             "reason": "default: the last verified revision live before the current deployment",
             "default": True,
+            "schema": None,
         },
         {
             "task_definition": ARN.format(1),
@@ -167,6 +171,7 @@ def test_the_default_is_the_last_verified_revision_live_before_the_current_deplo
             "eligible": True,
             "reason": "eligible: verified and ACTIVE (`rollback --to` it)",
             "default": False,
+            "schema": None,
         },
     ]
     listed = choice.to_json()  # what `rollback --list --json` prints

@@ -34,7 +34,7 @@ def context(history: History, events: list[dict[str, Any]] | None = None, runnin
         settings=SimpleNamespace(service=SimpleNamespace(task_family="shine")),
         history=history,
         phase=phase,
-        colours=SimpleNamespace(live_service=service),
+        live_service=service,
         trail=SimpleNamespace(events=lambda: events or []),
     )
 

@@ -90,16 +90,6 @@ class EcsApi:
             "service"
         ]
 
-    def scale_to_zero(self, service: str) -> bool:
-        """Desired count 0 on the service's current revision; False when there is no such service, or it is
-        INACTIVE or DRAINING (deleted), which UpdateService refuses with ServiceNotActiveException."""
-        exceptions = self._ecs.exceptions
-        try:
-            self.update_service(service, None, 0)
-        except (exceptions.ServiceNotFoundException, exceptions.ServiceNotActiveException):
-            return False
-        return True
-
     def in_flight_deployments(self, service: str) -> list[dict[str, Any]]:
         """The service's deployments ECS has not finished with, newest first (briefs: arn, status, createdAt)."""
         answer = self._ecs.list_service_deployments(

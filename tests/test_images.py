@@ -49,7 +49,7 @@ def test_the_build_targets_the_environments_platform_and_tags_it(
 
 
 def test_smoke_refuses_an_arm64_image_for_x86_64_tasks(production: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(images, "docker_client", lambda: RecordingEngine("arm64"))
+    monkeypatch.setattr(smoke, "docker_client", lambda: RecordingEngine("arm64"))
     phase = load_phases(production.phases_path)[1]
     result = smoke.smoke("shine:phase-2", production, phase, 5, lambda _: None)
     assert not result.ok and "built for arm64" in result.summary and "X86_64" in result.summary

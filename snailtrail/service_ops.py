@@ -103,6 +103,11 @@ class ServiceOps:
         """The service to ``arn`` as a native deployment (``native``: deploymentConfiguration, loadBalancers)."""
         self.require_lock()
         name = self.ctx.settings.service.name
+        live = self.ctx.live_service
+        if live is not None and live.get("taskDefinition") == arn:
+            # ECS starts no deployment for an UpdateService that changes nothing it deploys; the same revision
+            # deployed again (a canary of what runs) asks for one (UpdateService, forceNewDeployment).
+            native = native | {"forceNewDeployment": True}
         self.ctx.ecs.update_service(name, arn, desired, phase.container.health_check.grace_period_s, **native)
         strategy = native["deploymentConfiguration"]["strategy"]
         return f"service {name} now deploys {desired} task(s) of {arn} as a {strategy} service deployment"

@@ -266,6 +266,20 @@ def test_a_native_canary_is_one_service_deployment_of_the_one_service_judged_at_
     assert sandbox.run("status", "--json").json()["service_deployment"] is None
 
 
+def test_a_native_canary_of_the_revision_that_runs_is_a_new_service_deployment(sandbox: Sandbox) -> None:
+    import boto3
+
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    use_strategy(sandbox, NATIVE_CANARY)
+    result = sandbox.deploy("phase-1", GOOD_1)  # the same image: its revision is reused, as the demo's canary does
+
+    assert result.exit_code == 0, result.stderr
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    listed = ecs.list_service_deployments(cluster="shine", service="shine")["serviceDeployments"]
+    assert [d["status"] for d in listed] == ["SUCCESSFUL", "SUCCESSFUL"]
+    assert listed[0]["targetServiceRevisionArn"] != listed[1]["targetServiceRevisionArn"]
+
+
 def test_a_manual_hold_waits_for_promote_and_the_webhook_says_what_waits(sandbox: Sandbox) -> None:
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
     use_strategy(sandbox, NATIVE_CANARY | {"hold": {"timeout_minutes": 60}})

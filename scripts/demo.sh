@@ -65,10 +65,14 @@ import json
 import sys
 
 events = json.loads(sys.argv[1])["events"]
-started = [e for e in events if e["kind"] == "deployment.started"]
-stages = [e["data"]["stage"] for e in events if e["kind"] == "deployment.stage"]
-if not started or "CANARY" not in started[-1]["detail"]:
+started = [i for i, e in enumerate(events) if e["kind"] == "deployment.started"]
+if not started or "CANARY" not in events[started[-1]]["detail"]:
     sys.exit("demo.sh: no CANARY service deployment in the trail")
+# The canary's own stages (a rolling deployment's events carry none).
+canary = events[started[-1] :]
+stages = [e["data"]["stage"] for e in canary if e["kind"] == "deployment.stage" and e["data"].get("stage")]
+if "PRODUCTION_TRAFFIC_SHIFT" not in stages:
+    sys.exit("demo.sh: the canary's service deployment never shifted production traffic")
 print("demo.sh: ECS's canary, as snailtrail saw it: " + " -> ".join(dict.fromkeys(stages)), file=sys.stderr)
 PY
 

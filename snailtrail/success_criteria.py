@@ -42,13 +42,22 @@ def judge_criteria(
     if phase.manifest.success.ml_mode is not None:
         checks.append(ml_mode_criterion(phase, url))
     wanted = wanted_healthy_targets(phase)
+    lb = ctx.settings.service.load_balancer
     if wanted:
-        group_arn = target_group_arn or _service_group_arn(ctx)
+        group_arn = target_group_arn or _service_group_arn(ctx, lb.target_group)
         tasks = [t for t in new_tasks if t.get("taskDefinitionArn") == arn]
+        # Once a native deployment has finished, production may run in the alternate group, and ECS registers a
+        # later rolling deployment's tasks there: read only when the service's own group does not have them.
+        native = target_group_arn is None and lb.test_listener_port is not None
+        alternate: list[str] = []
 
         def judge() -> tuple[CheckResult, str | None]:
             # A target still registering is not yet a failure: asked again like the HTTP probes.
             health = target_health_criterion(ctx.elbv2.target_health(group_arn), group_arn, tasks, wanted)
+            if health.failed and native:
+                alternate[:] = alternate or [_service_group_arn(ctx, lb.alternate)]
+                elsewhere = target_health_criterion(ctx.elbv2.target_health(alternate[0]), alternate[0], tasks, wanted)
+                health = health if elsewhere.failed else elsewhere
             return health, health.summary if health.failed else None
 
         criteria = phase.manifest.success
@@ -62,10 +71,10 @@ def judge_criteria(
     return f"{len(checks)} success criteria passed"
 
 
-def _service_group_arn(ctx: Context) -> str:
-    target_group = ctx.elbv2.target_group(ctx.settings.service.load_balancer.target_group)
+def _service_group_arn(ctx: Context, name: str) -> str:
+    target_group = ctx.elbv2.target_group(name)
     if target_group is None:
-        raise StepFailed("the service's target group is gone", fix="recreate it; `snailtrail verify` says more")
+        raise StepFailed(f"the service's target group {name} is gone", fix="recreate it; `snailtrail verify` says more")
     return str(target_group["TargetGroupArn"])
 
 

@@ -280,6 +280,16 @@ def test_a_native_canary_of_the_revision_that_runs_is_a_new_service_deployment(s
     assert listed[0]["targetServiceRevisionArn"] != listed[1]["targetServiceRevisionArn"]
 
 
+def test_a_rolling_deploy_after_a_native_one_is_judged_in_the_group_production_now_runs_in(sandbox: Sandbox) -> None:
+    assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
+    use_strategy(sandbox, NATIVE_CANARY)
+    assert sandbox.deploy("phase-1", GOOD_2).exit_code == 0  # production now on the alternate group
+    use_strategy(sandbox, {"kind": "rolling"})
+    result = sandbox.deploy("phase-1", GOOD_1)
+
+    assert result.exit_code == 0, result.stderr
+
+
 def test_a_manual_hold_waits_for_promote_and_the_webhook_says_what_waits(sandbox: Sandbox) -> None:
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
     use_strategy(sandbox, NATIVE_CANARY | {"hold": {"timeout_minutes": 60}})

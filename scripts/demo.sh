@@ -104,8 +104,13 @@ if ml.get("mode") != "enhanced":
 origins = sorted({str(model.get("origin")) for model in ml.get("components", {}).get("models", [])})
 if origins != ["s3"]:
     problems.append(f"the models came from {origins or 'nowhere'}, expected the sandbox's S3 only")
+# The sandbox's API answers only requests signed with its own key, kept in its state file (docs/sandbox.md).
+from snailtrail.config import load_settings
+from snailtrail.sandbox import control
+
+key = control.current(load_settings("snailtrail.yaml")).access_key
 ecs = boto3.client("ecs", endpoint_url=sandbox["aws_endpoint_url"], region_name="us-east-1",
-                   aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
+                   aws_access_key_id=key.access_key_id, aws_secret_access_key=key.secret_access_key)
 definition = ecs.describe_task_definition(taskDefinition=status["task_definition"])["taskDefinition"]
 declared = {c["name"]: c for c in definition["containerDefinitions"]}
 if len(declared) < 2:

@@ -58,7 +58,17 @@ def test_phase_4_runs_its_init_container_app_and_metrics_sidecar_as_declared(pro
 
     status = project.ensure("phase-4")
     _, sandbox = project.json("sandbox", "status")
-    region = {"region_name": "us-east-1", "aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
+    # The sandbox's API answers only requests signed with its own key, kept in its state file.
+    from snailtrail.config import load_settings
+    from snailtrail.sandbox import control
+
+    key = control.current(load_settings(str(project.root / "snailtrail.yaml"))).access_key
+    assert key is not None
+    region = {
+        "region_name": "us-east-1",
+        "aws_access_key_id": key.access_key_id,
+        "aws_secret_access_key": key.secret_access_key,
+    }
     ecs = boto3.client("ecs", endpoint_url=sandbox["aws_endpoint_url"], **region)
     definition = ecs.describe_task_definition(taskDefinition=status["task_definition"])["taskDefinition"]
     assert [c["name"] for c in definition["containerDefinitions"]] == ["app", "models", "metrics"]

@@ -44,7 +44,7 @@ def group_arn(name: str) -> str:
     return elbv2().describe_target_groups(Names=[name])["TargetGroups"][0]["TargetGroupArn"]
 
 
-def test_port(sandbox: Sandbox) -> int:
+def the_test_listener(sandbox: Sandbox) -> int:
     from snailtrail.config import load_settings
 
     port = load_settings(str(sandbox.config)).service.load_balancer.test_listener_port
@@ -56,7 +56,7 @@ def load_balancers(sandbox: Sandbox, **advanced: Any) -> list[dict[str, Any]]:
     configuration = {
         "alternateTargetGroupArn": group_arn("shine-tg-alt"),
         "productionListenerRule": service_rule(80)["RuleArn"],
-        "testListenerRule": service_rule(test_port(sandbox))["RuleArn"],
+        "testListenerRule": service_rule(the_test_listener(sandbox))["RuleArn"],
         "roleArn": LOAD_BALANCER_ROLE_ARN,
     } | advanced
     return [
@@ -170,7 +170,10 @@ def test_a_pause_hook_waits_with_its_expiry_until_continued(sandbox: Sandbox) ->
     hook = deployment["lifecycleHookDetails"][0]
     assert hook["targetType"] == "PAUSE" and hook["timeoutAction"] == "ROLLBACK" and "expiresAt" in hook
     assert weights(service_rule(80)) == {"shine-tg": 100, "shine-tg-alt": 0}  # no production traffic yet
-    assert weights(service_rule(test_port(sandbox))) == {"shine-tg": 0, "shine-tg-alt": 100}  # the test rule moved
+    assert weights(service_rule(the_test_listener(sandbox))) == {
+        "shine-tg": 0,
+        "shine-tg-alt": 100,
+    }  # the test rule moved
     assert deployment["targetServiceRevision"]["requestedTestTrafficWeight"] == 100.0
     ecs().continue_service_deployment(serviceDeploymentArn=arn, hookId=hook["hookId"], action="CONTINUE")
     assert wait_for(arn, finished)[0]["status"] == "SUCCESSFUL"

@@ -111,7 +111,12 @@ def test_a_container_that_cannot_start_is_named_as_ecs_names_it(error: Any, reas
 
 @pytest.mark.docker
 def test_a_command_missing_from_the_image_stops_the_task_with_cannot_start(runtime: DockerRuntime) -> None:
-    container = {"image": BASE_IMAGE, "command": ["python", "-V"], "portMappings": [{"containerPort": 8000}]}
+    container = {
+        "name": "app",
+        "image": BASE_IMAGE,
+        "command": ["python", "-V"],
+        "portMappings": [{"containerPort": 8000}],
+    }
     handle = runtime.start(uuid.uuid4().hex, container)
     state = runtime.state(handle)
     assert not state.running and state.reason.startswith("CannotStartContainerError: ")

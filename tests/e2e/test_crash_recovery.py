@@ -17,23 +17,12 @@ import time
 import pytest
 import yaml
 
+from snailtrail.sandbox.native_deployments import STAGES
 from tests.conftest import BASE_IMAGE
 from tests.e2e.conftest import Project
 
 pytestmark = pytest.mark.docker
 
-ORDER = [
-    "RECONCILE_SERVICE",
-    "PRE_SCALE_UP",
-    "SCALE_UP",
-    "POST_SCALE_UP",
-    "TEST_TRAFFIC_SHIFT",
-    "POST_TEST_TRAFFIC_SHIFT",
-    "PRODUCTION_TRAFFIC_SHIFT",
-    "POST_PRODUCTION_TRAFFIC_SHIFT",
-    "BAKE_TIME",
-    "CLEAN_UP",
-]
 CANARY = {
     "kind": "canary",
     "canary": {"percent": 10, "bake_minutes": 8},
@@ -68,7 +57,7 @@ def kill_at_stage(project: Project, process: subprocess.Popen[str], stage: str) 
     while time.monotonic() < deadline and process.poll() is None:
         _, status = project.json("status")
         now = (status.get("service_deployment") or {}).get("stage")
-        if now in ORDER and ORDER.index(now) >= ORDER.index(stage):
+        if now in STAGES and STAGES.index(now) >= STAGES.index(stage):
             process.send_signal(signal.SIGKILL)
             process.wait()
             return now

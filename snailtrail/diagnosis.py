@@ -64,7 +64,8 @@ def causes(task: dict[str, Any]) -> list[tuple[str, list[str]]]:
 
 # How much a log line says about a failure: an error (an exception's own line, a FATAL, ERROR or
 # CRITICAL level, a Go panic) over a warning (a drill announcing itself, a WARN level) over a bare
-# "Traceback" header; anything else says least. The last line is often the app carrying on after it.
+# "Traceback" header; anything else says less, and a line with no word in it (the closing brace of a
+# pretty-printed JSON log record, a blank) says nothing. The last line is often the app carrying on after it.
 _TELLING = (
     (3, re.compile(r"\b(FATAL|CRITICAL|ERROR)\b|\b\w*(Error|Exception)\b:|^panic:|\bfatal error\b")),
     (2, re.compile(r"\b(WARNING|WARN)\b")),
@@ -76,6 +77,8 @@ def most_telling(lines: list[str]) -> str:
     """The line likeliest to say why a task stopped: the latest of the highest rank in _TELLING, else the last."""
 
     def rank(line: str) -> int:
+        if not re.search(r"\w", line):
+            return -1
         return next((weight for weight, pattern in _TELLING if pattern.search(line)), 0)
 
     return max(reversed(lines), key=rank)

@@ -70,9 +70,16 @@ def test_the_failure_message_quotes_each_tasks_most_telling_line_not_its_last(sa
         (["ERROR cannot reach s3", "WARNING retrying", "INFO giving up"], "ERROR cannot reach s3"),
         (["WARNING first", "WARNING second", "INFO done"], "WARNING second"),
         (["starting", "listening on 8000"], "listening on 8000"),
+        # A pretty-printed JSON record: its closing brace is the last line, and says nothing.
+        (
+            ["{", '  "message": "models not found in s3://shine-models"', "}", ""],
+            '  "message": "models not found in s3://shine-models"',
+        ),
     ],
 )
-def test_the_most_telling_line_is_an_error_over_a_warning_over_the_last(lines: list[str], telling: str) -> None:
+def test_the_most_telling_line_is_an_error_over_a_warning_over_the_last_worded_one(
+    lines: list[str], telling: str
+) -> None:
     assert most_telling(lines) == telling
 
 

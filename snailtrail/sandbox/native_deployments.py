@@ -141,14 +141,10 @@ class ServiceDeployment:
                 "requestedTestTrafficWeight": test,
             }
 
-        return _present(
+        # ServiceDeployment holds ServiceDeploymentBrief's fields but the target's ARN, which it details.
+        brief = {key: value for key, value in self.brief().items() if key != "targetServiceRevisionArn"}
+        return brief | _present(
             {
-                "serviceDeploymentArn": self.arn,
-                "serviceArn": self.service_arn,
-                "clusterArn": self.cluster_arn,
-                "createdAt": self.created_at,
-                "startedAt": self.created_at,
-                "finishedAt": self.finished_at,
                 "stoppedAt": self.stopped_at,
                 "updatedAt": self.updated_at or self.created_at,
                 "sourceServiceRevisions": [
@@ -158,8 +154,6 @@ class ServiceDeployment:
                 "targetServiceRevision": revision(
                     self.target_revision, self.desired, self.production_percent, self.test_percent
                 ),
-                "status": self.status,
-                "statusReason": self.status_reason,
                 "lifecycleStage": self.stage,
                 "lifecycleHookDetails": [hook.describe() for hook in self.hooks],
                 "deploymentConfiguration": configuration,

@@ -105,7 +105,7 @@ origins = sorted({str(model.get("origin")) for model in ml.get("components", {})
 if origins != ["s3"]:
     problems.append(f"the models came from {origins or 'nowhere'}, expected the sandbox's S3 only")
 # The sandbox's API answers only requests signed with its own key, kept in its state file (docs/sandbox.md).
-from snailtrail.config import load_settings
+from snailtrail.config.settings import load_settings
 from snailtrail.sandbox import control
 
 key = control.current(load_settings("snailtrail.yaml")).access_key

@@ -9,11 +9,11 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from snailtrail.aws.cloudwatch import MetricsTiming, metrics_timing
-from snailtrail.aws_rules import require_environment, require_phases
-from snailtrail.config import EnvironmentKind, Settings
+from snailtrail.config.aws_rules import require_environment, require_phases
+from snailtrail.config.phases import Phase, load_phases, select_phase
+from snailtrail.config.settings import EnvironmentKind, Settings
 from snailtrail.errors import ConfigError
-from snailtrail.phases import Phase, load_phases, select_phase
-from snailtrail.taskdef import validate_containers
+from snailtrail.plan.taskdef import validate_containers
 from snailtrail.ui import Reporter
 
 if TYPE_CHECKING:
@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     from snailtrail.aws.ecs import EcsApi
     from snailtrail.aws.elbv2 import Elbv2Api
     from snailtrail.aws.session import AccessKey, AwsClients
-    from snailtrail.lock import DeployLock
-    from snailtrail.taskdef import RevisionHistory
-    from snailtrail.trail import Trail
+    from snailtrail.plan.taskdef import RevisionHistory
+    from snailtrail.state.lock import DeployLock
+    from snailtrail.state.trail import Trail
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ class Context:
 
     @cached_property
     def history(self) -> RevisionHistory:
-        from snailtrail.taskdef import RevisionHistory
+        from snailtrail.plan.taskdef import RevisionHistory
 
         return RevisionHistory(
             self.ecs, self.settings.service.task_family, self.clients.client("resourcegroupstaggingapi")
@@ -144,7 +144,7 @@ class Context:
 
     @cached_property
     def trail(self) -> Trail:
-        from snailtrail.trail import Trail
+        from snailtrail.state.trail import Trail
 
         trail = Trail(
             self.clients if self.aws_reachable else None,
@@ -155,14 +155,14 @@ class Context:
             warn=self.reporter.warn,
         )
         if self.settings.environment.notifications is not None:
-            from snailtrail.notifications import Notifier
+            from snailtrail.state.notifications import Notifier
 
             trail.observers.append(Notifier(self.settings, trail, self.reporter))
         return trail
 
     @cached_property
     def lock(self) -> DeployLock:
-        from snailtrail.lock import DeployLock
+        from snailtrail.state.lock import DeployLock
 
         return DeployLock(
             self.clients,
@@ -178,8 +178,8 @@ class Context:
         Holding it, no other run is live: a run the trail still shows unfinished was killed, and is
         closed as interrupted first. The credentials' account is checked before, as every change is made
         under the lock."""
-        from snailtrail.account_guard import require_account
-        from snailtrail.run_trail import close_killed_runs
+        from snailtrail.infra.account_guard import require_account
+        from snailtrail.state.run_trail import close_killed_runs
 
         require_account(self)
 

@@ -28,7 +28,7 @@ class GlobalOptions:
         get a context without an AWS endpoint.
         """
         if self._context is None:
-            from snailtrail.config import EnvironmentKind, load_settings
+            from snailtrail.config.settings import EnvironmentKind, load_settings
             from snailtrail.context import Context
             from snailtrail.ui import Reporter
 
@@ -57,7 +57,7 @@ class GlobalOptions:
         starts nothing.
         """
         context = self.context(needs_aws=False)
-        from snailtrail.config import EnvironmentKind
+        from snailtrail.config.settings import EnvironmentKind
 
         if context.settings.environment.kind is not EnvironmentKind.sandbox or context.aws_reachable:
             return

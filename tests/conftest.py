@@ -120,7 +120,7 @@ class Sandbox:
 
     def drill(self, kind: str | None) -> list[str] | str:
         """Inject a drill (or heal with None) through the domain layer: the CLI refuses non-sandbox environments."""
-        from snailtrail.config import load_settings
+        from snailtrail.config.settings import load_settings
         from snailtrail.context import Context
         from snailtrail.sandbox import drills
         from snailtrail.ui import Reporter
@@ -239,7 +239,7 @@ def write_config(root: Path, public_url: str, test_listener_port: int | None = 8
             "public_url": public_url,
             "registry": "ecr",
             "state_table": "snailtrail-state",
-            # What an aws environment needs before any call (snailtrail/aws_rules.py); moto's account.
+            # What an aws environment needs before any call (snailtrail/config/aws_rules.py); moto's account.
             # provision() creates the role and the log group, as an account's set-up would have.
             "execution_role_arn": EXECUTION_ROLE_ARN,
             "log_group": "/ecs/shine",
@@ -295,7 +295,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def provision_unit(settings_path: Path) -> Any:
     """The unit environment's resources, as ``sandbox up`` provisions them (replaced tasks do not drain)."""
     from snailtrail.aws.session import AwsClients
-    from snailtrail.config import load_settings
+    from snailtrail.config.settings import load_settings
     from snailtrail.sandbox.provision import provision
 
     settings = load_settings(str(settings_path))
@@ -403,7 +403,7 @@ def count_polls(monkeypatch: pytest.MonkeyPatch, after_sleep: Callable[[], None]
     import time
     from types import SimpleNamespace
 
-    from snailtrail import deployment_watch
+    from snailtrail.run import deployment_watch
 
     polls: list[float] = []
 

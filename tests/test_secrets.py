@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from tests.conftest import Sandbox
-from tests.test_notifications import Hook, configure
+from tests.state.test_notifications import Hook, configure
 
 PLANTED = "planted-s3cret-value-7f3a"
 

@@ -49,9 +49,9 @@ TARGET_WALL_S = 1.2  # issue 13, item 7: median of the runs, as a new process
 READ_ONLY_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Query", "Scan", "Head")
 # Every module `verify` imports before doing any work (the import floor of one run).
 VERIFY_IMPORTS = (
-    "import snailtrail.cli, snailtrail.config, snailtrail.context, snailtrail.checks.catalogue, "
+    "import snailtrail.cli, snailtrail.config.settings, snailtrail.context, snailtrail.checks.catalogue, "
     "snailtrail.checks.view, snailtrail.checks.infra, snailtrail.checks.service, snailtrail.checks.app, "
-    "snailtrail.aws.ecs, snailtrail.aws.elbv2, snailtrail.taskdef, snailtrail.trail, snailtrail.sandbox.control, "
+    "snailtrail.aws.ecs, snailtrail.aws.elbv2, snailtrail.plan.taskdef, snailtrail.state.trail, snailtrail.sandbox.control, "
     "dns.resolver, tenacity"
 )
 # The environment of every timed subprocess; main() sets it (see --no-bytecode-cache).
@@ -328,7 +328,7 @@ def floors(project: Path, runs: int) -> dict[str, Any]:
     state = json.loads(Path(sandbox["state_file"]).read_text())  # the sandbox's key: its API accepts no other
     region = "us-east-1"
     with contextlib.suppress(Exception):
-        from snailtrail.config import load_settings
+        from snailtrail.config.settings import load_settings
 
         previous = Path.cwd()
         os.chdir(project)

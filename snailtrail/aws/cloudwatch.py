@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from snailtrail.config import EnvironmentConfig, EnvironmentKind
+from snailtrail.config.settings import EnvironmentConfig, EnvironmentKind
 
 if TYPE_CHECKING:
     from snailtrail.aws.session import AwsClients

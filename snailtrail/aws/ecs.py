@@ -80,7 +80,7 @@ class EcsApi:
         **native: Any,
     ) -> dict[str, Any]:
         """Point the service at a revision (None keeps its own) with this many tasks; ``native`` carries a
-        native deployment's deploymentConfiguration and loadBalancers (snailtrail/native_setup.py)."""
+        native deployment's deploymentConfiguration and loadBalancers (snailtrail/run/native_setup.py)."""
         extra: dict[str, Any] = dict(native)
         if grace_period_s is not None:
             extra["healthCheckGracePeriodSeconds"] = grace_period_s

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import boto3
 from botocore.config import Config
 
-from snailtrail.config import EnvironmentConfig, EnvironmentKind
+from snailtrail.config.settings import EnvironmentConfig, EnvironmentKind
 from snailtrail.errors import ConfigError
 
 READ_ONLY_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Query", "Scan", "Head")
@@ -78,7 +78,7 @@ def _profile_not_found(profile: str | None, exc: Exception) -> ConfigError:
 
 def resolved_region(environment: EnvironmentConfig) -> str:
     """The configuration's region, else AWS_REGION / AWS_DEFAULT_REGION, else the profile's."""
-    if environment.region:  # always set in a sandbox environment (config.py)
+    if environment.region:  # always set in a sandbox environment (config/settings.py)
         return environment.region
     # AWS_REGION is the SDKs' standard variable, which botocore does not read itself.
     # https://docs.aws.amazon.com/sdkref/latest/guide/feature-region.html

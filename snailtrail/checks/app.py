@@ -6,8 +6,8 @@ from snailtrail.checks.base import Verdict, fail, ok, skip
 from snailtrail.checks.criteria import http_probes, ml_mode_criterion, target_health_criterion
 from snailtrail.checks.spec import check
 from snailtrail.checks.view import LiveView
+from snailtrail.config.phases import Phase
 from snailtrail.errors import ConfigError
-from snailtrail.phases import Phase
 
 
 @check(

@@ -11,7 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from snailtrail.checks.base import CheckResult, fail
 from snailtrail.checks.spec import DECLARED, LAYERS, CheckSpec
 from snailtrail.checks.view import LiveView
-from snailtrail.phases import Phase
+from snailtrail.config.phases import Phase
 
 
 def guarded(spec: CheckSpec, view: LiveView, phase: Phase | None) -> CheckResult:

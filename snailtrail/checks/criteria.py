@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from tenacity import RetryError, retry, retry_if_result, stop_after_attempt, wait_fixed
 
 from snailtrail.checks.base import CheckResult, fail, ok
-from snailtrail.phases import HttpProbe, Phase
+from snailtrail.config.phases import HttpProbe, Phase
 
 PROBE_TIMEOUT_S = 5.0
 Answer = TypeVar("Answer")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from snailtrail.aws.cloudwatch import TrafficStats
 from snailtrail.checks.base import CheckResult, fail, ok, skip
-from snailtrail.strategy_config import GateConfig
+from snailtrail.config.strategy_config import GateConfig
 
 FIX = (
     "the new revision answers real traffic worse than the old one: read its logs and the failing "

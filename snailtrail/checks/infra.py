@@ -8,7 +8,7 @@ from snailtrail.checks.base import Verdict, fail, ok, skip, warn
 from snailtrail.checks.ingress import admitted_sources, covers_every, subnet_ranges
 from snailtrail.checks.spec import check
 from snailtrail.checks.view import LiveView
-from snailtrail.phases import Phase
+from snailtrail.config.phases import Phase
 
 
 def _container_port(view: LiveView, phase: Phase | None) -> int | None:

@@ -8,9 +8,9 @@ from snailtrail.checks.base import Verdict, fail, ok, warn
 from snailtrail.checks.service import image_missing
 from snailtrail.checks.spec import check
 from snailtrail.checks.view import LiveView
-from snailtrail.history import current_deployment, rollback_choice
-from snailtrail.phases import Phase
-from snailtrail.taskdef import Revision
+from snailtrail.config.phases import Phase
+from snailtrail.plan.taskdef import Revision
+from snailtrail.state.history import current_deployment, rollback_choice
 
 
 def _image_missing(view: LiveView, reference: str) -> str | None:

@@ -12,9 +12,9 @@ from snailtrail.checks.base import Verdict, fail, ok, skip, warn
 from snailtrail.checks.registry import NOT_IN_REGISTRY
 from snailtrail.checks.spec import check
 from snailtrail.checks.view import LiveView
+from snailtrail.config.phases import Phase
 from snailtrail.errors import ConfigError
-from snailtrail.native_setup import JUDGED_STAGES, NativeSetup, resolve_native_setup
-from snailtrail.phases import Phase
+from snailtrail.run.native_setup import JUDGED_STAGES, NativeSetup, resolve_native_setup
 
 SMOKE_SECONDS = re.compile(r"after ([0-9.]+) s")
 

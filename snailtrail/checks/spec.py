@@ -15,7 +15,7 @@ from snailtrail.checks.base import Verdict
 
 if TYPE_CHECKING:
     from snailtrail.checks.view import LiveView
-    from snailtrail.phases import Phase
+    from snailtrail.config.phases import Phase
 
 LAYERS = ("dns", "load balancer", "listener", "target group", "network", "service", "task", "container", "app")
 CheckFunction = Callable[["LiveView", "Phase | None"], Verdict]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from snailtrail import container_graph
 from snailtrail.checks.base import Verdict, fail, ok, skip, warn
 from snailtrail.checks.service import image_missing
 from snailtrail.checks.spec import check
 from snailtrail.checks.view import LiveView
-from snailtrail.phases import Phase
+from snailtrail.config.phases import Phase
+from snailtrail.plan import container_graph
 
 # The container reason ECS gives a container the kernel killed at its memory limit (Amazon ECS
 # developer guide, "Amazon ECS stopped task error messages": OutOfMemoryError: Container killed due

@@ -18,8 +18,8 @@ def build(
     """Build the phase's image with the docker SDK (build args from the manifest; BASE_IMAGE from
     $SNAILTRAIL_BASE_IMAGE; an extra CA from $SNAILTRAIL_EXTRA_CA_CERT).
     """
-    from snailtrail.images import build as build_image
-    from snailtrail.images import parse_build_args
+    from snailtrail.run.images import build as build_image
+    from snailtrail.run.images import parse_build_args
 
     state: GlobalOptions = ctx.obj
     context = state.context(needs_aws=False)  # a local build: no AWS call
@@ -40,7 +40,7 @@ def push(
     """Build and push the phase's image (and its other containers' own images) to the environment's registry; prints
     the digest reference the task definition will use.
     """
-    from snailtrail import images
+    from snailtrail.run import images
 
     state: GlobalOptions = ctx.obj
     context = state.context(needs_aws=False)
@@ -48,7 +48,7 @@ def push(
     extra = images.parse_build_args(build_arg, context.settings, selected)
     context.require_aws()
     built = images.build(context.settings, selected, context.reporter.detail, extra)
-    from snailtrail.account_guard import require_account
+    from snailtrail.infra.account_guard import require_account
 
     require_account(context)
     pushed = images.publish(built, context.settings, context.clients, context.endpoints.registry, context.reporter)
@@ -77,7 +77,7 @@ def smoke(
     """Run the phase's image locally with the task definition's environment and probe the declared container port and
     health path; reports time-to-healthy, or which port the app really listens on.
     """
-    from snailtrail import images, smoke
+    from snailtrail.run import images, smoke
 
     state: GlobalOptions = ctx.obj
     context = state.context(needs_aws=False)  # runs the image on the local engine: no AWS call

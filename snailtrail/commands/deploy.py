@@ -50,13 +50,13 @@ def deploy(
     the lock.
     """
     from snailtrail.commands.plan import render_plan
+    from snailtrail.config.strategy_config import StrategyKind
     from snailtrail.errors import ConfigError
-    from snailtrail.executor import Executor
-    from snailtrail.images import parse_build_args
-    from snailtrail.plan import DeployOptions
-    from snailtrail.planner import build_plan
-    from snailtrail.rollout_budget import rollout_timeout
-    from snailtrail.strategy_config import StrategyKind
+    from snailtrail.plan.deploy_plan import DeployOptions
+    from snailtrail.plan.planner import build_plan
+    from snailtrail.plan.rollout_budget import rollout_timeout
+    from snailtrail.run.executor import Executor
+    from snailtrail.run.images import parse_build_args
 
     state: GlobalOptions = ctx.obj
     known = [k.value for k in StrategyKind]

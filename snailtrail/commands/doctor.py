@@ -15,7 +15,7 @@ def doctor(ctx: typer.Context) -> None:
     """
     from snailtrail.checks.view import LiveView
     from snailtrail.commands.verify import output_report
-    from snailtrail.preflight import run_preflight
+    from snailtrail.infra.preflight import run_preflight
 
     state: GlobalOptions = ctx.obj
     context = state.context()

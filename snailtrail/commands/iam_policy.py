@@ -22,10 +22,10 @@ def iam_policy(
     """Print the least-privilege IAM policy snailtrail needs: --for verify (read-only: verify, status, plan, trail) or
     --for deploy (also deploy, rollback and run).
     """
-    from snailtrail.config import load_settings
+    from snailtrail.config.phases import load_phases
+    from snailtrail.config.settings import load_settings
     from snailtrail.errors import ConfigError
-    from snailtrail.iam import PURPOSES, policy
-    from snailtrail.phases import load_phases
+    from snailtrail.infra.iam_policy import PURPOSES, policy
 
     if purpose not in PURPOSES:
         raise ConfigError(f"--for {purpose!r} is not one of {', '.join(PURPOSES)}", fix="--for verify or --for deploy")
@@ -33,7 +33,7 @@ def iam_policy(
     settings = load_settings(state.config, state.env)
     account = None
     if from_account:
-        from snailtrail.iam_account import account_resources
+        from snailtrail.infra.iam_account import account_resources
 
         account = account_resources(state.context())
     document = policy(settings, purpose, load_phases(settings.phases_path), account)

@@ -18,15 +18,15 @@ CI_OPTION = typer.Option(
 
 
 def _run(state: GlobalOptions, ci: bool, execute: bool) -> None:
-    from snailtrail.account_guard import require_account
-    from snailtrail.infra import StackRun
-    from snailtrail.infra_ci import ci_stack_inputs
-    from snailtrail.infra_template import configuration_mismatches, stack_inputs
+    from snailtrail.infra.account_guard import require_account
+    from snailtrail.infra.ci_stack import ci_stack_inputs
+    from snailtrail.infra.stack import StackRun
+    from snailtrail.infra.template import configuration_mismatches, stack_inputs
 
     context = state.context()
     settings = context.settings
     if ci:
-        from snailtrail.iam_account import account_resources
+        from snailtrail.infra.iam_account import account_resources
 
         # The roles' policies name the roles of the service's older verified revisions, read from the account.
         inputs = ci_stack_inputs(settings, context.phases, account_resources(context))

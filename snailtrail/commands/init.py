@@ -25,9 +25,9 @@ def init(
     """
     import yaml
 
-    from snailtrail.adopt import MANIFEST_NAME, adopt, parse_target
     from snailtrail.aws.session import AwsClients
-    from snailtrail.config import EnvironmentConfig
+    from snailtrail.config.adopt import MANIFEST_NAME, adopt, parse_target
+    from snailtrail.config.settings import EnvironmentConfig
     from snailtrail.errors import ConfigError
 
     state: GlobalOptions = ctx.obj

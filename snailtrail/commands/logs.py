@@ -47,8 +47,8 @@ def logs(
         raise ConfigError("--follow never ends, so it has no one JSON document", fix="drop --json or --follow")
     start_ms = int((time.time() - parse_duration(since)) * 1000)
     from snailtrail.aws.logs import LogsApi
-    from snailtrail.task_logs import follow as follow_lines
-    from snailtrail.task_logs import read_since, selected_sources
+    from snailtrail.run.task_logs import follow as follow_lines
+    from snailtrail.run.task_logs import read_since, selected_sources
 
     context = state.context()
     reader = LogsApi(context.clients)

@@ -9,7 +9,7 @@ import typer
 from snailtrail.global_options import GlobalOptions
 
 if TYPE_CHECKING:
-    from snailtrail.plan import DeployPlan
+    from snailtrail.plan.deploy_plan import DeployPlan
 
 
 def render_plan(plan: DeployPlan) -> str:
@@ -54,9 +54,9 @@ def plan(
     """Show what `deploy PHASE` would do: its steps, the API calls that change things, and the task-definition and
     service diffs against what is live. Read-only; same as deploy --dry-run.
     """
-    from snailtrail.plan import DeployOptions
-    from snailtrail.planner import build_plan
-    from snailtrail.rollout_budget import rollout_timeout
+    from snailtrail.plan.deploy_plan import DeployOptions
+    from snailtrail.plan.planner import build_plan
+    from snailtrail.plan.rollout_budget import rollout_timeout
 
     state: GlobalOptions = ctx.obj
     context = state.context(needs_aws=False)

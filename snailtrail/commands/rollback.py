@@ -45,11 +45,11 @@ def rollback(
     phase's last verified revision, or a task-definition ARN), wait and verify it. --list shows the candidates and
     changes nothing. Exit 0 when the restored deployment verifies, 3 when it does not or nothing verified exists.
     """
-    from snailtrail.plan import DeployOptions
-    from snailtrail.rollback_choice import choose_target
-    from snailtrail.rollback_run import rollback_to
-    from snailtrail.rollout_budget import rollout_timeout
-    from snailtrail.service_ops import ServiceOps
+    from snailtrail.plan.deploy_plan import DeployOptions
+    from snailtrail.plan.rollout_budget import rollout_timeout
+    from snailtrail.run.rollback_choice import choose_target
+    from snailtrail.run.rollback_run import rollback_to
+    from snailtrail.run.service_ops import ServiceOps
 
     state: GlobalOptions = ctx.obj
     context = state.context(needs_aws=False)
@@ -57,7 +57,7 @@ def rollback(
         context.phase(to)  # a typo in --to is named before any AWS call
     context.require_aws()
     if list_candidates:
-        from snailtrail.history import current_deployment, rollback_choice
+        from snailtrail.state.history import current_deployment, rollback_choice
 
         choice = rollback_choice(context, *current_deployment(context.live_service))
         document = choice.to_json()

@@ -36,9 +36,9 @@ def run(
     container's exit code. Exit 1 when the task cannot start (ECS's reason is printed), 124 when --timeout stopped
     it, 2 when the phase has no revision to run. The trail records run.started and run.finished.
     """
-    from snailtrail.one_off import OneOffTask, phase_revision, run_one_off, schema_warning
-    from snailtrail.run_trail import RunTrail
-    from snailtrail.schema import record_schema
+    from snailtrail.run.one_off import OneOffTask, phase_revision, run_one_off, schema_warning
+    from snailtrail.state.run_trail import RunTrail
+    from snailtrail.state.schema import record_schema
 
     state: GlobalOptions = ctx.obj
     context = state.context()

@@ -15,7 +15,7 @@ sandbox_app = typer.Typer(
 
 
 def _settings(state: GlobalOptions):
-    from snailtrail.config import EnvironmentKind, load_settings
+    from snailtrail.config.settings import EnvironmentKind, load_settings
     from snailtrail.errors import ConfigError
 
     settings = load_settings(state.config, state.env)

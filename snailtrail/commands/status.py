@@ -11,7 +11,7 @@ from snailtrail.global_options import GlobalOptions
 
 def lock_holder(context: Any) -> dict[str, Any] | None:
     from snailtrail.errors import ConfigError
-    from snailtrail.lock import holder_gone
+    from snailtrail.state.lock import holder_gone
 
     try:
         holder = context.lock.holder()
@@ -22,8 +22,8 @@ def lock_holder(context: Any) -> dict[str, Any] | None:
 
 def collect(context: Any) -> dict[str, Any]:
     """The live service, its targets and each phase's completion; read-only."""
-    from snailtrail.native_deploy import in_flight_summary
-    from snailtrail.report import phase_states
+    from snailtrail.run.native_deploy import in_flight_summary
+    from snailtrail.state.report import phase_states
 
     settings = context.settings
     service = context.live_service
@@ -178,7 +178,7 @@ def status(
     from rich.console import Console
     from rich.live import Live
 
-    from snailtrail.live_status import render_live, snapshot
+    from snailtrail.run.live_status import render_live, snapshot
 
     context = state.context()
     with Live(render_live(snapshot(context, collect), time.time()), console=Console(), auto_refresh=False) as live:

@@ -22,7 +22,7 @@ def abort(
     Exit codes: 0 rolled back; 1 no service deployment is in flight (`snailtrail rollback` returns a finished
     deploy to the last verified revision).
     """
-    from snailtrail.traffic import abort_rollout
+    from snailtrail.run.traffic import abort_rollout
 
     state: GlobalOptions = ctx.obj
     document = abort_rollout(state.context(), reason)
@@ -39,7 +39,7 @@ def promote(
 
     Exit codes: 0 continued; 1 no service deployment is in flight, or ECS rolled it back meanwhile.
     """
-    from snailtrail.traffic import promote_rollout
+    from snailtrail.run.traffic import promote_rollout
 
     state: GlobalOptions = ctx.obj
     document = promote_rollout(state.context(), reason)

@@ -25,7 +25,7 @@ def trail(
     """The rollout log: phase completion, a timeline of every run's steps, failures with causes and fixes, and
     rollbacks; read from the state table (the local cache when it is unreachable).
     """
-    from snailtrail.report import render_markdown
+    from snailtrail.state.report import render_markdown
 
     state: GlobalOptions = ctx.obj
     context = state.context(needs_aws=False)

@@ -12,7 +12,7 @@ def unlock(ctx: typer.Context, force: bool = typer.Option(False, "--force", help
     that to the trail. Needs --force: a live deploy would lose its lock.
     """
     from snailtrail.errors import ConfigError
-    from snailtrail.trail import Event
+    from snailtrail.state.trail import Event
 
     state: GlobalOptions = ctx.obj
     if not force:

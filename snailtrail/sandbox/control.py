@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from snailtrail.aws.session import AccessKey
-from snailtrail.aws_rules import require_phases
-from snailtrail.config import Settings
+from snailtrail.config.aws_rules import require_phases
+from snailtrail.config.phases import load_phases
+from snailtrail.config.settings import Settings
 from snailtrail.errors import ConfigError, SnailtrailError
-from snailtrail.lock import process_alive
-from snailtrail.phases import load_phases
 from snailtrail.sandbox.readiness import unready
+from snailtrail.state.lock import process_alive
 from snailtrail.ui import Reporter
 
 START_TIMEOUT_S = 90.0

@@ -21,8 +21,8 @@ import uuid
 from pathlib import Path
 
 from snailtrail.aws.session import AccessKey, AwsClients
-from snailtrail.config import Settings, load_settings
-from snailtrail.phases import load_phases
+from snailtrail.config.phases import load_phases
+from snailtrail.config.settings import Settings, load_settings
 from snailtrail.sandbox import control, moto_network, task_network
 from snailtrail.sandbox.dns import DnsResponder
 from snailtrail.sandbox.forwarder import TcpForwarder

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from snailtrail.context import Context
 from snailtrail.errors import ConfigError, SnailtrailError
+from snailtrail.plan.taskdef import render
 from snailtrail.sandbox.public_dns import PublicDns, public_dns_file
-from snailtrail.taskdef import render
 
 OTHER_LOAD_BALANCER = "drill-other-alb"
 HEAL_TIMEOUT_S = 120.0
@@ -180,8 +180,8 @@ def _delete_service(ctx: Context) -> str:
 
 
 def _restore_service(ctx: Context) -> str:
-    from snailtrail.plan import DeployOptions
-    from snailtrail.service_ops import ServiceOps
+    from snailtrail.plan.deploy_plan import DeployOptions
+    from snailtrail.run.service_ops import ServiceOps
 
     if ctx.ecs.describe_service(ctx.settings.service.name) is not None:
         return "the service exists"
@@ -222,9 +222,9 @@ def _wrong_port(ctx: Context) -> str:
 
 def _verified_revision(ctx: Context) -> str:
     """Back to the last verified revision, exactly as `snailtrail rollback` does it (wait and verify)."""
-    from snailtrail.plan import DeployOptions
-    from snailtrail.rollback_run import rollback_to
-    from snailtrail.service_ops import ServiceOps
+    from snailtrail.plan.deploy_plan import DeployOptions
+    from snailtrail.run.rollback_run import rollback_to
+    from snailtrail.run.service_ops import ServiceOps
 
     service = ctx.ecs.describe_service(ctx.settings.service.name)
     revision = ctx.history.last_verified()
@@ -239,7 +239,7 @@ def _verified_revision(ctx: Context) -> str:
 
 def _wait(ctx: Context, arn: str) -> str:
     """A recreated service is healed when its verified revision is stable again."""
-    from snailtrail.deployment_watch import watch_deployment
+    from snailtrail.run.deployment_watch import watch_deployment
 
     outcome = watch_deployment(ctx.ecs, ctx.settings.service.name, arn, HEAL_TIMEOUT_S, ctx.default_poll_interval_s)
     if not outcome.ok:

@@ -18,7 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from snailtrail.aws.session import AwsClients
-from snailtrail.config import Settings
+from snailtrail.config.settings import Settings
 
 VPC_CIDR = "10.42.0.0/16"
 # What ECS's own execution role trusts and is granted: pull from ECR, write awslogs streams.

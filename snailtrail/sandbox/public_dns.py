@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from snailtrail.config import Settings
+from snailtrail.config.settings import Settings
 
 Records = dict[str, tuple[str, list[str]]]  # name -> (type, values)
 

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from snailtrail import container_graph
 from snailtrail.aws.ecr import ecr_registry  # every host of an ECR registry (FIPS, dual-stack)
-from snailtrail.aws_rules import FARGATE_SIZES  # one table: what a kind: aws environment is refused too
+from snailtrail.config.aws_rules import FARGATE_SIZES  # one table: what a kind: aws environment is refused too
+from snailtrail.plan import container_graph
 
 CLIENT_EXCEPTION = "ClientException"
 INVALID_PARAMETER = "InvalidParameterException"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from snailtrail import container_graph
+from snailtrail.plan import container_graph
 from snailtrail.sandbox.runtime import ContainerState, TaskRuntime
 
 ESSENTIAL_EXITED = "Essential container in task exited"

@@ -15,7 +15,7 @@ import socket
 import struct
 from typing import Any
 
-from snailtrail.images import BASE_IMAGE_ENV
+from snailtrail.run.images import BASE_IMAGE_ENV
 
 SIOCGIFADDR = 0x8915  # Linux <linux/sockios.h>: an interface's IPv4 address
 BRIDGE_NAME_OPTION = "com.docker.network.bridge.name"

@@ -8,7 +8,7 @@ from typing import Any
 from botocore.stub import ANY, Stubber
 
 from snailtrail.aws.cloudwatch import MetricsTiming, TrafficMetrics, metrics_timing
-from snailtrail.config import EnvironmentConfig
+from snailtrail.config.settings import EnvironmentConfig
 
 ALB = MetricsTiming(period_s=60, delay_s=60)
 

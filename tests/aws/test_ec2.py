@@ -8,7 +8,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from snailtrail.config import load_settings
+from snailtrail.config.settings import load_settings
 from snailtrail.context import Context
 from snailtrail.errors import ConfigError
 from snailtrail.ui import Reporter

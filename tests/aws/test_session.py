@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from snailtrail.aws.session import AwsClients, partition_of
-from snailtrail.config import EnvironmentConfig
+from snailtrail.config.settings import EnvironmentConfig
 from snailtrail.errors import ConfigError, operator_error
 
 AWS_VARIABLES = (

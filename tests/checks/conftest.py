@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from snailtrail.checks.view import LiveView
-from snailtrail.config import load_settings
+from snailtrail.config.settings import load_settings
 from snailtrail.context import Context
 from snailtrail.ui import Reporter
 from tests.conftest import write_config

@@ -29,9 +29,9 @@ def test_cluster_exists(sandbox: Sandbox) -> None:
 
 
 def test_grace_period_warns_when_start_up_is_slower(sandbox: Sandbox) -> None:
-    from snailtrail.config import load_settings
+    from snailtrail.config.settings import load_settings
     from snailtrail.context import Context
-    from snailtrail.trail import Event
+    from snailtrail.state.trail import Event
     from snailtrail.ui import Reporter
 
     assert sandbox.deploy("phase-1", GOOD).exit_code == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from snailtrail.aws.cloudwatch import TrafficStats
 from snailtrail.checks.base import Status
 from snailtrail.checks.gates import traffic_gate
-from snailtrail.strategy_config import GateConfig
+from snailtrail.config.strategy_config import GateConfig
 
 GATES = GateConfig(min_requests=20, max_error_rate_increase=0.02, max_latency_ratio=1.5, min_latency_increase_ms=50)
 OLD = TrafficStats(requests=1000, errors=10, mean_latency_s=0.100)

@@ -115,7 +115,7 @@ def sandbox_listener_port(sandbox) -> int:
 
 
 def sandbox_view(sandbox) -> LiveView:
-    from snailtrail.config import load_settings
+    from snailtrail.config.settings import load_settings
     from snailtrail.context import Context
     from snailtrail.ui import Reporter
 

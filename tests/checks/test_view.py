@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 from snailtrail.checks.base import Status
 from snailtrail.checks.service import log_group
 from snailtrail.checks.view import LiveView
-from snailtrail.config import load_settings
+from snailtrail.config.settings import load_settings
 from snailtrail.context import Context
 from snailtrail.ui import Reporter
 from tests.checks.conftest import running

@@ -173,7 +173,7 @@ def test_rollback_to_an_unknown_revision_exits_2(sandbox: Sandbox) -> None:
 
 
 def test_interrupt_during_the_wait_rolls_back_and_exits_130(sandbox: Sandbox, monkeypatch) -> None:
-    from snailtrail import service_ops
+    from snailtrail.run import service_ops
 
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
     real_watch = service_ops.watch_deployment

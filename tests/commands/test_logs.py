@@ -10,9 +10,9 @@ import boto3
 import pytest
 
 from tests.conftest import Sandbox
+from tests.run.test_diagnosis import FATAL_AT_START
 from tests.sandbox.test_front_door import get
 from tests.sandbox.test_reconciler import wait_for
-from tests.test_diagnosis import FATAL_AT_START
 
 GOOD_1 = "fake.local/shine:phase-1-good"
 LOG_GROUP = "/ecs/shine"  # the environment's log group, which provisioning created
@@ -94,7 +94,7 @@ def test_without_awslogs_logs_says_why_nothing_can_be_read(sandbox: Sandbox) -> 
 def test_follow_prints_each_new_line_once_and_ends_with_exit_0_on_interrupt(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from snailtrail import task_logs
+    from snailtrail.run import task_logs
 
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
     [task] = task_ids("RUNNING")

@@ -7,7 +7,7 @@ import pytest
 
 from tests.commands.test_deploy import GOOD_1, GOOD_2, served_phase
 from tests.conftest import CRASHING, Sandbox
-from tests.test_lock import other_operator
+from tests.state.test_lock import other_operator
 
 FAST = ("--timeout", "20", "--poll-interval", "0.05")
 
@@ -17,7 +17,7 @@ class Killed(BaseException):
 
 
 def kill_after_the_update(monkeypatch: pytest.MonkeyPatch) -> None:
-    from snailtrail import service_ops
+    from snailtrail.run import service_ops
 
     def killed(*args: object, **kwargs: object) -> None:
         raise Killed
@@ -133,7 +133,7 @@ def test_rollback_to_a_verified_target_that_now_crashes_exits_3(
 def test_an_interrupted_rollback_exits_130_and_a_second_rollback_finishes_it(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from snailtrail import service_ops
+    from snailtrail.run import service_ops
 
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
     assert sandbox.deploy("phase-2", GOOD_2).exit_code == 0

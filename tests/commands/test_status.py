@@ -57,7 +57,7 @@ def test_a_lock_held_by_a_dead_process_of_this_host_is_said_to_be_dead(sandbox: 
 
 
 def test_a_lock_held_by_a_live_process_is_not_said_to_be_dead(sandbox: Sandbox) -> None:
-    from snailtrail.config import load_settings
+    from snailtrail.config.settings import load_settings
     from snailtrail.context import Context
     from snailtrail.ui import Reporter
 

@@ -59,7 +59,7 @@ def test_phase_4_runs_its_init_container_app_and_metrics_sidecar_as_declared(pro
     status = project.ensure("phase-4")
     _, sandbox = project.json("sandbox", "status")
     # The sandbox's API answers only requests signed with its own key, kept in its state file.
-    from snailtrail.config import load_settings
+    from snailtrail.config.settings import load_settings
     from snailtrail.sandbox import control
 
     key = control.current(load_settings(str(project.root / "snailtrail.yaml"))).access_key

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from snailtrail import images
 from snailtrail.errors import DeployFailed
+from snailtrail.run import images
 from tests.conftest import Sandbox
 from tests.faults.test_aws_faults import assert_consistent
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from snailtrail.aws.session import AccessKey
-from snailtrail.config import load_settings
+from snailtrail.config.settings import load_settings
 from snailtrail.sandbox.daemon import seed
 from tests.conftest import write_config
 

@@ -45,7 +45,7 @@ def group_arn(name: str) -> str:
 
 
 def the_test_listener(sandbox: Sandbox) -> int:
-    from snailtrail.config import load_settings
+    from snailtrail.config.settings import load_settings
 
     port = load_settings(str(sandbox.config)).service.load_balancer.test_listener_port
     assert port is not None

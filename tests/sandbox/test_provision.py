@@ -65,7 +65,7 @@ def test_the_load_balancer_role_trusts_ecs_with_the_managed_policys_permissions(
 
 
 def _test_port(sandbox: Sandbox) -> int:
-    from snailtrail.config import load_settings
+    from snailtrail.config.settings import load_settings
 
     port = load_settings(str(sandbox.config)).service.load_balancer.test_listener_port
     assert port is not None

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from snailtrail.images import BASE_IMAGE_ENV
+from snailtrail.run.images import BASE_IMAGE_ENV
 from snailtrail.sandbox.task_network import TaskNetworkError, bridge_gateway, bridge_subnet, prove_reachable
 from tests.conftest import BASE_IMAGE, require_engine
 

@@ -12,6 +12,7 @@ from snailtrail.schema import schema_tags
 from snailtrail.smoke import smoke as smoke_image
 from snailtrail.source_revision import git_revision
 from snailtrail.steps import StepFailed
+from snailtrail.task_credentials import local_task_environment
 from snailtrail.taskdef import fingerprint, render
 
 
@@ -59,7 +60,7 @@ def smoke(ctx: Context, phase: Phase, artifacts: Artifacts) -> str:
     timeout = max(30.0, float(spec.health_check.grace_period_s))
     sidecars = {} if artifacts.image else {n: b.local_tag for n, b in artifacts.sidecars_built(ctx, phase).items()}
     result = smoke_image(
-        image, ctx.settings, phase, timeout, ctx.reporter.detail, sidecars, ctx.endpoints.task_environment
+        image, ctx.settings, phase, timeout, ctx.reporter.detail, sidecars, local_task_environment(ctx)
     )
     if not result.ok:
         raise StepFailed(

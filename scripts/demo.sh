@@ -6,8 +6,9 @@
 # broken build (the app ignores $PORT) caught by smoke and, deployed anyway, caught and rolled
 # back, deploys phase-4 again as a native ECS canary under live users, then prints status and the trail,
 # and checks the result: phase-4 verified and its analyzer enhanced through the front door, with the models
-# of the sandbox's S3 fetched by its init container, and every container of the live task definition
-# running as declared (else it exits 1, saying why).
+# of the sandbox's S3 fetched by its init container, every container of the live task definition
+# running as declared, and phase-4's migration (before_deploy) run before each of its service updates,
+# leaving the schema at 2 (else it exits 1, saying why).
 # Safe to run again: everything is reused.
 set -euo pipefail
 SCRIPT_NAME=demo.sh
@@ -29,7 +30,10 @@ banner "sandbox up"
 "$snailtrail" sandbox up
 
 for phase in phase-1 phase-2 phase-3 phase-4; do
-  banner "deploy $phase"
+  case $phase in
+    phase-4) banner "deploy phase-4: its before_deploy task migrates the schema to version 2 in a one-off task of the new revision, then the service changes" ;;
+    *) banner "deploy $phase" ;;
+  esac
   "$snailtrail" deploy "$phase"
 done
 
@@ -81,9 +85,9 @@ banner "status"
 banner "trail"
 "$snailtrail" trail
 
-banner "result: phase-4 verified, its analyzer enhanced with the models of the sandbox's S3, its containers as declared"
+banner "result: phase-4 verified, its analyzer enhanced with the models of the sandbox's S3, its containers as declared, its migration run first"
 # The demo's job, checked rather than assumed: a rollout can succeed while the service degrades.
-"$python" - "$front_door" "$("$snailtrail" status --json)" "$("$snailtrail" sandbox status --json)" <<'PY' || die "the demo did not reach its result (see above)"
+"$python" - "$front_door" "$("$snailtrail" status --json)" "$("$snailtrail" sandbox status --json)" "$("$snailtrail" trail --format json)" <<'PY' || die "the demo did not reach its result (see above)"
 import json
 import sys
 import urllib.request
@@ -91,7 +95,26 @@ import urllib.request
 import boto3
 
 front_door, status, sandbox = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+events = json.loads(sys.argv[4])["events"]
 problems = []
+# Each phase-4 deploy ran its migration (before_deploy) to exit 0 before its service update.
+migrations = 0
+for run_id in dict.fromkeys(e.get("run_id") for e in events if e["kind"] == "deploy.started" and e.get("phase") == "phase-4"):
+    run = [e for e in events if e.get("run_id") == run_id]
+    migrated = [i for i, e in enumerate(run) if e["kind"] == "run.finished" and e["data"].get("name") == "migrate"]
+    updated = [i for i, e in enumerate(run) if e["kind"] == "step" and e["data"].get("step") == "update"]
+    if not migrated or not run[migrated[0]]["ok"]:
+        problems.append(f"phase-4's deploy {run_id} has no migration that exited 0 in the trail")
+    elif updated and updated[0] < migrated[0]:
+        problems.append(f"phase-4's deploy {run_id} changed the service before its migration ran")
+    else:
+        migrations += 1
+        last_lines = run[migrated[0]]["data"]["output"]
+        print(f"demo.sh: phase-4's migration, before its service changed: {last_lines[-1] if last_lines else '(no output)'}",
+              file=sys.stderr)
+schemas = [e["data"]["schema"] for e in events if e["kind"] == "schema.changed"]
+if not schemas or schemas[-1] != 2:
+    problems.append(f"the trail's schema is {schemas[-1] if schemas else 'unrecorded'}, expected 2 (phase-4's migrations)")
 if status.get("phase") != "phase-4" or not status.get("verified_at"):
     verified = "verified" if status.get("verified_at") else "NOT verified"
     problems.append(f"the service runs {status.get('phase')}, {verified}; expected phase-4, verified")
@@ -130,6 +153,7 @@ for problem in problems:
 if problems:
     sys.exit(1)
 print(f"phase-4 verified at {status['verified_at']}; ML mode enhanced, models from the sandbox's S3; containers "
-      f"{', '.join(declared)} as declared", file=sys.stderr)
+      f"{', '.join(declared)} as declared; schema 2, migrated before each of {migrations} phase-4 deploys",
+      file=sys.stderr)
 PY
 log "demo finished in $(elapsed_since "$T0") s; the sandbox keeps running (stop it: $snailtrail sandbox down)"

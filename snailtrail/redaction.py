@@ -51,6 +51,17 @@ SHAPES = (
 SECRET_KEY = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
 
 
+# Secrets snailtrail itself handed out in this process (the temporary credentials a local task's containers
+# get, task_credentials.py), masked wherever they appear whatever their shape: a session token has none.
+_HANDED_OUT: set[str] = set()
+
+
+def mask_everywhere(value: str) -> None:
+    """From now on, ``value`` is masked in every text redact() sees (output, JSON, errors, the trail)."""
+    if len(value) >= 8:  # shorter is no credential, and masking it would garble ordinary text
+        _HANDED_OUT.add(value)
+
+
 def looks_like_secret_name(name: str) -> bool:
     return any(hint in name.upper() for hint in SECRET_NAME_HINTS)
 
@@ -115,6 +126,8 @@ def redact(text: str) -> str:
     """The text with everything that looks like a secret masked."""
     if not text:
         return text
+    for value in tuple(_HANDED_OUT):
+        text = text.replace(value, MASK)
     text = URL.sub(_mask_url, text)
     text = KEY_VALUE.sub(_mask_key_value, text)
     for _, shape in SHAPES:

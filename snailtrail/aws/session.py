@@ -163,6 +163,11 @@ class AwsClients:
     def region(self) -> str:
         return str(self._session.region_name)
 
+    def session_credentials(self) -> Any:
+        """The session's credentials, frozen (access_key, secret_key, token), or None when it found none."""
+        found = self._session.get_credentials()
+        return found.get_frozen_credentials() if found is not None else None
+
     def _record(self, model: Any, **_: Any) -> None:
         name = f"{model.service_model.service_name}.{model.name}"
         with self._lock:

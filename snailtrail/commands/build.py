@@ -78,9 +78,12 @@ def smoke(
     health path; reports time-to-healthy, or which port the app really listens on.
     """
     from snailtrail.run import images, smoke
+    from snailtrail.run.task_credentials import local_task_environment
 
     state: GlobalOptions = ctx.obj
-    context = state.context(needs_aws=False)  # runs the image on the local engine: no AWS call
+    # Runs the image on the local engine; its one AWS call (an aws environment's) is STS's, for the credentials
+    # the task's containers get (task_credentials.py).
+    context = state.context(needs_aws=False)
     selected = context.phase(phase)
     sidecars: dict[str, str] = {}
     if image:
@@ -98,7 +101,7 @@ def smoke(
         timeout,
         context.reporter.detail,
         sidecars,
-        context.endpoints.task_environment,
+        local_task_environment(context),
     )
     state.output(
         {

@@ -6,7 +6,9 @@ task-definition and no service change when the running definition has the shape 
 renders; what it cannot express (a non-awsvpc task, a container logging elsewhere) is refused with the reason.
 A task of several containers is adopted whole: the load balancer's container is the app (``container:``),
 the others go to ``containers:`` with their images, essential flag, dependsOn, health checks, ports,
-environment, secrets, mounts and log stream prefix.
+environment, secrets, mounts and log stream prefix. A one-off task of the adopted phase runs with the revision
+the service runs until the first deploy (one_off.adopted); ``before_deploy`` tasks leave no trace in the
+account to adopt.
 """
 
 from __future__ import annotations

@@ -218,6 +218,8 @@ def policy(
                     "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
                 }
             )
+        if settings.task_role_arn:  # smoke gives the task's containers its credentials (task_credentials.py)
+            statements.append(_allow("AssumeTheTaskRoleForSmoke", ["sts:AssumeRole"], settings.task_role_arn))
         if native_strategies(settings) and settings.environment.load_balancer_role_arn:
             statements.append(
                 {

@@ -12,6 +12,7 @@ from snailtrail.plan.steps import StepFailed
 from snailtrail.plan.taskdef import fingerprint, render
 from snailtrail.run import images
 from snailtrail.run.smoke import smoke as smoke_image
+from snailtrail.run.task_credentials import local_task_environment
 from snailtrail.state.schema import schema_tags
 
 
@@ -59,7 +60,7 @@ def smoke(ctx: Context, phase: Phase, artifacts: Artifacts) -> str:
     timeout = max(30.0, float(spec.health_check.grace_period_s))
     sidecars = {} if artifacts.image else {n: b.local_tag for n, b in artifacts.sidecars_built(ctx, phase).items()}
     result = smoke_image(
-        image, ctx.settings, phase, timeout, ctx.reporter.detail, sidecars, ctx.endpoints.task_environment
+        image, ctx.settings, phase, timeout, ctx.reporter.detail, sidecars, local_task_environment(ctx)
     )
     if not result.ok:
         raise StepFailed(

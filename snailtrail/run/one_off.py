@@ -20,7 +20,7 @@ from snailtrail.config.validation import redact, redact_command
 from snailtrail.context import Context
 from snailtrail.errors import ConfigError
 from snailtrail.plan.steps import BeforeDeployStep, StepFailed
-from snailtrail.plan.taskdef import Revision
+from snailtrail.plan.taskdef import Revision, fingerprint, render
 from snailtrail.run.service_ops import configured_network
 from snailtrail.run.task_logs import EVIDENCE_LINES, clip, log_sources
 from snailtrail.state.run_trail import RunTrail
@@ -42,12 +42,29 @@ class TaskRevision:
     source: str
 
 
+def adopted(ctx: Context, phase: Phase, live: Revision) -> bool:
+    """Whether the service runs a revision snailtrail never registered that the phase renders exactly (a
+    service `init --from-service` adopted, before its first deploy: `plan` shows it no change)."""
+    app = next(
+        (
+            c
+            for c in live.definition.get("containerDefinitions", [])
+            if c.get("name") == ctx.settings.service.container_name
+        ),
+        None,
+    )
+    if live.phase is not None or app is None:
+        return False
+    return fingerprint(render(ctx.settings, phase, app["image"])) == fingerprint(live.definition)
+
+
 def phase_revision(ctx: Context, phase: Phase) -> TaskRevision:
-    """The phase's revision the service runs, else its last verified ACTIVE one; refused when it has neither."""
+    """The phase's revision the service runs (also the untagged one of an adopted service that the phase renders
+    exactly), else its last verified ACTIVE one; refused when it has neither."""
     service = ctx.live_service
     live_arn = service.get("taskDefinition") if service else None
     live = ctx.history.get(live_arn) if live_arn else None
-    if live is not None and live.phase == phase.name:
+    if live is not None and (live.phase == phase.name or adopted(ctx, phase, live)):
         return TaskRevision(live, "live")
     others = frozenset(r.arn for r in ctx.history.verified() if r.phase != phase.name)
     verified = ctx.history.last_verified(exclude=others)

@@ -83,13 +83,15 @@ def smoke(
     task_environment: dict[str, str] | None = None,
 ) -> SmokeResult:
     """Run the image once as the task definition would (environment, command) and probe the declared port;
-    a task of several containers runs them all together (smoke_task.py), ``sidecar_images`` by name, with
-    what the sandbox gives its tasks (``task_environment``: its AWS API, for an init container's fetch)."""
+    a task of several containers runs them all together (smoke_task.py), ``sidecar_images`` by name. Every
+    container gets ``task_environment``, what ECS would give the task (task_credentials.py: the role's
+    credentials and region, or the sandbox's AWS API), the task definition's environment over it."""
     if phase.manifest.containers:
         return smoke_task(settings, phase, image, sidecar_images or {}, timeout_s, progress, task_environment)
 
     spec = phase.container
-    environment, port, health_path = container_environment(settings, phase), spec.port, spec.health_check.path
+    environment = dict(task_environment or {}) | container_environment(settings, phase)
+    port, health_path = spec.port, spec.health_check.path
     client = docker_client()
     mismatch = architecture_mismatch(client.images.get(image).attrs.get("Architecture", ""), settings)
     if mismatch is not None:

@@ -75,12 +75,13 @@ def enable_agent_mode() -> None:
 def _patch_standalone_tasks() -> None:
     """RunTask and StopTask as ECS answers them, for the agent (sandbox/standalone.py) to act on.
 
-    RunTask answers with tasks PROVISIONING whose containers are PENDING and have no exit code yet (moto
-    starts them RUNNING, every exit code 0). StopTask asks the agent to stop a task: ``desiredStatus``
-    STOPPED, the request's reason as ``stoppedReason`` and ``stopCode`` UserInitiated at once, ``lastStatus``
-    STOPPED only once its containers stopped (API reference, StopTask: "the equivalent of docker stop is
-    issued to the containers"); moto marks it STOPPED at once and its containers would run on. A service's
-    task keeps moto's own StopTask: the reconciler stops those.
+    RunTask answers with tasks PROVISIONING whose containers (every one of the revision's) are PENDING and
+    have no exit code yet (moto describes the first container only, RUNNING, its exit code 0). StopTask asks
+    the agent to stop a task: ``desiredStatus`` STOPPED, the request's reason as ``stoppedReason`` and
+    ``stopCode`` UserInitiated at once, ``lastStatus`` STOPPED only once its containers stopped (API
+    reference, StopTask: "the equivalent of docker stop is issued to the containers"); moto marks it STOPPED
+    at once and its containers would run on. A service's task keeps moto's own StopTask: the reconciler
+    stops those.
     """
     original_run = EC2ContainerServiceBackend.run_task
     original_stop = EC2ContainerServiceBackend.stop_task
@@ -92,8 +93,9 @@ def _patch_standalone_tasks() -> None:
             for task in tasks:
                 task.last_status = "PROVISIONING"
                 task.created_at = now()
-                for container in task.containers:
-                    container.last_status, container.exitCode = "PENDING", None
+                # One entry per container of the revision, each PENDING (moto describes the first only).
+                definition = self.describe_task_definition(task.task_definition_arn)
+                task.containers = [_container(definition, spec) for spec in definition.container_definitions]
         return tasks
 
     @functools.wraps(original_stop)

@@ -28,7 +28,7 @@ from snailtrail.sandbox.native_driving import NativeWorld, drive
 from snailtrail.sandbox.network import NetworkState, NetworkView, Route, pull_error
 from snailtrail.sandbox.runtime import TaskRuntime
 from snailtrail.sandbox.standalone import StandaloneTasks
-from snailtrail.sandbox.task_launch import TaskLauncher
+from snailtrail.sandbox.task_launch import TaskLauncher, task_containers
 from snailtrail.sandbox.tracked_task import TrackedTask
 
 log = logging.getLogger(__name__)
@@ -126,12 +126,7 @@ class Reconciler:
 
     def _start_task(self, service: Service, deployment: dict[str, Any]) -> TrackedTask:
         task = bridge.new_task(self.region, service, deployment["taskDefinition"], deployment["id"])
-        definition = bridge.ecs(self.region).describe_task_definition(deployment["taskDefinition"])
-        # The task-level cpu applies to a lone container that names none, as on Fargate.
-        containers = [
-            ({"cpu": definition.cpu} if len(definition.container_definitions) == 1 else {}) | container
-            for container in definition.container_definitions
-        ]
+        containers = task_containers(bridge.ecs(self.region).describe_task_definition(deployment["taskDefinition"]))
         awsvpc = (deployment.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
         subnet = (awsvpc.get("subnets") or [""])[0]  # where moto placed the task's ENI
         tracked = TrackedTask(task, "", deployment["id"], bridge.task_ip(task), time.monotonic())

@@ -1,18 +1,20 @@
 """Standalone tasks (RunTask) as ECS's agent runs them: started, their output shipped, stopped when they end.
 
-A task RunTask started belongs to no service: nothing replaces it and no load balancer checks it. It runs
-until its essential container exits (stoppedReason "Essential container in task exited", stopCode
-EssentialContainerExited, the container's exitCode) or StopTask asks it to stop (the request's reason,
-stopCode UserInitiated; moto_bridge records both). A task that cannot start (no route to its registry,
-its awslogs group missing, the engine refusing the image) stops with ECS's reason, stopCode
-TaskFailedToStart and no exit code. API reference, DescribeTasks (Task: stopCode, stoppedReason;
-Container: exitCode) and the developer guide, "Amazon ECS stopped tasks errors".
+A task RunTask started belongs to no service: nothing replaces it and no load balancer checks it. Its
+containers run as a service's do (task_launch.py): every one of them, sharing the task's network namespace,
+in ``dependsOn`` order, each logging to its own awslogs stream, with RunTask's containerOverrides applied
+to the containers they name. It runs until an essential container exits (stoppedReason "Essential
+container in task exited", stopCode EssentialContainerExited, each container's exitCode) or StopTask asks
+it to stop (the request's reason, stopCode UserInitiated; moto_bridge records both). A task that cannot
+start (no route to its registry, an awslogs group missing, the engine refusing the image) stops with ECS's
+reason, stopCode TaskFailedToStart and no exit code. API reference, RunTask (overrides), DescribeTasks
+(Task: stopCode, stoppedReason, containers; Container: lastStatus, exitCode, reason) and the developer
+guide, "Amazon ECS stopped tasks errors".
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 from moto.ecs.models import Task
 
@@ -20,29 +22,15 @@ from snailtrail.sandbox import moto_bridge as bridge
 from snailtrail.sandbox.awslogs import LogStream, open_stream
 from snailtrail.sandbox.network import NetworkView, pull_error
 from snailtrail.sandbox.runtime import TaskRuntime
-
-ESSENTIAL_EXITED = "Essential container in task exited"
+from snailtrail.sandbox.task_launch import ESSENTIAL_EXITED, TaskLauncher, task_containers
 
 
 @dataclass
 class RunningTask:
     task: Task
     handle: str = ""
-    logs: LogStream | None = None
+    logs: dict[str, LogStream] = field(default_factory=dict)  # container name -> its awslogs stream
     failure: str | None = None  # why it could not start
-
-
-def overridden(container: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """The container entry with RunTask's containerOverrides for it: command replaced, environment merged."""
-    override = next((o for o in overrides.get("containerOverrides") or [] if o.get("name") == container["name"]), {})
-    result = dict(container)
-    if override.get("command"):
-        result["command"] = list(override["command"])
-    if override.get("environment"):
-        merged = {e["name"]: e["value"] for e in container.get("environment") or []}
-        merged |= {e["name"]: e["value"] for e in override["environment"]}
-        result["environment"] = [{"name": k, "value": v} for k, v in merged.items()]
-    return result
 
 
 class StandaloneTasks:
@@ -50,7 +38,7 @@ class StandaloneTasks:
 
     def __init__(self, region: str, runtime: TaskRuntime) -> None:
         self.region = region
-        self.runtime = runtime
+        self.launcher = TaskLauncher(runtime)  # every container, in dependsOn order, as a service's task
         self._running: dict[str, RunningTask] = {}
 
     def tick(self, network: NetworkView) -> None:
@@ -63,26 +51,27 @@ class StandaloneTasks:
     def stop_all(self) -> None:
         for tracked in self._running.values():
             if tracked.handle:
-                self.runtime.stop(tracked.handle)
+                self.launcher.stop(tracked.handle)
         self._running.clear()
 
     def _start(self, task: Task, network: NetworkView) -> RunningTask:
         definition = bridge.ecs(self.region).describe_task_definition(task.task_definition_arn)
-        # The task-level cpu applies to the container when the container names none, as on Fargate.
-        container = overridden({"cpu": definition.cpu} | definition.container_definitions[0], task.overrides)
+        containers = task_containers(definition, task.overrides)
         awsvpc = (task.network_configuration or {}).get("awsvpcConfiguration") or {}
         subnet = (awsvpc.get("subnets") or [""])[0]
         tracked = RunningTask(task)
         blocked = network.pull_blocked(subnet, awsvpc.get("assignPublicIp") == "ENABLED")
         if blocked:
-            tracked.failure = pull_error(container["image"], blocked)
+            tracked.failure = pull_error(containers[0]["image"], blocked)
             return tracked
-        logs = open_stream(self.region, container, task.id)
-        if isinstance(logs, str):
-            tracked.failure = logs
+        # Each container logs to its own stream (awslogs names them prefix/container/task).
+        streams = {c["name"]: open_stream(self.region, c, task.id) for c in containers}
+        refused = next((reason for reason in streams.values() if isinstance(reason, str)), None)
+        if refused is not None:
+            tracked.failure = refused
             return tracked
-        tracked.logs = logs
-        tracked.handle = self.runtime.start(task.id, container)
+        tracked.logs = {name: stream for name, stream in streams.items() if isinstance(stream, LogStream)}
+        tracked.handle = self.launcher.start(task.id, containers)
         bridge.mark_pending(task)
         return tracked
 
@@ -91,12 +80,14 @@ class StandaloneTasks:
         if tracked.failure is not None:
             self._stopped(tracked, tracked.failure, None, tracked.failure, "TaskFailedToStart")
             return
-        if task.desired_status == "STOPPED":  # StopTask: the container is stopped, as docker stop does
-            self._ship(tracked)
+        if task.desired_status == "STOPPED":  # StopTask: the containers are stopped, as docker stop does
             self._stopped(tracked, task.stopped_reason, None, None, None)
             return
-        state = self.runtime.state(tracked.handle)
+        state = self.launcher.state(tracked.handle)
+        bridge.set_containers(task, self.launcher.container_states(tracked.handle))
         self._ship(tracked)
+        if state.pending:  # waiting for its dependencies (an init container, say)
+            return
         if state.running:
             if task.last_status != "RUNNING":
                 bridge.mark_running(task)
@@ -107,15 +98,18 @@ class StandaloneTasks:
             self._stopped(tracked, ESSENTIAL_EXITED, state.exit_code, state.reason, "EssentialContainerExited")
 
     def _ship(self, tracked: RunningTask) -> None:
-        if tracked.logs is not None:
-            tracked.logs.ship(self.runtime.logs(tracked.handle))
+        if not tracked.handle:
+            return
+        for name, lines in self.launcher.logs(tracked.handle).items():
+            if name in tracked.logs:  # only awslogs ships; other drivers keep the output in the runtime
+                tracked.logs[name].ship(lines)
 
     def _stopped(
         self, tracked: RunningTask, reason: str, exit_code: int | None, container_reason: str | None, code: str | None
     ) -> None:
-        """Its container removed and the task STOPPED, its last output shipped first."""
+        """Its containers removed and the task STOPPED, their last output shipped first."""
         if tracked.handle:
             self._ship(tracked)
-            self.runtime.stop(tracked.handle)
+            self.launcher.stop(tracked.handle)
         bridge.mark_stopped(tracked.task, reason, exit_code, container_reason, code)
         del self._running[tracked.task.task_arn]

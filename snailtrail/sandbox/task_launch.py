@@ -47,6 +47,27 @@ def dependency_failure(name: str, needed: str, condition: str, state: ContainerS
     )
 
 
+def task_containers(definition: Any, overrides: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """A revision's containers as the agent starts them: the task-level cpu on a lone container that names
+    none (as on Fargate), and RunTask's containerOverrides applied to the container each one names."""
+    lone = len(definition.container_definitions) == 1
+    containers = [({"cpu": definition.cpu} if lone else {}) | c for c in definition.container_definitions]
+    return [overridden(c, overrides or {}) for c in containers]
+
+
+def overridden(container: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """The container entry with RunTask's containerOverrides for it: command replaced, environment merged."""
+    override = next((o for o in overrides.get("containerOverrides") or [] if o.get("name") == container["name"]), {})
+    result = dict(container)
+    if override.get("command"):
+        result["command"] = list(override["command"])
+    if override.get("environment"):
+        merged = {e["name"]: e["value"] for e in container.get("environment") or []}
+        merged |= {e["name"]: e["value"] for e in override["environment"]}
+        result["environment"] = [{"name": k, "value": v} for k, v in merged.items()]
+    return result
+
+
 class TaskLauncher:
     """Starts, observes and stops tasks of any number of containers on one runtime."""
 

@@ -10,7 +10,7 @@ import boto3
 import pytest
 import yaml
 
-from tests.conftest import CliResult, forwarding_listener
+from tests.conftest import CliResult, edit, forwarding_listener
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shine:v7"
 SECRET = "arn:aws:ssm:us-east-1:123456789012:parameter/shine/db-url"
@@ -340,3 +340,27 @@ def test_a_service_of_several_containers_is_adopted_whole_and_plans_no_change(
     assert plan.exit_code == 0, plan.stderr
     assert plan.json()["task_definition_diff"] == ""
     assert plan.json()["service_diff"] == ""
+
+
+def test_an_adopted_service_runs_its_one_off_tasks_with_the_revision_it_runs_before_any_deploy(
+    two_container_account: None, tmp_path: Path, capsys: Any
+) -> None:
+    """`snailtrail run phase-1` (a migration, say) right after adoption: the service's revision is the phase's."""
+    from snailtrail.config.settings import load_settings
+    from snailtrail.context import Context
+    from snailtrail.errors import ConfigError
+    from snailtrail.run.one_off import phase_revision
+    from snailtrail.ui import Reporter
+
+    assert adopt(capsys, tmp_path, "--env", "production").exit_code == 0
+    ctx = Context(load_settings(str(tmp_path / "snailtrail.yaml"), "production"), Reporter())
+    live = ctx.live_service["taskDefinition"]
+    chosen = phase_revision(ctx, ctx.phases[0])
+    assert (chosen.revision.arn, chosen.source) == (live, "live")
+    assert [c["name"] for c in chosen.revision.definition["containerDefinitions"]] == ["app", "models", "metrics"]
+
+    # A phase that no longer renders what runs is not the service's revision: nothing of it has run yet.
+    edit(tmp_path / "phases" / "phase-1-adopted.yaml", lambda doc: doc["container"].update(memory=4096))
+    ctx = Context(load_settings(str(tmp_path / "snailtrail.yaml"), "production"), Reporter())
+    with pytest.raises(ConfigError, match="phase-1 has no revision to run"):
+        phase_revision(ctx, ctx.phases[0])

@@ -107,6 +107,54 @@ def wait_for_lines(read: Callable[[], list[str]], timeout_s: float = 60) -> list
     raise AssertionError(f"no lines within {timeout_s} s")
 
 
+def test_phase_4_migrates_the_schema_before_the_service_changes(project: Project) -> None:
+    """Its before_deploy task (shine.migrations) runs once in a task of the new revision, then the update."""
+    project.ensure("phase-3")
+    code, result = project.json("deploy", "phase-4", "--skip-smoke")
+    assert code == 0, result
+    steps = [s["name"] for s in result["steps"]]
+    assert steps.index("register") < steps.index("before-migrate") < steps.index("update"), steps
+    _, trail = project.json("trail")
+    run = [e for e in trail["events"] if e.get("run_id") == trail["events"][-1]["run_id"]]
+    kinds = [e["kind"] for e in run]
+    finished = next(e for e in run if e["kind"] == "run.finished" and e["data"]["name"] == "migrate")
+    assert finished["ok"] and finished["data"]["exit_code"] == 0, finished
+    assert finished["task_definition"] == result["task_definition"]  # the new revision, before it serves
+    # Its own output, from its log stream: the schema it left (applied now, or already there).
+    assert any("schema" in line and "version 2" in line for line in finished["data"]["output"]), finished
+    assert kinds.index("run.finished") < next(
+        i for i, e in enumerate(run) if e["kind"] == "step" and e["data"]["step"] == "update"
+    )
+    changed = next(e for e in run if e["kind"] == "schema.changed")
+    assert changed["data"]["schema"] == 2
+    _, status = project.json("status")
+    assert status["task_definition"] == result["task_definition"] and status["phase"] == "phase-4"
+    assert project.served()["phase"] == "full"
+
+
+def test_a_failing_migration_stops_the_deploy_with_exit_1_and_the_service_on_its_previous_revision(
+    project: Project,
+) -> None:
+    before = project.ensure("phase-3")
+    manifest = project.root / "phases" / "phase-4-full.yaml"
+    original = manifest.read_text()
+    document = yaml.safe_load(original)
+    # A schema this code does not know: shine.migrations refuses it (exit 2) and writes nothing.
+    document["before_deploy"][0]["command"][-1] = "99"
+    manifest.write_text(yaml.safe_dump(document))
+    try:
+        code, result = project.json("deploy", "phase-4", "--skip-smoke")
+    finally:
+        manifest.write_text(original)
+    assert code == 1, result
+    assert "before_deploy task migrate failed, so the service was not changed" in result["message"]
+    assert "exited 2" in result["message"] and "--to 99" in result["message"]  # its own last lines, shown
+    assert "update" not in [s["name"] for s in result["steps"]]
+    _, status = project.json("status")
+    assert status["task_definition"] == before["task_definition"] and status["phase"] == "phase-3"
+    assert project.served()["phase"] == "enhanced"
+
+
 def test_run_exits_with_the_containers_exit_code_and_streams_its_output(project: Project) -> None:
     """A one-off task of phase-4's revision: RunTask starts a real container, awslogs ships its output."""
     project.ensure("phase-4")

@@ -211,6 +211,15 @@ def test_a_rollback_may_pass_the_roles_of_an_older_verified_revision(sandbox: Sa
     assert old_role not in statements(sandbox)["PassTheTaskRoles"]["Resource"]  # offline: the configured only
 
 
+def test_smoke_may_assume_the_configured_task_role_and_no_other(sandbox: Sandbox) -> None:
+    """The deploy's smoke step gives the containers the task role's credentials (AssumeRole)."""
+    assert "AssumeTheTaskRoleForSmoke" not in statements(sandbox)  # no task role: nothing to assume
+    role = "arn:aws:iam::123456789012:role/shine-task"
+    sandbox.edit_config(lambda doc: doc["environments"]["unit"].update(task_role_arn=role))
+    granted = statements(sandbox)["AssumeTheTaskRoleForSmoke"]
+    assert (granted["Action"], granted["Resource"]) == (["sts:AssumeRole"], role)
+
+
 def yaml_port(sandbox: Sandbox) -> int:
     import yaml
 

@@ -50,3 +50,25 @@ def test_a_failing_init_container_fails_the_smoke_test_with_the_agents_reason(pr
     assert not result.ok
     assert "the task stopped (exit code 143): app: CannotStartContainerError" in result.summary
     assert "[init (exit 1)]" in result.summary
+
+
+def test_on_an_aws_environment_the_containers_get_the_task_roles_credentials_and_the_region(
+    production_config: Path, aws_env: None
+) -> None:
+    """As ECS gives a task its role's credentials: the deploy's smoke step assumes the environment's task role."""
+    from moto import mock_aws
+
+    from snailtrail.context import Context
+    from snailtrail.run.image_steps import Artifacts, smoke
+    from snailtrail.ui import Reporter
+
+    # The init container serves /health only when it got temporary credentials and the environment's region.
+    settings, phase = site_phase(
+        production_config,
+        'test "${AWS_ACCESS_KEY_ID#ASIA}" != "$AWS_ACCESS_KEY_ID" && test -n "$AWS_SESSION_TOKEN" '
+        '&& test "$AWS_REGION" = eu-west-1 && echo ok > /srv/health',
+    )
+    assert settings.task_role_arn == "arn:aws:iam::111122223333:role/shine-task"
+    with mock_aws():
+        summary = smoke(Context(settings, Reporter()), phase, Artifacts(image=BASE_IMAGE))
+    assert summary.startswith("2 containers started in dependsOn order"), summary

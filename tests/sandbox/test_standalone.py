@@ -88,3 +88,89 @@ def test_a_task_whose_subnet_cannot_reach_the_registry_fails_to_start(registered
 def test_an_override_for_a_container_the_revision_lacks_is_refused(registered: Sandbox) -> None:
     with pytest.raises(_ecs().exceptions.InvalidParameterException, match="Override for container named sidecar"):
         _run(["true"], container="sidecar")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_one_off_task_runs_every_container_and_the_sidecar_answers_the_app_on_localhost(
+    registered: Sandbox, tmp_path: Any
+) -> None:
+    import sys
+
+    (tmp_path / "hello.txt").write_text("from the sidecar")
+    port = _free_port()
+    live = _ecs().describe_task_definition(taskDefinition="shine")["taskDefinition"]
+    app = live["containerDefinitions"][0] | {"dependsOn": [{"containerName": "sidecar", "condition": "START"}]}
+    sidecar = {
+        "name": "sidecar",
+        "image": app["image"],
+        "essential": False,
+        "memory": 64,
+        "command": [
+            sys.executable,
+            "-m",
+            "http.server",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+            str(tmp_path),
+        ],
+        "logConfiguration": app["logConfiguration"],
+    }
+    keys = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory", "executionRoleArn")
+    _ecs().register_task_definition(**{k: live[k] for k in keys if k in live}, containerDefinitions=[app, sidecar])
+    # The app's command reaches the sidecar on the task's localhost (retrying while the sidecar starts).
+    fetch = (
+        "import time, urllib.request\n"
+        "for _ in range(100):\n"
+        "    try:\n"
+        f"        print(urllib.request.urlopen('http://localhost:{port}/hello.txt', timeout=1).read().decode())\n"
+        "        break\n"
+        "    except OSError:\n"
+        "        time.sleep(0.1)\n"
+        "else:\n"
+        "    raise SystemExit('no sidecar on localhost')\n"
+    )
+    task = _run([sys.executable, "-c", fetch])["tasks"][0]
+    assert [c["name"] for c in task["containers"]] == ["app", "sidecar"]
+    stopped = _stopped(task["taskArn"])
+    containers = {c["name"]: c for c in stopped["containers"]}
+    assert set(containers) == {"app", "sidecar"}
+    assert (stopped["stopCode"], containers["app"]["exitCode"]) == ("EssentialContainerExited", 0)
+    assert containers["sidecar"]["lastStatus"] == "STOPPED"  # the essential container's exit ended the task
+    assert _log_lines(stopped) == ["from the sidecar"]
+
+
+def test_run_container_overrides_that_container_and_exits_with_its_exit_code(registered: Sandbox) -> None:
+    """`snailtrail run --container` runs the whole task; the command is the named container's, so is the exit."""
+    registered.edit_phase(
+        "phase-1", lambda document: document.update(containers=[{"name": "helper", "command": ["sleep", "600"]}])
+    )
+    assert registered.deploy("phase-1", "fake.local/shine:one").exit_code == 0
+    command = ["sh", "-c", "echo from the helper; exit 4"]
+    result = registered.run(
+        "run",
+        "phase-1",
+        "--container",
+        "helper",
+        "--timeout",
+        "20",
+        "--poll-interval",
+        "0.05",
+        "--json",
+        "--",
+        *command,
+    )
+    assert result.exit_code == 4, result.stderr
+    document = result.json()
+    assert (document["container"], document["exit_code"], document["output"]) == ("helper", 4, ["from the helper"])
+    stopped = _ecs().describe_tasks(cluster="shine", tasks=[document["task"]])["tasks"][0]
+    exits = {c["name"]: c.get("exitCode") for c in stopped["containers"]}
+    assert exits["helper"] == 4 and set(exits) == {"app", "helper"}  # the app ran beside it, untouched

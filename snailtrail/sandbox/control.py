@@ -44,6 +44,11 @@ class SandboxState:
         return self.data["front_door_url"]
 
     @property
+    def ca_file(self) -> str | None:
+        """The sandbox's certificate: what its HTTPS front doors serve and its clients trust."""
+        return self.data.get("ca_file")
+
+    @property
     def access_key(self) -> AccessKey | None:
         """The key the sandbox's AWS API accepts (the state file is its owner's alone)."""
         if "aws_access_key_id" not in self.data:
@@ -240,6 +245,10 @@ def describe(settings: Settings) -> dict[str, Any]:
         "unresponsive": unresponsive,
         "aws_endpoint_url": data.get("aws_endpoint_url"),
         "front_door_url": data.get("front_door_url"),
+        "test_url": data.get("test_url"),
+        "listener_urls": data.get("listener_urls") or {},
+        "ca_file": data.get("ca_file"),
+        "stack": data.get("stack"),
         "dns_server": data.get("dns_server"),
         "registry": data.get("registry"),
         "docker": docker_reachable(),

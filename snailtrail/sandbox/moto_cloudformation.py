@@ -9,6 +9,8 @@ One of the moto-bridging modules (moto_bridge.py lists them). CloudFormation its
 - a VPC's EnableDnsSupport and EnableDnsHostnames, and a target group's TargetGroupAttributes (the
   deregistration delay), which moto's resources drop; AWS::EC2::VPC and
   AWS::ElasticLoadBalancingV2::TargetGroup, Properties;
+- a RecordSet's name is stored fully qualified, with its final dot, as Route 53 stores every name (moto
+  keeps the template's spelling, so a later UPSERT of the same record made a second one);
 - a RouteTable keeps its Tags, and a SubnetRouteTableAssociation associates the subnet with the route
   table (moto records it apart, and DescribeRouteTables, and so the sandbox's task network, never sees it).
 """
@@ -24,6 +26,7 @@ from moto.ec2.models.route_tables import RouteTable
 from moto.ec2.models.subnets import SubnetRouteTableAssociation
 from moto.ec2.models.vpcs import VPC
 from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup, elbv2_backends
+from moto.route53.models import RecordSet
 
 VPC_ATTRIBUTES = {"EnableDnsSupport": "enable_dns_support", "EnableDnsHostnames": "enable_dns_hostnames"}
 
@@ -91,10 +94,20 @@ def install() -> None:
             table.add_tag(tag["Key"], tag["Value"])
         return table
 
+    create_record = RecordSet.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def qualified_record(
+        cls: type[RecordSet], name: str, json: Any, account_id: str, region_name: str, **kw: Any
+    ) -> RecordSet:
+        properties = dict(json["Properties"])
+        properties["Name"] = properties["Name"].rstrip(".") + "."
+        return create_record(cls, name, {**json, "Properties": properties}, account_id, region_name, **kw)
+
     ChangeSet.apply = apply_and_output  # type: ignore[method-assign]
     FakeLoadBalancer.get_cfn_attribute = with_hosted_zone  # type: ignore[method-assign]
     VPC.create_from_cloudformation_json = classmethod(vpc_with_attributes)  # type: ignore[method-assign,assignment]
     FakeTargetGroup.create_from_cloudformation_json = classmethod(group_with_attributes)  # type: ignore[method-assign,assignment]
+    RecordSet.create_from_cloudformation_json = classmethod(qualified_record)  # type: ignore[method-assign,assignment]
     RouteTable.create_from_cloudformation_json = classmethod(tagged_table)  # type: ignore[method-assign,assignment]
     SubnetRouteTableAssociation.create_from_cloudformation_json = classmethod(associated)  # type: ignore[method-assign,assignment]
     _installed = True

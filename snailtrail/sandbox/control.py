@@ -18,6 +18,7 @@ from snailtrail.aws.session import AccessKey
 from snailtrail.aws_rules import require_phases
 from snailtrail.config import Settings
 from snailtrail.errors import ConfigError, SnailtrailError
+from snailtrail.infra_template import environment_parameters
 from snailtrail.lock import process_alive
 from snailtrail.phases import load_phases
 from snailtrail.sandbox.readiness import unready
@@ -165,7 +166,10 @@ def up(settings: Settings, reporter: Reporter) -> tuple[SandboxState, bool]:
     if running is not None:
         running.require_ready()
         return running, False
-    require_phases(settings, load_phases(settings.phases_path))
+    phases = load_phases(settings.phases_path)
+    require_phases(settings, phases)
+    # The daemon makes the environment's stack from the template with these values: what it lacks is named now.
+    environment_parameters(settings, phases, certificate_arn="the sandbox's own certificate")
     if not docker_reachable():
         raise ConfigError(
             "the sandbox runs tasks as containers, and no Docker engine is reachable",

@@ -28,6 +28,22 @@ banner() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 
 banner "sandbox up"
 "$snailtrail" sandbox up
+# The sandbox's listeners are the stack's (the repository's template): HTTPS on 443 with the sandbox's own
+# certificate, which its clients trust and nothing else; 80 redirects to it.
+sandbox_json=$("$snailtrail" sandbox status --json)
+field() { "$python" -c 'import json, sys; d = json.loads(sys.argv[1]); print(d[sys.argv[2]] if len(sys.argv) < 4 else d[sys.argv[2]][sys.argv[3]])' "$sandbox_json" "$@"; }
+front_door=$(field front_door_url)
+ca_file=$(field ca_file)
+redirect_url=$(field listener_urls 80)
+case "$front_door" in https://*) ;; *) die "the front door is not HTTPS: $front_door" ;; esac
+location=$(curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' "$redirect_url/health")
+[ "$location" = "301 $front_door/health" ] || die "port 80 should redirect to $front_door/health, answered: $location"
+answered=$(curl -sS --cacert "$ca_file" -o /dev/null -w '%{http_code}' "$front_door/health") \
+  || die "$front_door did not answer over TLS verified with $ca_file"
+log "port 80 redirects to $front_door, which answers $answered over TLS verified with the sandbox's certificate $ca_file"
+if curl -sS -o /dev/null "$front_door/health" 2>/dev/null; then
+  die "a client that does not trust the sandbox's certificate reached $front_door"
+fi
 
 for phase in phase-1 phase-2 phase-3 phase-4; do
   case $phase in
@@ -50,15 +66,15 @@ set -e
 
 banner "canary: phase-4 as a native ECS CANARY of the one service: tested through the test listener, then 10 % and 100 % of live users under the gates"
 # Users, so the gates have live traffic to compare: one request after another through the front door.
-front_door=$("$snailtrail" sandbox status --json | "$python" -c 'import json, sys; print(json.load(sys.stdin)["front_door_url"])')
 "$python" -c '
-import sys, time, urllib.request
+import ssl, sys, time, urllib.request
+trust = ssl.create_default_context(cafile=sys.argv[2])
 while True:
     try:
-        urllib.request.urlopen(sys.argv[1] + "/ready", timeout=5).read()
+        urllib.request.urlopen(sys.argv[1] + "/ready", timeout=5, context=trust).read()
     except OSError:
         time.sleep(0.1)
-' "$front_door" &
+' "$front_door" "$ca_file" &
 users=$!
 trap 'kill $users 2>/dev/null || true' EXIT
 "$snailtrail" deploy phase-4 --strategy canary --no-build
@@ -89,6 +105,7 @@ banner "result: phase-4 verified, its analyzer enhanced with the models of the s
 # The demo's job, checked rather than assumed: a rollout can succeed while the service degrades.
 "$python" - "$front_door" "$("$snailtrail" status --json)" "$("$snailtrail" sandbox status --json)" "$("$snailtrail" trail --format json)" <<'PY' || die "the demo did not reach its result (see above)"
 import json
+import ssl
 import sys
 import urllib.request
 
@@ -96,6 +113,7 @@ import boto3
 
 front_door, status, sandbox = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
 events = json.loads(sys.argv[4])["events"]
+trust = ssl.create_default_context(cafile=sandbox["ca_file"])  # the sandbox's certificate, and nothing else
 problems = []
 # Each phase-4 deploy ran its migration (before_deploy) to exit 0 before its service update.
 migrations = 0
@@ -118,7 +136,7 @@ if not schemas or schemas[-1] != 2:
 if status.get("phase") != "phase-4" or not status.get("verified_at"):
     verified = "verified" if status.get("verified_at") else "NOT verified"
     problems.append(f"the service runs {status.get('phase')}, {verified}; expected phase-4, verified")
-with urllib.request.urlopen(front_door + "/ml/status", timeout=10) as answer:
+with urllib.request.urlopen(front_door + "/ml/status", timeout=10, context=trust) as answer:
     ml = json.load(answer)
 if ml.get("mode") != "enhanced":
     reasons = "; ".join(ml.get("reasons") or []) or "no reason given"
@@ -152,8 +170,8 @@ for problem in problems:
     print(f"demo.sh: {problem}", file=sys.stderr)
 if problems:
     sys.exit(1)
-print(f"phase-4 verified at {status['verified_at']}; ML mode enhanced, models from the sandbox's S3; containers "
-      f"{', '.join(declared)} as declared; schema 2, migrated before each of {migrations} phase-4 deploys",
+print(f"phase-4 verified at {status['verified_at']} over {front_door}; ML mode enhanced, models from the sandbox's S3; "
+      f"containers {', '.join(declared)} as declared; schema 2, migrated before each of {migrations} phase-4 deploys",
       file=sys.stderr)
 PY
 log "demo finished in $(elapsed_since "$T0") s; the sandbox keeps running (stop it: $snailtrail sandbox down)"

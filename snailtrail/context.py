@@ -38,6 +38,8 @@ class Endpoints:
     sandbox_key: AccessKey | None = None  # the credentials a sandbox's AWS API accepts
     # What the sandbox gives its tasks (its AWS API and stand-in credentials): smoke gives its containers the same.
     task_environment: dict[str, str] = field(default_factory=dict)
+    # The sandbox's certificate, the one extra trust anchor of its HTTPS calls; None: the system's trust store.
+    ca_file: str | None = None
 
 
 class Context:

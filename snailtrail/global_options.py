@@ -118,4 +118,5 @@ def sandbox_endpoints(running: Any) -> Any:
         running.data.get("test_url"),
         running.access_key,
         running.data.get("task_environment") or {},
+        running.ca_file,
     )

@@ -166,7 +166,8 @@ class Sandbox:
             for name in weights
         }
         balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
-        listener = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"][0]
+        listeners = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+        listener = next(x for x in listeners if x["Port"] == 443)
         rule = next(
             r for r in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"] if r["Priority"] == "10"
         )
@@ -227,7 +228,7 @@ def forwarding_listener(port: int, target_group: str) -> None:
     )
 
 
-def write_config(root: Path, public_url: str, test_listener_port: int | None = 8080, **environment: Any) -> Path:
+def write_config(root: Path, public_url: str, test_listener_port: int | None = 8443, **environment: Any) -> Path:
     shutil.copytree(FIXTURES / "phases", root / "phases", dirs_exist_ok=True)
     document = yaml.safe_load((REPO / "snailtrail.yaml").read_text())
     document["service"]["load_balancer"]["test_listener_port"] = test_listener_port
@@ -240,11 +241,12 @@ def write_config(root: Path, public_url: str, test_listener_port: int | None = 8
             "registry": "ecr",
             "state_table": "snailtrail-state",
             # What an aws environment needs before any call (snailtrail/config/aws_rules.py); moto's account.
-            # provision() creates the role and the log group, as an account's set-up would have.
+            # The template's stack creates the role and the log group (provision_unit), as `infra up` would.
             "execution_role_arn": EXECUTION_ROLE_ARN,
             "log_group": "/ecs/shine",
             "load_balancer_role_arn": LOAD_BALANCER_ROLE_ARN,
-            # The service's rule on the listener (provisioned at priority 10): the listener's default is a 404.
+            "model_bucket": "shine-models",  # the template's bucket
+            # The service's rule on each listener (the stack's, at priority 10): the listener's default is a 404.
             "traffic": {"rule_priority": 10},
             "cpu_architecture": "X86_64",
             **environment,
@@ -293,30 +295,37 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def provision_unit(settings_path: Path) -> Any:
-    """The unit environment's resources, as ``sandbox up`` provisions them (replaced tasks do not drain)."""
+    """The unit environment's stack, made from the repository's template as ``sandbox up`` makes it (replaced
+    tasks do not drain); its settings."""
     from snailtrail.aws.session import AwsClients
+    from snailtrail.config.phases import load_phases
     from snailtrail.config.settings import load_settings
+    from snailtrail.sandbox.certificate import self_signed
     from snailtrail.sandbox.provision import provision
 
     settings = load_settings(str(settings_path))
+    certificate = self_signed("shine.sandbox.test")
     provision(
-        AwsClients(settings.environment), settings, container_port=8000, health_path="/health", deregistration_delay_s=0
+        AwsClients(settings.environment),
+        settings,
+        load_phases(settings.phases_path),
+        certificate,
+        deregistration_delay_s=0,
     )
     return settings
 
 
 @pytest.fixture(scope="session")
 def provisioned_moto(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """moto's state once the unit environment is provisioned, but for the test listener, whose port is
-    each test's own: provisioned once a session, then copied for each test (provisioning is 45 API
-    calls, and moto's backends were built anew for each test: most of a test's set-up)."""
+    """moto's state once the unit environment's stack is made: made once a session, then copied for each test
+    (moto's backends were built anew for each test: most of a test's set-up)."""
     from moto import mock_aws
 
     from tests import moto_state
 
     with pytest.MonkeyPatch.context() as patch, mock_aws():
         use_test_credentials(patch)
-        provision_unit(write_config(tmp_path_factory.mktemp("provisioned"), "http://placeholder", None))
+        provision_unit(write_config(tmp_path_factory.mktemp("provisioned"), "http://placeholder"))
         state = moto_state.snapshot()
         moto_state.discard()
     # What lives from here to the session's end (moto, botocore's models, this snapshot) leaves the
@@ -366,11 +375,13 @@ def sandbox(
         moto_state.restore(provisioned_moto)
         runtime = InMemoryRuntime()
         reconciler = Reconciler("us-east-1", runtime, health_interval_s=0.05)
-        test_door = FrontDoor("us-east-1", "shine-alb", None, reconciler.route)
-        test_port = test_door.listener_port
-        # Provisioning again finds everything but the test listener on this test's port, and adds it.
-        settings = provision_unit(write_config(tmp_path, "http://placeholder", test_port))
+        from snailtrail.config.settings import load_settings
+
+        settings = load_settings(str(write_config(tmp_path, "http://placeholder")))
         lb = settings.service.load_balancer
+        # The in-process front doors serve plain HTTP (the unit environment is an aws one, which trusts the
+        # system's store alone); tests/sandbox/test_front_door.py and the e2e tests prove their TLS.
+        test_door = FrontDoor("us-east-1", lb.name, lb.test_listener_port, reconciler.route)
         # A plain boto3 client: the front door's metrics are the ALB's, not calls snailtrail makes.
         cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
         # A seeded weighted choice: a run sends the same sequence of requests to the same colours.
@@ -383,7 +394,7 @@ def sandbox(
         route53 = functools.partial(moto_network.dns_records, "127.0.0.1", lb.name)
         dns = DnsResponder(public_view(route53, PublicDns(public_dns_file(settings))))
         dns.start()
-        config = write_config(tmp_path, front_door.url, test_port, dns_server="{}:{}".format(*dns.address))
+        config = write_config(tmp_path, front_door.url, test_url=test_door.url, dns_server="{}:{}".format(*dns.address))
         record_api_calls.clear()
         reconciler.start(interval_s=0.02)
         try:
@@ -446,34 +457,6 @@ def edit(path: Path, change: Callable[[Any], None]) -> None:
     path.write_text(yaml.safe_dump(document))
 
 
-def self_signed(domain: str) -> tuple[bytes, bytes]:
-    """A self-signed certificate and its key (PEM) for ``domain``, as ACM's ImportCertificate takes them."""
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    pem_key = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM), pem_key
-
-
 class Account:
     """An empty moto account with what is done by hand (the certificate, the hosted zone), and the CLI."""
 
@@ -502,6 +485,8 @@ def account(tmp_path: Path, aws_env: None, capsys: Any, record_api_calls: Counte
     """An empty account (`snailtrail infra up` builds it), its environment configured as docs/production.md says."""
     import boto3
     from moto import mock_aws
+
+    from snailtrail.sandbox.certificate import self_signed
 
     with mock_aws():
         certificate, key = self_signed("shine.example.com")

@@ -48,6 +48,9 @@ def restore(state: MotoState) -> None:
         for account, regions in accounts.items():
             for region, backend in regions.items():
                 services[account][region] = backend  # indexing an account registers the service as in use
+                # S3's names are global: moto keeps which account holds each bucket beside its backends.
+                for name in getattr(backend, "buckets", {}) if hasattr(services, "bucket_accounts") else ():
+                    services.bucket_accounts[name] = (backend.partition, account)
 
 
 def discard() -> None:
@@ -61,6 +64,7 @@ def discard() -> None:
             for regions in services.values():
                 regions.clear()
             services.clear()
+            getattr(services, "bucket_accounts", {}).clear()
         BackendDict._instances.clear()
 
 

@@ -33,7 +33,7 @@ def success_criteria(view: LiveView, phase: Phase | None) -> Verdict:
         base = view.ctx.public_url()
     except ConfigError as exc:
         return skip(exc.message)
-    results = http_probes(phase, base, attempts=1)
+    results = http_probes(phase, base, attempts=1, ca_file=view.ctx.endpoints.ca_file)
     broken = [r for r in results if r.failed]
     resources = [res for r in results for res in r.resources]
     if broken:
@@ -47,6 +47,6 @@ def ml_mode(view: LiveView, phase: Phase | None) -> Verdict:
     if phase is None or phase.manifest.success.ml_mode is None:
         return skip("the phase sets no ML expectations")
     try:
-        return ml_mode_criterion(phase, view.ctx.public_url(), attempts=1).verdict
+        return ml_mode_criterion(phase, view.ctx.public_url(), attempts=1, ca_file=view.ctx.endpoints.ca_file).verdict
     except ConfigError as exc:
         return skip(exc.message)

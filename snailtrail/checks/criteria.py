@@ -7,6 +7,7 @@ awsvpc tasks are judged by probes and target health, never by ``networkBindings`
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -29,12 +30,19 @@ class HttpAnswer:
     error: str | None = None
 
 
-def fetch(url: str, method: str = "GET", timeout: float = PROBE_TIMEOUT_S) -> HttpAnswer:
+def client_context(ca_file: str | None) -> ssl.SSLContext | None:
+    """The TLS context of snailtrail's own HTTP calls: the sandbox's certificate as the one trust anchor when one
+    is given, else None (urllib's default: the system's trust store). Never unverified."""
+    return ssl.create_default_context(cafile=ca_file) if ca_file is not None else None
+
+
+def fetch(url: str, method: str = "GET", timeout: float = PROBE_TIMEOUT_S, ca_file: str | None = None) -> HttpAnswer:
+    """``ca_file``: the sandbox's certificate, trusted besides nothing else; None: the system's trust store."""
     if not url.startswith(("http://", "https://")):
         return HttpAnswer(None, error=f"not an HTTP URL: {url}")
     request = urllib.request.Request(url, method=method, headers={"User-Agent": "snailtrail-probe"})  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) only, checked above
+        with urllib.request.urlopen(request, timeout=timeout, context=client_context(ca_file)) as response:  # noqa: S310 - http(s) only, checked above
             raw = response.read(1_000_000)
             status = response.status
     except urllib.error.HTTPError as exc:
@@ -82,8 +90,11 @@ def retry_until(
         return last[-1]
 
 
-def http_probes(phase: Phase, base_url: str, attempts: int | None = None) -> list[CheckResult]:
-    """The phase's probes; retried as the manifest says during a deploy, ``attempts`` times in verify."""
+def http_probes(
+    phase: Phase, base_url: str, attempts: int | None = None, ca_file: str | None = None
+) -> list[CheckResult]:
+    """The phase's probes; retried as the manifest says during a deploy, ``attempts`` times in verify.
+    ``ca_file``: the sandbox's certificate (fetch)."""
     criteria = phase.manifest.success
     tries = attempts or criteria.attempts
     results = []
@@ -91,7 +102,7 @@ def http_probes(phase: Phase, base_url: str, attempts: int | None = None) -> lis
         url = base_url.rstrip("/") + probe.path
 
         def judge(url: str = url, probe: HttpProbe = probe) -> tuple[HttpAnswer, str | None]:
-            answer = fetch(url, probe.method)
+            answer = fetch(url, probe.method, ca_file=ca_file)
             return answer, _mismatch(probe, answer)
 
         answer, problem = retry_until(judge, tries, criteria.interval_s)
@@ -123,13 +134,15 @@ def _ml_problem(phase: Phase, answer: HttpAnswer) -> str | None:
     return None
 
 
-def ml_mode_criterion(phase: Phase, base_url: str, attempts: int | None = None) -> CheckResult:
+def ml_mode_criterion(
+    phase: Phase, base_url: str, attempts: int | None = None, ca_file: str | None = None
+) -> CheckResult:
     """/ml/status against the phase's expectations; retried, since models may still be settling."""
     criteria = phase.manifest.success
     url = base_url.rstrip("/") + "/ml/status"
 
     def judge() -> tuple[HttpAnswer, str | None]:
-        answer = fetch(url)
+        answer = fetch(url, ca_file=ca_file)
         return answer, _ml_problem(phase, answer)
 
     answer, problem = retry_until(judge, attempts or criteria.attempts, criteria.interval_s)

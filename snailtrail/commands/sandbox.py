@@ -75,7 +75,7 @@ def status(ctx: typer.Context) -> None:
     if document["running"]:
         lines += [
             f"AWS API: {document['aws_endpoint_url']}",
-            f"front door: {document['front_door_url']}",
+            f"front door: {document['front_door_url']} (trust {document['ca_file']})",
             f"DNS: {document['dns_server']}",
             f"registry: {document['registry'] or 'none (local engine)'}",
             f"pids: {document['pids']}",

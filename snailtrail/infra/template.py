@@ -90,8 +90,11 @@ def _required(value: str | None, field: str, fix: str) -> str:
     return value
 
 
-def environment_parameters(settings: Settings, phases: list[Phase]) -> dict[str, str]:
-    """The environment template's parameters that snailtrail.yaml decides."""
+def environment_parameters(
+    settings: Settings, phases: list[Phase], certificate_arn: str | None = None
+) -> dict[str, str]:
+    """The environment template's parameters that snailtrail.yaml decides; ``certificate_arn`` is the sandbox's
+    own certificate (an account's is infra.certificate_arn)."""
     service, environment = settings.service, settings.environment
     env_field = f"environments.{settings.environment_name}"
     lb = service.load_balancer
@@ -126,7 +129,8 @@ def environment_parameters(settings: Settings, phases: list[Phase]) -> dict[str,
         "ModelBucketName": _required(
             environment.model_bucket, f"{env_field}.model_bucket", "name the bucket, with the account id in it"
         ),
-        "CertificateArn": _required(
+        "CertificateArn": certificate_arn
+        or _required(
             infra.certificate_arn if infra else None,
             f"{env_field}.infra.certificate_arn",
             "request the domain's certificate in ACM (DNS validation) and name its ARN",
@@ -159,13 +163,19 @@ def _defaults(template: dict[str, Any]) -> dict[str, str]:
     return defaults
 
 
-def stack_inputs(settings: Settings, phases: list[Phase]) -> StackInputs:
+def stack_inputs(
+    settings: Settings,
+    phases: list[Phase],
+    certificate_arn: str | None = None,
+    overrides: dict[str, str] | None = None,
+) -> StackInputs:
     """The environment's stack: snailtrail.yaml's names, the account's own values (infra.parameters), and the
-    template's defaults for the rest. A parameter the configuration already decides cannot be set twice."""
+    template's defaults for the rest. A parameter the configuration already decides cannot be set twice.
+    ``certificate_arn`` and ``overrides`` are the sandbox's own values (its certificate, its short health checks)."""
     template = load_template(ENVIRONMENT_TEMPLATE)
-    derived = environment_parameters(settings, phases)
+    derived = environment_parameters(settings, phases, certificate_arn)
     infra = settings.environment.infra
-    extra = dict(infra.parameters) if infra else {}
+    extra = (dict(infra.parameters) if infra else {}) | (overrides or {})
     field = f"environments.{settings.environment_name}.infra.parameters"
     declared = set(template["Parameters"])
     for key in extra:

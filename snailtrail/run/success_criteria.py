@@ -38,9 +38,10 @@ def judge_criteria(
     the alternate one). Each result is appended to ``judged``; raises StepFailed when any fails."""
     checks: list[CheckResult] = []
     url = base_url or ctx.public_url()
-    checks.extend(http_probes(phase, url))
+    trust = ctx.endpoints.ca_file
+    checks.extend(http_probes(phase, url, ca_file=trust))
     if phase.manifest.success.ml_mode is not None:
-        checks.append(ml_mode_criterion(phase, url))
+        checks.append(ml_mode_criterion(phase, url, ca_file=trust))
     wanted = wanted_healthy_targets(phase)
     lb = ctx.settings.service.load_balancer
     if wanted:

@@ -19,6 +19,7 @@ from snailtrail.config.aws_rules import require_phases
 from snailtrail.config.phases import load_phases
 from snailtrail.config.settings import Settings
 from snailtrail.errors import ConfigError, SnailtrailError
+from snailtrail.infra.template import environment_parameters
 from snailtrail.sandbox.readiness import unready
 from snailtrail.state.lock import process_alive
 from snailtrail.ui import Reporter
@@ -42,6 +43,11 @@ class SandboxState:
     @property
     def front_door_url(self) -> str:
         return self.data["front_door_url"]
+
+    @property
+    def ca_file(self) -> str | None:
+        """The sandbox's certificate: what its HTTPS front doors serve and its clients trust."""
+        return self.data.get("ca_file")
 
     @property
     def access_key(self) -> AccessKey | None:
@@ -160,7 +166,10 @@ def up(settings: Settings, reporter: Reporter) -> tuple[SandboxState, bool]:
     if running is not None:
         running.require_ready()
         return running, False
-    require_phases(settings, load_phases(settings.phases_path))
+    phases = load_phases(settings.phases_path)
+    require_phases(settings, phases)
+    # The daemon makes the environment's stack from the template with these values: what it lacks is named now.
+    environment_parameters(settings, phases, certificate_arn="the sandbox's own certificate")
     if not docker_reachable():
         raise ConfigError(
             "the sandbox runs tasks as containers, and no Docker engine is reachable",
@@ -240,6 +249,10 @@ def describe(settings: Settings) -> dict[str, Any]:
         "unresponsive": unresponsive,
         "aws_endpoint_url": data.get("aws_endpoint_url"),
         "front_door_url": data.get("front_door_url"),
+        "test_url": data.get("test_url"),
+        "listener_urls": data.get("listener_urls") or {},
+        "ca_file": data.get("ca_file"),
+        "stack": data.get("stack"),
         "dns_server": data.get("dns_server"),
         "registry": data.get("registry"),
         "docker": docker_reachable(),

@@ -24,6 +24,7 @@ from snailtrail.aws.session import AccessKey, AwsClients
 from snailtrail.config.phases import load_phases
 from snailtrail.config.settings import Settings, load_settings
 from snailtrail.sandbox import control, moto_network, task_network
+from snailtrail.sandbox.certificate import CertificateFiles, write_certificate
 from snailtrail.sandbox.dns import DnsResponder
 from snailtrail.sandbox.forwarder import TcpForwarder
 from snailtrail.sandbox.front_door import FrontDoor
@@ -129,6 +130,34 @@ def registry_readiness(registry: str | None) -> Readiness:
     return Readiness(True, f"{registry} answers the OCI distribution API")
 
 
+def listener_front_doors(
+    clients: AwsClients, settings: Settings, reconciler: Reconciler, certificate: CertificateFiles
+) -> dict[int, FrontDoor]:
+    """One front door per listener the stack declares, by its port: HTTPS with the sandbox's certificate where
+    the listener is HTTPS, each on its own port when it is free, and each publishing the ALB's metrics."""
+    lb = settings.service.load_balancer
+    elb = clients.client("elbv2")
+    balancer = elb.describe_load_balancers(Names=[lb.name])["LoadBalancers"][0]
+    listeners = elb.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+    cloudwatch = clients.client("cloudwatch")
+    loopback_ports: dict[int, int] = {}
+    doors = {}
+    for listener in listeners:
+        port = int(listener["Port"])
+        tls = certificate.server_context() if listener["Protocol"] == "HTTPS" else None
+        doors[port] = FrontDoor(
+            settings.environment.region,
+            lb.name,
+            port,
+            reconciler.route,
+            port=free_port(port),
+            cloudwatch=cloudwatch,
+            tls=tls,
+            loopback_ports=loopback_ports,
+        )
+    return doors
+
+
 def serve(config: str, env: str, state_file: Path, registry: str | None) -> None:
     from snailtrail.sandbox.moto_server import SandboxAwsApi, generate_key
 
@@ -139,13 +168,12 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
     aws_api = SandboxAwsApi(key)
     aws_api.start()
     endpoint = aws_api.url
-    first = phases[0].container
-    provisioned = provision(
-        AwsClients(settings.environment, endpoint_url=endpoint, sandbox_key=key),
-        settings,
-        first.port,
-        first.health_check.path,
-        health_interval_s=HEALTH_INTERVAL_S,
+    clients = AwsClients(settings.environment, endpoint_url=endpoint, sandbox_key=key)
+    # The domain's certificate, as an account's owner requests it in ACM before the stack (docs/production.md).
+    domain = settings.domain.name if settings.domain is not None else "localhost"
+    certificate, pem, private_key = write_certificate(state_file.parent, domain)
+    stack = provision(
+        clients, settings, phases, (pem, private_key), health_interval_s=HEALTH_INTERVAL_S, on_event=log.info
     )
     seeded = seed(settings, endpoint, key)
     forwarder, task_access = task_endpoint(endpoint, sandbox_id)
@@ -164,19 +192,9 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
     reconciler = Reconciler(settings.environment.region, runtime, minute_s=minute_s)
     reconciler.start(interval_s=0.5)
     lb = settings.service.load_balancer
-    cloudwatch = AwsClients(settings.environment, endpoint_url=endpoint, sandbox_key=key).client("cloudwatch")
-    region = settings.environment.region
-    listener_ports = [lb.listener_port]
-    if lb.test_listener_port is not None:
-        listener_ports.append(lb.test_listener_port)
-    # One front door per listener, each publishing the ALB's metrics as AWS would.
-    front_doors = [
-        FrontDoor(region, lb.name, port, reconciler.route, port=free_port(port), cloudwatch=cloudwatch)
-        for port in listener_ports
-    ]
-    for door in front_doors:
+    front_doors = listener_front_doors(clients, settings, reconciler, certificate)
+    for door in front_doors.values():
         door.start()
-    front_door = front_doors[0]
     route53 = functools.partial(moto_network.dns_records, "127.0.0.1", lb.name)
     dns = DnsResponder(public_view(route53, PublicDns(public_dns_file(settings))))
     dns.start()
@@ -186,12 +204,16 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
         "aws_endpoint_url": endpoint,
         "aws_access_key_id": key.access_key_id,
         "aws_secret_access_key": key.secret_access_key,
-        "front_door_url": front_door.url,
-        "test_url": front_doors[1].url if len(front_doors) > 1 else None,
+        "front_door_url": front_doors[settings.production_listener_port].url,
+        "test_url": front_doors[lb.test_listener_port].url if lb.test_listener_port in front_doors else None,
+        # Every listener's front door by its port (80 redirects to HTTPS), and the one certificate they trust.
+        "listener_urls": {str(port): door.url for port, door in front_doors.items()},
+        "ca_file": str(certificate.certificate),
         "dns_server": "{}:{}".format(*dns.address),
         "registry": registry,
         "task_environment": task_environment,  # the sandbox's own key (this file is 0600): smoke runs tasks with it too
-        "load_balancer_dns": provisioned.load_balancer_dns,
+        "stack": stack.stack_name,
+        "load_balancer_dns": stack.outputs.get("LoadBalancerDnsName"),
         "started_at": time.time(),
         "config": config,
         "environment": settings.environment_name,
@@ -212,7 +234,7 @@ def serve(config: str, env: str, state_file: Path, registry: str | None) -> None
     log.info("stopping sandbox %s", sandbox_id)
     reconciler.stop()
     removed = runtime.remove_all()
-    for door in front_doors:
+    for door in front_doors.values():
         door.stop()
     dns.stop()
     if forwarder is not None:

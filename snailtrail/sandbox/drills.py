@@ -38,20 +38,18 @@ def _groups(ctx: Context) -> tuple[str, str, int]:
     return task_group, alb["SecurityGroups"][0], port
 
 
-def _rule(alb_group: str, port: int) -> list[dict]:
-    return [
-        {
-            "IpProtocol": "tcp",
-            "FromPort": port,
-            "ToPort": port,
-            "UserIdGroupPairs": [{"GroupId": alb_group, "Description": "load balancer to tasks"}],
-        }
-    ]
+def _rule(alb_group: str, port: int, description: str | None = "load balancer to tasks") -> list[dict]:
+    """The ALB-to-task rule; revoked without its description, which a rule is not matched by (the stack's
+    rule may have none)."""
+    pair = {"GroupId": alb_group} | ({"Description": description} if description else {})
+    return [{"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "UserIdGroupPairs": [pair]}]
 
 
 def _remove_rule(ctx: Context) -> str:
     task_group, alb_group, port = _groups(ctx)
-    ctx.clients.client("ec2").revoke_security_group_ingress(GroupId=task_group, IpPermissions=_rule(alb_group, port))
+    ctx.clients.client("ec2").revoke_security_group_ingress(
+        GroupId=task_group, IpPermissions=_rule(alb_group, port, description=None)
+    )
     return f"revoked tcp {port} from {alb_group} on {task_group}"
 
 
@@ -104,19 +102,15 @@ def _point_record(ctx: Context, target: str) -> None:
         raise ConfigError("no service.domain configured: there is no record to point elsewhere", fix="set one")
     route53 = ctx.clients.client("route53")
     zone = route53.list_hosted_zones_by_name(DNSName=domain.hosted_zone)["HostedZones"][0]["Id"]
+    balancers = ctx.clients.client("elbv2").describe_load_balancers()["LoadBalancers"]
+    balancer = next(b for b in balancers if b["DNSName"] == target)
+    # The stack's record is an alias A record to the load balancer; the drill moves that alias.
+    alias = {"HostedZoneId": balancer["CanonicalHostedZoneId"], "DNSName": target, "EvaluateTargetHealth": False}
     route53.change_resource_record_sets(
         HostedZoneId=zone,
         ChangeBatch={
             "Changes": [
-                {
-                    "Action": "UPSERT",
-                    "ResourceRecordSet": {
-                        "Name": domain.name,
-                        "Type": "CNAME",
-                        "TTL": 60,
-                        "ResourceRecords": [{"Value": target}],
-                    },
-                }
+                {"Action": "UPSERT", "ResourceRecordSet": {"Name": domain.name, "Type": "A", "AliasTarget": alias}}
             ]
         },
     )

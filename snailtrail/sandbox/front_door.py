@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import http.client
 import random
+import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 from snailtrail.aws.cloudwatch import NAMESPACE, dimension
 from snailtrail.sandbox import moto_bridge as bridge
@@ -43,6 +46,49 @@ HOP_BY_HOP = {
 
 
 TARGET_GROUP_HEADER = "X-Sandbox-Target-Group"  # which colour answered: how the canary benchmark counts
+REDIRECT_STATUS = {"HTTP_301": 301, "HTTP_302": 302}
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A listener's redirect action (its RedirectConfig). ``loopback_ports`` maps each listener's port to the
+    loopback port of the front door that plays it, so the redirect lands on the sandbox's own listener."""
+
+    config: dict[str, Any]
+    loopback_ports: dict[int, int]
+    listener_port: int  # the port of the listener that answers, #{port}
+
+    def location(self, scheme: str, host_header: str, target: str) -> str:
+        """Where to: the RedirectConfig's parts, each defaulting to the request's own (#{protocol}, #{host},
+        #{port}, /#{path}, #{query}), as an ALB's redirect actions do.
+        https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-action-types.html#redirect-actions
+        """
+        request = urlsplit(f"//{host_header}{target}")
+        values = {
+            "protocol": scheme.upper(),
+            "host": request.hostname or "127.0.0.1",
+            "port": str(self.listener_port),
+            "path": request.path.lstrip("/"),
+            "query": request.query,
+        }
+
+        def part(name: str, default: str) -> str:
+            text = str(self.config.get(name) or default)
+            for key, value in values.items():
+                text = text.replace(f"#{{{key}}}", value)
+            return text
+
+        listener_port = int(part("Port", "#{port}"))
+        loopback = self.loopback_ports.get(listener_port, listener_port)
+        query = part("Query", "#{query}")
+        return (
+            f"{part('Protocol', '#{protocol}').lower()}://{part('Host', '#{host}')}:{loopback}"
+            f"{part('Path', '/#{path}')}{'?' + query if query else ''}"
+        )
+
+    @property
+    def status(self) -> int:
+        return REDIRECT_STATUS[str(self.config.get("StatusCode", "HTTP_301"))]
 
 
 @dataclass
@@ -78,7 +124,12 @@ class FrontDoor:
         port: int = 0,
         cloudwatch: Any = None,
         chooser: random.Random | None = None,
+        tls: ssl.SSLContext | None = None,
+        loopback_ports: dict[int, int] | None = None,
     ) -> None:
+        """``tls``: serve HTTPS with this context (an HTTPS listener's certificate); ``loopback_ports``: where
+        each listener of the load balancer answers on loopback (filled once all front doors are bound), for the
+        redirect actions."""
         self.region = region
         self.load_balancer = load_balancer
         self.route = route  # (load balancer, target ip, port) -> how a request to that target fares
@@ -89,17 +140,27 @@ class FrontDoor:
         self._pending: dict[tuple[str, int], _Second] = {}  # (target group arn, epoch second) -> counts
         self._pending_lock = threading.Lock()
         self._stopping = threading.Event()
-        handler = _handler(self._pick, self._record)
-        self._server = ThreadingHTTPServer((host, port), handler)
+        self.loopback_ports = loopback_ports if loopback_ports is not None else {}
+        self.scheme = "https" if tls is not None else "http"
+        handler = _handler(self._pick, self._record, self.scheme)
+        self._server = _Server((host, port), handler)
         self._server.daemon_threads = True
+        if tls is not None:
+            # The handshake happens in the request's own thread (on its first read), never in the accepting one.
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True, do_handshake_on_connect=False)
         self._thread: threading.Thread | None = None
         # None: the listener's port is the one this front door bound (tests bind first, then provision).
         self.listener_port = listener_port if listener_port is not None else self._server.server_address[1]
+        self.loopback_ports.setdefault(self.listener_port, self.port)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self.scheme}://{host}:{port}"
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -149,15 +210,19 @@ class FrontDoor:
             {"Name": "TargetGroup", "Value": dimension(target_group_arn)},
         ]
 
-    def _pick(self, path: str) -> tuple[str, str, Route] | dict[str, Any] | None:
+    def _pick(self, path: str) -> tuple[str, str, Route] | dict[str, Any] | Redirect | None:
         """A target of a group chosen by the weights of the forward of the listener's rule that matches the
         path: the group, the target's id and its route; or the listener's fixed response (its
-        FixedResponseConfig) when that is what the matching rule answers; or None (no routable target)."""
+        FixedResponseConfig) or redirect when that is what the matching rule answers; or None (no routable
+        target)."""
         # Read without the reconciler's lock: a request must not wait while it starts containers.
         actions = moto_network.listener_actions(self.region, self.load_balancer, self.listener_port, path)
         fixed = next((a["FixedResponseConfig"] for a in actions if a.get("Type") == "fixed-response"), None)
         if fixed is not None:
             return dict(fixed)
+        redirect = next((a["RedirectConfig"] for a in actions if a.get("Type") == "redirect"), None)
+        if redirect is not None:
+            return Redirect(dict(redirect), self.loopback_ports, self.listener_port)
         candidates = []
         for arn, weight in moto_network.forwards(actions):
             targets = bridge.routable_targets(self.region, arn)
@@ -170,6 +235,15 @@ class FrontDoor:
             self.served[arn] = self.served.get(arn, 0) + 1
         ip, port = self._chooser.choice(targets)
         return arn, f"{ip}:{port}", self.route(self.load_balancer, ip, port)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that refuses the certificate or hangs up is its own business, as at an ALB: no traceback."""
+        if not isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError)):
+            super().handle_error(request, client_address)
 
 
 def _metric_data(dimensions: list[dict[str, str]], at: datetime, counts: _Second) -> list[dict[str, Any]]:
@@ -201,8 +275,9 @@ def _metric_data(dimensions: list[dict[str, str]], at: datetime, counts: _Second
 
 
 def _handler(
-    pick: Callable[[str], tuple[str, str, Route] | dict[str, Any] | None],
+    pick: Callable[[str], tuple[str, str, Route] | dict[str, Any] | Redirect | None],
     record: Callable[[str, int | None, float], None],
+    scheme: str,
 ) -> type[BaseHTTPRequestHandler]:
     class Proxy(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -223,6 +298,13 @@ def _handler(
                 return
             if isinstance(picked, dict):
                 self._fixed(picked)
+                return
+            if isinstance(picked, Redirect):
+                host = self.headers.get("Host") or "127.0.0.1"
+                self.send_response(picked.status)
+                self.send_header("Location", picked.location(scheme, host, self.path))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
                 return
             target_group_arn, target_id, route = picked
             colour = {TARGET_GROUP_HEADER: target_group_arn.rsplit("/", 2)[-2]}

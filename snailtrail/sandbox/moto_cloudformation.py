@@ -6,6 +6,13 @@ One of the moto-bridging modules (moto_bridge.py lists them). CloudFormation its
 - a load balancer's CanonicalHostedZoneID attribute is the zone of its DNS name, which an alias record
   names (moto raises "not implemented"); AWS::ElasticLoadBalancingV2::LoadBalancer, Return values:
   https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-elasticloadbalancingv2-loadbalancer.html
+- a VPC's EnableDnsSupport and EnableDnsHostnames, and a target group's TargetGroupAttributes (the
+  deregistration delay), which moto's resources drop; AWS::EC2::VPC and
+  AWS::ElasticLoadBalancingV2::TargetGroup, Properties;
+- a RecordSet's name is stored fully qualified, with its final dot, as Route 53 stores every name (moto
+  keeps the template's spelling, so a later UPSERT of the same record made a second one);
+- a RouteTable keeps its Tags, and a SubnetRouteTableAssociation associates the subnet with the route
+  table (moto records it apart, and DescribeRouteTables, and so the sandbox's task network, never sees it).
 """
 
 from __future__ import annotations
@@ -14,7 +21,14 @@ import functools
 from typing import Any
 
 from moto.cloudformation.models import ChangeSet
-from moto.elbv2.models import FakeLoadBalancer
+from moto.ec2.models import ec2_backends
+from moto.ec2.models.route_tables import RouteTable
+from moto.ec2.models.subnets import SubnetRouteTableAssociation
+from moto.ec2.models.vpcs import VPC
+from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup, elbv2_backends
+from moto.route53.models import RecordSet
+
+VPC_ATTRIBUTES = {"EnableDnsSupport": "enable_dns_support", "EnableDnsHostnames": "enable_dns_hostnames"}
 
 _installed = False
 
@@ -38,6 +52,62 @@ def install() -> None:
     def with_hosted_zone(self: FakeLoadBalancer, name: str) -> Any:
         return self.canonical_hosted_zone_id if name == "CanonicalHostedZoneID" else attribute(self, name)
 
+    create_vpc = VPC.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def vpc_with_attributes(cls: type[VPC], name: str, json: Any, account_id: str, region_name: str, **kw: Any) -> VPC:
+        vpc = create_vpc(cls, name, json, account_id, region_name, **kw)
+        for key, attribute in VPC_ATTRIBUTES.items():
+            value = json["Properties"].get(key)
+            if value is not None:
+                setattr(vpc, attribute, str(value).lower() == "true")
+        return vpc
+
+    create_group = FakeTargetGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def group_with_attributes(
+        cls: type[FakeTargetGroup], name: str, json: Any, account_id: str, region_name: str, **kw: Any
+    ) -> FakeTargetGroup:
+        group = create_group(cls, name, json, account_id, region_name, **kw)
+        attributes = {a["Key"]: str(a["Value"]) for a in json["Properties"].get("TargetGroupAttributes", [])}
+        if attributes:
+            elbv2_backends[account_id][region_name].modify_target_group_attributes(group.arn, attributes)
+        return group
+
+    create_association = SubnetRouteTableAssociation.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def associated(
+        cls: type[SubnetRouteTableAssociation], name: str, json: Any, account_id: str, region_name: str, **kw: Any
+    ) -> SubnetRouteTableAssociation:
+        association = create_association(cls, name, json, account_id, region_name, **kw)
+        ec2_backends[account_id][region_name].associate_route_table(
+            association.route_table_id, subnet_id=association.subnet_id
+        )
+        return association
+
+    create_table = RouteTable.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def tagged_table(
+        cls: type[RouteTable], name: str, json: Any, account_id: str, region_name: str, **kw: Any
+    ) -> RouteTable:
+        table = create_table(cls, name, json, account_id, region_name, **kw)
+        for tag in json["Properties"].get("Tags", []):
+            table.add_tag(tag["Key"], tag["Value"])
+        return table
+
+    create_record = RecordSet.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def qualified_record(
+        cls: type[RecordSet], name: str, json: Any, account_id: str, region_name: str, **kw: Any
+    ) -> RecordSet:
+        properties = dict(json["Properties"])
+        properties["Name"] = properties["Name"].rstrip(".") + "."
+        return create_record(cls, name, {**json, "Properties": properties}, account_id, region_name, **kw)
+
     ChangeSet.apply = apply_and_output  # type: ignore[method-assign]
     FakeLoadBalancer.get_cfn_attribute = with_hosted_zone  # type: ignore[method-assign]
+    VPC.create_from_cloudformation_json = classmethod(vpc_with_attributes)  # type: ignore[method-assign,assignment]
+    FakeTargetGroup.create_from_cloudformation_json = classmethod(group_with_attributes)  # type: ignore[method-assign,assignment]
+    RecordSet.create_from_cloudformation_json = classmethod(qualified_record)  # type: ignore[method-assign,assignment]
+    RouteTable.create_from_cloudformation_json = classmethod(tagged_table)  # type: ignore[method-assign,assignment]
+    SubnetRouteTableAssociation.create_from_cloudformation_json = classmethod(associated)  # type: ignore[method-assign,assignment]
     _installed = True

@@ -14,6 +14,7 @@ from moto.ecs.exceptions import EcsClientException, InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend, TaskDefinition
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.elbv2.models import elbv2_backends
+from moto.s3.responses import ACTION_MAP as S3_ACTIONS
 
 from snailtrail.sandbox import moto_cloudformation, moto_deployments, strict
 from snailtrail.sandbox.moto_network import forwarded_target_groups, rule_target_groups
@@ -39,6 +40,9 @@ def enable_strict_mode() -> None:
         EC2ContainerServiceResponse.create_service
     )
     moto_deployments.install()
+    # HeadBucket is authorized by s3:ListBucket (there is no s3:HeadBucket action); moto asks for s3:HeadBucket.
+    # https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html
+    S3_ACTIONS["BUCKET"]["HEAD"]["DEFAULT"] = "ListBucket"
     _strict = True
 
 

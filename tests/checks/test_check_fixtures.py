@@ -57,13 +57,13 @@ def test_grace_period_warns_when_start_up_is_slower(sandbox: Sandbox) -> None:
 
 def test_roles_must_exist_and_trust_ecs_tasks(sandbox: Sandbox) -> None:
     iam = boto3.client("iam", region_name="us-east-1")
-    arn = "arn:aws:iam::123456789012:role/shine-task"
+    arn = "arn:aws:iam::123456789012:role/shine-worker"
     sandbox.edit_config(lambda doc: doc["service"].update(task_role_arn=arn))
     assert sandbox.deploy("phase-1", GOOD).exit_code == 0
     check = only(sandbox, "roles")
     assert check["status"] == "fail" and "does not exist" in check["summary"]
     iam.create_role(
-        RoleName="shine-task",
+        RoleName="shine-worker",
         AssumeRolePolicyDocument=json.dumps(
             {
                 "Version": "2012-10-17",
@@ -74,7 +74,7 @@ def test_roles_must_exist_and_trust_ecs_tasks(sandbox: Sandbox) -> None:
         ),
     )
     assert "does not trust ecs-tasks" in only(sandbox, "roles")["summary"]
-    iam.update_assume_role_policy(RoleName="shine-task", PolicyDocument=json.dumps(TRUST_ECS))
+    iam.update_assume_role_policy(RoleName="shine-worker", PolicyDocument=json.dumps(TRUST_ECS))
     assert only(sandbox, "roles")["status"] == "pass"
 
 
@@ -152,6 +152,15 @@ def test_production_needs_an_https_redirect(sandbox: Sandbox) -> None:
     assert sandbox.deploy("phase-1", GOOD).exit_code == 0
     assert only(sandbox, "https redirect")["status"] == "skip"
     sandbox.edit_config(lambda doc: doc["environments"]["unit"].update(production=True))
+    assert only(sandbox, "https redirect")["status"] == "pass"  # the stack's listener 80 redirects
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    balancer = elbv2.describe_load_balancers(Names=["shine-alb"])["LoadBalancers"][0]
+    listeners = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+    plain = next(x for x in listeners if x["Port"] == 80)
+    group = elbv2.describe_target_groups(Names=["shine-tg"])["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.modify_listener(
+        ListenerArn=plain["ListenerArn"], DefaultActions=[{"Type": "forward", "TargetGroupArn": group}]
+    )
     check = only(sandbox, "https redirect")
     assert check["status"] == "fail" and "on 80 serve without redirecting to HTTPS" in check["summary"]
 

@@ -154,7 +154,7 @@ def test_traffic_forwarded_by_a_listener_rule_reaches_the_service(sandbox) -> No
 
 @pytest.fixture
 def groups(view: LiveView, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """A load balancer group open on the listener port (80) and a task group admitting it on 8000, as the
+    """A load balancer group open on the listener port (443) and a task group admitting it on 8000, as the
     sandbox provisions them; the service's tasks use the task group and map port 8000."""
     ec2 = boto3.client("ec2", region_name="us-east-1")
     vpc = ec2.create_vpc(CidrBlock="10.3.0.0/16")["Vpc"]["VpcId"]
@@ -163,7 +163,7 @@ def groups(view: LiveView, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         for name in ("alb", "task", "other")
     }
     ec2.authorize_security_group_ingress(
-        GroupId=ids["alb"], IpPermissions=[tcp(80, IpRanges=[{"CidrIp": "0.0.0.0/0"}])]
+        GroupId=ids["alb"], IpPermissions=[tcp(443, IpRanges=[{"CidrIp": "0.0.0.0/0"}])]
     )
     awsvpc = {"subnets": [], "securityGroups": [ids["task"]], "assignPublicIp": "DISABLED"}
     monkeypatch.setattr(view, "service", lambda: {"networkConfiguration": {"awsvpcConfiguration": awsvpc}})
@@ -190,7 +190,7 @@ def test_security_groups_pass_when_the_task_group_admits_the_load_balancer_on_th
     result = security_groups(view, None)
 
     assert result.status is Status.PASS, result.summary
-    assert result.summary == f"{groups['alb']} -> {groups['task']} on 8000; listener 80 open"
+    assert result.summary == f"{groups['alb']} -> {groups['task']} on 8000; listener 443 open"
 
 
 def test_security_groups_fail_when_the_task_port_admits_another_group_than_the_load_balancers(
@@ -221,15 +221,15 @@ def test_security_groups_fail_when_the_load_balancer_group_admits_nothing_on_the
 ) -> None:
     ec2 = boto3.client("ec2", region_name="us-east-1")
     ec2.revoke_security_group_ingress(
-        GroupId=groups["alb"], IpPermissions=[tcp(80, IpRanges=[{"CidrIp": "0.0.0.0/0"}])]
+        GroupId=groups["alb"], IpPermissions=[tcp(443, IpRanges=[{"CidrIp": "0.0.0.0/0"}])]
     )
-    admit(groups["alb"], 443, IpRanges=[{"CidrIp": "0.0.0.0/0"}])
+    admit(groups["alb"], 8443, IpRanges=[{"CidrIp": "0.0.0.0/0"}])
     admit(groups["task"], 8000, UserIdGroupPairs=[{"GroupId": groups["alb"]}])
 
     result = security_groups(view, None)
 
     assert result.status is Status.FAIL
-    assert result.summary == f"load balancer group(s) {groups['alb']} admit nothing on listener port 80"
+    assert result.summary == f"load balancer group(s) {groups['alb']} admit nothing on listener port 443"
     assert result.fix == "open the listener port on the load balancer's group"
 
 

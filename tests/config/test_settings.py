@@ -127,7 +127,7 @@ def _production(production_config: Path, **changes: object) -> Context:
 
 def test_behind_cloudfront_the_test_url_is_the_load_balancers_domain(production_config: Path) -> None:
     context = _production(production_config, public_url="https://d111111abcdef8.cloudfront.net")
-    assert context.test_url() == "https://shine.example.com:8080"
+    assert context.test_url() == "https://shine.example.com:8443"
 
 
 def test_an_environments_test_url_wins(production_config: Path) -> None:

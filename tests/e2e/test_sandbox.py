@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from tests.conftest import BASE_IMAGE
-from tests.e2e.conftest import Project
+from tests.e2e.conftest import Project, trust
 
 pytestmark = pytest.mark.docker
 
@@ -261,7 +261,9 @@ def test_a_broken_native_canary_fails_a_gate_and_ecs_rolls_it_back_under_live_us
     def load() -> None:
         while not stop.is_set():
             try:
-                with urllib.request.urlopen(sandbox["front_door_url"] + "/ready", timeout=5) as answer:
+                with urllib.request.urlopen(
+                    sandbox["front_door_url"] + "/ready", timeout=5, context=trust(sandbox)
+                ) as answer:
                     answers.append((answer.status, answer.headers.get(TARGET_GROUP_HEADER, "")))
             except urllib.error.HTTPError as error:
                 answers.append((error.code, error.headers.get(TARGET_GROUP_HEADER, "")))
@@ -293,7 +295,7 @@ def test_a_broken_native_canary_fails_a_gate_and_ecs_rolls_it_back_under_live_us
     assert {status for status, group in answers if group == old} == {200}
     # ECS's rollback put all production traffic back on the old revision.
     for _ in range(20):
-        with urllib.request.urlopen(sandbox["front_door_url"] + "/ready", timeout=5) as answer:
+        with urllib.request.urlopen(sandbox["front_door_url"] + "/ready", timeout=5, context=trust(sandbox)) as answer:
             assert answer.status == 200 and answer.headers.get(TARGET_GROUP_HEADER) == old
     _, status = project.json("status")
     assert status["service"] == "shine" and status["verified_at"] and status["service_deployment"] is None
@@ -345,3 +347,31 @@ def test_sandbox_status_and_down_remove_exactly_its_containers(project: Project)
     assert not client.containers.list(all=True, filters={"label": label})
     _, status = project.json("sandbox", "status")
     assert status["running"] is False
+
+
+def test_the_sandbox_serves_its_stacks_listeners_over_https_and_verify_passes_through_them(project: Project) -> None:
+    """443 answers with TLS its certificate verifies, 80 redirects there, the test listener is HTTPS too; a
+    client that does not trust the sandbox's certificate is refused; verify judges the phase over HTTPS."""
+    import http.client
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    project.ensure("phase-1")
+    _, sandbox = project.json("sandbox", "status")
+    assert sandbox["stack"] == "shine-sandbox"
+    front_door, test_url = sandbox["front_door_url"], sandbox["test_url"]
+    assert front_door.startswith("https://") and test_url.startswith("https://")
+    for url in (front_door, test_url):
+        with urllib.request.urlopen(url + "/health", timeout=10, context=trust(sandbox)) as answer:
+            assert answer.status == 200
+    with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+        urllib.request.urlopen(front_door + "/health", timeout=10)  # the system's trust store alone
+    redirect = urllib.parse.urlsplit(sandbox["listener_urls"]["80"])
+    connection = http.client.HTTPConnection(redirect.hostname, redirect.port, timeout=10)
+    connection.request("GET", "/health")
+    answer = connection.getresponse()
+    assert (answer.status, answer.getheader("Location")) == (301, front_door + "/health")
+    code, report = project.json("verify", "--only", "success criteria")
+    assert code == 0, report
+    assert any(front_door in resource for c in report["checks"] for resource in c.get("resources", [])), report

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from snailtrail.config.settings import load_settings
 from snailtrail.sandbox import control
 from snailtrail.ui import Reporter
 
@@ -60,3 +61,18 @@ def test_the_state_file_of_a_daemon_that_is_gone_is_removed(tmp_path: Path) -> N
     settings = settings_with_state(tmp_path, gone.pid)
     assert control.current(settings) is None
     assert not control.state_file(settings).exists()
+
+
+def test_up_names_what_the_template_lacks_before_anything_starts(project: Path, capsys: pytest.CaptureFixture) -> None:
+    """The sandbox is the template's stack: a configuration without what the template needs is refused at once."""
+    import yaml
+
+    from snailtrail.cli import run
+
+    document = yaml.safe_load(project.read_text())
+    del document["environments"]["sandbox"]["model_bucket"]
+    project.write_text(yaml.safe_dump(document))
+    assert run(["--config", str(project), "sandbox", "up"]) == 2
+    captured = capsys.readouterr()
+    assert "environments.sandbox.model_bucket" in captured.out + captured.err
+    assert not control.state_file(load_settings(str(project))).exists()

@@ -55,7 +55,7 @@ def the_test_listener(sandbox: Sandbox) -> int:
 def load_balancers(sandbox: Sandbox, **advanced: Any) -> list[dict[str, Any]]:
     configuration = {
         "alternateTargetGroupArn": group_arn("shine-tg-alt"),
-        "productionListenerRule": service_rule(80)["RuleArn"],
+        "productionListenerRule": service_rule(443)["RuleArn"],
         "testListenerRule": service_rule(the_test_listener(sandbox))["RuleArn"],
         "roleArn": LOAD_BALANCER_ROLE_ARN,
     } | advanced
@@ -143,7 +143,7 @@ def test_blue_green_bakes_and_ends_with_production_on_the_alternate_group(sandbo
     deployment, stages = wait_for(arn, finished)
     assert deployment["status"] == "SUCCESSFUL"
     assert "BAKE_TIME" in stages  # a sandbox minute of bake (every stage's order: test_every_stage_...)
-    assert weights(service_rule(80)) == {"shine-tg": 0, "shine-tg-alt": 100}
+    assert weights(service_rule(443)) == {"shine-tg": 0, "shine-tg-alt": 100}
     tasks = ecs().describe_tasks(cluster="shine", tasks=ecs().list_tasks(cluster="shine")["taskArns"])["tasks"]
     running = {t["taskDefinitionArn"].rsplit(":", 1)[-1] for t in tasks if t["lastStatus"] == "RUNNING"}
     assert running == {"2"}  # the old revision's tasks cleaned up
@@ -156,7 +156,7 @@ def test_the_next_deployment_goes_to_the_group_that_carries_no_production_traffi
     second = ecs().list_service_deployments(cluster="shine", service="shine")["serviceDeployments"][0]
     deployment, _ = wait_for(second["serviceDeploymentArn"], finished)
     assert deployment["status"] == "SUCCESSFUL"
-    assert weights(service_rule(80)) == {"shine-tg": 100, "shine-tg-alt": 0}
+    assert weights(service_rule(443)) == {"shine-tg": 100, "shine-tg-alt": 0}
 
 
 def test_a_pause_hook_waits_with_its_expiry_until_continued(sandbox: Sandbox) -> None:
@@ -169,7 +169,7 @@ def test_a_pause_hook_waits_with_its_expiry_until_continued(sandbox: Sandbox) ->
     deployment, _ = wait_for(arn, awaiting("POST_TEST_TRAFFIC_SHIFT"))
     hook = deployment["lifecycleHookDetails"][0]
     assert hook["targetType"] == "PAUSE" and hook["timeoutAction"] == "ROLLBACK" and "expiresAt" in hook
-    assert weights(service_rule(80)) == {"shine-tg": 100, "shine-tg-alt": 0}  # no production traffic yet
+    assert weights(service_rule(443)) == {"shine-tg": 100, "shine-tg-alt": 0}  # no production traffic yet
     assert weights(service_rule(the_test_listener(sandbox))) == {
         "shine-tg": 0,
         "shine-tg-alt": 100,
@@ -187,14 +187,14 @@ def test_continue_with_rollback_puts_production_back_and_fills_rollback(sandbox:
     }
     arn = start(sandbox, configuration)
     deployment, _ = wait_for(arn, awaiting("POST_PRODUCTION_TRAFFIC_SHIFT"))
-    assert weights(service_rule(80)) == {"shine-tg": 0, "shine-tg-alt": 100}
+    assert weights(service_rule(443)) == {"shine-tg": 0, "shine-tg-alt": 100}
     hook = deployment["lifecycleHookDetails"][0]
     ecs().continue_service_deployment(serviceDeploymentArn=arn, hookId=hook["hookId"], action="ROLLBACK")
     deployment, _ = wait_for(arn, finished)
     assert deployment["status"] == "ROLLBACK_SUCCESSFUL"
     assert deployment["rollback"]["serviceRevisionArn"] == deployment["sourceServiceRevisions"][0]["arn"]
     assert "startedAt" in deployment["rollback"] and deployment["rollback"]["reason"]
-    assert weights(service_rule(80)) == {"shine-tg": 100, "shine-tg-alt": 0}
+    assert weights(service_rule(443)) == {"shine-tg": 100, "shine-tg-alt": 0}
     service = ecs().describe_services(cluster="shine", services=["shine"])["services"][0]
     assert service["taskDefinition"].endswith(":1")
 
@@ -231,9 +231,9 @@ def test_canary_shifts_its_percent_then_bakes_then_all(sandbox: Sandbox) -> None
     }
     arn = start(sandbox, configuration)
     wait_for(arn, lambda d: d["targetServiceRevision"].get("requestedProductionTrafficWeight") == 10.0)
-    assert weights(service_rule(80)) == {"shine-tg": 90, "shine-tg-alt": 10}
+    assert weights(service_rule(443)) == {"shine-tg": 90, "shine-tg-alt": 10}
     assert wait_for(arn, finished)[0]["status"] == "SUCCESSFUL"
-    assert weights(service_rule(80)) == {"shine-tg": 0, "shine-tg-alt": 100}
+    assert weights(service_rule(443)) == {"shine-tg": 0, "shine-tg-alt": 100}
 
 
 def test_linear_moves_step_by_step(sandbox: Sandbox) -> None:
@@ -244,7 +244,7 @@ def test_linear_moves_step_by_step(sandbox: Sandbox) -> None:
     }
     arn = start(sandbox, configuration)
     wait_for(arn, lambda d: d["targetServiceRevision"].get("requestedProductionTrafficWeight") == 50.0)
-    assert weights(service_rule(80)) == {"shine-tg": 50, "shine-tg-alt": 50}
+    assert weights(service_rule(443)) == {"shine-tg": 50, "shine-tg-alt": 50}
     assert wait_for(arn, finished)[0]["status"] == "SUCCESSFUL"
 
 
@@ -262,7 +262,7 @@ def test_an_alarm_in_alarm_rolls_the_deployment_back(sandbox: Sandbox) -> None:
     deployment, _ = wait_for(arn, finished)
     assert deployment["status"] == "ROLLBACK_SUCCESSFUL" and "shine-5xx" in deployment["rollback"]["reason"]
     assert deployment["alarms"]["triggeredAlarmNames"] == ["shine-5xx"]
-    assert weights(service_rule(80)) == {"shine-tg": 100, "shine-tg-alt": 0}
+    assert weights(service_rule(443)) == {"shine-tg": 100, "shine-tg-alt": 0}
 
 
 def test_continuing_a_hook_that_does_not_wait_is_refused(sandbox: Sandbox) -> None:
@@ -326,7 +326,7 @@ def test_a_native_strategy_needs_the_advanced_configuration_and_its_role(sandbox
 
 
 def test_a_listener_rule_that_does_not_forward_to_both_groups_is_refused(sandbox: Sandbox) -> None:
-    rule = service_rule(80)
+    rule = service_rule(443)
     elbv2().modify_rule(
         RuleArn=rule["RuleArn"],
         Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": group_arn("shine-tg")}]}}],
@@ -352,14 +352,14 @@ def test_a_pause_at_production_traffic_shift_waits_at_every_canary_step(sandbox:
     seen = []
     for _ in range(2):
         deployment, _ = wait_for(arn, awaiting("PRODUCTION_TRAFFIC_SHIFT"))
-        seen.append(weights(service_rule(80)))
+        seen.append(weights(service_rule(443)))
         hook = next(h for h in deployment["lifecycleHookDetails"] if h["status"] == "AWAITING_ACTION")
         ecs().continue_service_deployment(serviceDeploymentArn=arn, hookId=hook["hookId"])
         wait_for(arn, lambda d, hook=hook: all(h["hookId"] != hook["hookId"] or h["status"] != "AWAITING_ACTION"
                                                for h in d["lifecycleHookDetails"]))  # fmt: skip
     assert seen == [{"shine-tg": 100, "shine-tg-alt": 0}, {"shine-tg": 80, "shine-tg-alt": 20}]
     assert wait_for(arn, finished)[0]["status"] == "SUCCESSFUL"
-    assert weights(service_rule(80)) == {"shine-tg": 0, "shine-tg-alt": 100}
+    assert weights(service_rule(443)) == {"shine-tg": 0, "shine-tg-alt": 100}
 
 
 def test_the_circuit_breaker_rolls_a_native_deployment_back(sandbox: Sandbox) -> None:
@@ -379,7 +379,7 @@ def test_the_circuit_breaker_rolls_a_native_deployment_back(sandbox: Sandbox) ->
     deployment, _ = wait_for(arn["serviceDeploymentArn"], finished)
     assert deployment["status"] == "ROLLBACK_SUCCESSFUL" and "circuit breaker" in deployment["rollback"]["reason"]
     assert deployment["deploymentCircuitBreaker"]["failureCount"] >= 3
-    assert weights(service_rule(80)) == {"shine-tg": 100, "shine-tg-alt": 0}
+    assert weights(service_rule(443)) == {"shine-tg": 100, "shine-tg-alt": 0}
     service = ecs().describe_services(cluster="shine", services=["shine"])["services"][0]
     assert service["taskDefinition"].endswith(":1")
     assert any("rolling back to deployment" in e["message"] for e in service["events"])

@@ -1,9 +1,11 @@
-"""Provisioning creates what the configuration names, so AWS's rules can be met in the sandbox."""
+"""The sandbox's environment is the repository's template, as a CloudFormation stack: what the configuration
+names exists, so AWS's rules can be met in the sandbox."""
 
 from __future__ import annotations
 
 import json
 import urllib.parse
+from pathlib import Path
 
 import boto3
 
@@ -35,8 +37,11 @@ def test_each_listener_answers_404_by_default_and_its_rule_forwards_to_both_targ
     elbv2 = boto3.client("elbv2", region_name="us-east-1")
     groups = {g["TargetGroupName"]: g for g in elbv2.describe_target_groups()["TargetGroups"]}
     assert groups["shine-tg-alt"]["TargetType"] == "ip" and groups["shine-tg-alt"]["HealthCheckPath"] == "/health"
-    for port in (80, _test_port(sandbox)):
+    for port in (443, _test_port(sandbox)):
         listener, rules = _listener_rules(port)
+        assert listener["Protocol"] == "HTTPS" and listener["Certificates"][0]["CertificateArn"].startswith(
+            "arn:aws:acm:"
+        )
         assert listener["DefaultActions"][0]["Type"] == "fixed-response"
         assert listener["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "404"
         service_rules = [r for r in rules if not r["IsDefault"]]
@@ -70,3 +75,37 @@ def _test_port(sandbox: Sandbox) -> int:
     port = load_settings(str(sandbox.config)).service.load_balancer.test_listener_port
     assert port is not None
     return port
+
+
+def test_the_environment_is_a_stack_of_the_repositorys_template_with_every_resource_it_declares(
+    sandbox: Sandbox,
+) -> None:
+    from snailtrail.infra.template import ENVIRONMENT_TEMPLATE, load_template
+
+    cloudformation = boto3.client("cloudformation", region_name="us-east-1")
+    stack = cloudformation.describe_stacks(StackName="shine-unit")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    resources = cloudformation.list_stack_resources(StackName="shine-unit")["StackResourceSummaries"]
+    # Every resource of the template (the domain's record too: the sandbox has its domain) and nothing else.
+    assert {r["LogicalResourceId"] for r in resources} == set(load_template(ENVIRONMENT_TEMPLATE)["Resources"])
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    # The sandbox's own values are parameters, never a second template.
+    assert parameters["TestListenerCidr"] == "127.0.0.0/8" and parameters["DeregistrationDelaySeconds"] == "0"
+
+
+def test_port_80_redirects_to_the_https_listener(sandbox: Sandbox) -> None:
+    listener, _ = _listener_rules(80)
+    assert listener["Protocol"] == "HTTP"
+    assert listener["DefaultActions"][0]["RedirectConfig"] == {
+        "Protocol": "HTTPS",
+        "Port": "443",
+        "StatusCode": "HTTP_301",
+    }
+
+
+def test_the_api_built_provisioning_is_gone() -> None:
+    """One definition of the infrastructure: the sandbox's module keeps no builder of its own."""
+    from snailtrail.sandbox import provision
+
+    assert not [name for name in vars(provision) if name.startswith(("_service_listener", "_security_group", "_dns"))]
+    assert "create_load_balancer" not in Path(provision.__file__).read_text()

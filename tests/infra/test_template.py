@@ -156,3 +156,12 @@ def test_phases_disagreeing_on_the_container_port_are_refused(tmp_path: Path) ->
     first.write_text(yaml.safe_dump(document))
     with pytest.raises(ConfigError, match=r"disagree on container\.port \(8000, 9000\)"):
         stack_inputs(settings, load_phases(settings.phases_path))
+
+
+def test_the_task_role_trusts_the_accounts_identities_so_smoke_may_assume_it() -> None:
+    """smoke assumes the task role with the operator's (or CI's deploy role's) credentials; the account's
+    identities may do so when their own policy grants it (iam-policy's AssumeTheTaskRoleForSmoke), ECS as ever."""
+    trust = load_template(ENVIRONMENT_TEMPLATE)["Resources"]["TaskRole"]["Properties"]["AssumeRolePolicyDocument"]
+    principals = [statement["Principal"] for statement in trust["Statement"] if statement["Action"] == "sts:AssumeRole"]
+    assert {"Service": "ecs-tasks.amazonaws.com"} in principals
+    assert {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}} in principals

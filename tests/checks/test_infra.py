@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from snailtrail.checks.base import Status
-from snailtrail.checks.infra import network_path, security_groups
+from snailtrail.checks.infra import listener_forwards, network_path, public_ips, security_groups
 from snailtrail.checks.view import LiveView
 from tests.checks.conftest import running
 
@@ -296,3 +296,234 @@ def test_security_groups_pass_when_a_port_range_holds_the_task_port(view: LiveVi
     )
 
     assert security_groups(view, None).status is Status.PASS
+
+
+@pytest.fixture
+def network(view: LiveView, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """A VPC (with the main route table EC2 gives it, holding only the local route) and one subnet, unassociated,
+    that the service's tasks use; set_public() chooses assignPublicIp."""
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    vpc = ec2.create_vpc(CidrBlock="10.4.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.4.1.0/24")["Subnet"]["SubnetId"]
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["RouteTables"]
+    gateway = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=vpc)
+    awsvpc: dict[str, Any] = {"subnets": [subnet], "securityGroups": [], "assignPublicIp": "DISABLED"}
+    monkeypatch.setattr(view, "service", lambda: {"networkConfiguration": {"awsvpcConfiguration": awsvpc}})
+
+    def set_public(enabled: bool) -> None:
+        awsvpc["assignPublicIp"] = "ENABLED" if enabled else "DISABLED"
+
+    return {
+        "ec2": ec2,
+        "vpc": vpc,
+        "subnet": subnet,
+        "main": tables[0]["RouteTableId"],
+        "igw": gateway,
+        "set_public": set_public,
+    }
+
+
+def own_table(network: dict[str, Any]) -> str:
+    """A route table explicitly associated with the subnet, holding only the local route."""
+    ec2 = network["ec2"]
+    table = ec2.create_route_table(VpcId=network["vpc"])["RouteTable"]["RouteTableId"]
+    ec2.associate_route_table(RouteTableId=table, SubnetId=network["subnet"])
+    return table
+
+
+def default_route(network: dict[str, Any], table: str, **target: str) -> None:
+    network["ec2"].create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", **target)
+
+
+def endpoints(network: dict[str, Any], *services: str) -> None:
+    for service in services:
+        network["ec2"].create_vpc_endpoint(VpcId=network["vpc"], ServiceName=f"com.amazonaws.us-east-1.{service}")
+
+
+def test_public_tasks_on_a_subnet_without_its_own_table_reach_the_internet_through_the_main_table(
+    view: LiveView, network: dict[str, Any]
+) -> None:
+    network["set_public"](True)
+    default_route(network, network["main"], GatewayId=network["igw"])
+
+    result = network_path(view, None)
+
+    assert result.status is Status.PASS, result.summary
+    assert result.summary == "1 subnet(s) route 0.0.0.0/0 to an internet gateway"
+
+
+def test_public_tasks_fail_when_the_main_table_has_no_internet_route_and_the_subnet_is_named_on_it(
+    view: LiveView, network: dict[str, Any]
+) -> None:
+    network["set_public"](True)
+
+    result = network_path(view, None)
+
+    assert result.status is Status.FAIL
+    assert result.summary == f"{network['subnet']} (main table) routes 0.0.0.0/0 to nothing, not an internet gateway"
+    assert result.fix == "associate the subnet with the route table whose 0.0.0.0/0 route targets the internet gateway"
+    assert result.resources == [network["subnet"]]
+
+
+def test_a_subnets_own_route_table_overrides_the_main_tables_internet_route(
+    view: LiveView, network: dict[str, Any]
+) -> None:
+    network["set_public"](True)
+    default_route(network, network["main"], GatewayId=network["igw"])
+    table = own_table(network)
+
+    result = network_path(view, None)
+
+    assert result.status is Status.FAIL
+    assert result.summary == (
+        f"{network['subnet']} (explicit {table}) routes 0.0.0.0/0 to nothing, not an internet gateway"
+    )
+
+
+def test_public_tasks_fail_when_their_subnets_table_sends_the_internet_to_a_transit_gateway(
+    view: LiveView, network: dict[str, Any]
+) -> None:
+    network["set_public"](True)
+    table = own_table(network)
+    gateway = network["ec2"].create_transit_gateway()["TransitGateway"]["TransitGatewayId"]
+    default_route(network, table, TransitGatewayId=gateway)
+
+    result = network_path(view, None)
+
+    assert result.status is Status.FAIL
+    assert f"routes 0.0.0.0/0 to {gateway}, not an internet gateway" in result.summary
+
+
+@pytest.mark.parametrize("state", ["active", "blackhole"])
+def test_a_blackhole_default_route_is_no_path_for_private_tasks(
+    view: LiveView, network: dict[str, Any], monkeypatch: pytest.MonkeyPatch, state: str
+) -> None:
+    """A route whose target was deleted stays in the table as a blackhole (EC2 API reference, Route.State)."""
+    table = own_table(network)
+    gateway = network["ec2"].create_transit_gateway()["TransitGateway"]["TransitGatewayId"]
+    default_route(network, table, TransitGatewayId=gateway)
+    tables = view.route_tables(network["vpc"])
+    for route in (r for t in tables for r in t["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"):
+        route["State"] = state
+    monkeypatch.setattr(view, "route_tables", lambda vpc_id: tables)
+
+    result = network_path(view, None)
+
+    if state == "active":
+        assert result.status is Status.PASS, result.summary
+    else:
+        assert result.status is Status.FAIL
+        assert result.summary == (
+            f"{network['subnet']} (explicit {table}) has no NAT or transit route and lacks VPC endpoints for "
+            "ecr.api, ecr.dkr, logs, s3"
+        )
+        assert result.fix == "add a NAT gateway route or VPC endpoints for ECR, S3 and CloudWatch Logs"
+
+
+def test_private_tasks_behind_only_an_internet_gateway_fail_without_vpc_endpoints(
+    view: LiveView, network: dict[str, Any]
+) -> None:
+    """Without public addresses an internet gateway carries nothing for the tasks: ECR and logs are out of reach."""
+    default_route(network, network["main"], GatewayId=network["igw"])
+
+    result = network_path(view, None)
+
+    assert result.status is Status.FAIL
+    assert "(main table) has no NAT or transit route and lacks VPC endpoints for" in result.summary
+
+
+def test_private_tasks_without_a_default_route_pass_with_every_vpc_endpoint(
+    view: LiveView, network: dict[str, Any]
+) -> None:
+    endpoints(network, "ecr.api", "ecr.dkr", "s3", "logs")
+
+    result = network_path(view, None)
+
+    assert result.status is Status.PASS, result.summary
+    assert result.summary == "1 subnet(s) route 0.0.0.0/0 to a NAT or transit route, or VPC endpoints"
+
+
+def test_private_tasks_without_a_default_route_name_the_vpc_endpoints_they_lack(
+    view: LiveView, network: dict[str, Any]
+) -> None:
+    endpoints(network, "ecr.api", "s3")
+
+    result = network_path(view, None)
+
+    assert result.status is Status.FAIL
+    assert result.summary.endswith("lacks VPC endpoints for ecr.dkr, logs")
+
+
+def test_tasks_with_public_ips_warn_when_vpc_endpoints_would_serve_them_without(
+    view: LiveView, network: dict[str, Any]
+) -> None:
+    network["set_public"](True)
+    default_route(network, network["main"], GatewayId=network["igw"])
+    endpoints(network, "ecr.api", "ecr.dkr", "s3", "logs")
+
+    result = public_ips(view, None)
+
+    assert result.status is Status.WARN
+    assert result.summary == (
+        f"tasks get public IPs although {network['subnet']} reach AWS through a NAT or transit route or VPC endpoints"
+    )
+    assert result.fix == "set assign_public_ip: false"
+
+
+def test_tasks_with_public_ips_warn_when_a_transit_route_would_serve_them_without(
+    view: LiveView, network: dict[str, Any]
+) -> None:
+    network["set_public"](True)
+    gateway = network["ec2"].create_transit_gateway()["TransitGateway"]["TransitGatewayId"]
+    default_route(network, own_table(network), TransitGatewayId=gateway)
+
+    assert public_ips(view, None).status is Status.WARN
+
+
+def test_tasks_whose_only_way_to_ecr_is_their_public_ip_pass_the_public_ips_check(
+    view: LiveView, network: dict[str, Any]
+) -> None:
+    network["set_public"](True)
+    default_route(network, network["main"], GatewayId=network["igw"])
+
+    result = public_ips(view, None)
+
+    assert result.status is Status.PASS, result.summary
+    assert result.summary == "public IPs are the tasks' only way to ECR and logs (no NAT, no endpoints)"
+
+
+def test_a_service_before_its_first_revision_is_checked_on_the_phases_port(
+    view: LiveView, groups: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from snailtrail.phases import load_phases
+
+    phase = load_phases(view.settings.phases_path)[0]
+    assert phase.container.port == 8000
+    monkeypatch.setattr(view, "running_revision", lambda: None)
+    admit(groups["task"], 8000, UserIdGroupPairs=[{"GroupId": groups["alb"]}])
+
+    assert security_groups(view, phase).summary.endswith(f"on {phase.container.port}; listener 80 open")
+    assert security_groups(view, None).status is Status.SKIP  # no revision, no phase: no port to check
+
+
+def test_a_revision_that_maps_no_port_is_checked_on_the_phases_port(
+    view: LiveView, groups: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from snailtrail.phases import load_phases
+
+    phase = load_phases(view.settings.phases_path)[0]
+    running(view, monkeypatch, {"portMappings": []})
+    admit(groups["task"], 8000, UserIdGroupPairs=[{"GroupId": groups["alb"]}])
+
+    assert security_groups(view, phase).status is Status.PASS
+
+
+def test_the_listener_check_fails_naming_the_load_balancer_that_does_not_exist(view: LiveView) -> None:
+    name = view.settings.service.load_balancer.name
+
+    result = listener_forwards(view, None)
+
+    assert result.status is Status.FAIL
+    assert result.summary == f"load balancer {name} not found"
+    assert result.fix == "create it, or fix service.load_balancer.name"

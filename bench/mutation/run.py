@@ -13,6 +13,7 @@ keeps the scores and explains the survivors.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import shutil
@@ -34,6 +35,29 @@ def toml_list(values: list[str]) -> str:
     return "[" + ", ".join(json.dumps(v) for v in values) + "]"
 
 
+def register_checks_after_definition(path: Path) -> None:
+    """``@check(...) def name`` as ``def name`` followed by ``name = check(...)(name)``: mutmut 3 does not mutate a
+    decorated function, so a check's own body would go unmutated. Same registration, same order."""
+    source = path.read_text()
+    lines = source.splitlines(keepends=True)
+    declared = [
+        node
+        for node in ast.parse(source).body
+        if isinstance(node, ast.FunctionDef)
+        and len(node.decorator_list) == 1
+        and isinstance(node.decorator_list[0], ast.Call)
+        and isinstance(node.decorator_list[0].func, ast.Name)
+        and node.decorator_list[0].func.id == "check"
+    ]
+    for node in reversed(declared):  # from the bottom, so that earlier line numbers hold
+        decorator = node.decorator_list[0]
+        declaration = ast.get_source_segment(source, decorator)
+        assert node.end_lineno is not None and decorator.end_lineno is not None
+        lines.insert(node.end_lineno, f"\n\n{node.name} = {declaration}({node.name})\n")
+        del lines[decorator.lineno - 1 : decorator.end_lineno]
+    path.write_text("".join(lines))
+
+
 def scratch_copy(name: str) -> Path:
     """The working tree's tracked and new files (not the venv, not earlier mutants) in a fresh folder."""
     work = HERE / "work" / name
@@ -53,6 +77,8 @@ def scratch_copy(name: str) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
     module = MODULES[name]
+    for mutated in module["paths"]:
+        register_checks_after_definition(work / mutated)
     with (work / "pyproject.toml").open("a") as config:
         config.write(
             "\n[tool.mutmut]\n"

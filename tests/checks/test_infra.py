@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import boto3
@@ -527,3 +528,114 @@ def test_the_listener_check_fails_naming_the_load_balancer_that_does_not_exist(v
     assert result.status is Status.FAIL
     assert result.summary == f"load balancer {name} not found"
     assert result.fix == "create it, or fix service.load_balancer.name"
+
+
+@pytest.fixture
+def balancer_subnets(view: LiveView, groups: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The load balancer sits in two dual-stack subnets of the groups' VPC (its nodes take addresses from them)."""
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    vpc = ec2.describe_security_groups(GroupIds=[groups["alb"]])["SecurityGroups"][0]["VpcId"]
+    ec2.associate_vpc_cidr_block(VpcId=vpc, AmazonProvidedIpv6CidrBlock=True)
+    ipv6 = ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0]["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"]
+    ranges = list(ipaddress.ip_network(ipv6).subnets(new_prefix=64))
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.3.{n}.0/24", Ipv6CidrBlock=str(ranges[n]))["Subnet"] for n in (1, 2)
+    ]
+    balancer = {"SecurityGroups": [groups["alb"]], "AvailabilityZones": [{"SubnetId": s["SubnetId"]} for s in subnets]}
+    monkeypatch.setattr(view, "load_balancer", lambda: balancer)
+    return {"ipv4": [s["CidrBlock"] for s in subnets], "ipv6": ipv6, "subnets": subnets}
+
+
+def test_tasks_admitting_an_ipv4_range_around_the_load_balancers_subnets_pass(
+    view: LiveView, groups: dict[str, str], balancer_subnets: dict[str, Any]
+) -> None:
+    admit(groups["task"], 8000, IpRanges=[{"CidrIp": "10.3.0.0/16"}])
+
+    assert security_groups(view, None).status is Status.PASS
+
+
+def test_tasks_admitting_each_load_balancer_subnet_by_its_own_range_pass(
+    view: LiveView, groups: dict[str, str], balancer_subnets: dict[str, Any]
+) -> None:
+    admit(groups["task"], 8000, IpRanges=[{"CidrIp": cidr} for cidr in balancer_subnets["ipv4"]])
+
+    assert security_groups(view, None).status is Status.PASS
+
+
+def test_tasks_admitting_one_of_the_load_balancers_two_subnets_fail(
+    view: LiveView, groups: dict[str, str], balancer_subnets: dict[str, Any]
+) -> None:
+    admit(groups["task"], 8000, IpRanges=[{"CidrIp": "10.3.1.0/24"}])
+
+    result = security_groups(view, None)
+
+    assert result.status is Status.FAIL and "admit 10.3.1.0/24 on port 8000" in result.summary
+
+
+def test_tasks_admitting_a_dual_stack_load_balancer_over_ipv6_pass(
+    view: LiveView, groups: dict[str, str], balancer_subnets: dict[str, Any]
+) -> None:
+    admit(groups["task"], 8000, Ipv6Ranges=[{"CidrIpv6": balancer_subnets["ipv6"]}])
+
+    assert security_groups(view, None).status is Status.PASS
+
+
+def test_tasks_admitting_only_part_of_a_dual_stack_load_balancers_ipv6_ranges_fail(
+    view: LiveView, groups: dict[str, str], balancer_subnets: dict[str, Any]
+) -> None:
+    first = balancer_subnets["subnets"][0]["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"]
+    admit(groups["task"], 8000, Ipv6Ranges=[{"CidrIpv6": first}])
+
+    assert security_groups(view, None).status is Status.FAIL
+
+
+def test_tasks_admitting_the_load_balancer_by_a_rule_numbered_as_tcp_pass(
+    view: LiveView, groups: dict[str, str]
+) -> None:
+    """IpProtocol may be given as a protocol number: 6 is tcp (EC2 API reference, IpPermission)."""
+    boto3.client("ec2", region_name="us-east-1").authorize_security_group_ingress(
+        GroupId=groups["task"],
+        IpPermissions=[
+            {"IpProtocol": "6", "FromPort": 8000, "ToPort": 8000, "UserIdGroupPairs": [{"GroupId": groups["alb"]}]}
+        ],
+    )
+
+    assert security_groups(view, None).status is Status.PASS
+
+
+def only_on_the_listener_port(group: str, **sources: Any) -> None:
+    """The load balancer's group admits users on the listener port (80) from these sources alone."""
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    ec2.revoke_security_group_ingress(GroupId=group, IpPermissions=[tcp(80, IpRanges=[{"CidrIp": "0.0.0.0/0"}])])
+    admit(group, 80, **sources)
+
+
+def test_a_load_balancer_group_admitting_users_by_a_managed_prefix_list_passes(
+    view: LiveView, groups: dict[str, str]
+) -> None:
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    cloudfront = ec2.create_managed_prefix_list(
+        PrefixListName="cloudfront-origin-facing",
+        MaxEntries=5,
+        AddressFamily="IPv4",
+        Entries=[{"Cidr": "130.176.0.0/18"}],
+    )["PrefixList"]["PrefixListId"]
+    only_on_the_listener_port(groups["alb"], PrefixListIds=[{"PrefixListId": cloudfront}])
+    admit(groups["task"], 8000, UserIdGroupPairs=[{"GroupId": groups["alb"]}])
+
+    assert security_groups(view, None).status is Status.PASS
+
+
+def test_a_load_balancer_group_admitting_users_over_ipv6_only_passes(view: LiveView, groups: dict[str, str]) -> None:
+    only_on_the_listener_port(groups["alb"], Ipv6Ranges=[{"CidrIpv6": "::/0"}])
+    admit(groups["task"], 8000, UserIdGroupPairs=[{"GroupId": groups["alb"]}])
+
+    assert security_groups(view, None).status is Status.PASS
+
+
+def test_tasks_open_to_the_whole_ipv6_internet_warn(view: LiveView, groups: dict[str, str]) -> None:
+    admit(groups["task"], 8000, UserIdGroupPairs=[{"GroupId": groups["alb"]}], Ipv6Ranges=[{"CidrIpv6": "::/0"}])
+
+    result = security_groups(view, None)
+
+    assert result.status is Status.WARN and result.summary == "port 8000 of the tasks is open to ::/0"

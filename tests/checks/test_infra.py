@@ -639,3 +639,24 @@ def test_tasks_open_to_the_whole_ipv6_internet_warn(view: LiveView, groups: dict
     result = security_groups(view, None)
 
     assert result.status is Status.WARN and result.summary == "port 8000 of the tasks is open to ::/0"
+
+
+def test_security_groups_fail_when_a_port_range_ends_below_the_task_port(
+    view: LiveView, groups: dict[str, str]
+) -> None:
+    boto3.client("ec2", region_name="us-east-1").authorize_security_group_ingress(
+        GroupId=groups["task"],
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 7000, "ToPort": 7999, "UserIdGroupPairs": [{"GroupId": groups["alb"]}]}
+        ],
+    )
+
+    assert security_groups(view, None).status is Status.FAIL
+
+
+def test_tasks_admitting_another_group_and_a_range_around_the_load_balancer_pass(
+    view: LiveView, groups: dict[str, str], balancer_subnets: dict[str, Any]
+) -> None:
+    admit(groups["task"], 8000, UserIdGroupPairs=[{"GroupId": groups["other"]}], IpRanges=[{"CidrIp": "10.3.0.0/16"}])
+
+    assert security_groups(view, None).status is Status.PASS

@@ -58,7 +58,7 @@ def register_checks_after_definition(path: Path) -> None:
     path.write_text("".join(lines))
 
 
-def scratch_copy(name: str) -> Path:
+def scratch_copy(name: str, check_bodies: bool = True) -> Path:
     """The working tree's tracked and new files (not the venv, not earlier mutants) in a fresh folder."""
     work = HERE / "work" / name
     shutil.rmtree(work, ignore_errors=True)
@@ -77,7 +77,7 @@ def scratch_copy(name: str) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
     module = MODULES[name]
-    for mutated in module["paths"]:
+    for mutated in module["paths"] if check_bodies else []:
         register_checks_after_definition(work / mutated)
     with (work / "pyproject.toml").open("a") as config:
         config.write(
@@ -115,9 +115,9 @@ def commit() -> str:
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
-def run(name: str, children: int) -> dict[str, object]:
+def run(name: str, children: int, check_bodies: bool = True) -> dict[str, object]:
     tested = commit()  # what the scratch copy is made from
-    work = scratch_copy(name)
+    work = scratch_copy(name, check_bodies)
     started = time.monotonic()
     environment = {k: v for k, v in os.environ.items() if k != "CI"}
     mutation = subprocess.run(
@@ -131,6 +131,7 @@ def run(name: str, children: int) -> dict[str, object]:
         "paths": MODULES[name]["paths"],
         "tests": MODULES[name]["tests"],
         "commit": tested,
+        "check_bodies": check_bodies,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "seconds": round(time.monotonic() - started),
         **score(work),
@@ -148,13 +149,18 @@ def main() -> None:
     parser.add_argument("modules", nargs="*", help="modules of bench/mutation/modules.toml")
     parser.add_argument("--all", action="store_true", help="every module of modules.toml, smallest first")
     parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once (default 2)")
+    parser.add_argument(
+        "--no-check-bodies",
+        action="store_true",
+        help="leave @check functions decorated (unmutated), as runs before check bodies were mutated did",
+    )
     arguments = parser.parse_args()
     names = list(MODULES) if arguments.all else arguments.modules
     unknown = [name for name in names if name not in MODULES]
     if unknown or not names:
         parser.error(f"name modules of modules.toml (or --all): {', '.join(MODULES)}")
     for name in names:
-        run(name, arguments.max_children)
+        run(name, arguments.max_children, not arguments.no_check_bodies)
 
 
 if __name__ == "__main__":

@@ -30,10 +30,34 @@ class Recorded:
         return event
 
 
+class OneDeployment(ScriptedEcs):
+    """ECS with one service, shine, and one deployment of it, ARN: it knows no other (ServiceNotFound,
+    ServiceDeploymentNotFound), as the real one answers."""
+
+    def __init__(self, script: list[dict[str, Any]], in_flight: bool) -> None:
+        super().__init__(script)
+        self.deploying = in_flight
+
+    def in_flight_deployments(self, service: str) -> list[dict[str, Any]]:
+        assert service == "shine", f"ServiceNotFoundException: {service}"
+        found = super().in_flight_deployments(service)
+        return found if self.deploying else []
+
+    def service_deployment(self, arn: str) -> dict[str, Any]:
+        assert arn == ARN, f"ServiceDeploymentNotFoundException: {arn}"
+        return super().service_deployment(arn)
+
+    def continue_deployment(self, arn: str, hook_id: str, action: str) -> None:
+        assert arn == ARN, f"ServiceDeploymentNotFoundException: {arn}"
+        super().continue_deployment(arn, hook_id, action)
+
+    def stop_deployment(self, arn: str) -> None:
+        assert arn == ARN, f"ServiceDeploymentNotFoundException: {arn}"
+        super().stop_deployment(arn)
+
+
 def context(script: list[dict[str, Any]], *, in_flight: bool = True) -> tuple[Any, ScriptedEcs, Recorded]:
-    ecs, trail = ScriptedEcs(script), Recorded()
-    if not in_flight:
-        ecs.in_flight_deployments = lambda service: []  # type: ignore[method-assign]
+    ecs, trail = OneDeployment(script, in_flight), Recorded()
     settings = SimpleNamespace(service=SimpleNamespace(name="shine"), environment_name="unit")
     return SimpleNamespace(ecs=ecs, settings=settings, trail=trail, default_poll_interval_s=0), ecs, trail
 
@@ -59,7 +83,7 @@ def test_with_nothing_in_flight_abort_and_promote_say_so_and_what_to_do(action: 
         "`snailtrail status` shows what runs; `snailtrail rollback` returns a finished deploy to the last verified "
         "revision"
     )
-    assert not [call for call in ecs.calls if call[0] != "DescribeServiceDeployments"] and trail.events == []
+    assert ecs.calls == [("ListServiceDeployments", "shine")] and trail.events == []
 
 
 def test_abort_at_a_waiting_hook_answers_it_rollback_and_names_the_operator_and_reason() -> None:
@@ -110,6 +134,7 @@ def test_promote_continues_each_hook_it_reaches_until_production_traffic_has_shi
         ("deployment.promoted", f"{stage}: CONTINUE by `snailtrail promote` by ana (looked fine)")
         for stage in (TEST_STAGE, PRODUCTION_STAGE)
     ]
+    assert {event.run_id for event in trail.events} == {"run-1"}
     assert trail.events[0].data == {
         "service_deployment": ARN,
         "stage": TEST_STAGE,

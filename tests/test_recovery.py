@@ -76,7 +76,7 @@ class Run:
             candidates = [Candidate(OLD, "phase-1", "2026-12-01", None, False, reason, schema="2-3")]
 
         def rollback_choice(ctx: Any, current: str, describe_all: bool) -> RollbackChoice:
-            assert (current, describe_all) == (NEW, False)
+            assert (ctx, current, describe_all) == (self.ctx, NEW, False)
             if raises:
                 raise raises
             return RollbackChoice(current=NEW, current_since=None, candidates=candidates, schema=4)
@@ -87,6 +87,7 @@ class Run:
         """What the rollback to the target does: verified, or failed with its own message."""
 
         def rollback_to(ctx: Any, ops: Any, target: Any, desired: Any, result_for: Any, reason: str) -> RunResult:
+            assert (ctx, ops) == (self.ctx, self.ops)  # this run's context and service layer (its trail)
             self.rollbacks.append((target.arn, desired, result_for, reason))
             checks = [SimpleNamespace(name="health")]
             return RunResult(ok=ok, phase="phase-1", environment="unit", checks=checks, message="5xx at 40%")
@@ -98,6 +99,11 @@ class Run:
 
     def interrupted(self, *, touched: bool = True, deployment: Native | None = None) -> None:
         recovery.after_interrupt(self.ctx, self.ops, self.plan, self.result, touched, deployment, "wait")
+
+
+def event(kind: str, detail: str, **extra: Any) -> dict[str, Any]:
+    """A trail event of the failed deploy of phase-2, which failed (ok False)."""
+    return {"kind": kind, "phase": "phase-2", "detail": detail, "ok": False, **extra}
 
 
 @pytest.fixture
@@ -133,6 +139,16 @@ def test_a_failed_rolling_deploy_rolls_back_to_the_verified_revision_and_says_it
     ]
 
 
+def test_the_rollback_of_a_failed_deploy_keeps_the_operators_desired_count(run: Run) -> None:
+    run.choice()
+    run.rollback_verifies()
+    run.plan.options.desired_count = 3  # --desired-count 3
+
+    run.failed(FAILURE)
+
+    assert run.rollbacks == [(OLD, 3, run.result, "the deploy of phase-2 failed")]
+
+
 def test_a_rollback_that_does_not_verify_either_needs_a_human(run: Run) -> None:
     run.choice()
     run.rollback_verifies(ok=False)
@@ -140,7 +156,7 @@ def test_a_rollback_that_does_not_verify_either_needs_a_human(run: Run) -> None:
     run.failed(FAILURE)
 
     r = run.result
-    assert r.message.endswith(f"; the rollback to {OLD} failed too: 5xx at 40%")
+    assert r.message == f"rollout failed: circuit breaker; the rollback to {OLD} failed too: 5xx at 40%"
     assert r.fix == "the service needs a human now: `snailtrail status` shows what runs"
     assert (r.rolled_back, r.needs_human, r.exit_code) == (True, True, 3)
 
@@ -170,11 +186,14 @@ def test_with_no_verified_revision_to_return_to_the_service_needs_a_human(run: R
     run.failed(FAILURE)
 
     r = run.result
-    assert r.message.endswith(f"; no verified deployment exists to roll back to: the service runs unverified {NEW}")
+    assert r.message == (
+        "rollout failed: circuit breaker; no verified deployment exists to roll back to: the service runs "
+        f"unverified {NEW}"
+    )
     assert r.fix == "fix the cause above and deploy again, or scale the service to 0"
     assert (r.rolled_back, r.needs_human, r.exit_code) == (False, True, 3)
     assert run.trail.kinds() == ["deploy.failed", "rollback.impossible"]
-    assert run.trail.events[-1]["detail"] == r.message and run.trail.events[-1]["task_definition"] == NEW
+    assert run.trail.events[-1] == event("rollback.impossible", r.message, task_definition=NEW)
 
 
 def test_when_the_schema_rules_out_every_verified_revision_the_way_forward_is_said(run: Run) -> None:
@@ -189,6 +208,7 @@ def test_when_the_schema_rules_out_every_verified_revision_the_way_forward_is_sa
     assert r.message.endswith(f": the service runs unverified {NEW}")
     assert r.fix == way_forward(4)
     assert r.needs_human and run.trail.kinds() == ["deploy.failed", "rollback.impossible"]
+    assert run.trail.events[-1] == event("rollback.impossible", r.message, task_definition=NEW)
 
 
 def test_a_rollback_target_that_cannot_be_read_needs_a_human_and_says_why(run: Run) -> None:
@@ -204,6 +224,7 @@ def test_a_rollback_target_that_cannot_be_read_needs_a_human_and_says_why(run: R
     assert r.fix == "the service runs an unverified revision: `snailtrail status`, then `snailtrail rollback`"
     assert (r.needs_human, r.exit_code) == (True, 3)
     assert run.trail.kinds() == ["deploy.failed", "rollback.impossible"]
+    assert run.trail.events[-1] == event("rollback.impossible", r.message, task_definition=NEW)
 
 
 def test_an_interrupt_during_the_rollback_of_a_failure_is_written_and_stops_it(run: Run, monkeypatch) -> None:
@@ -218,11 +239,12 @@ def test_an_interrupt_during_the_rollback_of_a_failure_is_written_and_stops_it(r
         run.failed(FAILURE)
 
     assert run.trail.kinds() == ["deploy.failed", "rollback.interrupted"]
-    assert run.trail.events[-1]["detail"] == (
+    assert run.trail.events[-1] == event(
+        "rollback.interrupted",
         "interrupted during the rollback: the service may be on an unverified revision; `snailtrail rollback` "
-        "finishes it"
+        "finishes it",
+        task_definition=NEW,
     )
-    assert run.trail.events[-1]["ok"] is False and run.trail.events[-1]["task_definition"] == NEW
 
 
 # -- a native deployment that failed ----------------------------------------------------------------
@@ -237,14 +259,15 @@ def test_a_failed_gate_rolls_the_native_deployment_back_through_ecs_naming_the_g
         "12% errors; rolled back (traffic error rate): production traffic on the old revision 2.00 s after the decision"
     )
     assert (r.rolled_back, r.rolled_back_to, r.needs_human, r.exit_code) == (True, OLD, False, 1)
-    assert run.trail.kinds() == ["deploy.failed", "rollout.aborted"]
-    assert run.trail.events[0]["data"] == {"fix": "read the logs"}
-    assert run.trail.events[1]["detail"] == "traffic error rate: 12% errors"
-    assert run.trail.events[1]["data"] == {
-        "gate": "traffic error rate",
-        "service_deployment": NATIVE,
-        "stage": "PRODUCTION_TRAFFIC_SHIFT",
-    }
+    assert run.trail.events == [
+        event("deploy.failed", "12% errors", data={"fix": "read the logs"}),
+        event(
+            "rollout.aborted",
+            "traffic error rate: 12% errors",
+            task_definition=NEW,
+            data={"gate": "traffic error rate", "service_deployment": NATIVE, "stage": "PRODUCTION_TRAFFIC_SHIFT"},
+        ),
+    ]
 
 
 def test_a_failed_step_of_a_native_deploy_is_named_as_what_decided_the_rollback(run: Run) -> None:
@@ -285,7 +308,7 @@ def test_a_native_rollback_ecs_could_not_make_needs_a_human_and_says_how_to_ask_
     assert r.fix == "`snailtrail status` shows the service deployment; `snailtrail abort` asks ECS again"
     assert (r.rolled_back, r.needs_human, r.exit_code) == (False, True, 3)
     assert run.trail.kinds() == ["deploy.failed", "rollout.aborted", "rollout.abort-failed"]
-    assert run.trail.events[-1]["detail"] == r.message
+    assert run.trail.events[-1] == event("rollout.abort-failed", r.message)
 
 
 # -- an interrupted deploy --------------------------------------------------------------------------
@@ -348,10 +371,11 @@ def test_a_second_interrupt_abandons_the_rollback_and_says_how_to_finish_it(run:
         run.interrupted()
 
     assert run.trail.kinds() == ["deploy.interrupted", "rollback.interrupted"]
-    assert run.trail.events[-1]["detail"] == (
-        "second interrupt: the rollback was abandoned; `snailtrail rollback` finishes it"
+    assert run.trail.events[-1] == event(
+        "rollback.interrupted",
+        "second interrupt: the rollback was abandoned; `snailtrail rollback` finishes it",
+        task_definition=NEW,
     )
-    assert run.trail.events[-1]["ok"] is False and run.trail.events[-1]["task_definition"] == NEW
 
 
 def test_an_interrupted_native_deploy_is_rolled_back_by_ecs(run: Run) -> None:

@@ -660,3 +660,26 @@ def test_tasks_admitting_another_group_and_a_range_around_the_load_balancer_pass
     admit(groups["task"], 8000, UserIdGroupPairs=[{"GroupId": groups["other"]}], IpRanges=[{"CidrIp": "10.3.0.0/16"}])
 
     assert security_groups(view, None).status is Status.PASS
+
+
+def test_security_groups_pass_when_a_rule_for_another_port_comes_before_the_load_balancers(
+    view: LiveView, groups: dict[str, str]
+) -> None:
+    admit(groups["task"], 9000, UserIdGroupPairs=[{"GroupId": groups["other"]}])
+    admit(groups["task"], 8000, UserIdGroupPairs=[{"GroupId": groups["alb"]}])
+
+    assert security_groups(view, None).status is Status.PASS
+
+
+def test_security_groups_pass_when_two_rules_cover_the_task_port_and_one_admits_the_load_balancer(
+    view: LiveView, groups: dict[str, str]
+) -> None:
+    admit(groups["task"], 8000, UserIdGroupPairs=[{"GroupId": groups["alb"]}])
+    boto3.client("ec2", region_name="us-east-1").authorize_security_group_ingress(
+        GroupId=groups["task"],
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 7000, "ToPort": 9000, "UserIdGroupPairs": [{"GroupId": groups["other"]}]}
+        ],
+    )
+
+    assert security_groups(view, None).status is Status.PASS

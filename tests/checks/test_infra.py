@@ -683,3 +683,65 @@ def test_security_groups_pass_when_two_rules_cover_the_task_port_and_one_admits_
     )
 
     assert security_groups(view, None).status is Status.PASS
+
+
+ALB_NAME = "shine-alb-1.us-east-1.elb.amazonaws.com"
+
+
+@pytest.fixture
+def dns_view(view: LiveView, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The load balancer, the domain's alias record in Route 53 (shine.sandbox.test, zone sandbox.test), and a DNS
+    server on loopback whose records each test sets: an alias answers with the balancer's addresses directly."""
+    from snailtrail.sandbox.dns import DnsResponder
+
+    route53 = boto3.client("route53", region_name="us-east-1")
+    zone = route53.create_hosted_zone(Name="sandbox.test", CallerReference="t")["HostedZone"]["Id"]
+    alias = {"HostedZoneId": "Z35SXDOTRQ7X7K", "DNSName": f"dualstack.{ALB_NAME}.", "EvaluateTargetHealth": False}
+    route53.change_resource_record_sets(
+        HostedZoneId=zone,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "CREATE",
+                    "ResourceRecordSet": {"Name": "shine.sandbox.test", "Type": "A", "AliasTarget": alias},
+                }
+            ]
+        },
+    )
+    balancer = {"DNSName": ALB_NAME, "LoadBalancerArn": "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/a/1"}
+    monkeypatch.setattr(view, "load_balancer", lambda: balancer)
+    records: dict[str, tuple[str, list[str]]] = {}
+    server = DnsResponder(lambda: records)
+    server.start()
+    host, port = server.address
+    view.dns_server = f"{host}:{port}"
+    yield view, records
+    server.stop()
+
+
+def test_a_domain_whose_alias_answers_with_some_of_the_load_balancers_addresses_passes(dns_view: Any) -> None:
+    """An ALB's name answers with a changing subset of its addresses: any overlap is the same load balancer."""
+    from snailtrail.checks.infra import dns_ownership
+
+    view, records = dns_view
+    records["shine.sandbox.test"] = ("A", ["192.0.2.10"])
+    records[ALB_NAME] = ("A", ["192.0.2.10", "192.0.2.11"])
+
+    result = dns_ownership(view, None)
+
+    assert result.status is Status.PASS, result.summary
+    assert result.summary == f"shine.sandbox.test resolves to {ALB_NAME}, and Route 53 agrees"
+
+
+def test_a_domain_whose_addresses_are_not_the_load_balancers_fails(dns_view: Any) -> None:
+    from snailtrail.checks.infra import dns_ownership
+
+    view, records = dns_view
+    records["shine.sandbox.test"] = ("A", ["198.51.100.7"])
+    records[ALB_NAME] = ("A", ["192.0.2.10"])
+
+    result = dns_ownership(view, None)
+
+    assert result.status is Status.FAIL
+    assert result.summary == f"shine.sandbox.test resolves through shine.sandbox.test, which does not reach {ALB_NAME}"
+    assert result.fix == f"point shine.sandbox.test (CNAME or alias) at {ALB_NAME} in zone sandbox.test"

@@ -271,6 +271,7 @@ def lock_record(dynamodb, **attributes: dict) -> None:
 def test_the_lock_names_its_holder_and_expires_a_lease_after_it_was_taken(table) -> None:
     import os
     import socket
+    from datetime import datetime
 
     from snailtrail.lock import LEASE_S
 
@@ -288,6 +289,7 @@ def test_the_lock_names_its_holder_and_expires_a_lease_after_it_was_taken(table)
     )
     assert holder["expires_at"] == NOW + LEASE_S
     assert holder["expired"] is False and holder["malformed"] is None
+    assert datetime.fromisoformat(holder["since"]).tzinfo is not None  # when it was taken, said as UTC
 
 
 def test_a_second_operator_is_refused_naming_the_holder_and_how_to_get_past_it(table) -> None:
@@ -558,3 +560,80 @@ def test_a_lock_held_by_a_dead_process_of_this_host_is_said_to_be_gone(holder: d
     host = socket.gethostname() if holder["host"] == "this" else holder["host"]
 
     assert holder_gone({"host": host, "pid": pids.get(holder["pid"], holder["pid"])}) is gone
+
+
+def test_a_lock_released_while_a_second_operator_reads_it_is_taken_on_the_next_try(table, monkeypatch) -> None:
+    operator, _ = table
+    first, second = operator(), operator()
+    first.acquire("deploy phase-2")
+    read = second._item
+
+    def released_meanwhile() -> dict | None:
+        first.release()
+        monkeypatch.setattr(second, "_item", read)
+        return None
+
+    monkeypatch.setattr(second, "_item", released_meanwhile)
+
+    second.acquire("deploy phase-3")
+
+    assert second.confirm() is True and operator().holder()["command"] == "deploy phase-3"
+
+
+def test_a_malformed_lock_another_operator_replaces_first_is_theirs(table, monkeypatch) -> None:
+    operator, dynamodb = table
+    lock_record(dynamodb, expires_at={"N": str(NOW + 300)})  # no token
+    other, late = operator(), operator()
+    read = late._item
+
+    def replaced_meanwhile() -> dict | None:
+        malformed = read()
+        other.acquire("deploy phase-9")  # takes over the malformed record first
+        monkeypatch.setattr(late, "_item", read)
+        return malformed
+
+    monkeypatch.setattr(late, "_item", replaced_meanwhile)
+
+    with pytest.raises(LockHeld, match="running `deploy phase-9`"):
+        late.acquire("deploy phase-3")
+
+    assert late.confirm() is False and other.confirm() is True
+
+
+def test_unlock_force_removes_the_printed_holder_even_if_it_renewed_meanwhile(table, monkeypatch) -> None:
+    operator, _ = table
+    holder, admin = operator(), operator()
+    holder.acquire("deploy phase-2")
+    read = admin._item
+
+    def renewed_after_the_read() -> dict | None:
+        item = read()
+        holder.renew()
+        return item
+
+    monkeypatch.setattr(admin, "_item", renewed_after_the_read)
+
+    assert admin.force_remove()["command"] == "deploy phase-2"
+    assert operator().holder() is None
+
+
+def test_unlock_force_leaves_a_lock_taken_after_the_holder_it_printed(table, monkeypatch) -> None:
+    from botocore.exceptions import ClientError
+
+    operator, _ = table
+    printed, newer, admin = operator(), operator(), operator()
+    printed.acquire("deploy phase-2")
+    read = admin._item
+
+    def replaced_after_the_read() -> dict | None:
+        item = read()
+        printed.release()
+        newer.acquire("deploy phase-3")
+        return item
+
+    monkeypatch.setattr(admin, "_item", replaced_after_the_read)
+
+    with pytest.raises(ClientError, match="ConditionalCheckFailed"):
+        admin.force_remove()
+
+    assert operator().holder()["command"] == "deploy phase-3"

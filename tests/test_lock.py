@@ -301,7 +301,7 @@ def test_a_second_operator_is_refused_naming_the_holder_and_how_to_get_past_it(t
     with pytest.raises(LockHeld) as refused:
         operator().acquire("rollback")
 
-    assert str(refused.value).startswith(
+    assert str(refused.value) == (
         f"another deploy holds the lock: ana on {first.holder()['host']} (pid {first.holder()['pid']}) "
         f"running `deploy phase-2` since {since}"
     )
@@ -381,7 +381,7 @@ def test_an_expired_lock_left_unchanged_for_a_whole_lease_is_taken_over_after_sa
     assert said == [
         f"the lock of `deploy phase-9` (bo on ci-7) looks expired: taking it over if it stays unchanged for {LEASE_S} s"
     ]
-    assert clocks[0] - 1000.0 >= LEASE_S  # it waited a whole lease on this host's own clock
+    assert clocks[0] - 1000.0 == LEASE_S  # a whole lease on this host's own clock, as it said
     assert operator().holder()["command"] == "deploy phase-2"
 
 
@@ -637,3 +637,25 @@ def test_unlock_force_leaves_a_lock_taken_after_the_holder_it_printed(table, mon
         admin.force_remove()
 
     assert operator().holder()["command"] == "deploy phase-3"
+
+
+def test_an_expired_lock_another_operator_takes_over_first_is_theirs(table, clocks, monkeypatch) -> None:
+    from snailtrail import lock as lock_module
+
+    operator, dynamodb = table
+    lock_record(dynamodb, token={"S": "gone"}, version={"S": "v1"}, expires_at={"N": str(NOW - 1)})
+    sleep = lock_module.time.sleep
+
+    def another_takes_it_at_the_end_of_the_lease(seconds: float) -> None:
+        sleep(seconds)
+        if clocks[0] - 1000.0 >= lock_module.LEASE_S:
+            lock_record(dynamodb, token={"S": "quicker"}, expires_at={"N": str(NOW + 300)}, command={"S": "deploy x"})
+
+    monkeypatch.setattr(lock_module.time, "sleep", another_takes_it_at_the_end_of_the_lease)
+    late = operator()
+
+    with pytest.raises(LockHeld) as refused:
+        late.acquire("deploy phase-3")
+
+    assert "running `deploy x` since ?" in str(refused.value) and str(refused.value).endswith("since ?")
+    assert late.confirm() is False

@@ -12,6 +12,7 @@ from snailtrail.aws.session import AwsClients
 from snailtrail.config import load_settings
 from snailtrail.errors import LockHeld
 from snailtrail.lock import DeployLock
+from snailtrail.trail import attribute_content
 from tests.conftest import CRASHING, Sandbox
 
 GOOD = "fake.local/shine:phase-1-good"
@@ -640,22 +641,41 @@ def test_unlock_force_leaves_a_lock_taken_after_the_holder_it_printed(table, mon
 
 
 def test_an_expired_lock_another_operator_takes_over_first_is_theirs(table, clocks, monkeypatch) -> None:
-    from snailtrail import lock as lock_module
-
     operator, dynamodb = table
     lock_record(dynamodb, token={"S": "gone"}, version={"S": "v1"}, expires_at={"N": str(NOW - 1)})
-    sleep = lock_module.time.sleep
-
-    def another_takes_it_at_the_end_of_the_lease(seconds: float) -> None:
-        sleep(seconds)
-        if clocks[0] - 1000.0 >= lock_module.LEASE_S:
-            lock_record(dynamodb, token={"S": "quicker"}, expires_at={"N": str(NOW + 300)}, command={"S": "deploy x"})
-
-    monkeypatch.setattr(lock_module.time, "sleep", another_takes_it_at_the_end_of_the_lease)
     late = operator()
+    put = late._put
+
+    def another_takes_it_over_first(command: str, replacing: dict | None) -> bool:
+        if replacing is not None:  # this run's takeover, a whole lease later: another operator's came first
+            lock_record(dynamodb, token={"S": "quicker"}, expires_at={"N": str(NOW + 300)}, command={"S": "deploy x"})
+        return put(command, replacing)
+
+    monkeypatch.setattr(late, "_put", another_takes_it_over_first)
 
     with pytest.raises(LockHeld) as refused:
         late.acquire("deploy phase-3")
 
-    assert "running `deploy x` since ?" in str(refused.value) and str(refused.value).endswith("since ?")
+    assert str(refused.value).endswith("running `deploy x` since ?")  # not said to have renewed: it took over
     assert late.confirm() is False
+
+
+def test_an_expired_lock_replaced_by_another_expired_one_is_watched_again_for_a_whole_lease(
+    table, clocks, monkeypatch
+) -> None:
+    operator, dynamodb = table
+    lock_record(dynamodb, token={"S": "gone"}, version={"S": "v1"}, command={"S": "deploy a"}, expires_at={"N": "1"})
+    late, said = operator(), []
+    put = late._put
+
+    def replaced_by_another_stale_one(command: str, replacing: dict | None) -> bool:
+        if replacing is not None and attribute_content(replacing["token"]) == "gone":
+            lock_record(dynamodb, token={"S": "gone too"}, command={"S": "deploy b"}, expires_at={"N": "2"})
+        return put(command, replacing)
+
+    monkeypatch.setattr(late, "_put", replaced_by_another_stale_one)
+
+    late.acquire("deploy phase-3", said.append)
+
+    assert [line.split("`")[1] for line in said] == ["deploy a", "deploy b"]
+    assert late.confirm() is True

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -196,12 +197,13 @@ def test_a_native_update_asks_ecs_for_a_deployment_even_of_the_revision_that_run
     )
     said = unit.ops.update_native(running, 2, unit.phase, native(unit))
     unit.ctx.refresh_live_service()
-    unit.ops.update_native(unit.revision(), 2, unit.phase, native(unit))
+    newer = unit.revision()
+    unit.ops.update_native(newer, 2, unit.phase, native(unit))
 
     assert said == f"service shine now deploys 2 task(s) of {running} as a CANARY service deployment"
     assert [request.get("forceNewDeployment") for request in asked] == [True, None]
     assert unit.service()["deploymentConfiguration"]["strategy"] == "CANARY"
-    assert unit.service()["desiredCount"] == 2
+    assert unit.service()["desiredCount"] == 2 and unit.service()["taskDefinition"] == newer
 
 
 def test_no_change_is_made_once_the_deploy_lock_is_lost(unit: Unit) -> None:
@@ -239,10 +241,12 @@ def watched(monkeypatch: pytest.MonkeyPatch, outcome: Any, logged: str = "") -> 
     asked: list[tuple[Any, ...]] = []
 
     def watch(ecs: Any, service: str, arn: str, timeout_s: float, poll_s: float, say: Any, seen: set[str]) -> Any:
+        assert ecs is not None and say is not None  # the run's ECS, and the reporter's detail lines
         asked.append(("watch", service, arn, timeout_s, poll_s, seen))
         return outcome
 
     def report(ctx: Any, emit: Any, tasks: list[dict[str, Any]], phase: str | None, arn: str) -> str:
+        assert ctx is not None and emit is not None  # the lines go to this run's trail
         asked.append(("logs", tasks, phase, arn))
         return logged
 
@@ -306,3 +310,25 @@ def test_a_failed_rollout_says_only_what_it_knows(
 
     assert str(raised.value) == said
     assert [a[0] for a in asked] == ["watch"] + (["logs"] if tasks else [])
+
+
+def test_a_native_service_whose_alarms_are_named_but_disabled_is_made_rolling_without_them(unit: Unit) -> None:
+    unit.created()
+    request = native(unit)
+    request["deploymentConfiguration"]["alarms"] = {"alarmNames": ["old"], "enable": False, "rollback": False}
+    unit.ops.update_native(unit.revision(), 1, unit.phase, request)
+    unit.ctx.refresh_live_service()
+
+    unit.ops.update(unit.revision(), 1, None)
+
+    assert unit.service()["deploymentConfiguration"] == rolling([])
+
+
+def test_a_new_runs_service_layer_writes_under_its_own_run_id(unit: Unit) -> None:
+    trail = Recorded()
+    ctx = SimpleNamespace(trail=trail)
+
+    ops = ServiceOps.new_run(ctx, DeployOptions(timeout_s=7, poll_interval_s=1))  # type: ignore[arg-type]
+
+    assert (ops.ctx, ops.run.trail, ops.run.run_id) == (ctx, trail, "run-1")
+    assert (ops.timeout_s, ops.poll_interval_s) == (7, 1)

@@ -153,10 +153,12 @@ def test_an_update_points_the_service_at_the_revision_and_count_and_keeps_its_al
 @pytest.mark.parametrize("alarms", [[], ["shine-latency"]])
 def test_an_update_with_other_alarms_sets_them_on_the_service(unit: Unit, alarms: list[str]) -> None:
     unit.created(alarms=["shine-5xx"])
+    newer = unit.revision()
 
-    unit.ops.update(unit.revision(), 1, unit.phase, alarms=alarms)
+    unit.ops.update(newer, 1, unit.phase, alarms=alarms)
 
     assert unit.service()["deploymentConfiguration"] == rolling(alarms)
+    assert unit.service()["taskDefinition"] == newer
 
 
 def test_an_update_after_a_native_deployment_makes_the_service_rolling_again(unit: Unit) -> None:
@@ -332,3 +334,24 @@ def test_a_new_runs_service_layer_writes_under_its_own_run_id(unit: Unit) -> Non
 
     assert (ops.ctx, ops.run.trail, ops.run.run_id) == (ctx, trail, "run-1")
     assert (ops.timeout_s, ops.poll_interval_s) == (7, 1)
+
+
+@pytest.mark.parametrize("alarms", [None, ["shine-latency"]])
+def test_every_update_asks_for_the_phases_health_check_grace_period(
+    unit: Unit, monkeypatch: pytest.MonkeyPatch, alarms: list[str] | None
+) -> None:
+    """A slow start-up needs its grace period on each deployment, rolling or native (moto's UpdateService keeps
+    the creation's value, so the request itself is read)."""
+    unit.created()
+    asked: list[Any] = []
+    update = unit.ctx.ecs.update_service
+    monkeypatch.setattr(
+        unit.ctx.ecs, "update_service", lambda *args, **extra: asked.append(args[3]) or update(*args, **extra)
+    )
+    grace = unit.phase.container.health_check.grace_period_s
+
+    unit.ops.update(unit.revision(), 1, unit.phase, alarms=alarms)
+    unit.ops.update_native(unit.revision(), 1, unit.phase, native(unit))
+    unit.ops.update(unit.revision(), 1, None)  # a rollback to a revision whose phase is unknown: ECS's own
+
+    assert asked == [grace, grace, None]

@@ -355,3 +355,20 @@ def test_every_update_asks_for_the_phases_health_check_grace_period(
     unit.ops.update(unit.revision(), 1, None)  # a rollback to a revision whose phase is unknown: ECS's own
 
     assert asked == [grace, grace, None]
+
+
+def test_a_service_configured_without_public_ips_is_created_without_them(unit: Unit) -> None:
+    import yaml
+
+    from snailtrail.config import load_settings
+    from snailtrail.ui import Reporter
+
+    path = unit.ctx.settings.path
+    document = yaml.safe_load(path.read_text())
+    document["service"]["network"]["assign_public_ip"] = False
+    path.write_text(yaml.safe_dump(document))
+    private = Unit(Context(load_settings(str(path)), Reporter(quiet=True)))
+
+    private.ops.create(private.revision(), private.phase)
+
+    assert private.service()["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"] == "DISABLED"

@@ -13,6 +13,7 @@ keeps the scores and explains the survivors.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import shutil
@@ -34,7 +35,30 @@ def toml_list(values: list[str]) -> str:
     return "[" + ", ".join(json.dumps(v) for v in values) + "]"
 
 
-def scratch_copy(name: str) -> Path:
+def register_checks_after_definition(path: Path) -> None:
+    """``@check(...) def name`` as ``def name`` followed by ``name = check(...)(name)``: mutmut 3 does not mutate a
+    decorated function, so a check's own body would go unmutated. Same registration, same order."""
+    source = path.read_text()
+    lines = source.splitlines(keepends=True)
+    declared = [
+        node
+        for node in ast.parse(source).body
+        if isinstance(node, ast.FunctionDef)
+        and len(node.decorator_list) == 1
+        and isinstance(node.decorator_list[0], ast.Call)
+        and isinstance(node.decorator_list[0].func, ast.Name)
+        and node.decorator_list[0].func.id == "check"
+    ]
+    for node in reversed(declared):  # from the bottom, so that earlier line numbers hold
+        decorator = node.decorator_list[0]
+        declaration = ast.get_source_segment(source, decorator)
+        assert node.end_lineno is not None and decorator.end_lineno is not None
+        lines.insert(node.end_lineno, f"\n\n{node.name} = {declaration}({node.name})\n")
+        del lines[decorator.lineno - 1 : decorator.end_lineno]
+    path.write_text("".join(lines))
+
+
+def scratch_copy(name: str, check_bodies: bool = True) -> Path:
     """The working tree's tracked and new files (not the venv, not earlier mutants) in a fresh folder."""
     work = HERE / "work" / name
     shutil.rmtree(work, ignore_errors=True)
@@ -53,6 +77,8 @@ def scratch_copy(name: str) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
     module = MODULES[name]
+    for mutated in module["paths"] if check_bodies else []:
+        register_checks_after_definition(work / mutated)
     with (work / "pyproject.toml").open("a") as config:
         config.write(
             "\n[tool.mutmut]\n"
@@ -89,9 +115,9 @@ def commit() -> str:
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
-def run(name: str, children: int) -> dict[str, object]:
+def run(name: str, children: int, check_bodies: bool = True) -> dict[str, object]:
     tested = commit()  # what the scratch copy is made from
-    work = scratch_copy(name)
+    work = scratch_copy(name, check_bodies)
     started = time.monotonic()
     environment = {k: v for k, v in os.environ.items() if k != "CI"}
     mutation = subprocess.run(
@@ -105,6 +131,7 @@ def run(name: str, children: int) -> dict[str, object]:
         "paths": MODULES[name]["paths"],
         "tests": MODULES[name]["tests"],
         "commit": tested,
+        "check_bodies": check_bodies,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "seconds": round(time.monotonic() - started),
         **score(work),
@@ -122,13 +149,18 @@ def main() -> None:
     parser.add_argument("modules", nargs="*", help="modules of bench/mutation/modules.toml")
     parser.add_argument("--all", action="store_true", help="every module of modules.toml, smallest first")
     parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once (default 2)")
+    parser.add_argument(
+        "--no-check-bodies",
+        action="store_true",
+        help="leave @check functions decorated (unmutated), as runs before check bodies were mutated did",
+    )
     arguments = parser.parse_args()
     names = list(MODULES) if arguments.all else arguments.modules
     unknown = [name for name in names if name not in MODULES]
     if unknown or not names:
         parser.error(f"name modules of modules.toml (or --all): {', '.join(MODULES)}")
     for name in names:
-        run(name, arguments.max_children)
+        run(name, arguments.max_children, not arguments.no_check_bodies)
 
 
 if __name__ == "__main__":

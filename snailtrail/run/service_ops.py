@@ -163,12 +163,12 @@ class ServiceOps:
             self.seen_events,
         )
         if not outcome.ok:
-            reasons = "; ".join(outcome.stopped) if outcome.stopped else ""
+            reasons = list(outcome.stopped)
             if outcome.new_tasks:  # the stopped tasks: their own last lines and the checks that explain them
                 logged = report_stopped_tasks(self.ctx, self.run.emit, outcome.new_tasks, phase_name, arn)
-                reasons += f"; {logged}" if logged else ""
+                reasons += [logged] if logged else []
             raise StepFailed(
-                f"rollout failed: {outcome.summary}" + (f": {reasons}" if reasons else ""),
+                f"rollout failed: {outcome.summary}" + (f": {'; '.join(reasons)}" if reasons else ""),
                 fix="read the stopped reasons and exit codes above; `snailtrail smoke PHASE` reproduces "
                 "most start-up failures locally",
             )

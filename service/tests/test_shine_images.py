@@ -105,6 +105,23 @@ def wait_json(port: int, path: str, deadline: float = 30) -> tuple[int, dict]:
     raise AssertionError(f"{path} did not answer on {port} within {deadline}s: {last}")
 
 
+def wait_ready(port: int, deadline: float = 30) -> None:
+    """Until /ready says 200. While the models load in the background a request may wait for a busy worker on
+    a loaded machine: a slow answer is "not ready yet", never a failure; not ready by the deadline is."""
+    t0 = time.monotonic()
+    answered: object = None
+    while time.monotonic() - t0 < deadline:
+        try:
+            answered = get_json(port, "/ready")
+        except (urllib.error.URLError, ConnectionError, OSError) as exc:
+            answered = exc
+        else:
+            if answered[0] == 200:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"/ready on {port} did not say 200 within {deadline}s: {answered}")
+
+
 def free_port() -> int:
     import socket
 
@@ -131,9 +148,7 @@ def test_image_answers_health_on_port_8000(images, phase):
         status, body = wait_json(port, "/health")
         assert status == 200 and body["status"] == "ok" and body["phase"] == phase
         if phase != "simple":
-            t0 = time.monotonic()
-            while get_json(port, "/ready")[0] != 200 and time.monotonic() - t0 < 20:
-                time.sleep(0.2)
+            wait_ready(port)
             status, ml = get_json(port, "/ml/status")
             # No model bucket configured: degraded to basic, and it says why.
             assert status == 200 and ml["mode"] == "basic" and ml["degraded"] is True
@@ -159,9 +174,7 @@ def test_full_image_with_bundled_models_is_enhanced(images):
     container = run(images.client, images("full"), {"SHINE_MODEL_SOURCES": "bundled"}, port)
     try:
         wait_json(port, "/health")
-        t0 = time.monotonic()
-        while get_json(port, "/ready")[0] != 200 and time.monotonic() - t0 < 20:
-            time.sleep(0.2)
+        wait_ready(port)
         assert get_json(port, "/ml/status")[1]["mode"] == "enhanced"
     finally:
         container.remove(force=True)

@@ -27,6 +27,10 @@ def closed_port() -> int:
 def slow_daemon() -> Iterator[subprocess.Popen[bytes]]:
     """A live process that /proc names as the sandbox daemon, whose AWS API does not answer (yet)."""
     process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "snailtrail.sandbox.daemon"])
+    # The test is about a daemon that is alive: one that is already gone would test the other rule, so say so.
+    assert process.poll() is None and control._is_daemon(process.pid), (
+        f"the stand-in daemon is not running as one (exit code {process.poll()})"
+    )
     try:
         yield process
     finally:

@@ -141,11 +141,10 @@ def test_a_live_daemon_that_does_not_answer_is_reported_and_never_doubled(
     project: Path, starts: list[list[str]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     import json
-    import sys
 
-    from tests.sandbox.test_control import closed_port
+    from tests.sandbox.test_control import closed_port, start_stand_in_daemon
 
-    slow = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "snailtrail.sandbox.daemon"])
+    slow = start_stand_in_daemon()
     try:
         (project / ".snailtrail").mkdir()
         state = {"pid": slow.pid, "aws_endpoint_url": f"http://127.0.0.1:{closed_port()}", "sandbox_id": "abc"}

@@ -6,6 +6,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,14 +24,23 @@ def closed_port() -> int:
         return probe.getsockname()[1]
 
 
+def start_stand_in_daemon() -> subprocess.Popen[bytes]:
+    """A live process that /proc names as the sandbox daemon. Popen returns while the kernel may still be
+    setting up the new program's arguments (a vfork parent resumes mid-exec), when /proc/PID/cmdline is not
+    yet the daemon's: wait until it is, as a daemon started a moment before any command would be."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "snailtrail.sandbox.daemon"])
+    for _ in range(200):
+        if control._is_daemon(process.pid):
+            return process
+        time.sleep(0.05)
+    process.kill()
+    raise AssertionError(f"/proc never named pid {process.pid} as the sandbox daemon (exit code {process.poll()})")
+
+
 @pytest.fixture
 def slow_daemon() -> Iterator[subprocess.Popen[bytes]]:
     """A live process that /proc names as the sandbox daemon, whose AWS API does not answer (yet)."""
-    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "snailtrail.sandbox.daemon"])
-    # The test is about a daemon that is alive: one that is already gone would test the other rule, so say so.
-    assert process.poll() is None and control._is_daemon(process.pid), (
-        f"the stand-in daemon is not running as one (exit code {process.poll()})"
-    )
+    process = start_stand_in_daemon()
     try:
         yield process
     finally:

@@ -25,6 +25,20 @@ def kill_after_the_update(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(service_ops, "watch_deployment", killed)
 
 
+def lose_the_trail(sandbox: Sandbox) -> None:
+    """The trail gone, its table items and the local cache alike: only the revisions' verified tags remain."""
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    items = dynamodb.query(
+        TableName="snailtrail-state",
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "trail#unit#shine"}},
+    )["Items"]
+    for item in items:
+        dynamodb.delete_item(TableName="snailtrail-state", Key={"pk": item["pk"], "sk": item["sk"]})
+    for cache in sandbox.root.rglob("trail-*.jsonl"):
+        cache.unlink()
+
+
 def test_after_a_killed_deploy_of_an_older_phase_rollback_returns_to_what_ran_before(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -168,16 +182,7 @@ def test_without_a_trail_the_most_recently_verified_revision_is_the_default(sand
     assert sandbox.deploy("phase-1", GOOD_1).exit_code == 0
     assert sandbox.deploy("phase-2", GOOD_2).exit_code == 0
     # The trail is gone (table items and the local cache): only the verified tags remain.
-    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-    items = dynamodb.query(
-        TableName="snailtrail-state",
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": "trail#unit#shine"}},
-    )["Items"]
-    for item in items:
-        dynamodb.delete_item(TableName="snailtrail-state", Key={"pk": item["pk"], "sk": item["sk"]})
-    for cache in sandbox.root.rglob("trail-*.jsonl"):
-        cache.unlink()
+    lose_the_trail(sandbox)
 
     listed = sandbox.run("rollback", "--list", "--json").json()
     default = next(c for c in listed["candidates"] if c["default"])
@@ -195,16 +200,7 @@ def test_a_copy_carrying_a_verified_tag_is_never_a_rollback_target(sandbox: Sand
     assert refused.exit_code == 2 and "not the one verified" in refused.stderr
 
     # The trail lost, the default is the most recently verified revision: revision 1, not its newer copy.
-    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-    items = dynamodb.query(
-        TableName="snailtrail-state",
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": "trail#unit#shine"}},
-    )["Items"]
-    for item in items:
-        dynamodb.delete_item(TableName="snailtrail-state", Key={"pk": item["pk"], "sk": item["sk"]})
-    for cache in sandbox.root.rglob("trail-*.jsonl"):
-        cache.unlink()
+    lose_the_trail(sandbox)
     listed = {
         c["task_definition"].rsplit(":", 1)[1]: c
         for c in sandbox.run("rollback", "--list", "--json").json()["candidates"]

@@ -18,6 +18,7 @@ One of the moto-bridging modules (moto_bridge.py lists them). CloudFormation its
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from moto.cloudformation.models import ChangeSet
@@ -52,48 +53,6 @@ def install() -> None:
     def with_hosted_zone(self: FakeLoadBalancer, name: str) -> Any:
         return self.canonical_hosted_zone_id if name == "CanonicalHostedZoneID" else attribute(self, name)
 
-    create_vpc = VPC.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-    def vpc_with_attributes(cls: type[VPC], name: str, json: Any, account_id: str, region_name: str, **kw: Any) -> VPC:
-        vpc = create_vpc(cls, name, json, account_id, region_name, **kw)
-        for key, attribute in VPC_ATTRIBUTES.items():
-            value = json["Properties"].get(key)
-            if value is not None:
-                setattr(vpc, attribute, str(value).lower() == "true")
-        return vpc
-
-    create_group = FakeTargetGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-    def group_with_attributes(
-        cls: type[FakeTargetGroup], name: str, json: Any, account_id: str, region_name: str, **kw: Any
-    ) -> FakeTargetGroup:
-        group = create_group(cls, name, json, account_id, region_name, **kw)
-        attributes = {a["Key"]: str(a["Value"]) for a in json["Properties"].get("TargetGroupAttributes", [])}
-        if attributes:
-            elbv2_backends[account_id][region_name].modify_target_group_attributes(group.arn, attributes)
-        return group
-
-    create_association = SubnetRouteTableAssociation.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-    def associated(
-        cls: type[SubnetRouteTableAssociation], name: str, json: Any, account_id: str, region_name: str, **kw: Any
-    ) -> SubnetRouteTableAssociation:
-        association = create_association(cls, name, json, account_id, region_name, **kw)
-        ec2_backends[account_id][region_name].associate_route_table(
-            association.route_table_id, subnet_id=association.subnet_id
-        )
-        return association
-
-    create_table = RouteTable.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-    def tagged_table(
-        cls: type[RouteTable], name: str, json: Any, account_id: str, region_name: str, **kw: Any
-    ) -> RouteTable:
-        table = create_table(cls, name, json, account_id, region_name, **kw)
-        for tag in json["Properties"].get("Tags", []):
-            table.add_tag(tag["Key"], tag["Value"])
-        return table
-
     create_record = RecordSet.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
     def qualified_record(
@@ -105,9 +64,50 @@ def install() -> None:
 
     ChangeSet.apply = apply_and_output  # type: ignore[method-assign]
     FakeLoadBalancer.get_cfn_attribute = with_hosted_zone  # type: ignore[method-assign]
-    VPC.create_from_cloudformation_json = classmethod(vpc_with_attributes)  # type: ignore[method-assign,assignment]
-    FakeTargetGroup.create_from_cloudformation_json = classmethod(group_with_attributes)  # type: ignore[method-assign,assignment]
     RecordSet.create_from_cloudformation_json = classmethod(qualified_record)  # type: ignore[method-assign,assignment]
-    RouteTable.create_from_cloudformation_json = classmethod(tagged_table)  # type: ignore[method-assign,assignment]
-    SubnetRouteTableAssociation.create_from_cloudformation_json = classmethod(associated)  # type: ignore[method-assign,assignment]
+    _then(VPC, _vpc_attributes)
+    _then(FakeTargetGroup, _target_group_attributes)
+    _then(RouteTable, _route_table_tags)
+    _then(SubnetRouteTableAssociation, _associate)
     _installed = True
+
+
+def _then(model: Any, finish: Callable[[Any, dict[str, Any], str, str], None]) -> None:
+    """``model`` made by moto's CloudFormation as before, then ``finish``(resource, its properties, account,
+    region) applies what moto drops of the properties and AWS applies."""
+    create = model.create_from_cloudformation_json.__func__
+
+    def created(cls: Any, name: str, json: Any, account_id: str, region_name: str, **kw: Any) -> Any:
+        resource = create(cls, name, json, account_id, region_name, **kw)
+        finish(resource, json["Properties"], account_id, region_name)
+        return resource
+
+    model.create_from_cloudformation_json = classmethod(created)
+
+
+def _vpc_attributes(vpc: VPC, properties: dict[str, Any], account_id: str, region_name: str) -> None:
+    for key, attribute in VPC_ATTRIBUTES.items():
+        value = properties.get(key)
+        if value is not None:
+            setattr(vpc, attribute, str(value).lower() == "true")
+
+
+def _target_group_attributes(
+    group: FakeTargetGroup, properties: dict[str, Any], account_id: str, region_name: str
+) -> None:
+    attributes = {a["Key"]: str(a["Value"]) for a in properties.get("TargetGroupAttributes", [])}
+    if attributes:
+        elbv2_backends[account_id][region_name].modify_target_group_attributes(group.arn, attributes)
+
+
+def _route_table_tags(table: RouteTable, properties: dict[str, Any], account_id: str, region_name: str) -> None:
+    for tag in properties.get("Tags", []):
+        table.add_tag(tag["Key"], tag["Value"])
+
+
+def _associate(
+    association: SubnetRouteTableAssociation, properties: dict[str, Any], account_id: str, region_name: str
+) -> None:
+    ec2_backends[account_id][region_name].associate_route_table(
+        association.route_table_id, subnet_id=association.subnet_id
+    )
